@@ -1,0 +1,41 @@
+# MovR — two commands: `make run` (everything, locally) and `make test` (build + every test).
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+# Debian packages the build, the local stack and the tests need.
+DEBIAN_PACKAGES := postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl
+BIN := $(shell pwd)/.build/debug
+
+.PHONY: deps build run test bench check clean help
+
+help:
+	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
+	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
+	@echo "make check  verify the invariants of a running stack (movr check)"
+
+# Installs what is missing, and only that (apt-get update runs only when something is missing).
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 toolchain not found (expected at /opt/swift)"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	$(BIN)/movr up
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+check:
+	$(BIN)/movr check
+
+clean:
+	rm -rf .build

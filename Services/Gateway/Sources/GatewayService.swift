@@ -1,0 +1,35 @@
+import Foundation
+import MovRAPI
+import MovRInternalAPI
+import MovRRPC
+import MovRRPCTransport
+import MovRService
+import MovRTLS
+
+/// The public edge: JSON-RPC over HTTPS on `POST /rpc`, the web UI on `/`. It resolves the
+/// caller (bearer token) and the client's location, then calls the owning service in the region
+/// that homes the city — one hop, over mutual TLS.
+public struct GatewayService: MovRServiceDefinition {
+    public static let identity = ServiceIdentity.gateway
+    let publicTLS: TLSContextProvider
+
+    public init(runtime: ServiceRuntime) async throws {
+        let tls = try ServiceRuntime.tlsConfiguration(runtime.configuration, identity: .gateway)
+        publicTLS = try TLSContextProvider(
+            configuration: TLSConfiguration(
+                certificateChainPath: runtime.configuration.string("public-tls-cert", default: tls.certificate),
+                privateKeyPath: runtime.configuration.string("public-tls-key", default: tls.key),
+                requireClientCertificate: false,
+                minimumVersion: .tls12),
+            role: .server)
+    }
+
+    public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
+        let api = PublicAPI(runtime: runtime)
+        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        return [try runtime.makeServer(
+            listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false,
+            readiness: { await api.dependenciesReachable() },
+            staticContent: WebUI.response(for:))]
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import MovRAPI
+import MovRInternalAPI
+import MovRLocality
+import MovRRPC
+import MovRRPCTransport
+import MovRService
+
+/// The public methods of DESIGN §3. Each handler validates its params, authenticates when the
+/// method needs it, resolves the region, and makes one call to the owning service there.
+struct PublicAPI: Sendable {
+    let runtime: ServiceRuntime
+
+    func dispatcher() -> RPCDispatcher {
+        var dispatcher = RPCDispatcher()
+        registerCatalogue(&dispatcher)
+        registerAccounts(&dispatcher)
+        registerVehicles(&dispatcher)
+        registerRides(&dispatcher)
+        registerPromoCodes(&dispatcher)
+        return dispatcher
+    }
+
+    /// Readiness: every service of this region answers.
+    func dependenciesReachable() async -> Bool {
+        for service in [ServiceIdentity.users, .vehicles, .rides] {
+            do {
+                let client = try runtime.client(for: service)
+                _ = try await client.call(InternalMethod.ping, params: .object([:]),
+                                          options: RPCCallOptions(deadline: .now + .seconds(2), idempotent: true))
+            } catch {
+                return false
+            }
+        }
+        return true
+    }
+
+    // MARK: Building blocks
+
+    func call<P: Encodable & Sendable, R: Decodable>(
+        _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
+        as: R.Type = R.self, context: RPCContext, idempotent: Bool
+    ) async throws -> R {
+        let client = try runtime.client(for: service, region: region)
+        return try await client.call(method, params: params, as: R.self,
+                                     options: RPCCallOptions(from: context, idempotent: idempotent))
+    }
+
+    /// The signed-in user, or 401.
+    func authenticate(_ context: RPCContext) async throws -> SessionResult {
+        guard let token = Self.bearerToken(context) else {
+            throw RPCError.unauthenticated(reason: "missing_token")
+        }
+        return try await call(.users, InternalMethod.Users.session, SessionTokenParams(token: token),
+                              as: SessionResult.self, context: context, idempotent: true)
+    }
+
+    static func bearerToken(_ context: RPCContext) -> String? {
+        guard let header = context.headers["authorization"] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard (1...256).contains(token.utf8.count) else { return nil }
+        return token
+    }
+
+    /// Where the client is, by DESIGN §3's order; the user's city is looked up only when nothing
+    /// earlier decides (one extra hop, only for signed-in clients without location headers).
+    func resolveLocation(explicitCity: String?, context: RPCContext,
+                         session: SessionResult? = nil) async throws -> ResolvedLocation {
+        let locality = runtime.locality
+        let xCity = context.headers["x-city"]
+        let xPlace = context.headers["x-place"]
+        var userCity = session?.user.city
+        if explicitCity == nil, xCity == nil, xPlace == nil, userCity == nil, Self.bearerToken(context) != nil {
+            userCity = try? await authenticate(context).user.city
+        }
+        do {
+            return try locality.resolve(explicitCity: explicitCity, xCity: xCity, xPlace: xPlace,
+                                        userCity: userCity, gatewayRegion: runtime.region)
+        } catch let error as LocalityError {
+            throw Self.rpcError(error, field: explicitCity != nil ? "city" : nil)
+        }
+    }
+
+    static func rpcError(_ error: LocalityError, field: String?) -> RPCError {
+        switch error {
+        case .unknownCity:
+            return RPCError(code: RPCError.Code.invalidParams, message: "unknown city", reason: "unknown_city", field: field ?? "city")
+        case .invalidPlace:
+            return RPCError(code: RPCError.Code.invalidParams, message: "X-Place must be 'city,latitude,longitude'",
+                            reason: "invalid_place", field: "X-Place")
+        default:
+            return RPCError(code: RPCError.Code.invalidParams, message: "unknown location", reason: error.reason, field: field ?? "city")
+        }
+    }
+
+    /// Runs a params struct's validation and maps its failure to -32602 naming the field.
+    static func validated<P: APIParams>(_ params: P) throws -> P {
+        do {
+            try params.validate()
+        } catch {
+            throw RPCError.invalidParams(field: error.field, message: error.message)
+        }
+        return params
+    }
+
+    /// A stable id for a client-keyed create: the same caller and key always name the same
+    /// object, so a retry finds the first attempt's result instead of creating another.
+    static func objectID(owner: UUID, idempotencyKey: String?, kind: String) -> UUID {
+        guard let idempotencyKey else { return UUID() }
+        return DeterministicID.make(namespace: kind, parts: [owner.uuidString.lowercased(), idempotencyKey])
+    }
+
+    // MARK: Methods
+
+    private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
+        let locality = runtime.locality
+        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, _ in
+            CitiesListResult(
+                cities: locality.cities.map { CityInfo(city: $0.name, region: $0.region) },
+                regions: locality.regions.map(\.name))
+        }
+    }
+
+    private func registerAccounts(_ dispatcher: inout RPCDispatcher) {
+        let api = self
+        dispatcher.register(PublicMethod.usersRegister.rawValue, params: UsersRegisterParams.self) { params, context in
+            let params = try Self.validated(params)
+            let region: String
+            do {
+                region = try api.runtime.locality.region(ofCity: params.city)
+            } catch let error as LocalityError {
+                throw Self.rpcError(error, field: "city")
+            }
+            return try await api.call(.users, region: region, InternalMethod.Users.register, params,
+                                      as: UserResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.authLogin.rawValue, params: AuthLoginParams.self) { params, context in
+            let params = try Self.validated(params)
+            return try await api.call(.users, InternalMethod.Users.login,
+                                      InternalLoginParams(username: params.username, password: params.password,
+                                                          clientAddress: nil),
+                                      as: AuthLoginResult.self, context: context, idempotent: false)
+        }
+        dispatcher.register(PublicMethod.authLogout.rawValue, params: RPCEmptyParams.self) { _, context in
+            guard let token = Self.bearerToken(context) else {
+                throw RPCError.unauthenticated(reason: "missing_token")
+            }
+            return try await api.call(.users, InternalMethod.Users.logout, SessionTokenParams(token: token),
+                                      as: RPCEmpty.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.usersMe.rawValue, params: RPCEmptyParams.self) { _, context in
+            UserResult(user: try await api.authenticate(context).user)
+        }
+        dispatcher.register(PublicMethod.usersDelete.rawValue, params: RPCEmptyParams.self) { _, context in
+            let session = try await api.authenticate(context)
+            return try await api.call(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
+                                      as: RPCEmpty.self, context: context, idempotent: true)
+        }
+    }
+
+    private func registerVehicles(_ dispatcher: inout RPCDispatcher) {
+        let api = self
+        let locality = runtime.locality
+        dispatcher.register(PublicMethod.vehiclesList.rawValue, params: VehiclesListParams.self) { params, context in
+            let params = try Self.validated(params)
+            let location = try await api.resolveLocation(explicitCity: params.city, context: context)
+            // A region without a city (no location given) lists the region's first city.
+            guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
+                throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
+            }
+            return try await api.call(.vehicles, region: location.region, InternalMethod.Vehicles.list,
+                                      InternalVehiclesListParams(city: city, limit: params.effectiveLimit,
+                                                                 cursor: params.cursor),
+                                      as: VehiclesListResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.vehiclesGet.rawValue, params: VehiclesGetParams.self) { params, context in
+            try await api.call(.vehicles, InternalMethod.Vehicles.get, params, as: VehicleResult.self,
+                               context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.vehiclesAdd.rawValue, params: VehiclesAddParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            let location = try await api.resolveLocation(explicitCity: params.city, context: context, session: session)
+            guard let city = location.city else {
+                throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
+            }
+            let add = InternalVehiclesAddParams(
+                id: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
+                ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
+                color: params.color, brand: params.brand, battery: params.battery ?? 100)
+            return try await api.call(.vehicles, region: location.region, InternalMethod.Vehicles.add, add,
+                                      as: VehicleResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.vehiclesRemove.rawValue, params: VehiclesRemoveParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            return try await api.call(.vehicles, InternalMethod.Vehicles.remove,
+                                      InternalVehiclesRemoveParams(id: params.id, ownerID: session.user.id),
+                                      as: VehicleResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.vehiclesLocationHistory.rawValue, params: LocationHistoryParams.self) { params, context in
+            let params = try Self.validated(params)
+            return try await api.call(.vehicles, InternalMethod.Vehicles.locationHistory, params,
+                                      as: LocationHistoryResult.self, context: context, idempotent: true)
+        }
+    }
+
+    private func registerRides(_ dispatcher: inout RPCDispatcher) {
+        let api = self
+        dispatcher.register(PublicMethod.ridesStart.rawValue, params: RidesStartParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
+            let start = InternalRidesStartParams(
+                rideID: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
+                riderID: session.user.id, vehicleID: params.vehicleId)
+            return try await api.call(.rides, region: location.region, InternalMethod.Rides.start, start,
+                                      as: RideResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            return try await api.call(.rides, InternalMethod.Rides.updateLocation,
+                                      InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
+                                                                        location: params.location),
+                                      as: RPCEmpty.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.ridesEnd.rawValue, params: RidesEndParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            return try await api.call(.rides, InternalMethod.Rides.end,
+                                      InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
+                                                             location: params.location, battery: params.battery),
+                                      as: RideResult.self, context: context, idempotent: false)
+        }
+        dispatcher.register(PublicMethod.ridesList.rawValue, params: RidesListParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            return try await api.call(.rides, InternalMethod.Rides.list,
+                                      InternalRidesListParams(riderID: session.user.id, activeOnly: params.activeOnly ?? false,
+                                                              limit: params.effectiveLimit, cursor: params.cursor),
+                                      as: RidesListResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.ridesGet.rawValue, params: RidesGetParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            return try await api.call(.rides, InternalMethod.Rides.get,
+                                      InternalRidesGetParams(id: params.id, riderID: session.user.id),
+                                      as: RideResult.self, context: context, idempotent: true)
+        }
+    }
+
+    private func registerPromoCodes(_ dispatcher: inout RPCDispatcher) {
+        let api = self
+        dispatcher.register(PublicMethod.promoCodesList.rawValue, params: RPCEmptyParams.self) { _, context in
+            try await api.call(.rides, InternalMethod.Rides.promoList, EmptyObject(),
+                               as: PromoCodesListResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.promoCodesCreate.rawValue, params: PromoCodesCreateParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            guard session.roles.contains("admin") else {
+                throw RPCError.forbidden(reason: "admin_required")
+            }
+            let params = try Self.validated(params)
+            guard let expiresAt = params.expirationDate else {
+                throw RPCError.invalidParams(field: "expires_at", message: "expires_at must be an RFC 3339 time")
+            }
+            let create = InternalPromoCreateParams(code: params.code, description: params.description,
+                                                   percentOff: params.percentOff, expiresAt: expiresAt,
+                                                   createdBy: session.user.id)
+            return try await api.call(.rides, InternalMethod.Rides.promoCreate, create,
+                                      as: PromoCodeResult.self, context: context, idempotent: true)
+        }
+        dispatcher.register(PublicMethod.promoCodesApply.rawValue, params: PromoCodesApplyParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            return try await api.call(.rides, InternalMethod.Rides.promoApply,
+                                      InternalPromoApplyParams(userID: session.user.id, code: params.code),
+                                      as: UserPromoCodeResult.self, context: context, idempotent: true)
+        }
+    }
+}

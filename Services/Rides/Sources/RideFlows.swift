@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRInternalAPI
+import MovRRPC
+
+/// The ride operations that span the rides database and the vehicles service, written so a
+/// crash between any two steps is repaired: every vehicles call is idempotent per ride id, a
+/// reservation without a ride is undone by the reconciler (``RideReconciler``), and a vehicle
+/// release owed by an ended ride sits in the outbox until delivered.
+public struct RideFlows: Sendable {
+    public let store: RidesStore
+    public let vehicles: any VehiclesPort
+    /// This deployment's region; the reconciler repairs only its own region's reservations.
+    public let region: String
+    let armedFault: String?
+    let logger: Logger
+
+    public init(store: RidesStore, vehicles: any VehiclesPort, region: String, armedFault: String? = nil, logger: Logger) {
+        self.store = store
+        self.vehicles = vehicles
+        self.region = region
+        self.armedFault = armedFault
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Starts a ride, or returns the ride a previous attempt with the same id started.
+    public func start(_ params: InternalRidesStartParams, context: RPCContext? = nil) async throws -> Ride {
+        switch try await store.precheckStart(rideID: params.rideID, riderID: params.riderID) {
+        case .existing(let ride): return ride
+        case .idOfAnotherRider: throw RPCError.conflict(reason: "idempotency_key_reused")
+        case .cancelled(let reason): throw RPCError.conflict(reason: reason)
+        case .riderHasActiveRide: throw RPCError.conflict(reason: "active_ride_exists")
+        case .clear: break
+        }
+
+        let vehicle = try await vehicles.reserve(vehicleID: params.vehicleID, rideID: params.rideID, context: context)
+        FaultPoint.hit(FaultPoint.afterReserve, armed: armedFault)
+
+        let currency: String
+        do {
+            currency = try store.tariffs.currency(vehicleType: vehicle.type.rawValue, region: vehicle.region)
+        } catch {
+            logger.error("vehicle has no price; undoing its reservation",
+                         metadata: ["vehicle_id": "\(vehicle.id)", "reason": "\(error.reason)"])
+            if let ride = try await abandon(params, reason: "vehicle_unavailable", context: context) { return ride }
+            throw RPCError.conflict(reason: "vehicle_unavailable")
+        }
+
+        let outcome = try await store.insertStartedRide(NewRide(
+            id: params.rideID, riderID: params.riderID, vehicleID: vehicle.id, vehicleType: vehicle.type.rawValue,
+            city: vehicle.city, region: vehicle.region, startLocation: vehicle.location, currency: currency))
+        switch outcome {
+        case .inserted(let ride):
+            return ride
+        case .alreadyRecorded:
+            guard let ride = try await store.ride(id: params.rideID, riderID: params.riderID) else {
+                throw RPCError.conflict(reason: "idempotency_key_reused")
+            }
+            return ride
+        case .cancelled(let reason):
+            // The reconciler got here first; it releases too, this only makes it sooner.
+            await releaseQuietly(ReleaseVehicleParams(vehicleID: vehicle.id, rideID: params.rideID, location: nil, battery: nil),
+                                 context: context)
+            throw RPCError.conflict(reason: reason)
+        case .riderHasActiveRide:
+            if let ride = try await abandon(params, reason: "active_ride_exists", context: context) { return ride }
+            throw RPCError.conflict(reason: "active_ride_exists")
+        case .vehicleHasActiveRide:
+            if let ride = try await abandon(params, reason: "vehicle_unavailable", context: context) { return ride }
+            throw RPCError.conflict(reason: "vehicle_unavailable")
+        }
+    }
+
+    /// Undoes a reservation whose ride cannot be recorded: tombstones the id first (so no
+    /// concurrent retry can record it afterwards), then frees the vehicle. Returns the ride
+    /// instead when a concurrent retry recorded it first; then nothing is undone.
+    private func abandon(_ params: InternalRidesStartParams, reason: String, context: RPCContext?) async throws -> Ride? {
+        switch try await store.cancelRide(id: params.rideID, region: region, reason: reason) {
+        case .started:
+            return try await store.ride(id: params.rideID, riderID: params.riderID)
+        case .cancelled:
+            await releaseQuietly(ReleaseVehicleParams(vehicleID: params.vehicleID, rideID: params.rideID,
+                                                      location: nil, battery: nil),
+                                 context: context)
+            return nil
+        }
+    }
+
+    /// A release whose failure the reconciler repairs (the id is a tombstone by then).
+    private func releaseQuietly(_ params: ReleaseVehicleParams, context: RPCContext?) async {
+        do {
+            try await vehicles.release(params, context: context)
+        } catch {
+            logger.warning("release after a failed start did not go through; the reconciler will retry",
+                           metadata: ["ride_id": "\(params.rideID)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: End
+
+    /// Ends the rider's active ride, prices it, and frees the vehicle at the end location.
+    public func end(_ params: InternalRidesEndParams, context: RPCContext? = nil) async throws -> Ride {
+        switch try await store.endRide(id: params.rideID, riderID: params.riderID,
+                                       location: params.location, battery: params.battery) {
+        case .notFound:
+            throw RPCError.notFound(reason: "ride_not_found")
+        case .alreadyEnded:
+            throw RPCError.conflict(reason: "ride_already_ended")
+        case .ended(let ended):
+            checkPrice(of: ended)
+            let entry = OutboxEntry(id: ended.outboxID, rideID: ended.ride.id, attempts: 0, release: ended.release)
+            _ = await deliver(entry, context: context)
+            return ended.ride
+        }
+    }
+
+    /// Compares the price the statement computed with `PricingTable.price`; they must agree.
+    private func checkPrice(of ended: EndedRide) {
+        guard let endTime = ended.ride.endTime, let revenue = ended.ride.revenue,
+              let charged = DecimalMoney.cents(revenue) else { return }
+        do {
+            let expected = try store.tariffs.pricing.price(
+                vehicleType: ended.vehicleType, region: ended.ride.region, startTime: ended.ride.startTime,
+                endTime: endTime, percentOff: ended.percentOff ?? 0)
+            if Int64(expected.minorUnits) != charged || expected.currency != ended.ride.currency {
+                logger.error("ride price differs from the pricing table",
+                             metadata: ["ride_id": "\(ended.ride.id)", "charged": "\(revenue)", "expected": "\(expected)"])
+            }
+        } catch {
+            logger.error("ride price cannot be checked", metadata: ["ride_id": "\(ended.ride.id)", "reason": "\(error.reason)"])
+        }
+    }
+
+    /// Delivers one outbox entry; true when it is done with (delivered, or undeliverable for
+    /// good). A failed delivery is rescheduled with exponential backoff.
+    func deliver(_ entry: OutboxEntry, context: RPCContext?) async -> Bool {
+        let params = ReleaseVehicleParams(
+            vehicleID: entry.release.vehicleID, rideID: entry.rideID,
+            location: Location(latitude: entry.release.latitude, longitude: entry.release.longitude),
+            battery: entry.release.battery)
+        do {
+            do {
+                try await vehicles.release(params, context: context)
+            } catch let error as RPCError where error.code == RPCError.Code.notFound {
+                // The vehicle no longer exists; retrying cannot help.
+                logger.error("vehicle of an ended ride not found; dropping its release",
+                             metadata: ["ride_id": "\(entry.rideID)", "vehicle_id": "\(entry.release.vehicleID)"])
+            }
+            try await store.deleteOutbox(id: entry.id)
+            return true
+        } catch {
+            let delay = Self.backoff(attempts: entry.attempts)
+            logger.warning("vehicle release not delivered; will retry",
+                           metadata: ["ride_id": "\(entry.rideID)", "retry_in": "\(delay)", "error": "\(error)"])
+            try? await store.retryOutbox(id: entry.id, after: delay)
+            return false
+        }
+    }
+
+    /// Delay before the next delivery attempt of an outbox entry: 1 s, 2 s, 4 s, ... one minute at most.
+    public static func backoff(attempts: Int) -> Duration {
+        .seconds(min(1 << min(max(attempts, 0), 6), 60))
+    }
+
+    // MARK: Positions
+
+    /// Records a position of the rider's active ride and moves its vehicle there.
+    public func updateLocation(_ params: InternalRidesUpdateLocationParams, context: RPCContext? = nil) async throws {
+        switch try await store.recordLocation(rideID: params.rideID, riderID: params.riderID, location: params.location) {
+        case .notFound:
+            throw RPCError.notFound(reason: "ride_not_found")
+        case .alreadyEnded:
+            throw RPCError.conflict(reason: "ride_already_ended")
+        case .recorded(let vehicleID):
+            try await vehicles.recordLocation(
+                RecordVehicleLocationParams(vehicleID: vehicleID, rideID: params.rideID, location: params.location),
+                context: context)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import MovRAPI
+import MovRLocality
+import MovRPostgres
+
+/// The pricing table in the shape the end-ride statement reads it, so the price is computed in
+/// the same round trip that closes the ride.
+///
+/// The SQL mirrors `PricingTable.price` exactly (integer minor units, started minutes from the
+/// microsecond duration, discount rounded half up, never below zero); `RidePricingTests` check
+/// the two against each other, and `RideFlows` cross-checks every ended ride.
+public struct RideTariffs: Sendable {
+    public let pricing: PricingTable
+    /// `{"region": {"vehicle type": {"unlock": minor, "per_minute": minor}}}`.
+    let document: PostgresJSON
+
+    public init(pricing: PricingTable) throws {
+        self.pricing = pricing
+        var regions: [String: [String: [String: Int]]] = [:]
+        for region in pricing.regions {
+            for type in VehicleType.allCases {
+                guard let (tariff, _) = try? pricing.tariff(vehicleType: type.rawValue, region: region) else { continue }
+                regions[region, default: [:]][type.rawValue] = ["unlock": tariff.unlockFee, "per_minute": tariff.perMinute]
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        document = try PostgresJSON(encoding: regions, encoder: encoder)
+    }
+
+    /// The currency a ride of `vehicleType` in `region` is charged in; throws when unpriced.
+    public func currency(vehicleType: String, region: String) throws(PricingError) -> String {
+        try pricing.tariff(vehicleType: vehicleType, region: region).currency
+    }
+}

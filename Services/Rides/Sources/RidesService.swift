@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRInternalAPI
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+import MovRRPCTransport
+import MovRService
+import ServiceLifecycle
+
+/// The rides service: owns `movr_rides` (rides, their positions, promo codes, the outbox);
+/// answers the gateway, the users service (active ride check) and the operator, and runs the
+/// reconciler that repairs crashes between the rides database and the vehicles service.
+///
+/// Settings: `listen` (default 127.0.0.1:9443), `migrate` (true), `pricing-config` (else
+/// config/pricing.json), `reconcile-seconds` (2), `reconcile-grace-seconds` (5), `fault`
+/// (crash tests only).
+public struct RidesService: MovRServiceDefinition {
+    public static let identity = ServiceIdentity.rides
+    public let flows: RideFlows
+    public let reconciler: RideReconciler
+    let reconcileInterval: Duration
+    let logger: Logger
+
+    public var store: RidesStore { flows.store }
+
+    public init(runtime: ServiceRuntime) async throws {
+        let configuration = runtime.configuration
+        let pricing = try configuration.string("pricing-config").map { try PricingTable.load(from: $0) }
+            ?? PricingTable.loadDefault()
+        try pricing.validate(against: runtime.locality)
+        let reconcileSeconds = try configuration.int("reconcile-seconds", default: 2)
+        let graceSeconds = try configuration.int("reconcile-grace-seconds", default: 5)
+        guard reconcileSeconds >= 1, graceSeconds >= 1 else {
+            throw ConfigurationError(message: "reconcile-seconds and reconcile-grace-seconds must be at least 1")
+        }
+
+        let database = try runtime.makeDatabase()
+        if try configuration.bool("migrate", default: true) {
+            _ = try await Migrator(client: database).apply(RidesSchema.migrations)
+        }
+        let store = RidesStore(database: database, tariffs: try RideTariffs(pricing: pricing))
+        let vehicles = RPCVehiclesPort(client: try runtime.client(for: .vehicles))
+        flows = RideFlows(store: store, vehicles: vehicles, region: runtime.region,
+                          armedFault: configuration.string("fault"), logger: runtime.logger)
+        reconciler = RideReconciler(flows: flows, grace: .seconds(graceSeconds))
+        reconcileInterval = .seconds(reconcileSeconds)
+        logger = runtime.logger
+    }
+
+    public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
+        let database = store.database
+        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        return [try runtime.makeServer(listen: listen, dispatcher: Self.dispatcher(flows: flows),
+                                       tls: runtime.internalServerTLS, identifiesCallers: true,
+                                       readiness: { await database.ping() })]
+    }
+
+    public var backgroundServices: [any Service] {
+        let reconciler = self.reconciler
+        return [PeriodicService(name: "rides reconciler", interval: reconcileInterval, logger: logger) {
+            _ = try await reconciler.reconcileOnce()
+        }]
+    }
+
+    public func shutdown() async {
+        await store.database.shutdown()
+    }
+
+    /// The internal methods and who may call them.
+    public static func dispatcher(flows: RideFlows) -> RPCDispatcher {
+        let store = flows.store
+        var dispatcher = RPCDispatcher()
+        let M = InternalMethod.Rides.self
+        dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
+        dispatcher.register(M.start, params: InternalRidesStartParams.self, allowedCallers: Caller.gateway) { params, context in
+            RideResult(ride: try await flows.start(params, context: context))
+        }
+        dispatcher.register(M.end, params: InternalRidesEndParams.self, allowedCallers: Caller.gateway) { params, context in
+            RideResult(ride: try await flows.end(params, context: context))
+        }
+        dispatcher.register(M.updateLocation, params: InternalRidesUpdateLocationParams.self,
+                            allowedCallers: Caller.gateway) { params, context in
+            try await flows.updateLocation(params, context: context)
+            return RPCEmpty()
+        }
+        dispatcher.register(M.list, params: InternalRidesListParams.self, allowedCallers: Caller.gateway) { params, _ in
+            let cursor = try params.cursor.map(Self.pageCursor)
+            let page = try await store.rides(riderID: params.riderID, activeOnly: params.activeOnly,
+                                             limit: min(max(params.limit, 1), 100), after: cursor)
+            return RidesListResult(rides: page.rides, nextCursor: page.next?.encoded)
+        }
+        dispatcher.register(M.get, params: InternalRidesGetParams.self, allowedCallers: Caller.gateway) { params, _ in
+            guard let ride = try await store.ride(id: params.id, riderID: params.riderID) else {
+                throw RPCError.notFound(reason: "ride_not_found")
+            }
+            return RideResult(ride: ride)
+        }
+        dispatcher.register(M.activeForRider, params: RiderParams.self, allowedCallers: ["users"]) { params, _ in
+            ActiveRideResult(active: try await store.hasActiveRide(riderID: params.riderID))
+        }
+        dispatcher.register(M.listActive, params: RPCEmptyParams.self, allowedCallers: Caller.operator) { _, _ in
+            ActiveRidesResult(rides: try await store.activeRides())
+        }
+        dispatcher.register(M.promoList, params: RPCEmptyParams.self, allowedCallers: Caller.gateway) { _, _ in
+            PromoCodesListResult(promoCodes: try await store.unexpiredPromoCodes())
+        }
+        dispatcher.register(M.promoCreate, params: InternalPromoCreateParams.self, allowedCallers: Caller.gateway) { params, _ in
+            guard let promoCode = try await store.createPromoCode(params) else {
+                throw RPCError.conflict(reason: "promo_code_exists")
+            }
+            return PromoCodeResult(promoCode: promoCode)
+        }
+        dispatcher.register(M.promoApply, params: InternalPromoApplyParams.self, allowedCallers: Caller.gateway) { params, _ in
+            guard let applied = try await store.applyPromoCode(userID: params.userID, code: params.code) else {
+                throw RPCError.notFound(reason: "promo_code_not_found")
+            }
+            return UserPromoCodeResult(userPromoCode: applied)
+        }
+        return dispatcher
+    }
+
+    private static func pageCursor(_ text: String) throws -> PageCursor {
+        do {
+            return try PageCursor(decoding: text)
+        } catch {
+            throw RPCError.invalidParams(field: "cursor", message: "invalid cursor")
+        }
+    }
+}

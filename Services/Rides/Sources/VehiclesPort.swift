@@ -1,0 +1,51 @@
+import Foundation
+import MovRAPI
+import MovRInternalAPI
+import MovRRPC
+import MovRRPCTransport
+
+/// What the rides flows need from the vehicles service. Every method is idempotent per ride
+/// id, so callers may retry freely. Errors are ``RPCError``s as the vehicles service sent them.
+public protocol VehiclesPort: Sendable {
+    /// Holds the vehicle for the ride; returns the vehicle as held.
+    func reserve(vehicleID: UUID, rideID: UUID, context: RPCContext?) async throws -> Vehicle
+    /// Frees the vehicle if `rideID` still holds it (at `location` with `battery` when given).
+    func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws
+    func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws
+    /// Every vehicle currently held by a ride.
+    func reservations() async throws -> [VehicleReservation]
+}
+
+/// The vehicles service over internal JSON-RPC (mutual TLS).
+public struct RPCVehiclesPort: VehiclesPort {
+    let client: RPCClient
+
+    public init(client: RPCClient) {
+        self.client = client
+    }
+
+    private func options(_ context: RPCContext?) -> RPCCallOptions {
+        context.map { RPCCallOptions(from: $0, idempotent: true) } ?? RPCCallOptions(idempotent: true)
+    }
+
+    public func reserve(vehicleID: UUID, rideID: UUID, context: RPCContext?) async throws -> Vehicle {
+        try await client.call(InternalMethod.Vehicles.reserve,
+                              params: ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID),
+                              as: VehicleResult.self, options: options(context)).vehicle
+    }
+
+    public func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws {
+        _ = try await client.call(InternalMethod.Vehicles.release, params: params,
+                                  as: VehicleResult.self, options: options(context))
+    }
+
+    public func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws {
+        _ = try await client.call(InternalMethod.Vehicles.recordLocation, params: params,
+                                  as: RPCEmpty.self, options: options(context))
+    }
+
+    public func reservations() async throws -> [VehicleReservation] {
+        try await client.call(InternalMethod.Vehicles.listInUse, params: RPCEmpty(),
+                              as: VehiclesInUseResult.self, options: options(nil)).reservations
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Bearer tokens: 32 random bytes, base64url without padding (43 characters) on the wire; the
+/// database holds only SHA-256 of that text, so a copy of the table cannot be replayed.
+public enum SessionToken {
+    public static let randomByteCount = 32
+    public static let encodedLength = 43
+
+    /// A new token as the client sees it. Never log it.
+    public static func generate() throws -> String {
+        base64URL(try CryptoPrimitives.randomBytes(randomByteCount))
+    }
+
+    /// SHA-256 of the token's text: the `sessions.token_hash` key.
+    public static func hash(_ token: String) throws -> [UInt8] {
+        try CryptoPrimitives.sha256(token.utf8)
+    }
+
+    /// Whether `token` could have come from ``generate()``. Anything else is rejected without a
+    /// database round trip.
+    public static func isWellFormed(_ token: String) -> Bool {
+        token.utf8.count == encodedLength && token.utf8.allSatisfy { byte in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        var text = Data(bytes).base64EncodedString()
+        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
+    /// Lowercase hex, for `decode(…, 'hex')` in SQL (the database layer binds text only).
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

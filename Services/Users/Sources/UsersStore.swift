@@ -1,0 +1,220 @@
+import Foundation
+import MovRAPI
+import MovRInternalAPI
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+
+/// Accounts and sessions: all SQL of the users service, plus the password and token rules
+/// around it. Errors meant for callers are ``RPCError``s; anything else (database down, a
+/// libcrypto failure) propagates and the dispatcher reports it as an internal error without
+/// details.
+public struct UsersStore: Sendable {
+    public let database: PostgresClient
+    public let passwordHasher: PasswordHasher
+    public let rateLimiter: LoginRateLimiter
+    /// How long a session token stays valid after login.
+    public let sessionLifetime: Duration
+    let locality: Locality
+
+    /// Roles `users.grant_role` may grant.
+    public static let grantableRoles: Set<String> = ["admin"]
+
+    public init(database: PostgresClient, locality: Locality, passwordHasher: PasswordHasher,
+                rateLimiter: LoginRateLimiter = LoginRateLimiter(), sessionLifetime: Duration = .seconds(24 * 3600)) {
+        self.database = database
+        self.locality = locality
+        self.passwordHasher = passwordHasher
+        self.rateLimiter = rateLimiter
+        self.sessionLifetime = sessionLifetime
+    }
+
+    static let userColumns = "id, username, email, first_name, last_name, city, region, created_at"
+
+    // MARK: Registration
+
+    /// Creates the account. A taken username is 409 `username_taken`, also when the same
+    /// registration is retried after it succeeded.
+    public func register(_ params: UsersRegisterParams) async throws -> User {
+        try Self.validate(params)
+        let region: String
+        do {
+            region = try locality.region(ofCity: params.city)
+        } catch {
+            throw RPCError(code: RPCError.Code.invalidParams, message: "unknown city", reason: "unknown_city",
+                           field: "city")
+        }
+        let city = PlaceName.normalized(params.city)
+        let passwordHash = try await passwordHasher.hash(params.password)
+        let rows: PostgresRows
+        do {
+            rows = try await database.query("""
+                INSERT INTO users (id, username, email, first_name, last_name, city, region, password_hash)
+                VALUES (\(UUID()), \(params.username), \(params.email), \(params.firstName), \(params.lastName),
+                        \(city), \(region), \(passwordHash))
+                RETURNING \(unsafeSQL: Self.userColumns)
+                """)
+        } catch let error as PostgresError
+                    where error.isUniqueViolation
+                    && (error.constraintName == nil || error.constraintName == UsersSchema.usernameConstraint) {
+            throw RPCError.conflict(reason: "username_taken")
+        }
+        guard let row = rows.first else { throw PostgresError(code: .invalidQuery) }
+        return try Self.user(from: row)
+    }
+
+    // MARK: Sessions
+
+    /// The one error for an unknown user, a deleted user and a wrong password, so a caller cannot
+    /// tell which usernames exist.
+    static var invalidCredentials: RPCError {
+        RPCError(code: RPCError.Code.unauthenticated, message: "Invalid username or password",
+                 reason: "invalid_credentials")
+    }
+
+    static var invalidToken: RPCError {
+        RPCError.unauthenticated(reason: "invalid_token")
+    }
+
+    /// Checks the password and opens a session. Throttled by ``rateLimiter``: 429
+    /// `too_many_attempts` (retryable) once a username failed too often or the process is busy.
+    public func login(username: String, password: String) async throws -> AuthLoginResult {
+        try Self.validate(AuthLoginParams(username: username, password: password))
+        let throttleKey = username.lowercased()
+        switch rateLimiter.beginAttempt(username: throttleKey) {
+        case .allowed:
+            break
+        case .usernameLocked, .processBusy:
+            throw RPCError.rateLimited(reason: "too_many_attempts")
+        }
+
+        let rows = try await database.query("""
+            SELECT \(unsafeSQL: Self.userColumns), password_hash FROM users
+            WHERE username = \(username) AND deleted_at IS NULL
+            """)
+        guard let row = rows.first else {
+            // Same scrypt work as for a real user, so response time does not reveal existence.
+            try await passwordHasher.verifyDummy(password)
+            throw Self.invalidCredentials
+        }
+        let storedHash = try row.decode("password_hash", as: String.self)
+        guard try await passwordHasher.verify(password, storedHash: storedHash) else {
+            throw Self.invalidCredentials
+        }
+        rateLimiter.recordSuccess(username: throttleKey)
+
+        let user = try Self.user(from: row)
+        let token = try SessionToken.generate()
+        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        let lifetimeSeconds = Double(sessionLifetime.components.seconds)
+        let inserted = try await database.query("""
+            INSERT INTO sessions (token_hash, user_id, expires_at)
+            VALUES (decode(\(tokenHash), 'hex'), \(user.id), now() + \(lifetimeSeconds) * interval '1 second')
+            RETURNING expires_at
+            """)
+        guard let expiresAt = try inserted.first?.decode("expires_at", as: Date.self) else {
+            throw PostgresError(code: .invalidQuery)
+        }
+        return AuthLoginResult(token: token, expiresAt: expiresAt, user: user)
+    }
+
+    /// The user and roles behind a token, in one query. 401 `invalid_token` for unknown, revoked
+    /// or deleted-user tokens, 401 `token_expired` for expired ones.
+    public func session(token: String) async throws -> SessionResult {
+        guard SessionToken.isWellFormed(token) else { throw Self.invalidToken }
+        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        let rows = try await database.query("""
+            SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.city, u.region, u.created_at,
+                   u.roles, s.expires_at, s.expires_at <= now() AS expired
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = decode(\(tokenHash), 'hex') AND s.revoked_at IS NULL AND u.deleted_at IS NULL
+            """)
+        guard let row = rows.first else { throw Self.invalidToken }
+        guard try !row.decode("expired", as: Bool.self) else {
+            throw RPCError.unauthenticated(reason: "token_expired")
+        }
+        return SessionResult(user: try Self.user(from: row), roles: try row.decode("roles", as: [String].self),
+                             expiresAt: try row.decode("expires_at", as: Date.self))
+    }
+
+    /// Revokes the token. Unknown, malformed or already revoked tokens are not an error, so a
+    /// retried logout succeeds.
+    public func logout(token: String) async throws {
+        guard SessionToken.isWellFormed(token) else { return }
+        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        _ = try await database.query("""
+            UPDATE sessions SET revoked_at = now()
+            WHERE token_hash = decode(\(tokenHash), 'hex') AND revoked_at IS NULL
+            """)
+    }
+
+    // MARK: Accounts
+
+    /// The user, or `nil` when there is none or it was deleted.
+    public func get(id: UUID) async throws -> User? {
+        let rows = try await database.query("""
+            SELECT \(unsafeSQL: Self.userColumns) FROM users WHERE id = \(id) AND deleted_at IS NULL
+            """)
+        return try rows.first.map(Self.user(from:))
+    }
+
+    /// Soft-deletes the user and revokes all of their sessions, atomically. Deleting a deleted
+    /// user again succeeds (keeping the first deletion time); an unknown id is 404.
+    public func delete(id: UUID) async throws {
+        try await database.withTransaction { connection in
+            let deleted = try await connection.query("""
+                UPDATE users SET deleted_at = COALESCE(deleted_at, now()) WHERE id = \(id) RETURNING id
+                """)
+            guard deleted.first != nil else { throw RPCError.notFound(reason: "user_not_found") }
+            _ = try await connection.query("""
+                UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
+                """)
+        }
+    }
+
+    /// Adds `role` to the user's roles (idempotent). 404 `user_not_found` for unknown or deleted users.
+    public func grantRole(username: String, role: String) async throws -> User {
+        guard Self.grantableRoles.contains(role) else {
+            throw RPCError.invalidParams(field: "role", message: "unknown role")
+        }
+        let rows = try await database.query("""
+            UPDATE users SET roles = CASE WHEN \(role)::text = ANY (roles) THEN roles
+                                          ELSE array_append(roles, \(role)::text) END
+            WHERE username = \(username) AND deleted_at IS NULL
+            RETURNING \(unsafeSQL: Self.userColumns)
+            """)
+        guard let row = rows.first else { throw RPCError.notFound(reason: "user_not_found") }
+        return try Self.user(from: row)
+    }
+
+    /// The roles of a live user (empty for unknown or deleted users).
+    public func roles(userID: UUID) async throws -> [String] {
+        let rows = try await database.query("""
+            SELECT roles FROM users WHERE id = \(userID) AND deleted_at IS NULL
+            """)
+        return try rows.first?.decode("roles", as: [String].self) ?? []
+    }
+
+    // MARK: Helpers
+
+    /// Runs an API params rule and maps its failure to -32602 naming the field. The gateway
+    /// validated already; checking again keeps this service safe on its own.
+    static func validate(_ params: some APIParams) throws {
+        do {
+            try params.validate()
+        } catch {
+            throw RPCError.invalidParams(field: error.field, message: error.message)
+        }
+    }
+
+    static func user(from row: PostgresRow) throws -> User {
+        User(id: try row.decode("id", as: UUID.self),
+             username: try row.decode("username", as: String.self),
+             email: try row.decode("email", as: String.self),
+             firstName: try row.decode("first_name", as: String.self),
+             lastName: try row.decode("last_name", as: String.self),
+             city: try row.decode("city", as: String.self),
+             region: try row.decode("region", as: String.self),
+             createdAt: try row.decode("created_at", as: Date.self))
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import MovRAPI
+import MovRInternalAPI
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+
+/// All SQL of the vehicles service. Every operation is one statement (one round trip): CTEs
+/// combine the write, the history row and the read-back.
+public struct VehiclesStore: Sendable {
+    public let database: PostgresClient
+    let locality: Locality
+
+    public init(database: PostgresClient, locality: Locality) {
+        self.database = database
+        self.locality = locality
+    }
+
+    static let columns = "id, type, city, region, owner_id, status, battery, latitude, longitude, color, brand, current_ride_id, created_at"
+
+    public func listAvailable(city: String, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
+        let rows: PostgresRows
+        if let cursor {
+            rows = try await database.query("""
+                SELECT \(unsafeSQL: Self.columns) FROM vehicles
+                WHERE status = 'available' AND city = \(city)
+                  AND (created_at, id) > (\(cursor.time), \(cursor.id))
+                ORDER BY created_at, id LIMIT \(limit + 1)
+                """)
+        } else {
+            rows = try await database.query("""
+                SELECT \(unsafeSQL: Self.columns) FROM vehicles
+                WHERE status = 'available' AND city = \(city)
+                ORDER BY created_at, id LIMIT \(limit + 1)
+                """)
+        }
+        var vehicles = try rows.map(Self.vehicle(from:))
+        var next: PageCursor?
+        if vehicles.count > limit {
+            vehicles.removeLast()
+            if let last = vehicles.last { next = PageCursor(time: last.createdAt, id: last.id) }
+        }
+        return (vehicles, next)
+    }
+
+    public func get(id: UUID) async throws -> Vehicle? {
+        let rows = try await database.query("SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id)")
+        return try rows.first.map(Self.vehicle(from:))
+    }
+
+    /// Inserts the vehicle; a retry with the same id returns the vehicle created the first time.
+    public func add(_ params: InternalVehiclesAddParams) async throws -> Vehicle {
+        let region: String
+        do {
+            region = try locality.region(ofCity: params.city)
+        } catch {
+            throw RPCError.invalidParams(field: "city", message: "unknown city")
+        }
+        let city = PlaceName.normalized(params.city)
+        let rows = try await database.query("""
+            WITH inserted AS (
+                INSERT INTO vehicles (id, city, region, type, owner_id, status, battery, latitude, longitude, color, brand)
+                VALUES (\(params.id), \(city), \(region), \(params.type), \(params.ownerID), 'available',
+                        \(params.battery), \(params.location.latitude), \(params.location.longitude), \(params.color), \(params.brand))
+                ON CONFLICT (id) DO NOTHING
+                RETURNING \(unsafeSQL: Self.columns)
+            ), history AS (
+                INSERT INTO vehicle_location_histories (vehicle_id, city, region, latitude, longitude)
+                SELECT id, city, region, latitude, longitude FROM inserted
+            )
+            SELECT \(unsafeSQL: Self.columns) FROM inserted
+            UNION ALL
+            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.id) AND NOT EXISTS (SELECT 1 FROM inserted)
+            """)
+        guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
+            throw RPCError.internalError
+        }
+        guard vehicle.ownerId == params.ownerID else {
+            // Same id, other owner: a key collision, not a retry.
+            throw RPCError.conflict(reason: "idempotency_key_reused")
+        }
+        return vehicle
+    }
+
+    /// Takes the vehicle out of service; only its owner may, and never during a ride.
+    public func remove(id: UUID, ownerID: UUID) async throws -> Vehicle {
+        let rows = try await database.query("""
+            WITH removed AS (
+                UPDATE vehicles SET status = 'removed', updated_at = now()
+                WHERE id = \(id) AND owner_id = \(ownerID) AND status = 'available'
+                RETURNING \(unsafeSQL: Self.columns)
+            )
+            SELECT \(unsafeSQL: Self.columns) FROM removed
+            UNION ALL
+            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM removed)
+            """)
+        guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
+            throw RPCError.notFound(reason: "vehicle_not_found")
+        }
+        guard vehicle.ownerId == ownerID else {
+            throw RPCError.forbidden(reason: "not_vehicle_owner")
+        }
+        if vehicle.status == .inUse {
+            throw RPCError.conflict(reason: "vehicle_in_use")
+        }
+        return vehicle
+    }
+
+    public func locationHistory(id: UUID, limit: Int) async throws -> [LocationRecord]? {
+        let rows = try await database.query("""
+            SELECT h.latitude, h.longitude, h.recorded_at, h.ride_id
+            FROM vehicles v LEFT JOIN LATERAL (
+                SELECT latitude, longitude, recorded_at, ride_id FROM vehicle_location_histories
+                WHERE vehicle_id = v.id ORDER BY recorded_at DESC, id DESC LIMIT \(limit)
+            ) h ON true
+            WHERE v.id = \(id)
+            """)
+        guard rows.first != nil else { return nil }
+        return try rows.compactMap { row -> LocationRecord? in
+            guard let latitude = try row.decode("latitude", as: Double?.self),
+                  let longitude = try row.decode("longitude", as: Double?.self),
+                  let recordedAt = try row.decode("recorded_at", as: Date?.self) else { return nil }
+            return LocationRecord(latitude: latitude, longitude: longitude, recordedAt: recordedAt,
+                                  rideId: try row.decode("ride_id", as: UUID?.self))
+        }
+    }
+
+    /// Holds the vehicle for `rideID`. Idempotent: the same ride gets the same answer again.
+    public func reserve(vehicleID: UUID, rideID: UUID) async throws -> Vehicle {
+        let rows = try await database.query("""
+            WITH reserved AS (
+                UPDATE vehicles SET status = 'in_use', current_ride_id = \(rideID), reserved_at = now(), updated_at = now()
+                WHERE id = \(vehicleID) AND status = 'available'
+                RETURNING \(unsafeSQL: Self.columns)
+            ), history AS (
+                INSERT INTO vehicle_location_histories (vehicle_id, city, region, ride_id, latitude, longitude)
+                SELECT id, city, region, current_ride_id, latitude, longitude FROM reserved
+            )
+            SELECT \(unsafeSQL: Self.columns) FROM reserved
+            UNION ALL
+            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID) AND NOT EXISTS (SELECT 1 FROM reserved)
+            """)
+        guard let row = rows.first else {
+            throw RPCError.notFound(reason: "vehicle_not_found")
+        }
+        guard try row.decode("current_ride_id", as: UUID?.self) == rideID else {
+            throw RPCError.conflict(reason: "vehicle_unavailable")
+        }
+        return try Self.vehicle(from: row)
+    }
+
+    /// Frees the vehicle held by `rideID`, at `location` with `battery` when given.
+    /// Idempotent: once released (or held by nobody), returns the vehicle as it is.
+    public func release(_ params: ReleaseVehicleParams) async throws -> Vehicle {
+        let latitude = params.location?.latitude
+        let longitude = params.location?.longitude
+        let rows = try await database.query("""
+            WITH released AS (
+                UPDATE vehicles SET status = 'available', current_ride_id = NULL, reserved_at = NULL,
+                    latitude = COALESCE(\(latitude)::float8, latitude),
+                    longitude = COALESCE(\(longitude)::float8, longitude),
+                    battery = COALESCE(\(params.battery)::int, battery),
+                    updated_at = now()
+                WHERE id = \(params.vehicleID) AND current_ride_id = \(params.rideID)
+                RETURNING \(unsafeSQL: Self.columns)
+            ), history AS (
+                INSERT INTO vehicle_location_histories (vehicle_id, city, region, ride_id, latitude, longitude)
+                SELECT id, city, region, \(params.rideID), latitude, longitude FROM released
+                WHERE \(latitude)::float8 IS NOT NULL
+            )
+            SELECT \(unsafeSQL: Self.columns) FROM released
+            UNION ALL
+            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.vehicleID) AND NOT EXISTS (SELECT 1 FROM released)
+            """)
+        guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
+            throw RPCError.notFound(reason: "vehicle_not_found")
+        }
+        return vehicle
+    }
+
+    /// Moves the vehicle during its ride and appends to its history.
+    public func recordLocation(_ params: RecordVehicleLocationParams) async throws {
+        let rows = try await database.query("""
+            WITH moved AS (
+                UPDATE vehicles SET latitude = \(params.location.latitude), longitude = \(params.location.longitude),
+                    updated_at = now()
+                WHERE id = \(params.vehicleID) AND current_ride_id = \(params.rideID)
+                RETURNING id, city, region
+            )
+            INSERT INTO vehicle_location_histories (vehicle_id, city, region, ride_id, latitude, longitude)
+            SELECT id, city, region, \(params.rideID), \(params.location.latitude), \(params.location.longitude) FROM moved
+            RETURNING vehicle_id
+            """)
+        guard rows.first != nil else {
+            throw RPCError.conflict(reason: "ride_not_active")
+        }
+    }
+
+    public func reservations() async throws -> [VehicleReservation] {
+        let rows = try await database.query("""
+            SELECT id, current_ride_id, region, reserved_at FROM vehicles WHERE status = 'in_use' ORDER BY reserved_at
+            """)
+        return try rows.map { row in
+            VehicleReservation(vehicleID: try row.decode("id", as: UUID.self),
+                               rideID: try row.decode("current_ride_id", as: UUID.self),
+                               region: try row.decode("region", as: String.self),
+                               reservedAt: try row.decode("reserved_at", as: Date.self))
+        }
+    }
+
+    static func vehicle(from row: PostgresRow) throws -> Vehicle {
+        let type = try row.decode("type", as: String.self)
+        let status = try row.decode("status", as: String.self)
+        guard let vehicleType = VehicleType(rawValue: type), let vehicleStatus = VehicleStatus(rawValue: status) else {
+            throw PostgresError(code: .decoding, serverMessage: "unexpected vehicle type or status")
+        }
+        return Vehicle(
+            id: try row.decode("id", as: UUID.self),
+            type: vehicleType,
+            city: try row.decode("city", as: String.self),
+            region: try row.decode("region", as: String.self),
+            ownerId: try row.decode("owner_id", as: UUID?.self),
+            status: vehicleStatus,
+            battery: try row.decode("battery", as: Int.self),
+            location: Location(latitude: try row.decode("latitude", as: Double.self),
+                               longitude: try row.decode("longitude", as: Double.self)),
+            color: try row.decode("color", as: String.self),
+            brand: try row.decode("brand", as: String.self),
+            createdAt: try row.decode("created_at", as: Date.self))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The position after the last item of a page, for keyset pagination on `(time, id)`.
+///
+/// Clients see only an opaque base64url string: a version byte, the sort key in microseconds
+/// (big-endian) and the id. The version byte lets the layout change without misreading old cursors.
+public struct PageCursor: Sendable, Hashable {
+    /// The last item's sort key (e.g. `created_at`), in microseconds since the Unix epoch —
+    /// PostgreSQL's own timestamp precision, so the next page starts exactly after it.
+    public var sortKeyMicroseconds: Int64
+    /// The last item's id, breaking ties between equal sort keys.
+    public var id: UUID
+
+    private static let version: UInt8 = 1
+    private static let byteCount = 1 + 8 + 16
+    /// Longest cursor accepted in params; generous against future layouts, small against abuse.
+    public static let maximumLength = 200
+
+    public init(sortKeyMicroseconds: Int64, id: UUID) {
+        self.sortKeyMicroseconds = sortKeyMicroseconds
+        self.id = id
+    }
+
+    /// Builds a cursor from a `Date`, rounded to the nearest microsecond.
+    public init(time: Date, id: UUID) {
+        self.init(sortKeyMicroseconds: Int64((time.timeIntervalSince1970 * 1_000_000).rounded()), id: id)
+    }
+
+    /// The sort key as a `Date`.
+    public var time: Date {
+        Date(timeIntervalSince1970: Double(sortKeyMicroseconds) / 1_000_000)
+    }
+
+    /// The opaque string handed to clients as `next_cursor`.
+    public var encoded: String {
+        var bytes = [Self.version]
+        bytes.reserveCapacity(Self.byteCount)
+        withUnsafeBytes(of: sortKeyMicroseconds.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: id.uuid) { bytes.append(contentsOf: $0) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads a cursor a client sent back; anything this type did not produce is a `cursor` error.
+    public init(decoding text: String) throws(APIValidationError) {
+        let invalid = APIValidationError(field: "cursor", message: "invalid cursor")
+        guard text.utf8.count <= Self.maximumLength,
+              text.utf8.allSatisfy({ Self.isBase64URLByte($0) })
+        else { throw invalid }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), data.count == Self.byteCount,
+              data[data.startIndex] == Self.version
+        else { throw invalid }
+        let bytes = [UInt8](data)
+        var micros: Int64 = 0
+        for byte in bytes[1..<9] { micros = micros << 8 | Int64(byte) }
+        let u = Array(bytes[9..<25])
+        let id = UUID(uuid: (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+                             u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]))
+        self.init(sortKeyMicroseconds: micros, id: id)
+        // Reject other spellings of the same bytes so a cursor has exactly one form.
+        guard encoded == text else { throw invalid }
+    }
+
+    private static func isBase64URLByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// Every method of the public JSON-RPC API served by the gateway at `POST /rpc`.
+public enum PublicMethod: String, CaseIterable, Sendable {
+    case citiesList = "cities.list"
+    case usersRegister = "users.register"
+    case authLogin = "auth.login"
+    case authLogout = "auth.logout"
+    case usersMe = "users.me"
+    case usersDelete = "users.delete"
+    case vehiclesList = "vehicles.list"
+    case vehiclesGet = "vehicles.get"
+    case vehiclesAdd = "vehicles.add"
+    case vehiclesRemove = "vehicles.remove"
+    case vehiclesLocationHistory = "vehicles.location_history"
+    case ridesStart = "rides.start"
+    case ridesUpdateLocation = "rides.update_location"
+    case ridesEnd = "rides.end"
+    case ridesList = "rides.list"
+    case ridesGet = "rides.get"
+    case promoCodesList = "promo_codes.list"
+    case promoCodesCreate = "promo_codes.create"
+    case promoCodesApply = "promo_codes.apply"
+
+    /// Whether the call needs `Authorization: Bearer <token>`.
+    public var requiresAuth: Bool {
+        switch self {
+        case .citiesList, .usersRegister, .authLogin, .vehiclesList, .vehiclesGet,
+             .vehiclesLocationHistory, .promoCodesList:
+            false
+        case .authLogout, .usersMe, .usersDelete, .vehiclesAdd, .vehiclesRemove,
+             .ridesStart, .ridesUpdateLocation, .ridesEnd, .ridesList, .ridesGet,
+             .promoCodesCreate, .promoCodesApply:
+            true
+        }
+    }
+
+    /// Whether only an administrator may call it (implies `requiresAuth`).
+    public var requiresAdmin: Bool {
+        self == .promoCodesCreate
+    }
+
+    /// The params type a request for this method decodes into.
+    public var paramsType: any APIParams.Type {
+        switch self {
+        case .citiesList, .authLogout, .usersMe, .usersDelete, .promoCodesList: EmptyObject.self
+        case .usersRegister: UsersRegisterParams.self
+        case .authLogin: AuthLoginParams.self
+        case .vehiclesList: VehiclesListParams.self
+        case .vehiclesGet: VehiclesGetParams.self
+        case .vehiclesAdd: VehiclesAddParams.self
+        case .vehiclesRemove: VehiclesRemoveParams.self
+        case .vehiclesLocationHistory: LocationHistoryParams.self
+        case .ridesStart: RidesStartParams.self
+        case .ridesUpdateLocation: RidesUpdateLocationParams.self
+        case .ridesEnd: RidesEndParams.self
+        case .ridesList: RidesListParams.self
+        case .ridesGet: RidesGetParams.self
+        case .promoCodesCreate: PromoCodesCreateParams.self
+        case .promoCodesApply: PromoCodesApplyParams.self
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// RFC 3339 times as the API writes them: UTC, millisecond precision, `Z` suffix
+/// (`2026-11-27T16:30:02.123Z`).
+///
+/// Hand-written rather than `DateFormatter`/`ISO8601DateFormatter`: those are costly to create,
+/// locale-sensitive and not `Sendable`, and this runs for every time in every reply.
+public enum RFC3339 {
+    /// Years outside 0000...9999 cannot be written in RFC 3339; dates beyond are clamped.
+    private static let firstMillisecond: Int64 = -62_167_219_200_000 // 0000-01-01T00:00:00Z
+    private static let lastMillisecond: Int64 = 253_402_300_799_999  // 9999-12-31T23:59:59.999Z
+
+    /// Formats `date` in UTC with milliseconds, rounding to the nearest millisecond.
+    public static func string(from date: Date) -> String {
+        let scaled = (date.timeIntervalSince1970 * 1000).rounded()
+        let milliseconds: Int64
+        if !scaled.isFinite || scaled >= Double(lastMillisecond) {
+            milliseconds = scaled == -.infinity ? firstMillisecond : lastMillisecond
+        } else if scaled <= Double(firstMillisecond) {
+            milliseconds = firstMillisecond
+        } else {
+            milliseconds = Int64(scaled)
+        }
+        let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
+        let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
+        let secondOfDay = millisecondOfDay / 1000
+        var text = ""
+        text.reserveCapacity(24)
+        text += pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        text += "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
+        text += "." + pad(millisecondOfDay % 1000, 3) + "Z"
+        return text
+    }
+
+    /// Parses an RFC 3339 date-time: fractional seconds optional (any number of digits), offset
+    /// `Z` or `±HH:MM`. Returns nil for anything else, including impossible dates and leap seconds.
+    public static func date(from string: String) -> Date? {
+        var scanner = Scanner(bytes: Array(string.utf8))
+        guard let year = scanner.digits(4), scanner.take("-"),
+              let month = scanner.digits(2), scanner.take("-"),
+              let day = scanner.digits(2), scanner.take("T") || scanner.take("t"),
+              let hour = scanner.digits(2), scanner.take(":"),
+              let minute = scanner.digits(2), scanner.take(":"),
+              let second = scanner.digits(2)
+        else { return nil }
+        guard (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day),
+              (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
+        else { return nil }
+
+        var fraction = 0.0
+        if scanner.take(".") {
+            var scale = 0.1
+            var count = 0
+            while let digit = scanner.digit() {
+                fraction += Double(digit) * scale
+                scale /= 10
+                count += 1
+            }
+            guard count > 0 else { return nil }
+        }
+
+        var offsetSeconds = 0
+        if scanner.take("Z") || scanner.take("z") {
+            offsetSeconds = 0
+        } else {
+            let sign: Int
+            if scanner.take("+") { sign = 1 } else if scanner.take("-") { sign = -1 } else { return nil }
+            guard let offsetHour = scanner.digits(2), scanner.take(":"), let offsetMinute = scanner.digits(2),
+                  (0...23).contains(offsetHour), (0...59).contains(offsetMinute)
+            else { return nil }
+            offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
+        }
+        guard scanner.isAtEnd else { return nil }
+
+        let days = daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    // Days <-> civil dates in the proleptic Gregorian calendar (H. Hinnant's algorithms).
+    static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civilDate(fromDaysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let remainder = value % divisor
+        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    private struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+
+        init(bytes: [UInt8]) { self.bytes = bytes }
+
+        var isAtEnd: Bool { index == bytes.count }
+
+        mutating func take(_ character: Unicode.Scalar) -> Bool {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func digit() -> Int? {
+            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+                return nil
+            }
+            defer { index += 1 }
+            return Int(bytes[index] - UInt8(ascii: "0"))
+        }
+
+        mutating func digits(_ count: Int) -> Int? {
+            var value = 0
+            for _ in 0..<count {
+                guard let digit = digit() else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+    }
+}

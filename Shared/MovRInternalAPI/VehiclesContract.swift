@@ -1,0 +1,142 @@
+import Foundation
+import MovRAPI
+
+public struct InternalVehiclesListParams: Codable, Sendable {
+    public var city: String
+    public var limit: Int
+    public var cursor: String?
+
+    public init(city: String, limit: Int, cursor: String?) {
+        self.city = city
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// A vehicle to create; the gateway sets the id (deterministic from an idempotency key when the
+/// client gives one), the owner (the caller) and the city.
+public struct InternalVehiclesAddParams: Codable, Sendable {
+    public var id: UUID
+    public var ownerID: UUID
+    public var city: String
+    public var type: String
+    public var location: Location
+    public var color: String
+    public var brand: String
+    public var battery: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, city, type, location, color, brand, battery
+        case ownerID = "owner_id"
+    }
+
+    public init(id: UUID, ownerID: UUID, city: String, type: String, location: Location,
+                color: String, brand: String, battery: Int) {
+        self.id = id
+        self.ownerID = ownerID
+        self.city = city
+        self.type = type
+        self.location = location
+        self.color = color
+        self.brand = brand
+        self.battery = battery
+    }
+}
+
+public struct InternalVehiclesRemoveParams: Codable, Sendable {
+    public var id: UUID
+    public var ownerID: UUID
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case ownerID = "owner_id"
+    }
+
+    public init(id: UUID, ownerID: UUID) {
+        self.id = id
+        self.ownerID = ownerID
+    }
+}
+
+public struct ReserveVehicleParams: Codable, Sendable {
+    public var vehicleID: UUID
+    public var rideID: UUID
+
+    enum CodingKeys: String, CodingKey {
+        case vehicleID = "vehicle_id"
+        case rideID = "ride_id"
+    }
+
+    public init(vehicleID: UUID, rideID: UUID) {
+        self.vehicleID = vehicleID
+        self.rideID = rideID
+    }
+}
+
+public struct ReleaseVehicleParams: Codable, Sendable {
+    public var vehicleID: UUID
+    public var rideID: UUID
+    /// Nil when a reservation is undone (the vehicle stays where it was).
+    public var location: Location?
+    public var battery: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case vehicleID = "vehicle_id"
+        case rideID = "ride_id"
+        case location, battery
+    }
+
+    public init(vehicleID: UUID, rideID: UUID, location: Location?, battery: Int?) {
+        self.vehicleID = vehicleID
+        self.rideID = rideID
+        self.location = location
+        self.battery = battery
+    }
+}
+
+public struct RecordVehicleLocationParams: Codable, Sendable {
+    public var vehicleID: UUID
+    public var rideID: UUID
+    public var location: Location
+
+    enum CodingKeys: String, CodingKey {
+        case vehicleID = "vehicle_id"
+        case rideID = "ride_id"
+        case location
+    }
+
+    public init(vehicleID: UUID, rideID: UUID, location: Location) {
+        self.vehicleID = vehicleID
+        self.rideID = rideID
+        self.location = location
+    }
+}
+
+public struct VehicleReservation: Codable, Sendable, Equatable {
+    public var vehicleID: UUID
+    public var rideID: UUID
+    public var region: String
+    public var reservedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case vehicleID = "vehicle_id"
+        case rideID = "ride_id"
+        case region
+        case reservedAt = "reserved_at"
+    }
+
+    public init(vehicleID: UUID, rideID: UUID, region: String, reservedAt: Date) {
+        self.vehicleID = vehicleID
+        self.rideID = rideID
+        self.region = region
+        self.reservedAt = reservedAt
+    }
+}
+
+public struct VehiclesInUseResult: Codable, Sendable {
+    public var reservations: [VehicleReservation]
+
+    public init(reservations: [VehicleReservation]) {
+        self.reservations = reservations
+    }
+}

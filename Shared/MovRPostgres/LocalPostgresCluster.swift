@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+
+/// A private PostgreSQL cluster managed with the system's `initdb` and `pg_ctl` (for `make run`
+/// and tests). When the current process is root, every command runs as the unprivileged
+/// `postgres` user and the directories are handed to it first; PostgreSQL never runs as root.
+public struct LocalPostgresCluster: Sendable {
+    public let dataDirectory: String
+    public let port: Int
+    /// Where the Unix socket goes; must be short (< ~100 bytes). `nil`: TCP only.
+    public let socketDirectory: String?
+    /// Extra `postgresql.conf` settings, e.g. `["fsync": "off"]` for throwaway test clusters.
+    public var settings: [String: String]
+    public let binDirectory: String?
+    /// The OS user that runs PostgreSQL when this process is root.
+    public let serviceUser: String
+
+    public init(dataDirectory: String, port: Int, socketDirectory: String? = nil,
+                settings: [String: String] = [:], serviceUser: String = "postgres") {
+        self.dataDirectory = (dataDirectory as NSString).standardizingPath
+        self.port = port
+        self.socketDirectory = socketDirectory
+        self.settings = settings
+        self.binDirectory = Self.findBinDirectory()
+        self.serviceUser = serviceUser
+    }
+
+    /// Superuser URL over TCP (trust authentication on 127.0.0.1).
+    public var superuserURL: String { url(database: "postgres") }
+
+    public func url(database: String, user: String = "postgres") -> String {
+        "postgresql://\(user)@127.0.0.1:\(port)/\(database)"
+    }
+
+    public var logFile: String { dataDirectory + "/server.log" }
+
+    public var isInitialized: Bool {
+        FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION")
+    }
+
+    /// Runs `initdb` unless the data directory already holds a cluster.
+    public func initialize() throws {
+        try prepareDirectories()
+        if !isInitialized {
+            try run("initdb", ["-D", dataDirectory, "-A", "trust", "-U", "postgres",
+                               "--encoding", "UTF8", "--locale", "C", "--no-instructions"])
+        }
+        // Our settings live in their own file so restarts with another port stay simple.
+        let conf = dataDirectory + "/postgresql.conf"
+        let include = "include_if_exists = 'movr.conf'\n"
+        let current = (try? String(contentsOfFile: conf, encoding: .utf8)) ?? ""
+        if !current.contains(include) {
+            guard let handle = FileHandle(forWritingAtPath: conf) else {
+                throw PostgresError(code: .clusterControl, serverMessage: "cannot write \(conf)")
+            }
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(("\n" + include).utf8))
+        }
+    }
+
+    /// Starts the server (`pg_ctl -w`) on 127.0.0.1 and `port`; initializes first if needed.
+    public func start() throws {
+        if !isInitialized { try initialize() }
+        try prepareDirectories()
+        try writeSettings()
+        try run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "start"])
+    }
+
+    /// Stops the server; `.fast` disconnects clients and rolls back their transactions.
+    public func stop(mode: ShutdownMode = .fast) throws {
+        try run("pg_ctl", ["-D", dataDirectory, "-w", "-t", "120", "-m", mode.rawValue, "stop"])
+    }
+
+    /// Fast restart: every client connection is terminated.
+    public func restart() throws {
+        try writeSettings()
+        try run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "-m", "fast", "restart"])
+    }
+
+    public var isRunning: Bool {
+        (try? run("pg_ctl", ["-D", dataDirectory, "status"])) != nil
+    }
+
+    public enum ShutdownMode: String, Sendable {
+        case smart, fast, immediate
+    }
+
+    /// Creates a database (and optionally makes `owner` own it) through a short-lived client.
+    public func createDatabase(_ name: String, owner: String? = nil, logger: Logger = Logger(label: "movr.postgres.cluster")) async throws {
+        guard Self.isPlainIdentifier(name), owner.map(Self.isPlainIdentifier) ?? true else {
+            throw PostgresError(code: .invalidQuery, serverMessage: "database and role names must match [a-z_][a-z0-9_]*")
+        }
+        var sql = "CREATE DATABASE \"\(name)\""
+        if let owner { sql += " OWNER \"\(owner)\"" }
+        try await executeAsSuperuser(sql, logger: logger)
+    }
+
+    /// Creates a login role without a password (the local cluster trusts 127.0.0.1).
+    public func createRole(_ name: String, logger: Logger = Logger(label: "movr.postgres.cluster")) async throws {
+        guard Self.isPlainIdentifier(name) else {
+            throw PostgresError(code: .invalidQuery, serverMessage: "role names must match [a-z_][a-z0-9_]*")
+        }
+        try await executeAsSuperuser("CREATE ROLE \"\(name)\" LOGIN", logger: logger)
+    }
+
+    /// Utility statements (CREATE DATABASE/ROLE) take identifiers, not binds; callers validate them.
+    private func executeAsSuperuser(_ sql: String, logger: Logger) async throws {
+        let client = PostgresClient(configuration: PostgresConfiguration(url: superuserURL, poolSize: 1), logger: logger)
+        do {
+            try await client.execute(sql)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.utf8.count <= 63 else { return false }
+        let lower = Unicode.Scalar("a")..."z"
+        return (lower.contains(first) || first == "_")
+            && name.unicodeScalars.allSatisfy { lower.contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+
+    // MARK: Private
+
+    private var runsAsRoot: Bool { geteuid() == 0 }
+
+    private func writeSettings() throws {
+        var lines = [
+            "port = \(port)",
+            "listen_addresses = '127.0.0.1'",
+            "unix_socket_directories = '\(socketDirectory ?? "")'",
+        ]
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(key) = '\(value.replacingOccurrences(of: "'", with: "''"))'")
+        }
+        let path = dataDirectory + "/movr.conf"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        try handToServiceUser(path)
+    }
+
+    private func prepareDirectories() throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                        attributes: [.posixPermissions: 0o700])
+        if let socketDirectory {
+            try fileManager.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        }
+        guard runsAsRoot else { return }
+        try handToServiceUser(dataDirectory)
+        if let socketDirectory { try handToServiceUser(socketDirectory) }
+        // The service user must be able to reach the data directory.
+        var parent = (dataDirectory as NSString).deletingLastPathComponent
+        while parent != "/" && !parent.isEmpty {
+            var info = stat()
+            guard stat(parent, &info) == 0 else { break }
+            if info.st_mode & S_IXOTH == 0 {
+                guard chmod(parent, info.st_mode & 0o7777 | S_IXOTH) == 0 else {
+                    throw PostgresError(code: .clusterControl, serverMessage: "chmod o+x \(parent) failed")
+                }
+            }
+            parent = (parent as NSString).deletingLastPathComponent
+        }
+    }
+
+    private func handToServiceUser(_ path: String) throws {
+        guard runsAsRoot else { return }
+        guard let user = getpwnam(serviceUser) else {
+            throw PostgresError(code: .clusterControl, serverMessage: "user \(serviceUser) does not exist")
+        }
+        let uid = user.pointee.pw_uid, gid = user.pointee.pw_gid
+        guard chown(path, uid, gid) == 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "chown \(path) failed")
+        }
+    }
+
+    static func findBinDirectory() -> String? {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions {
+            let bin = "\(root)/\(version)/bin"
+            if FileManager.default.isExecutableFile(atPath: bin + "/pg_ctl") { return bin }
+        }
+        return nil
+    }
+
+    private func executablePath(_ tool: String) -> String {
+        if let binDirectory { return binDirectory + "/" + tool }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return tool
+    }
+
+    /// Runs a PostgreSQL tool (as the service user when root) and returns its output.
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+        var command = [executablePath(tool)] + arguments
+        if runsAsRoot {
+            command = ["/usr/sbin/runuser", "-u", serviceUser, "--"] + command
+        }
+        // Output goes to a file, not a pipe: pg_ctl's server child could otherwise hold a pipe open.
+        let outputPath = NSTemporaryDirectory() + "movr-pgctl-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let status = try Subprocess.run(command, outputPath: outputPath)
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "\(tool) exited with \(status): \(text)")
+        }
+        return text
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import NIOPosix
+
+/// A pooled PostgreSQL client over libpq. Connections open lazily up to `poolSize`; blocking
+/// libpq calls run on a private `NIOThreadPool` with one thread per possible connection.
+/// Call `shutdown()` exactly once when done; it stops the thread pool.
+public final class PostgresClient: Sendable {
+    public let configuration: PostgresConfiguration
+    let logger: Logger
+    let threadPool: NIOThreadPool
+    let pool: ConnectionPool
+
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
+        self.threadPool.start()
+        self.pool = ConnectionPool(configuration: configuration, threadPool: threadPool, logger: logger)
+    }
+
+    /// Leases a connection for the duration of `body`. The connection must not escape `body`.
+    public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let connection = try await pool.lease()
+        do {
+            let result = try await body(connection)
+            await pool.release(connection)
+            return result
+        } catch {
+            await pool.release(connection)
+            throw error
+        }
+    }
+
+    /// Runs one statement on some pooled connection.
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(query) }
+    }
+
+    /// Runs simple SQL (possibly several statements, no parameters) on some pooled connection.
+    @discardableResult
+    public func execute(_ sql: String) async throws -> PostgresRows {
+        try await withConnection { try await $0.execute(sql) }
+    }
+
+    /// True if a connection can be leased and answers `SELECT 1`.
+    public func ping() async -> Bool {
+        do {
+            let rows = try await query("SELECT 1 AS ok")
+            return rows.first?["ok"] == "1"
+        } catch {
+            return false
+        }
+    }
+
+    /// Pool counters (open/idle/waiting connections, peak, totals).
+    public var poolStatistics: PoolStatistics {
+        get async {
+            let stats = await pool.currentStatistics
+            return PoolStatistics(openConnections: stats.open, idleConnections: stats.idle, waiting: stats.waiting,
+                                  peakOpenConnections: stats.peakOpen, connectionsOpened: stats.opened,
+                                  connectionsDiscarded: stats.discarded)
+        }
+    }
+
+    /// Closes idle connections, fails waiters, and stops the thread pool. Connections still
+    /// leased are closed when they come back (or when their owner is released).
+    public func shutdown() async {
+        await pool.shutdown()
+        do {
+            try await threadPool.shutdownGracefully()
+        } catch {
+            logger.debug("thread pool shutdown failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A snapshot of the pool's counters.
+public struct PoolStatistics: Sendable, Hashable {
+    public var openConnections: Int
+    public var idleConnections: Int
+    public var waiting: Int
+    public var peakOpenConnections: Int
+    public var connectionsOpened: Int
+    public var connectionsDiscarded: Int
+}

@@ -1,0 +1,48 @@
+/// The SQL dialect of the server: plain PostgreSQL or CockroachDB (which speaks the same protocol).
+public enum SQLDialect: String, Sendable, CaseIterable {
+    case postgres
+    case cockroach
+}
+
+/// How a `PostgresClient` connects and sizes its pool.
+public struct PostgresConfiguration: Sendable {
+    /// A libpq connection URL or conninfo string. Multi-host URLs
+    /// (`postgresql://h1:p1,h2:p2/db?target_session_attrs=read-write`) are handled by libpq.
+    public var url: String
+    /// Maximum number of open connections.
+    public var poolSize: Int
+    /// libpq `connect_timeout` per host.
+    public var connectTimeoutSeconds: Int
+    /// How long a caller waits for a free connection before `poolTimeout`.
+    public var poolTimeoutSeconds: Double
+    /// Reported to the server; visible in `pg_stat_activity`.
+    public var applicationName: String
+    public var dialect: SQLDialect
+    /// Per-connection prepared-statement cache size; statements beyond it run unprepared.
+    public var statementCacheCapacity: Int
+
+    public init(
+        url: String,
+        poolSize: Int = 4,
+        connectTimeoutSeconds: Int = 5,
+        poolTimeoutSeconds: Double = 30,
+        applicationName: String = "movr",
+        dialect: SQLDialect = .postgres,
+        statementCacheCapacity: Int = 256
+    ) {
+        self.url = url
+        self.poolSize = max(1, poolSize)
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.poolTimeoutSeconds = poolTimeoutSeconds
+        self.applicationName = applicationName
+        self.dialect = dialect
+        self.statementCacheCapacity = statementCacheCapacity
+    }
+}
+
+/// Transaction isolation for `PostgresClient.withTransaction`.
+public enum IsolationLevel: String, Sendable {
+    case serializable = "SERIALIZABLE"
+    case repeatableRead = "REPEATABLE READ"
+    case readCommitted = "READ COMMITTED"
+}

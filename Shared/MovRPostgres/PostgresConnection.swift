@@ -1,0 +1,238 @@
+import CLibPQ
+import Logging
+import NIOPosix
+
+/// One libpq connection, leased to one task at a time by `PostgresClient`.
+///
+/// Every blocking libpq call runs on the client's `NIOThreadPool`, never on Swift's cooperative
+/// pool. Queries use text-format parameters and results; statements that are not DDL are
+/// prepared once per connection and reused (keyed by SQL text and parameter types).
+///
+/// `@unchecked Sendable`: the mutable state (`handle`, the statement cache, counters) is confined
+/// to the task holding the lease (or to the pool actor while idle); the lease hands the connection
+/// over with actor/continuation happens-before edges, and each work item on the thread pool is
+/// awaited before the next one starts, so the state is never accessed concurrently.
+public final class PostgresConnection: @unchecked Sendable {
+    /// A process-unique number for logs.
+    public let id: Int
+    let threadPool: NIOThreadPool
+    let logger: Logger
+    private let statementCacheCapacity: Int
+
+    private var handle: LibPQConnectionHandle?
+    private var statements: [StatementKey: String] = [:]
+    private var nextStatementNumber = 1
+    private var markedBroken = false
+
+    /// How many times this connection sent PQprepare (for tests and metrics).
+    public private(set) var prepareCount = 0
+
+    private struct StatementKey: Hashable {
+        var sql: String
+        var types: [PostgresDataType]
+    }
+
+    private init(id: Int, handle: LibPQConnectionHandle, threadPool: NIOThreadPool, logger: Logger, statementCacheCapacity: Int) {
+        self.id = id
+        self.handle = handle
+        self.threadPool = threadPool
+        self.logger = logger
+        self.statementCacheCapacity = statementCacheCapacity
+    }
+
+    /// Opens a connection on the thread pool. The session is fixed to UTF8, UTC and ISO dates so
+    /// timestamps parse deterministically.
+    static func connect(id: Int, configuration: PostgresConfiguration, threadPool: NIOThreadPool,
+                        logger: Logger) async throws -> PostgresConnection {
+        var logger = logger
+        logger[metadataKey: "db.connection"] = "\(id)"
+        let handle = try await runBlocking(on: threadPool) {
+            try openHandle(configuration: configuration)
+        }
+        logger.debug("connected")
+        return PostgresConnection(id: id, handle: handle, threadPool: threadPool, logger: logger,
+                                  statementCacheCapacity: configuration.statementCacheCapacity)
+    }
+
+    private static func openHandle(configuration: PostgresConfiguration) throws -> LibPQConnectionHandle {
+        // Later keywords override what the URL says (expand_dbname), except for the URL's own host list.
+        var parameters: [(String, String)] = [
+            ("dbname", configuration.url),
+            ("connect_timeout", String(configuration.connectTimeoutSeconds)),
+            ("application_name", configuration.applicationName),
+            ("client_encoding", "UTF8"),
+        ]
+        if configuration.dialect == .postgres {
+            parameters.append(("options", "-c TimeZone=UTC -c DateStyle=ISO"))
+        }
+        let keys = parameters.map { strdup($0.0) }
+        let values = parameters.map { strdup($0.1) }
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let keyPointers: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
+        let valuePointers: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
+        guard let raw = PQconnectdbParams(keyPointers, valuePointers, 1) else {
+            throw PostgresError(code: .connectionFailed, serverMessage: "libpq could not allocate a connection")
+        }
+        let handle = LibPQConnectionHandle(pointer: raw)
+        guard PQstatus(raw) == CONNECTION_OK else {
+            throw PostgresError(code: .connectionFailed, serverMessage: errorMessage(raw))
+        }
+        // libpq prints notices to stderr by default; they are not errors, so drop them.
+        _ = PQsetNoticeProcessor(raw, { _, _ in }, nil)
+        if configuration.dialect == .cockroach {
+            let result = PQexec(raw, "SET TIME ZONE 'UTC'")
+            _ = try check(result, connection: raw)
+        }
+        return handle
+    }
+
+    /// Runs one statement with binds and returns all rows.
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        logger.debug("query", metadata: ["db.statement": "\(query.sql)"])
+        return try await Self.runBlocking(on: threadPool) { try self.runQuery(query) }
+    }
+
+    /// Runs simple SQL without parameters through PQexec; may hold several statements
+    /// (migrations, DDL, BEGIN/COMMIT). Returns the last statement's result.
+    @discardableResult
+    public func execute(_ sql: String) async throws -> PostgresRows {
+        logger.debug("execute", metadata: ["db.statement": "\(sql)"])
+        return try await Self.runBlocking(on: threadPool) { try self.runSimple(sql) }
+    }
+
+    /// Whether the connection has been closed.
+    public var isClosed: Bool { handle == nil }
+
+    /// Closes the connection (PQfinish on the thread pool when it is still running).
+    func close() async {
+        do {
+            try await threadPool.runIfActive { self.handle = nil }
+        } catch {
+            handle = nil
+        }
+    }
+
+    // MARK: Pool support (called while the pool owns the connection; non-blocking)
+
+    /// True if the connection can be handed out again: not broken, idle (no open transaction),
+    /// and — without a round trip — the socket has not been closed by the server (e.g. restart).
+    func isReusable() -> Bool {
+        guard !markedBroken, let handle else { return false }
+        let conn = handle.pointer
+        guard PQstatus(conn) == CONNECTION_OK, PQtransactionStatus(conn) == PQTRANS_IDLE else { return false }
+        // The first read may only pick up a pending FATAL message; the next one sees the EOF.
+        for _ in 0..<3 {
+            guard PQconsumeInput(conn) == 1, PQstatus(conn) == CONNECTION_OK else { return false }
+        }
+        return PQisBusy(conn) == 0 && PQtransactionStatus(conn) == PQTRANS_IDLE
+    }
+
+    // MARK: Thread-pool side
+
+    private static func runBlocking<T: Sendable>(on threadPool: NIOThreadPool,
+                                                 _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await threadPool.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw PostgresError(code: .poolClosed)
+        }
+    }
+
+    private func requireHandle() throws -> OpaquePointer {
+        guard let handle else { throw PostgresError(code: .connectionLost, serverMessage: "connection closed") }
+        return handle.pointer
+    }
+
+    private func runSimple(_ sql: String) throws -> PostgresRows {
+        let conn = try requireHandle()
+        return try record { try Self.check(PQexec(conn, sql), connection: conn).materialize() }
+    }
+
+    private func runQuery(_ query: PostgresQuery) throws -> PostgresRows {
+        let conn = try requireHandle()
+        let binds = query.binds
+        let values = binds.values.map { $0.map { strdup($0) } ?? nil }
+        defer { values.forEach { free($0) } }
+        let valuePointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
+        let types: [Oid] = binds.types.map(\.rawValue)
+        let count = Int32(binds.count)
+
+        let key = StatementKey(sql: query.sql, types: binds.types)
+        var name = statements[key]
+        if name == nil, statements.count < statementCacheCapacity, Self.isPreparable(query.sql) {
+            let newName = "movr_s\(nextStatementNumber)"
+            nextStatementNumber += 1
+            try record {
+                _ = try Self.check(PQprepare(conn, newName, query.sql, count, types), connection: conn)
+            }
+            prepareCount += 1
+            statements[key] = newName
+            name = newName
+        }
+
+        return try record {
+            do {
+                if let name {
+                    return try Self.check(PQexecPrepared(conn, name, count, valuePointers, nil, nil, 0), connection: conn).materialize()
+                }
+                return try Self.check(PQexecParams(conn, query.sql, count, types, valuePointers, nil, nil, 0), connection: conn).materialize()
+            } catch let error as PostgresError where name != nil && Self.invalidatesStatement(error) {
+                // Re-prepare next time (schema changed the result type, or the statement is gone).
+                statements[key] = nil
+                if error.sqlState == "0A000" { _ = try? Self.check(PQexec(conn, "DEALLOCATE \(name!)"), connection: conn) }
+                throw error
+            }
+        }
+    }
+
+    /// Remembers fatal connection errors so the pool discards this connection.
+    private func record<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError {
+            if error.code == .connectionLost { markedBroken = true }
+            throw error
+        }
+    }
+
+    private static func invalidatesStatement(_ error: PostgresError) -> Bool {
+        error.sqlState == "26000" || error.sqlState == "0A000"
+    }
+
+    /// Only plain DML is prepared: DDL and utility statements cannot be or should not be cached.
+    static func isPreparable(_ sql: String) -> Bool {
+        let keyword = sql.drop(while: { $0.isWhitespace || $0 == "(" })
+            .prefix(while: { $0.isLetter }).uppercased()
+        return ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "UPSERT"].contains(keyword)
+    }
+
+    private static func errorMessage(_ conn: OpaquePointer) -> String {
+        PQerrorMessage(conn).map { String(cString: $0) } ?? "unknown libpq error"
+    }
+
+    /// Takes ownership of a result and turns failures into `PostgresError`.
+    static func check(_ raw: OpaquePointer?, connection conn: OpaquePointer) throws -> LibPQResult {
+        guard let raw else {
+            let code: PostgresError.Code = PQstatus(conn) == CONNECTION_OK ? .server : .connectionLost
+            throw PostgresError(code: code, serverMessage: errorMessage(conn))
+        }
+        let result = LibPQResult(pointer: raw)
+        switch result.status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return result
+        default:
+            let lost = PQstatus(conn) != CONNECTION_OK
+            let sqlState = result.errorField(UInt8(ascii: "C"))
+            throw PostgresError(
+                code: lost ? .connectionLost : .server,
+                sqlState: sqlState,
+                constraintName: result.errorField(UInt8(ascii: "n")),
+                serverMessage: result.errorField(UInt8(ascii: "M")) ?? errorMessage(conn),
+                serverDetail: result.errorField(UInt8(ascii: "D"))
+            )
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/// A SQL statement whose interpolated values become `$n` binds.
+///
+///     let query: PostgresQuery = "SELECT * FROM users WHERE id = \(id) AND city = \(city)"
+///     // sql: "SELECT * FROM users WHERE id = $1 AND city = $2", two binds
+///
+/// Raw SQL can only be spliced in explicitly with `\(unsafeSQL: ...)`.
+public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    /// The SQL text with `$n` placeholders.
+    public var sql: String
+    public var binds: PostgresBindings
+
+    public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(unsafeSQL: value)
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
+    }
+
+    /// Redacted: the number of binds only. Log `sql` at debug level when needed.
+    public var description: String { "PostgresQuery(\(binds.count) binds)" }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql: String
+        var binds: PostgresBindings
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql = ""
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            binds = PostgresBindings()
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            sql += literal
+        }
+
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value) {
+            binds.append(value)
+            sql += "$\(binds.count)"
+        }
+
+        /// `nil` binds SQL NULL typed as `Value`.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            binds.append(value)
+            sql += "$\(binds.count)"
+        }
+
+        /// Splices raw SQL (identifiers, keywords). Never pass user input here.
+        public mutating func appendInterpolation(unsafeSQL raw: String) {
+            sql += raw
+        }
+    }
+}
+
+/// The bound values of a query in libpq's text format, with their type OIDs.
+public struct PostgresBindings: Sendable, Hashable {
+    /// Text representation per parameter; `nil` is SQL NULL.
+    public private(set) var values: [String?] = []
+    public private(set) var types: [PostgresDataType] = []
+
+    public init() {}
+
+    public var count: Int { values.count }
+
+    public mutating func append<Value: PostgresEncodable>(_ value: Value) {
+        values.append(value.postgresText)
+        types.append(Value.postgresType)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Text codec for `timestamptz` with microsecond precision, independent of locale and time zone.
+enum PostgresTimestamp {
+    /// RFC 3339 in UTC with six fractional digits, e.g. "2026-11-27T16:30:02.123456Z".
+    static func format(_ date: Date) -> String {
+        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var seconds = totalMicros / 1_000_000
+        var micros = totalMicros % 1_000_000
+        if micros < 0 { micros += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        let (year, month, day) = civilFromDays(days)
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
+            + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
+            + "." + pad(micros, 6) + "Z"
+    }
+
+    /// Parses the server's ISO output ("2026-11-27 16:30:02.123456+00", "+05:30", "-08",
+    /// CockroachDB's "+00:00") and RFC 3339 ("T" separator, "Z"). A missing offset means UTC.
+    static func parse(_ text: String) -> Date? {
+        var scanner = Scanner(Array(text.utf8))
+        guard let year = scanner.integer(minDigits: 4, maxDigits: 6), scanner.expect(UInt8(ascii: "-")),
+              let month = scanner.integer(minDigits: 2, maxDigits: 2), scanner.expect(UInt8(ascii: "-")),
+              let day = scanner.integer(minDigits: 2, maxDigits: 2),
+              scanner.expect(UInt8(ascii: " ")) || scanner.expect(UInt8(ascii: "T")),
+              let hour = scanner.integer(minDigits: 2, maxDigits: 2), scanner.expect(UInt8(ascii: ":")),
+              let minute = scanner.integer(minDigits: 2, maxDigits: 2), scanner.expect(UInt8(ascii: ":")),
+              let second = scanner.integer(minDigits: 2, maxDigits: 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+
+        var micros: Int64 = 0
+        if scanner.expect(UInt8(ascii: ".")) {
+            var digits = 0
+            while let digit = scanner.digit() {
+                if digits < 6 { micros = micros * 10 + Int64(digit) }
+                digits += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 6) { micros *= 10 }
+        }
+
+        var offsetSeconds: Int64 = 0
+        if scanner.expect(UInt8(ascii: "Z")) {
+            offsetSeconds = 0
+        } else if let sign = scanner.sign() {
+            guard let offsetHours = scanner.integer(minDigits: 2, maxDigits: 2) else { return nil }
+            var offsetMinutes: Int64 = 0, offsetSecs: Int64 = 0
+            if scanner.expect(UInt8(ascii: ":")) {
+                guard let m = scanner.integer(minDigits: 2, maxDigits: 2) else { return nil }
+                offsetMinutes = m
+                if scanner.expect(UInt8(ascii: ":")) {
+                    guard let s = scanner.integer(minDigits: 2, maxDigits: 2) else { return nil }
+                    offsetSecs = s
+                }
+            }
+            offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60 + offsetSecs)
+        }
+        guard scanner.isAtEnd else { return nil }
+
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    // Howard Hinnant's days-from-civil algorithm (proleptic Gregorian).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    private struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        var isAtEnd: Bool { index == bytes.count }
+
+        mutating func expect(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func digit() -> Int64? {
+            guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+            defer { index += 1 }
+            return Int64(bytes[index] - UInt8(ascii: "0"))
+        }
+
+        mutating func sign() -> Int64? {
+            if expect(UInt8(ascii: "+")) { return 1 }
+            if expect(UInt8(ascii: "-")) { return -1 }
+            return nil
+        }
+
+        mutating func integer(minDigits: Int, maxDigits: Int) -> Int64? {
+            var value: Int64 = 0, count = 0
+            while count < maxDigits, let d = digit() { value = value * 10 + d; count += 1 }
+            return count >= minDigits ? value : nil
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+
+/// Decodes `Decodable` types straight from a ``JSONValue``.
+///
+/// Unlike a round trip through `JSONDecoder`, every failure carries the coding path of the
+/// offending member (Foundation loses it for e.g. `1.5` into an `Int`), numbers convert from
+/// their exact literal, and a nested `JSONValue` member keeps its literal text. Follows
+/// `JSONDecoder`'s default strategies: keys as spelled, `Data` as base64, `Date` as the
+/// type's own encoding.
+struct JSONValueDecoder: Decoder {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(value: JSONValue, codingPath: [any CodingKey] = []) {
+        self.value = value
+        self.codingPath = codingPath
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else {
+            throw mismatch([String: Any].self, at: codingPath, found: value)
+        }
+        return KeyedDecodingContainer(JSONValueKeyedContainer<Key>(members: members, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else {
+            throw mismatch([Any].self, at: codingPath, found: value)
+        }
+        return JSONValueUnkeyedContainer(elements: elements, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    /// Decodes `T` from `value`, converting the types `JSONDecoder` treats specially.
+    func decodeAny<T: Decodable>(_ type: T.Type) throws -> T {
+        if T.self == JSONValue.self { return value as! T }
+        if T.self == Decimal.self {
+            guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+            guard let decimal = Decimal(string: literal, locale: Locale(identifier: "en_US_POSIX")) else {
+                throw unrepresentable(literal, as: T.self)
+            }
+            return decimal as! T
+        }
+        if T.self == Data.self {
+            guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+            guard let data = Data(base64Encoded: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "Expected base64 data"))
+            }
+            return data as! T
+        }
+        return try T(from: self)
+    }
+
+    func decodeInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+        if let exact = T(literal) { return exact }
+        // `1e2` or `100.0` name an integer too; below 2^53 a double holds it exactly.
+        if let double = Double(literal), double.rounded() == double, abs(double) < 0x1p53,
+           let exact = T(exactly: double)
+        {
+            return exact
+        }
+        throw unrepresentable(literal, as: T.self)
+    }
+
+    func decodeFloatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
+        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+        guard let number = T(literal), number.isFinite else { throw unrepresentable(literal, as: T.self) }
+        return number
+    }
+
+    private func unrepresentable(_ literal: String, as type: Any.Type) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "Number does not fit \(type)"))
+    }
+}
+
+private func mismatch(_ type: Any.Type, at codingPath: [any CodingKey], found value: JSONValue) -> DecodingError {
+    let found = switch value {
+    case .null: "null"
+    case .bool: "a boolean"
+    case .number: "a number"
+    case .string: "a string"
+    case .array: "an array"
+    case .object: "an object"
+    }
+    if case .null = value {
+        return .valueNotFound(type, .init(codingPath: codingPath, debugDescription: "Expected \(type) but found null"))
+    }
+    return .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "Expected \(type) but found \(found)"))
+}
+
+extension JSONValueDecoder: SingleValueDecodingContainer {
+    func decodeNil() -> Bool { value.isNull }
+
+    func decode(_ type: Bool.Type) throws -> Bool {
+        guard case .bool(let flag) = value else { throw mismatch(type, at: codingPath, found: value) }
+        return flag
+    }
+
+    func decode(_ type: String.Type) throws -> String {
+        guard case .string(let text) = value else { throw mismatch(type, at: codingPath, found: value) }
+        return text
+    }
+
+    func decode(_ type: Double.Type) throws -> Double { try decodeFloatingPoint(type) }
+    func decode(_ type: Float.Type) throws -> Float { try decodeFloatingPoint(type) }
+    func decode(_ type: Int.Type) throws -> Int { try decodeInteger(type) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try decodeInteger(type) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try decodeInteger(type) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try decodeInteger(type) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try decodeInteger(type) }
+    func decode(_ type: UInt.Type) throws -> UInt { try decodeInteger(type) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try decodeInteger(type) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try decodeInteger(type) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try decodeInteger(type) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeInteger(type) }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeAny(type) }
+}
+
+/// An array index as a coding key.
+struct JSONIndexKey: CodingKey {
+    let intValue: Int?
+    var stringValue: String { "Index \(intValue ?? 0)" }
+
+    init(index: Int) { intValue = index }
+    init?(intValue: Int) { self.intValue = intValue }
+    init?(stringValue: String) { nil }
+}
+
+/// A member name as a coding key, for `superDecoder()`.
+private struct JSONNameKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [String: JSONValue]
+    let codingPath: [any CodingKey]
+
+    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
+
+    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+
+    private func member(_ key: Key) throws -> JSONValueDecoder {
+        guard let value = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "Missing member \(key.stringValue)"))
+        }
+        return JSONValueDecoder(value: value, codingPath: codingPath + [key])
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
+
+    func decodeValue<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let decoder = try member(key)
+        return try decoder.decode(type)
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeValue(type, forKey: key) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decodeValue(type, forKey: key) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decodeValue(type, forKey: key) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decodeValue(type, forKey: key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeValue(type, forKey: key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decodeValue(type, forKey: key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decodeValue(type, forKey: key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decodeValue(type, forKey: key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeValue(type, forKey: key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decodeValue(type, forKey: key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decodeValue(type, forKey: key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decodeValue(type, forKey: key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decodeValue(type, forKey: key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeValue(type, forKey: key) }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try member(key).decodeAny(type) }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try member(key).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try member(key).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        let key = JSONNameKey(stringValue: "super")
+        return JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+    }
+}
+
+struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
+    let elements: [JSONValue]
+    let codingPath: [any CodingKey]
+    private(set) var currentIndex = 0
+
+    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+        self.elements = elements
+        self.codingPath = codingPath
+    }
+
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    /// A decoder for the next element; only advances when `body` succeeds.
+    private mutating func next<T>(_ type: Any.Type, _ body: (JSONValueDecoder) throws -> T) throws -> T {
+        let key = JSONIndexKey(index: currentIndex)
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "Array has too few elements"))
+        }
+        let result = try body(JSONValueDecoder(value: elements[currentIndex], codingPath: codingPath + [key]))
+        currentIndex += 1
+        return result
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(
+                Any?.self, .init(codingPath: codingPath + [JSONIndexKey(index: currentIndex)], debugDescription: "Array has too few elements"))
+        }
+        if elements[currentIndex].isNull {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func decodeNext<T: Decodable>(_ type: T.Type) throws -> T { try next(type) { try $0.decode(type) } }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try decodeNext(type) }
+    mutating func decode(_ type: String.Type) throws -> String { try decodeNext(type) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try decodeNext(type) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try decodeNext(type) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try decodeNext(type) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try decodeNext(type) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try decodeNext(type) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try decodeNext(type) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try decodeNext(type) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try decodeNext(type) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try decodeNext(type) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try decodeNext(type) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try decodeNext(type) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeNext(type) }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(type) { try $0.decodeAny(type) } }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try next([String: Any].self) { try $0.container(keyedBy: type) }
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next([Any].self) { try $0.unkeyedContainer() }
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        try next(Any.self) { $0 }
+    }
+}

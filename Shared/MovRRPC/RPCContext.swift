@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+
+/// What a handler knows about the call besides its params.
+public struct RPCContext: Sendable {
+    /// Correlates the call across services and logs (from `traceparent` or generated).
+    public var requestID: String
+    /// The calling service's identity from its mTLS certificate; `nil` on public listeners.
+    public var caller: String?
+    /// Request headers, names lowercased.
+    public var headers: [String: String]
+    /// When the caller stops waiting; handlers should give up after it.
+    public var deadline: ContinuousClock.Instant?
+    /// A logger carrying `request_id` metadata.
+    public var logger: Logger
+
+    public init(
+        requestID: String = UUID().uuidString.lowercased(),
+        caller: String? = nil,
+        headers: [String: String] = [:],
+        deadline: ContinuousClock.Instant? = nil,
+        logger: Logger = Logger(label: "movr.rpc")
+    ) {
+        self.requestID = requestID
+        self.caller = caller
+        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        self.deadline = deadline
+        self.logger = logger
+        self.logger[metadataKey: "request_id"] = .string(requestID)
+    }
+
+    /// The value of header `name` (any case).
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// Whether the deadline has passed.
+    public var isPastDeadline: Bool {
+        guard let deadline else { return false }
+        return ContinuousClock.now >= deadline
+    }
+}

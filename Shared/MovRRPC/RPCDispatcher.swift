@@ -1,0 +1,176 @@
+import Logging
+
+/// Routes JSON-RPC 2.0 request bodies to registered handlers and builds the response body.
+///
+/// Knows nothing of transports: a server hands it the body and a context and sends back what
+/// it returns. Register every method before serving; the value is then shared read-only.
+public struct RPCDispatcher: Sendable {
+    public let limits: RPCLimits
+    private var methods: [String: RegisteredMethod] = [:]
+
+    private struct RegisteredMethod: Sendable {
+        var allowedCallers: Set<String>?
+        /// Decodes params, runs the handler and encodes its result; throws ``RPCError`` for
+        /// params that do not decode, and whatever the handler throws.
+        var invoke: @Sendable (JSONValue?, RPCContext) async throws -> JSONValue
+    }
+
+    public init(limits: RPCLimits = RPCLimits()) {
+        self.limits = limits
+    }
+
+    /// The names of the registered methods.
+    public var methodNames: [String] { methods.keys.sorted() }
+
+    /// Registers `method`. Params are decoded from the request's `params` JSON into `P` (absent
+    /// params decode as `{}`), so a struct takes by-name params and `[T]` takes by-position ones.
+    ///
+    /// - Parameter allowedCallers: service identities allowed to call; `nil` allows anyone.
+    public mutating func register<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ method: String,
+        params: P.Type,
+        allowedCallers: Set<String>? = nil,
+        _ handler: @escaping @Sendable (P, RPCContext) async throws -> R
+    ) {
+        precondition(methods[method] == nil, "JSON-RPC method \(method) registered twice")
+        methods[method] = RegisteredMethod(allowedCallers: allowedCallers) { params, context in
+            let decoded: P
+            do {
+                decoded = try (params ?? .object([:])).decode(as: P.self)
+            } catch {
+                throw RPCError.invalidParams(field: (error as? DecodingError)?.fieldPath)
+            }
+            let result = try await handler(decoded, context)
+            return try JSONValue(encoding: result)
+        }
+    }
+
+    /// Handles one request body (a request object or a batch).
+    ///
+    /// - Returns: the response body, or `nil` when there is nothing to send (notifications
+    ///   only; an HTTP transport answers 204).
+    public func handle(body: [UInt8], context: RPCContext) async -> [UInt8]? {
+        guard body.count <= limits.maxBodyBytes else {
+            return failure(.invalidRequest(reason: "body_too_large"), context: context)
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(body, limits: limits.json)
+        } catch {
+            let reason = switch error.kind {
+            case .nestingTooDeep: "nesting_too_deep"
+            case .stringTooLong: "string_too_long"
+            case .documentTooLarge: "body_too_large"
+            default: "invalid_json"
+            }
+            return failure(.parseError(reason: reason), context: context)
+        }
+
+        switch document {
+        case .object:
+            return await handle(entry: document, context: context)?.serialized()
+        case .array(let entries):
+            if entries.isEmpty {
+                return failure(.invalidRequest(reason: "empty_batch"), context: context)
+            }
+            if entries.count > limits.maxBatch {
+                return failure(.invalidRequest(reason: "batch_too_large"), context: context)
+            }
+            return await handle(batch: entries, context: context)
+        default:
+            return failure(.invalidRequest(reason: "not_an_object"), context: context)
+        }
+    }
+
+    /// Runs the entries concurrently and answers in request order.
+    private func handle(batch entries: [JSONValue], context: RPCContext) async -> [UInt8]? {
+        let responses = await withTaskGroup(of: (Int, RPCResponse?).self) { group in
+            for (position, entry) in entries.enumerated() {
+                group.addTask { (position, await handle(entry: entry, context: context)) }
+            }
+            var responses = [RPCResponse?](repeating: nil, count: entries.count)
+            for await (position, response) in group {
+                responses[position] = response
+            }
+            return responses.compactMap { $0 }
+        }
+        guard !responses.isEmpty else { return nil }
+        return JSONValue.array(responses.map(\.jsonValue)).serialized()
+    }
+
+    /// Handles one request object; `nil` for a notification.
+    private func handle(entry: JSONValue, context: RPCContext) async -> RPCResponse? {
+        let request: RPCRequest
+        do {
+            request = try RPCRequest(validating: entry)
+        } catch {
+            return .failure(id: error.id, error: error.error.tagged(requestID: context.requestID))
+        }
+        let outcome = await call(request, context: context)
+        guard let id = request.id else { return nil }
+        switch outcome {
+        case .success(let result):
+            return .success(id: id, result: result)
+        case .failure(let error):
+            return .failure(id: id, error: error.tagged(requestID: context.requestID))
+        }
+    }
+
+    private func call(_ request: RPCRequest, context: RPCContext) async -> Result<JSONValue, RPCError> {
+        if context.isPastDeadline {
+            return .failure(.deadlineExceeded())
+        }
+        guard let method = methods[request.method] else {
+            return .failure(.methodNotFound(request.method))
+        }
+        if let allowed = method.allowedCallers {
+            guard let caller = context.caller, allowed.contains(caller) else {
+                context.logger.notice("caller not allowed", metadata: [
+                    "rpc_method": .string(request.method), "caller": .string(context.caller ?? "-"),
+                ])
+                return .failure(.forbidden(reason: "caller_not_allowed"))
+            }
+        }
+        do {
+            return .success(try await method.invoke(request.params, context))
+        } catch let error as RPCError {
+            return .failure(error)
+        } catch {
+            if error is CancellationError, context.isPastDeadline {
+                return .failure(.deadlineExceeded())
+            }
+            context.logger.error("JSON-RPC handler failed", metadata: [
+                "rpc_method": .string(request.method), "error": .string("\(error)"),
+            ])
+            return .failure(.internalError)
+        }
+    }
+
+    private func failure(_ error: RPCError, context: RPCContext) -> [UInt8] {
+        RPCResponse.failure(id: .null, error: error.tagged(requestID: context.requestID)).serialized()
+    }
+}
+
+extension DecodingError {
+    /// The offending member as a dotted path with `[n]` indices, e.g. `stops[2].latitude`;
+    /// `nil` when the params value as a whole has the wrong shape.
+    public var fieldPath: String? {
+        let path: [any CodingKey]
+        switch self {
+        case .keyNotFound(let key, let context): path = context.codingPath + [key]
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            path = context.codingPath
+        @unknown default: return nil
+        }
+        var text = ""
+        for key in path {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                if !text.isEmpty { text += "." }
+                text += key.stringValue
+            }
+        }
+        return text.isEmpty ? nil : text
+    }
+}

@@ -1,0 +1,90 @@
+import MovRTLS
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP exchange handed to a client connection: the request bytes and where the answer goes.
+struct ClientExchange: Sendable {
+    var head: HTTPRequestHead
+    var body: [UInt8]
+    var promise: EventLoopPromise<ClientReply>
+}
+
+/// The answer to one exchange.
+struct ClientReply: Sendable {
+    var status: Int
+    var body: [UInt8]
+    /// False when the server asked to close the connection after this reply.
+    var reusable: Bool
+}
+
+/// Why an exchange failed below the JSON-RPC layer.
+enum ClientTransportError: Error {
+    /// The connection ended before a complete reply; the request may have been processed.
+    case connectionClosed
+    /// A second exchange on a busy connection (a pool bug, never expected).
+    case busy
+}
+
+/// Turns one ``ClientExchange`` at a time into HTTP parts and the reply parts back into a
+/// ``ClientReply``. Confined to its channel's event loop.
+final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = ClientExchange
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var pending: EventLoopPromise<ClientReply>?
+    private var status = 0
+    private var reusable = true
+    private var body: ByteBuffer?
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let exchange = unwrapOutboundIn(data)
+        guard pending == nil else {
+            exchange.promise.fail(ClientTransportError.busy)
+            promise?.fail(ClientTransportError.busy)
+            return
+        }
+        pending = exchange.promise
+        body = nil
+        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
+        if !exchange.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: exchange.body)))),
+                          promise: nil)
+        }
+        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            reusable = head.isKeepAlive
+            body = context.channel.allocator.buffer(capacity: 0)
+        case .body(var part):
+            body?.writeBuffer(&part)
+        case .end:
+            let reply = ClientReply(status: status, body: body.map { Array($0.readableBytesView) } ?? [],
+                                    reusable: reusable)
+            body = nil
+            let promise = pending
+            pending = nil
+            promise?.succeed(reply)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failPending(ClientTransportError.connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failPending(error)
+        context.close(promise: nil)
+    }
+
+    private func failPending(_ error: any Error) {
+        let promise = pending
+        pending = nil
+        promise?.fail(error)
+    }
+}

@@ -1,0 +1,269 @@
+import Logging
+import Metrics
+import MovRRPC
+import MovRTLS
+import NIOCore
+import NIOHTTP1
+
+/// One connection's HTTP state machine: reads a request within the limits, routes it, writes the
+/// answer. Confined to its channel's event loop; `HTTPServerPipelineHandler` in front of it
+/// guarantees one request at a time.
+final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Route {
+        case rpc
+        case healthz
+        case readyz
+        case metrics
+        case staticContent(String)
+        case rejected(HTTPPlainResponse, extraHeaders: [(String, String)])
+    }
+
+    private enum State {
+        case idle
+        case reading(HTTPRequestHead, Route, ByteBuffer, startedAt: ContinuousClock.Instant)
+        case handling(HTTPRequestHead, keepAlive: Bool)
+        case closing
+    }
+
+    private let environment: ConnectionEnvironment
+    private var state = State.idle
+    private var timer: Scheduled<Void>?
+    private var quiescing = false
+
+    init(environment: ConnectionEnvironment) {
+        self.environment = environment
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        armTimer(context: context, after: environment.configuration.requestReadTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receiveHead(head, context: context)
+        case .body(var part):
+            receiveBody(&part, context: context)
+        case .end:
+            receiveEnd(context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is QuiesceEvent {
+            quiescing = true
+            if case .idle = state { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS failures and protocol errors end this connection only, never the server.
+        environment.logger.debug("connection error", metadata: ["error": "\(error)"])
+        state = .closing
+        context.close(promise: nil)
+    }
+
+    // MARK: Reading
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .idle = state else { return }
+        armTimer(context: context, after: environment.configuration.requestReadTimeout)
+        let limits = environment.configuration.limits
+        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        if let declaredLength, declaredLength > limits.maxBodyBytes {
+            // Answer before reading a body we will not accept, then drop the connection.
+            state = .handling(head, keepAlive: false)
+            respond(context: context, head: head,
+                    HTTPPlainResponse(status: 413, json: #"{"error":"request body too large"}"#),
+                    keepAlive: false)
+            return
+        }
+        let route = self.route(head: head, path: path)
+        let capacity = min(declaredLength ?? 0, limits.maxBodyBytes)
+        state = .reading(head, route, context.channel.allocator.buffer(capacity: capacity), startedAt: .now)
+    }
+
+    private func route(head: HTTPRequestHead, path: String) -> Route {
+        if path == "/rpc" {
+            guard head.method == .POST else {
+                return .rejected(HTTPPlainResponse(status: 405, json: #"{"error":"use POST for /rpc"}"#),
+                                 extraHeaders: [("allow", "POST")])
+            }
+            let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
+            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
+            guard mediaType == "application/json" else {
+                return .rejected(HTTPPlainResponse(status: 415, json: #"{"error":"content type must be application/json"}"#),
+                                 extraHeaders: [])
+            }
+            return .rpc
+        }
+        guard head.method == .GET || head.method == .HEAD else {
+            return .rejected(HTTPPlainResponse(status: 405, json: #"{"error":"method not allowed"}"#),
+                             extraHeaders: [("allow", "GET, HEAD")])
+        }
+        switch path {
+        case "/healthz": return .healthz
+        case "/readyz": return .readyz
+        case "/metrics": return .metrics
+        default: return .staticContent(path)
+        }
+    }
+
+    private func receiveBody(_ part: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard case .reading(let head, let route, var body, let startedAt) = state else { return }
+        let limit = environment.configuration.limits.maxBodyBytes
+        guard body.readableBytes + part.readableBytes <= limit else {
+            state = .handling(head, keepAlive: false)
+            respond(context: context, head: head,
+                    HTTPPlainResponse(status: 413, json: #"{"error":"request body too large"}"#),
+                    keepAlive: false)
+            return
+        }
+        // Drop the state's reference first so `body` stays uniquely owned while appending.
+        // Bodies of routes other than /rpc are held too, within the same limit, and ignored.
+        state = .closing
+        body.writeBuffer(&part)
+        state = .reading(head, route, body, startedAt: startedAt)
+    }
+
+    private func receiveEnd(context: ChannelHandlerContext) {
+        guard case .reading(let head, let route, let body, let startedAt) = state else { return }
+        timer?.cancel()
+        timer = nil
+        let keepAlive = head.isKeepAlive && !quiescing
+        state = .handling(head, keepAlive: keepAlive)
+        switch route {
+        case .rpc:
+            dispatch(body: body, head: head, keepAlive: keepAlive, startedAt: startedAt, context: context)
+        case .healthz:
+            respond(context: context, head: head, HTTPPlainResponse(status: 200, json: #"{"status":"ok"}"#),
+                    keepAlive: keepAlive)
+        case .readyz:
+            let readiness = environment.routes.readiness
+            let promise = context.eventLoop.makePromise(of: Bool.self)
+            promise.completeWithTask { await readiness() }
+            promise.futureResult.assumeIsolated().whenSuccess { ready in
+                self.respond(context: context, head: head,
+                             ready ? HTTPPlainResponse(status: 200, json: #"{"status":"ready"}"#)
+                                   : HTTPPlainResponse(status: 503, json: #"{"status":"not_ready"}"#),
+                             keepAlive: keepAlive)
+            }
+        case .metrics:
+            let text = environment.routes.metrics()
+            respond(context: context, head: head,
+                    HTTPPlainResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(text.utf8)),
+                    keepAlive: keepAlive)
+        case .staticContent(let path):
+            let answer = environment.routes.staticContent(path)
+                ?? HTTPPlainResponse(status: 404, json: #"{"error":"not found"}"#)
+            respond(context: context, head: head, answer, keepAlive: keepAlive)
+        case .rejected(let answer, let extraHeaders):
+            respond(context: context, head: head, answer, extraHeaders: extraHeaders, keepAlive: keepAlive)
+        }
+    }
+
+    // MARK: Dispatching
+
+    private func dispatch(body: ByteBuffer, head: HTTPRequestHead, keepAlive: Bool,
+                          startedAt: ContinuousClock.Instant, context: ChannelHandlerContext) {
+        let configuration = environment.configuration
+        let requestID = RequestTrace.requestID(
+            traceparent: head.headers.first(name: RPCHeader.traceparent),
+            requestIDHeader: head.headers.first(name: RPCHeader.requestID)
+        ) ?? RequestTrace.newRequestID()
+
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers {
+            let key = name.lowercased()
+            headers[key] = headers[key].map { $0 + "," + value } ?? value
+        }
+
+        var caller: String?
+        if configuration.identifiesCallers {
+            caller = try? context.pipeline.syncOperations.handler(type: TLSHandler.self).peerIdentity?.serviceName
+        }
+
+        var budget = configuration.defaultDeadline
+        if let requested = head.headers.first(name: RPCHeader.deadline).flatMap({ Int64($0) }), requested > 0 {
+            budget = min(.milliseconds(requested), configuration.maxDeadline)
+        }
+
+        var logger = environment.logger
+        logger[metadataKey: "request_id"] = "\(requestID)"
+        if let caller { logger[metadataKey: "caller"] = "\(caller)" }
+
+        let rpcContext = RPCContext(
+            requestID: requestID, caller: caller, headers: headers,
+            deadline: startedAt + budget, logger: logger)
+        let bytes = Array(body.readableBytesView)
+        let dispatcher = environment.dispatcher
+        let promise = context.eventLoop.makePromise(of: [UInt8]?.self)
+        promise.completeWithTask { await dispatcher.handle(body: bytes, context: rpcContext) }
+        promise.futureResult.assumeIsolated().whenSuccess { reply in
+            let response = reply.map { HTTPPlainResponse(status: 200, contentType: "application/json", body: $0) }
+                ?? HTTPPlainResponse(status: 204, contentType: "application/json", body: [])
+            self.respond(context: context, head: head, response,
+                         extraHeaders: [(RPCHeader.requestID, requestID)], keepAlive: keepAlive)
+            Timer(label: "movr_rpc_http_duration", dimensions: [("status", "\(response.status)")])
+                .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)
+        }
+    }
+
+    // MARK: Writing
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPPlainResponse,
+                         extraHeaders: [(String, String)] = [], keepAlive: Bool) {
+        let keepAlive = keepAlive && !quiescing
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: "\(response.status == 204 ? 0 : response.body.count)")
+        headers.add(name: "cache-control", value: "no-store")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        Counter(label: "movr_http_responses_total", dimensions: [("status", "\(response.status)")]).increment()
+
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                      promise: nil)
+        if response.status != 204, !response.body.isEmpty, head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
+                          promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if keepAlive {
+            state = .idle
+            armTimer(context: context, after: environment.configuration.idleTimeout)
+        } else {
+            state = .closing
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount) {
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            // A request that does not arrive in time (or an idle keep-alive) frees its slot.
+            context.close(promise: nil)
+        }
+    }
+}
+
+extension Duration {
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !nanos.overflow else { return .max }
+        return nanos.partialValue + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,55 @@
+import MovRRPC
+import NIOCore
+
+/// How an ``RPCServer`` listens and what it tolerates. Defaults follow DESIGN §3.
+public struct RPCServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 asks the kernel for a free port; ``RPCServer/localPort`` tells which.
+    public var port: Int = 0
+    public var limits: RPCLimits = RPCLimits()
+    /// Time a new connection (or a started request) has to deliver a complete request.
+    public var requestReadTimeout: TimeAmount = .seconds(10)
+    /// Time a keep-alive connection may sit idle between requests.
+    public var idleTimeout: TimeAmount = .seconds(60)
+    /// Connections beyond this are closed as soon as they are accepted.
+    public var maxConnections: Int = 1024
+    /// Deadline given to a request that brings none; a caller's shorter deadline wins.
+    public var defaultDeadline: Duration = .seconds(30)
+    /// Longest deadline a caller may ask for.
+    public var maxDeadline: Duration = .seconds(60)
+    /// Time graceful shutdown waits for in-flight requests before closing connections.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+    /// Whether the caller's identity is taken from its client certificate (internal listeners).
+    public var identifiesCallers: Bool = true
+
+    public init() {}
+}
+
+/// A non-RPC HTTP answer: health, readiness, metrics and static files.
+public struct HTTPPlainResponse: Sendable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    public init(status: Int, json: String) {
+        self.init(status: status, contentType: "application/json", body: Array(json.utf8))
+    }
+}
+
+/// The server's routes other than `POST /rpc`.
+public struct RPCServerRoutes: Sendable {
+    /// `GET /readyz`: true when every dependency answers.
+    public var readiness: @Sendable () async -> Bool = { true }
+    /// `GET /metrics`: Prometheus text exposition.
+    public var metrics: @Sendable () -> String = { "" }
+    /// Any other `GET` path (the gateway's web UI); nil means 404.
+    public var staticContent: @Sendable (_ path: String) -> HTTPPlainResponse? = { _ in nil }
+
+    public init() {}
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// The request id that follows one client request through every executable.
+///
+/// It travels as a W3C `traceparent` header (`00-<32 hex trace id>-<16 hex span id>-01`); the trace
+/// id is the request id. `X-Request-Id` is accepted from clients that do not speak traceparent.
+public enum RequestTrace {
+    /// A fresh 128-bit request id in lowercase hex.
+    public static func newRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex(generator.next()) + hex(generator.next())
+    }
+
+    /// A `traceparent` header value carrying `requestID` with a fresh span id.
+    public static func traceparent(requestID: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "00-\(requestID)-\(hex(generator.next()))-01"
+    }
+
+    /// The request id from incoming headers, or nil when none is usable.
+    /// Only well-formed values are taken, so a client cannot inject text into our logs.
+    public static func requestID(traceparent: String?, requestIDHeader: String?) -> String? {
+        if let traceparent {
+            let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
+            if parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16,
+               parts[1].allSatisfy(\.isHexDigit), parts[1] != String(repeating: "0", count: 32) {
+                return parts[1].lowercased()
+            }
+        }
+        if let header = requestIDHeader, (1...64).contains(header.utf8.count),
+           header.utf8.allSatisfy({ isSafeIDByte($0) }) {
+            return header
+        }
+        return nil
+    }
+
+    private static func isSafeIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+/// Header names shared by the server and the client.
+public enum RPCHeader {
+    public static let traceparent = "traceparent"
+    public static let requestID = "x-request-id"
+    /// Milliseconds the caller is still willing to wait; relative, so clocks need not agree.
+    public static let deadline = "x-movr-deadline-ms"
+}

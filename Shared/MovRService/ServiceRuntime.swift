@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import Metrics
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+import MovRRPCTransport
+import MovRTLS
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// What every MovR executable shares: its identity and region, configuration, logger, locality
+/// map, TLS material, event loops, a metrics registry, and RPC clients to other services.
+public final class ServiceRuntime: Sendable {
+    public let identity: ServiceIdentity
+    public let configuration: ServiceConfiguration
+    public let region: String
+    public let logger: Logger
+    public let locality: Locality
+    public let eventLoopGroup: any EventLoopGroup
+    /// Server side of the internal (mutual TLS) listener.
+    public let internalServerTLS: TLSContextProvider
+    /// Client side for calls to other services (presents this executable's certificate).
+    public let clientTLS: TLSContextProvider
+    public let topology: Topology?
+    public let metrics: PrometheusCollectorRegistry
+    private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
+
+    public init(identity: ServiceIdentity, configuration: ServiceConfiguration, logger: Logger,
+                metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.identity = identity
+        self.configuration = configuration
+        self.metrics = metrics
+        self.eventLoopGroup = eventLoopGroup
+
+        let locality = try configuration.string("locality-config").map { try Locality.load(from: $0) }
+            ?? Locality.loadDefault()
+        let region = configuration.string("region", default: locality.primaryRegion)
+        guard locality.region(named: region) != nil else {
+            throw ConfigurationError(message: "region '\(region)' is not in the locality map")
+        }
+        self.locality = locality
+        self.region = region
+        var logger = logger
+        logger[metadataKey: "service"] = "\(identity.rawValue)"
+        logger[metadataKey: "region"] = "\(region)"
+        self.logger = logger
+
+        let tls = try Self.tlsConfiguration(configuration, identity: identity)
+        internalServerTLS = try TLSContextProvider(
+            configuration: TLSConfiguration(
+                certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
+                requireClientCertificate: true, minimumVersion: .tls13),
+            role: .server)
+        clientTLS = try TLSContextProvider(
+            configuration: TLSConfiguration(
+                certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
+                minimumVersion: .tls13),
+            role: .client)
+        topology = try configuration.string("topology").map { try Topology.load(path: $0) }
+    }
+
+    /// Paths of the CA, this identity's certificate and key.
+    public static func tlsConfiguration(_ configuration: ServiceConfiguration, identity: ServiceIdentity)
+        throws -> (ca: String, certificate: String, key: String) {
+        let directory = configuration.string("certs-dir", default: ".movr/certs")
+        return (
+            configuration.string("tls-ca", default: "\(directory)/ca.pem"),
+            configuration.string("tls-cert", default: "\(directory)/\(identity.rawValue).pem"),
+            configuration.string("tls-key", default: "\(directory)/\(identity.rawValue).key")
+        )
+    }
+
+    /// Installs process-wide logging and metrics; call once from `main`, never from tests.
+    public static func bootstrapProcess(configuration: ServiceConfiguration,
+                                        metrics: PrometheusCollectorRegistry) {
+        let level = Logger.Level(rawValue: configuration.string("log-level", default: "info")) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+    }
+
+    /// A pooled database client for this service's own database (`--database-url`).
+    public func makeDatabase() throws -> PostgresClient {
+        let url = try configuration.require("database-url")
+        var settings = PostgresConfiguration(url: url)
+        settings.poolSize = try configuration.int("db-pool-size", default: 8)
+        settings.applicationName = "movr-\(identity.rawValue)-\(region)"
+        settings.dialect = SQLDialect(rawValue: configuration.string("dialect", default: "postgres")) ?? .postgres
+        return PostgresClient(configuration: settings, logger: logger)
+    }
+
+    /// The RPC client for `service` in `region` (default: this region), created once and reused.
+    public func client(for service: ServiceIdentity, region: String? = nil) throws -> RPCClient {
+        let region = region ?? self.region
+        let key = "\(service.rawValue)@\(region)"
+        if let existing = clients.withLockedValue({ $0[key] }) { return existing }
+        let url: String
+        if let explicit = configuration.string("\(service.rawValue)-url"), region == self.region {
+            url = explicit
+        } else if let topology {
+            url = try topology.url(of: service, in: region)
+        } else {
+            throw ConfigurationError(message: "no address for \(service.rawValue) in \(region): set --\(service.rawValue)-url or --topology")
+        }
+        let endpoint = try RPCEndpoint(url: url, serverName: service.serverName)
+        let client = RPCClient(endpoint: endpoint, tls: clientTLS, eventLoopGroup: eventLoopGroup, logger: logger)
+        return clients.withLockedValue { clients in
+            if let raced = clients[key] { return raced }
+            clients[key] = client
+            return client
+        }
+    }
+
+    /// Splits `host:port`.
+    public static func hostAndPort(_ address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ConfigurationError(message: "listen address '\(address)' must look like 127.0.0.1:8443")
+        }
+        return (String(address[..<colon]), port)
+    }
+
+    /// An RPC server on `listen` (host:port) with the standard routes and limits.
+    public func makeServer(listen: String, dispatcher: RPCDispatcher, tls: TLSContextProvider,
+                           identifiesCallers: Bool, readiness: @escaping @Sendable () async -> Bool,
+                           staticContent: @escaping @Sendable (String) -> HTTPPlainResponse? = { _ in nil })
+        throws -> RPCServer {
+        var settings = RPCServerConfiguration()
+        (settings.host, settings.port) = try Self.hostAndPort(listen)
+        settings.identifiesCallers = identifiesCallers
+        settings.maxConnections = try configuration.int("max-connections", default: 1024)
+        var routes = RPCServerRoutes()
+        routes.readiness = readiness
+        let metrics = self.metrics
+        routes.metrics = { metrics.emitToString() }
+        routes.staticContent = staticContent
+        return RPCServer(configuration: settings, dispatcher: dispatcher, routes: routes, tls: tls,
+                         eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// Closes every RPC client.
+    public func shutdownClients() async {
+        for client in clients.withLockedValue({ Array($0.values) }) {
+            await client.shutdown()
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRRPC
+import MovRTool
+import Testing
+
+/// The stack every integration test talks to: the real executables started by `movr up` (the
+/// same path as `make run`) with real certificates and a private PostgreSQL, or an external
+/// deployment named by `MOVR_GATEWAY_URL` (+ `MOVR_STACK_FILE`).
+actor LocalStackHarness {
+    static let shared = LocalStackHarness()
+
+    private var stack: StackFile?
+    private var process: Process?
+    private(set) var directory = ""
+    private(set) var faultDirectory = ""
+
+    /// Binaries sit next to the test bundle in SwiftPM's build directory.
+    static var binaryDirectory: String {
+        if let explicit = ProcessInfo.processInfo.environment["MOVR_BIN_DIR"] { return explicit }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    }
+
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+
+    /// Starts the stack once per test process; later calls return the same one.
+    func start() async throws -> StackFile {
+        if let stack { return stack }
+        let environment = ProcessInfo.processInfo.environment
+        if environment["MOVR_GATEWAY_URL"] != nil, let file = environment["MOVR_STACK_FILE"] {
+            let external = try StackFile.load(file)
+            stack = external
+            return external
+        }
+        directory = NSTemporaryDirectory() + "movr-it-\(getpid())"
+        faultDirectory = directory + "/faults"
+        try FileManager.default.createDirectory(atPath: faultDirectory, withIntermediateDirectories: true)
+        // A port range unlikely to be in use: 20000-59000, step 200, from the pid.
+        let base = 20_000 + Int(getpid() % 195) * 200
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binaryDirectory + "/movr")
+        process.arguments = ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent",
+                             "--log-level", "info"]
+        process.currentDirectoryURL = URL(fileURLWithPath: Self.repositoryRoot)
+        var childEnvironment = environment
+        childEnvironment["MOVR_FAULT_DIR"] = faultDirectory
+        process.environment = childEnvironment
+        let log = directory + "/movr-up.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        atexit {
+            // Best effort: the stack also stops by itself when this process goes away.
+            if let pid = LocalStackHarness.pidForExit { kill(pid, SIGTERM) }
+        }
+        Self.pidForExit = process.processIdentifier
+
+        let deadline = Date().addingTimeInterval(600)
+        let stackPath = directory + "/stack.json"
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
+                let started = try StackFile.load(stackPath)
+                stack = started
+                return started
+            }
+            guard process.isRunning else {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw HarnessError("movr up exited (\(process.terminationStatus)):\n\(text.suffix(4000))")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw HarnessError("movr up did not come up within 600 s; see \(log)")
+    }
+
+    nonisolated(unsafe) static var pidForExit: Int32?
+
+    /// Arms a one-shot fault point in the running executables (test-only; see docs/operations.md).
+    func armFault(_ name: String) throws {
+        FileManager.default.createFile(atPath: faultDirectory + "/" + name, contents: Data())
+    }
+
+    func logText(_ name: String) -> String {
+        (try? String(contentsOfFile: directory + "/logs/\(name).log", encoding: .utf8)) ?? ""
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

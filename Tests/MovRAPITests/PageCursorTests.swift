@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import MovRAPI
+
+@Suite("Page cursors")
+struct PageCursorTests {
+    @Test(arguments: [Int64(0), 1, -1, 1_795_797_002_123_456, .max, .min])
+    func roundTrips(_ micros: Int64) throws {
+        let cursor = PageCursor(sortKeyMicroseconds: micros, id: rideID)
+        let text = cursor.encoded
+        #expect(text.utf8.allSatisfy { $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "/") })
+        #expect(try PageCursor(decoding: text) == cursor)
+    }
+
+    @Test func dateConstructorKeepsMicroseconds() throws {
+        let time = Date(timeIntervalSince1970: 1_795_797_002.123456)
+        let cursor = PageCursor(time: time, id: vehicleID)
+        #expect(cursor.sortKeyMicroseconds == 1_795_797_002_123_456)
+        #expect(abs(cursor.time.timeIntervalSince(time)) < 0.000_001)
+    }
+
+    @Test(arguments: [
+        "", "garbage!", "AAAA", "not base64 at all", String(repeating: "A", count: 201),
+        // Right length, wrong version byte (all zero bytes).
+        String(repeating: "A", count: 34),
+    ])
+    func garbageIsACursorError(_ text: String) {
+        #expect(throws: APIValidationError(field: "cursor", message: "invalid cursor")) {
+            try PageCursor(decoding: text)
+        }
+    }
+
+    @Test func paddedOrStandardBase64SpellingsAreRejected() throws {
+        let text = PageCursor(sortKeyMicroseconds: -1, id: rideID).encoded
+        #expect(throws: APIValidationError.self) { try PageCursor(decoding: text + "==") }
+        let standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        if standard != text {
+            #expect(throws: APIValidationError.self) { try PageCursor(decoding: standard) }
+        }
+        #expect(throws: APIValidationError.self) { try PageCursor(decoding: String(text.dropLast())) }
+    }
+
+    @Test func listParamsValidateTheCursor() throws {
+        let good = PageCursor(sortKeyMicroseconds: 42, id: vehicleID).encoded
+        #expect(validationFailure(VehiclesListParams(cursor: good)) == nil)
+        #expect(try VehiclesListParams(cursor: good).pageCursor() == PageCursor(sortKeyMicroseconds: 42, id: vehicleID))
+        #expect(try RidesListParams().pageCursor() == nil)
+        #expect(validationFailure(VehiclesListParams(cursor: "zzz"))?.field == "cursor")
+        #expect(validationFailure(RidesListParams(cursor: "zzz"))?.field == "cursor")
+        #expect(validationFailure(RidesListParams(cursor: String(repeating: "A", count: 201)))?.field == "cursor")
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import MovRPostgres
+import MovRTestSupport
+import Testing
+
+@Suite struct QueryTests {
+    @Test func interpolationProducesBindsNotSQL() {
+        let id = 7
+        let name = "x'); DROP TABLE t; --"
+        let query: PostgresQuery = "SELECT * FROM \(unsafeSQL: "users") WHERE id = \(id) AND name = \(name)"
+        #expect(query.sql == "SELECT * FROM users WHERE id = $1 AND name = $2")
+        #expect(query.binds.values == ["7", name])
+        #expect(query.binds.types == [.int8, .unspecified])
+        #expect(!query.description.contains("DROP"))
+    }
+
+    @Test func hostileTextIsData() async throws {
+        try await TestPostgres.withClient { client in
+            try await client.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)")
+            let hostile = ["'); DROP TABLE notes; --", "\\'; SELECT pg_sleep(10); --", "$1", "\"notes\"", "%s\0".replacingOccurrences(of: "\0", with: "")]
+            for body in hostile {
+                _ = try await client.query("INSERT INTO notes (body) VALUES (\(body))")
+            }
+            let rows = try await client.query("SELECT body FROM notes ORDER BY id")
+            #expect(try rows.map { try $0.decode("body", as: String.self) } == hostile)
+            let table = try await client.query("SELECT to_regclass('notes') IS NOT NULL AS present")
+            #expect(try table.first?.decode("present", as: Bool.self) == true)
+        }
+    }
+
+    @Test func sameSQLIsPreparedOncePerConnection() async throws {
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            try await client.withConnection { connection in
+                try await connection.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+                #expect(connection.prepareCount == 0)
+                for id in 1...3 {
+                    let rows = try await connection.query("INSERT INTO items VALUES (\(id), \("item \(id)"))")
+                    #expect(rows.affectedRows == 1)
+                }
+                #expect(connection.prepareCount == 1)
+                _ = try await connection.query("SELECT label FROM items WHERE id = \(1)")
+                _ = try await connection.query("SELECT label FROM items WHERE id = \(2)")
+                #expect(connection.prepareCount == 2)
+                let prepared = try await connection.query(
+                    "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = \("SELECT label FROM items WHERE id = $1")")
+                #expect(try prepared.first?.decode("n", as: Int.self) == 1)
+                // DDL through query() runs unprepared.
+                _ = try await connection.query("CREATE INDEX items_label ON items (label)")
+                #expect(connection.prepareCount == 3)  // the pg_prepared_statements query itself
+                let updated = try await connection.query("UPDATE items SET label = \("x") WHERE id > \(1)")
+                #expect(updated.affectedRows == 2)
+            }
+        }
+    }
+
+    @Test func executeRunsMultiStatementScripts() async throws {
+        try await TestPostgres.withClient { client in
+            try await client.execute("""
+                CREATE TABLE a (id int PRIMARY KEY);
+                CREATE TABLE b (id int PRIMARY KEY REFERENCES a (id));
+                INSERT INTO a VALUES (1), (2);
+                INSERT INTO b VALUES (1);
+                """)
+            let rows = try await client.query("SELECT (SELECT count(*) FROM a) AS a, (SELECT count(*) FROM b) AS b")
+            #expect(try rows.first?.decode("a", as: Int.self) == 2)
+            #expect(try rows.first?.decode("b", as: Int.self) == 1)
+        }
+    }
+
+    @Test func uniqueViolationCarriesSQLStateAndConstraintButNoValue() async throws {
+        try await TestPostgres.withClient { client in
+            try await client.execute("CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE)")
+            let secret = "very-secret-address@example.com"
+            _ = try await client.query("INSERT INTO users VALUES (1, \(secret))")
+            let error = await #expect(throws: PostgresError.self) {
+                _ = try await client.query("INSERT INTO users VALUES (2, \(secret))")
+            }
+            let failure = try #require(error)
+            #expect(failure.code == .server)
+            #expect(failure.sqlState == "23505")
+            #expect(failure.isUniqueViolation)
+            #expect(failure.constraintName == "users_email_key")
+            #expect(!failure.description.contains(secret))
+            #expect(!"\(failure)".contains(secret))
+            #expect(!failure.description.contains("INSERT"))
+            #expect(failure.debugDescription.contains("duplicate key"))
+            #expect(failure.debugDescription.contains(secret))  // DETAIL quotes the key: debug only
+
+            let syntax = await #expect(throws: PostgresError.self) { _ = try await client.query("SELEC 1") }
+            #expect(syntax?.sqlState == "42601")
+            // The pooled connection is still usable after errors.
+            #expect(await client.ping())
+        }
+    }
+
+    @Test func connectionFailureIsTyped() async throws {
+        let port = try await TestPostgres.sharedCluster().port
+        let client = PostgresClient(
+            configuration: PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:\(port)/no_such_database_xyz", poolSize: 1),
+            logger: TestPostgres.logger)
+        let error = await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
+        #expect(error?.code == .connectionFailed)
+        #expect(await client.ping() == false)
+        await client.shutdown()
+        let closed = await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
+        #expect(closed?.code == .poolClosed)
+    }
+
+    @Test func multiHostURLSkipsADeadHost() async throws {
+        let cluster = try await TestPostgres.sharedCluster()
+        let deadPort = try TestPostgres.freePort()
+        let database = try await TestPostgres.createDatabase()
+        let name = try #require(database.split(separator: "/").last)
+        let url = "postgresql://postgres@127.0.0.1:\(deadPort),127.0.0.1:\(cluster.port)/\(name)?target_session_attrs=read-write"
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1), logger: TestPostgres.logger)
+        let rows = try await client.query("SELECT current_database() AS db")
+        #expect(rows.first?["db"] == String(name))
+        await client.shutdown()
+    }
+}

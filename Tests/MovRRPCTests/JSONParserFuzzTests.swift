@@ -1,0 +1,48 @@
+import Testing
+
+@testable import MovRRPC
+
+/// A fixed-seed generator so a failure reproduces.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("JSON parser under mutated input")
+struct JSONParserFuzzTests {
+    @Test("mutated documents either fail cleanly or round-trip through the serializer")
+    func mutations() throws {
+        let seeds = [
+            #"{"jsonrpc":"2.0","method":"rides.end","params":{"ride_id":"a-b","location":{"latitude":40.7,"longitude":-74.0e0}},"id":1.50}"#,
+            #"[{"a":[true,false,null,"\u00e9\ud83d\ude00\n"]},-0.5e-3,"ü€😀"]"#,
+        ].map { Array($0.utf8) }
+        let interesting: [UInt8] = [0x00, 0x22, 0x5C, 0x5B, 0x5D, 0x7B, 0x7D, 0x2C, 0x3A, 0x75, 0x80, 0xC0, 0xED, 0xF4, 0xFF, 0x30, 0x2D, 0x2E, 0x65]
+        var random = SplitMix64(state: 0xC0FFEE)
+        var accepted = 0
+        for round in 0..<20_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                let position = Int.random(in: 0..<bytes.count, using: &random)
+                let byte = Bool.random(using: &random) ? interesting.randomElement(using: &random)! : UInt8.random(in: 0...255, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[position] = byte
+                case 1: bytes.insert(byte, at: position)
+                default: if bytes.count > 1 { bytes.remove(at: position) }
+                }
+            }
+            guard let value = try? JSONValue.parse(bytes) else { continue }
+            accepted += 1
+            let text = value.serialized()
+            #expect(try JSONValue.parse(text) == value, "round trip of \(String(decoding: bytes, as: UTF8.self))")
+            // Anything accepted is valid UTF-8, so String must not have had to repair it.
+            if case .string(let s) = value { #expect(String(validating: Array(s.utf8), as: UTF8.self) != nil) }
+        }
+        #expect(accepted > 100)  // the mutations must also exercise the success path
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import MovRRPC
+import MovRRPCTransport
+import MovRTestSupport
+import NIOCore
+import NIOPosix
+import Testing
+
+/// JSON-RPC over HTTP/1.1 over mutual TLS, with real sockets, certificates and processes (curl).
+@Suite struct RPCTransportTests {
+    @Test func callerIdentityAndRequestIDCrossTheWire() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        let echo = try await client.call("test.echo", params: RPCEmptyParamsValue.empty, as: Echo.self,
+                                         options: RPCCallOptions(requestID: "0123456789abcdef0123456789abcdef",
+                                                                 deadline: .now + .seconds(5)))
+        #expect(echo.caller == "rides")
+        #expect(echo.requestID == "0123456789abcdef0123456789abcdef")
+        // The caller's deadline travels with the request (relative, so clocks need not agree).
+        let remaining = try #require(echo.remainingMilliseconds)
+        #expect(remaining > 0 && remaining <= 5000)
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func perMethodAllowListRefusesOtherCallers() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let rides = try fixture.client(as: fixture.rides, port: port)
+        let gateway = try fixture.client(as: fixture.gateway, port: port)
+        _ = try await rides.call("test.rides_only", params: .object([:]), options: RPCCallOptions())
+        await #expect {
+            _ = try await gateway.call("test.rides_only", params: .object([:]), options: RPCCallOptions())
+        } throws: { error in
+            (error as? RPCError)?.code == 403 && (error as? RPCError)?.data?.reason == "caller_not_allowed"
+        }
+        await rides.shutdown()
+        await gateway.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func clientVerifiesTheServerName() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let confused = try fixture.client(as: fixture.rides, port: port, serverName: "users.movr.internal")
+        await #expect {
+            _ = try await confused.call("test.echo", params: .object([:]), options: RPCCallOptions(idempotent: true))
+        } throws: { error in
+            (error as? RPCError)?.code == 503
+        }
+        await confused.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func serverRefusesClientsWithoutCertificate() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let anonymous = try fixture.client(as: nil, port: port)
+        await #expect {
+            _ = try await anonymous.call("test.echo", params: .object([:]), options: RPCCallOptions())
+        } throws: { error in
+            (error as? RPCError)?.code == 503
+        }
+        await anonymous.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func httpRulesAndLimits() async throws {
+        let fixture = try TransportFixture()
+        var routes = RPCServerRoutes()
+        routes.readiness = { false }
+        routes.metrics = { "movr_test_metric 1\n" }
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(), routes: routes)
+        let call = Data(#"{"jsonrpc":"2.0","id":7,"method":"test.echo"}"#.utf8)
+
+        let (ok, body) = try fixture.curl(port: port, body: call)
+        #expect(ok == 200)
+        #expect(body.contains(#""caller":"gateway""#))
+        #expect(try fixture.curl(port: port, method: "GET", contentType: nil).0 == 405)
+        #expect(try fixture.curl(port: port, contentType: "text/plain", body: call).0 == 415)
+        #expect(try fixture.curl(port: port, body: Data(repeating: 0x20, count: (1 << 20) + 1)).0 == 413)
+        let (notification, empty) = try fixture.curl(port: port, body: Data(#"{"jsonrpc":"2.0","method":"test.echo"}"#.utf8))
+        #expect(notification == 204 && empty.isEmpty)
+        let (malformed, parseError) = try fixture.curl(port: port, body: Data("{\"jsonrpc\":".utf8))
+        #expect(malformed == 200 && parseError.contains("-32700"))
+        let (invalidUTF8, utf8Error) = try fixture.curl(port: port, body: Data([0x22, 0xC3, 0x28, 0x22]))
+        #expect(invalidUTF8 == 200 && utf8Error.contains("-32700"))
+        #expect(try fixture.curl(port: port, path: "/healthz", method: "GET", contentType: nil).0 == 200)
+        #expect(try fixture.curl(port: port, path: "/readyz", method: "GET", contentType: nil).0 == 503)
+        let (metrics, text) = try fixture.curl(port: port, path: "/metrics", method: "GET", contentType: nil)
+        #expect(metrics == 200 && text.contains("movr_test_metric 1"))
+        #expect(try fixture.curl(port: port, path: "/nope", method: "GET", contentType: nil).0 == 404)
+        await server.shutdownGracefully()
+    }
+
+    @Test func keepAliveReusesOneConnection() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        for _ in 0..<20 {
+            _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions())
+        }
+        #expect(server.openConnections == 1)
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func deadlineEndsASlowCallWithoutHanging() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        let started = ContinuousClock.now
+        await #expect {
+            _ = try await client.call("test.sleep", params: .object(["milliseconds": .number("5000")]),
+                                      options: RPCCallOptions(deadline: .now + .milliseconds(300)))
+        } throws: { error in
+            (error as? RPCError)?.code == 504
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func connectionCapAndReadTimeoutFreeSlots() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest()) { configuration in
+            configuration.maxConnections = 2
+            configuration.requestReadTimeout = .milliseconds(1500)
+        }
+        // Raw TCP connections that never speak: the first two are admitted, the third refused.
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let first = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        let second = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        try await Task.sleep(for: .milliseconds(200))
+        let third = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        try await third.closeFuture.get()  // closed by the server at once
+        #expect(first.isActive && second.isActive)
+        // Silent connections are dropped after the read timeout, freeing their slots.
+        try await first.closeFuture.get()
+        try await second.closeFuture.get()
+        let client = try fixture.client(as: fixture.rides, port: port)
+        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions())
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func gracefulShutdownFinishesInFlightRequests() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        async let slow: JSONValue = client.call("test.sleep", params: .object(["milliseconds": .number("800")]),
+                                                options: RPCCallOptions(deadline: .now + .seconds(10)))
+        try await Task.sleep(for: .milliseconds(300))
+        await server.shutdownGracefully()
+        // The request that was running when shutdown began still got its answer...
+        let answer = try await slow
+        #expect(answer == .object([:]))
+        // ...and the server no longer accepts connections.
+        let late = try fixture.client(as: fixture.rides, port: port)
+        await #expect(throws: RPCError.self) {
+            _ = try await late.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(2)))
+        }
+        await late.shutdown()
+        await client.shutdown()
+    }
+}
+
+enum RPCEmptyParamsValue: Encodable, Sendable {
+    case empty
+    func encode(to encoder: any Encoder) throws {
+        _ = encoder.container(keyedBy: NoKeys.self)
+    }
+    private enum NoKeys: CodingKey {}
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import MovRRPC
+import MovRRPCTransport
+import MovRTLS
+import MovRTestSupport
+import NIOPosix
+
+/// Real certificates from one test CA: a "vehicles" server and "rides" / "gateway" clients.
+struct TransportFixture {
+    let certificates: TestCertificates
+    let authority: TestCertificates.Authority
+    let server: TestCertificates.Certificate
+    let rides: TestCertificates.Certificate
+    let gateway: TestCertificates.Certificate
+    static let logger = Logger(label: "movr.transport.test")
+
+    init() throws {
+        certificates = try TestCertificates()
+        authority = try certificates.makeAuthority(name: "deployment")
+        server = try certificates.issue(commonName: "vehicles", dnsNames: ["vehicles.movr.internal"], by: authority)
+        rides = try certificates.issue(commonName: "rides", dnsNames: ["rides.movr.internal"], by: authority)
+        gateway = try certificates.issue(commonName: "gateway", dnsNames: ["gateway.movr.internal"], by: authority)
+    }
+
+    func startServer(dispatcher: RPCDispatcher, routes: RPCServerRoutes = RPCServerRoutes(),
+                     configure: (inout RPCServerConfiguration) -> Void = { _ in }) async throws -> (RPCServer, Int) {
+        var configuration = RPCServerConfiguration()
+        configuration.shutdownGracePeriod = .seconds(5)
+        configure(&configuration)
+        let tls = try TLSContextProvider(
+            configuration: TLSConfiguration(certificateChainPath: server.certificatePath, privateKeyPath: server.keyPath,
+                                            trustRootsPath: authority.certificatePath, requireClientCertificate: true),
+            role: .server)
+        let rpcServer = RPCServer(configuration: configuration, dispatcher: dispatcher, routes: routes, tls: tls,
+                                  eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Self.logger)
+        let port = try await rpcServer.start()
+        return (rpcServer, port)
+    }
+
+    func client(as identity: TestCertificates.Certificate?, port: Int, serverName: String = "vehicles.movr.internal",
+                configure: (inout RPCClientConfiguration) -> Void = { _ in }) throws -> RPCClient {
+        var configuration = RPCClientConfiguration()
+        configure(&configuration)
+        let tls = try TLSContextProvider(
+            configuration: TLSConfiguration(certificateChainPath: identity?.certificatePath, privateKeyPath: identity?.keyPath,
+                                            trustRootsPath: authority.certificatePath),
+            role: .client)
+        return RPCClient(endpoint: RPCEndpoint(host: "127.0.0.1", port: port, serverName: serverName), tls: tls,
+                         eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration,
+                         logger: Self.logger)
+    }
+
+    /// Runs curl as an independent HTTP/TLS client; returns (status, body).
+    func curl(port: Int, path: String = "/rpc", method: String = "POST", contentType: String? = "application/json",
+              body: Data? = nil, extra: [String] = []) throws -> (Int, String) {
+        var arguments = ["-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20",
+                         "--cacert", authority.certificatePath, "--cert", gateway.certificatePath, "--key", gateway.keyPath,
+                         "--resolve", "vehicles.movr.internal:\(port):127.0.0.1", "-X", method]
+        if let contentType { arguments += ["-H", "Content-Type: \(contentType)"] }
+        var bodyFile: String?
+        if let body {
+            let file = certificates.path("body-\(UUID().uuidString)")
+            try body.write(to: URL(fileURLWithPath: file))
+            bodyFile = file
+            arguments += ["--data-binary", "@\(file)"]
+        }
+        arguments += extra
+        arguments.append("https://vehicles.movr.internal:\(port)\(path)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if let bodyFile { try? FileManager.default.removeItem(atPath: bodyFile) }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
+            return (0, text)
+        }
+        return (status, String(text[..<newline]))
+    }
+}
+
+struct Echo: Codable, Sendable, Equatable {
+    var caller: String?
+    var requestID: String
+    var remainingMilliseconds: Int?
+}
+
+struct SleepParams: Codable, Sendable {
+    var milliseconds: Int
+}
+
+extension RPCDispatcher {
+    /// The methods the transport tests call.
+    static func transportTest() -> RPCDispatcher {
+        var dispatcher = RPCDispatcher()
+        dispatcher.register("test.echo", params: RPCEmptyParams.self) { _, context in
+            Echo(caller: context.caller, requestID: context.requestID,
+                 remainingMilliseconds: context.deadline.map { Int(($0 - .now).components.seconds * 1000) + Int(($0 - .now).components.attoseconds / 1_000_000_000_000_000) })
+        }
+        dispatcher.register("test.rides_only", params: RPCEmptyParams.self, allowedCallers: ["rides"]) { _, _ in RPCEmpty() }
+        dispatcher.register("test.sleep", params: SleepParams.self) { params, _ in
+            try await Task.sleep(for: .milliseconds(params.milliseconds))
+            return RPCEmpty()
+        }
+        return dispatcher
+    }
+}

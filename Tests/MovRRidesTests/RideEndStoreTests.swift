@@ -1,0 +1,157 @@
+import Foundation
+import MovRAPI
+import MovRLocality
+import MovRRides
+import Testing
+
+@Suite("ending rides")
+struct RideEndStoreTests {
+    @Test func revenueIsUnlockPlusStartedMinutes() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide(type: "scooter"))
+            // 10 min 30 s and a little more: 11 started minutes -> 1.00 + 11 x 0.25.
+            try await store.backdate(rideID: ride.id, seconds: 630)
+            let end = Location(latitude: 40.72, longitude: -73.99)
+            let ended = try await store.endForTest(ride, at: end, battery: 42)
+            #expect(ended.ride.revenue == "3.75")
+            #expect(ended.ride.currency == "USD")
+            #expect(ended.ride.promoCode == nil && ended.percentOff == nil)
+            #expect(ended.ride.endLocation == end)
+            let endTime = try #require(ended.ride.endTime)
+            #expect(endTime >= ended.ride.startTime)
+            #expect((630...700).contains(try #require(ended.ride.durationSeconds)))
+            #expect(ended.release == ReleaseVehicleEffect(vehicleID: ride.vehicleId, latitude: 40.72, longitude: -73.99, battery: 42))
+            #expect(try await store.ride(id: ride.id, riderID: ride.riderId) == ended.ride)
+        }
+    }
+
+    @Test func bestUnexpiredUnusedPromoIsAppliedAndUsedUp() async throws {
+        try await withRidesStore { store async throws in
+            let rider = UUID()
+            try await store.makePromo("TEN", percentOff: 10)
+            try await store.makePromo("QUARTER", percentOff: 25)
+            try await store.makePromo("SOON", percentOff: 50, expiresIn: 2)
+            for code in ["TEN", "QUARTER", "SOON"] {
+                _ = try #require(try await store.applyPromoCode(userID: rider, code: code))
+            }
+            _ = try await store.database.query("UPDATE promo_codes SET expires_at = now() - interval '1 second' WHERE code = 'SOON'")
+
+            let first = try await store.startForTest(newRide(rider: rider))
+            try await store.backdate(rideID: first.id, seconds: 630)
+            let firstEnded = try await store.endForTest(first)
+            // 3.75 minus 25 % (0.9375 rounds half up to 0.94).
+            #expect(firstEnded.ride.revenue == "2.81")
+            #expect(firstEnded.ride.promoCode == "QUARTER" && firstEnded.percentOff == 25)
+            #expect(try await store.count("""
+                SELECT count(*) FROM user_promo_codes WHERE code = 'QUARTER' AND used_at IS NOT NULL AND ride_id = '\(first.id)'
+                """) == 1)
+
+            // The next ride gets the next best code; expired codes never count.
+            let second = try await store.startForTest(newRide(rider: rider))
+            try await store.backdate(rideID: second.id, seconds: 630)
+            let secondEnded = try await store.endForTest(second)
+            #expect(secondEnded.ride.revenue == "3.37")  // 3.75 - 0.38 (0.375 rounds half up)
+            #expect(secondEnded.ride.promoCode == "TEN")
+
+            let third = try await store.startForTest(newRide(rider: rider))
+            try await store.backdate(rideID: third.id, seconds: 630)
+            #expect(try await store.endForTest(third).ride.promoCode == nil)
+        }
+    }
+
+    /// The statement's arithmetic against `PricingTable.price` for many durations, vehicle
+    /// types, regions and discounts.
+    @Test(arguments: [
+        PriceCase(seconds: 1, type: "scooter", region: "us-east1", percentOff: 0),
+        PriceCase(seconds: 59, type: "bike", region: "us-east1", percentOff: 1),
+        PriceCase(seconds: 61, type: "skateboard", region: "us-east1", percentOff: 33),
+        PriceCase(seconds: 3599.5, type: "scooter", region: "europe-west1", percentOff: 50),
+        PriceCase(seconds: 7201, type: "bike", region: "europe-west1", percentOff: 99),
+        PriceCase(seconds: 45, type: "scooter", region: "us-east1", percentOff: 100),
+        PriceCase(seconds: 12345.6, type: "skateboard", region: "us-east1", percentOff: 7),
+    ])
+    func priceMatchesThePricingTable(_ priceCase: PriceCase) async throws {
+        let (seconds, type, region, percentOff) = (priceCase.seconds, priceCase.type, priceCase.region, priceCase.percentOff)
+        try await withRidesStore { store async throws in
+            let rider = UUID()
+            if percentOff > 0 {
+                try await store.makePromo("P\(percentOff)", percentOff: percentOff)
+                _ = try await store.applyPromoCode(userID: rider, code: "P\(percentOff)")
+            }
+            let ride = try await store.startForTest(newRide(rider: rider, type: type, region: region))
+            try await store.backdate(rideID: ride.id, seconds: seconds)
+            let ended = try await store.endForTest(ride)
+            let expected = try testPricing.price(vehicleType: type, region: region, startTime: ended.ride.startTime,
+                                                 endTime: try #require(ended.ride.endTime), percentOff: percentOff)
+            #expect(ended.ride.revenue == expected.decimalString)
+            #expect(ended.ride.currency == expected.currency)
+        }
+    }
+
+    @Test func anotherRidersRideIsNotFoundAndASecondEndIsRefused() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide())
+            let location = Location(latitude: 1, longitude: 1)
+            #expect(try await store.endRide(id: ride.id, riderID: UUID(), location: location, battery: nil) == .notFound)
+            #expect(try await store.endRide(id: UUID(), riderID: ride.riderId, location: location, battery: nil) == .notFound)
+            _ = try await store.endForTest(ride)
+            #expect(try await store.endRide(id: ride.id, riderID: ride.riderId, location: location, battery: nil) == .alreadyEnded)
+            #expect(try await store.count("SELECT count(*) FROM outbox") == 1)
+        }
+    }
+
+    @Test func concurrentEndsEndTheRideOnce() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide())
+            let location = Location(latitude: 1, longitude: 1)
+            let outcomes = try await withThrowingTaskGroup(of: EndRideOutcome.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { try await store.endRide(id: ride.id, riderID: ride.riderId, location: location, battery: 5) }
+                }
+                return try await group.reduce(into: [EndRideOutcome]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { if case .ended = $0 { true } else { false } }.count == 1)
+            #expect(outcomes.filter { $0 == .alreadyEnded }.count == 5)
+            #expect(try await store.count("SELECT count(*) FROM outbox") == 1)
+        }
+    }
+
+    @Test func theOutboxEntryIsLeasedBeforeItIsRelayed() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide())
+            let ended = try await store.endForTest(ride, battery: 33)
+            // Left to the request that wrote it for a while.
+            #expect(try await store.leaseDueOutbox(limit: 10).isEmpty)
+
+            try await store.retryOutbox(id: ended.outboxID, after: .zero)
+            let leased = try await store.leaseDueOutbox(limit: 10)
+            #expect(leased == [OutboxEntry(id: ended.outboxID, rideID: ride.id, attempts: 1, release: ended.release)])
+            #expect(try await store.leaseDueOutbox(limit: 10).isEmpty, "a leased entry is not handed out twice")
+
+            try await store.deleteOutbox(id: ended.outboxID)
+            #expect(try await store.count("SELECT count(*) FROM outbox") == 0)
+        }
+    }
+
+    @Test func positionsAreRecordedOnlyForTheRidersActiveRide() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide())
+            let here = Location(latitude: 40.8, longitude: -73.9)
+            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderId, location: here)
+                    == .recorded(vehicleID: ride.vehicleId))
+            #expect(try await store.recordLocation(rideID: ride.id, riderID: UUID(), location: here) == .notFound)
+            _ = try await store.endForTest(ride)
+            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderId, location: here) == .alreadyEnded)
+            #expect(try await store.count("SELECT count(*) FROM ride_locations") == 1)
+        }
+    }
+}
+
+struct PriceCase: Sendable, CustomTestStringConvertible {
+    var seconds: Double
+    var type: String
+    var region: String
+    var percentOff: Int
+
+    var testDescription: String { "\(type) in \(region), \(seconds) s, \(percentOff) % off" }
+}

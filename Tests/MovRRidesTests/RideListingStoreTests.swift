@@ -1,0 +1,55 @@
+import Foundation
+import MovRAPI
+import MovRRides
+import Testing
+
+@Suite("listing rides")
+struct RideListingStoreTests {
+    @Test func pagesGoNewestFirstWithoutGapsOrRepeats() async throws {
+        try await withRidesStore { store async throws in
+            let rider = UUID()
+            let base = Date(timeIntervalSince1970: 1_790_000_000.123456)
+            var rides: [Ride] = []
+            // Seven ended rides; two pairs share a start time, so the id breaks the tie.
+            let offsets: [Double] = [0, 10, 10, 20, 30, 30, 40]
+            for offset in offsets {
+                let ride = try await store.startForTest(newRide(rider: rider))
+                try await store.setStartTime(rideID: ride.id, to: base.addingTimeInterval(offset))
+                _ = try await store.endForTest(ride)
+                rides.append(try #require(try await store.ride(id: ride.id, riderID: rider)))
+            }
+            let active = try await store.startForTest(newRide(rider: rider))
+            _ = try await store.startForTest(newRide())  // someone else's
+
+            let expected = ([active] + rides.sorted {
+                ($0.startTime, $0.id.uuidString.lowercased()) > ($1.startTime, $1.id.uuidString.lowercased())
+            }).map(\.id)
+            var seen: [UUID] = []
+            var cursor: PageCursor?
+            var pages = 0
+            repeat {
+                let page = try await store.rides(riderID: rider, activeOnly: false, limit: 3, after: cursor)
+                #expect(page.rides.count <= 3)
+                seen += page.rides.map(\.id)
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages == 3)
+            #expect(seen == expected)
+
+            let onlyActive = try await store.rides(riderID: rider, activeOnly: true, limit: 3, after: nil)
+            #expect(onlyActive.rides.map(\.id) == [active.id] && onlyActive.next == nil)
+        }
+    }
+
+    @Test func aRideIsVisibleOnlyToItsRider() async throws {
+        try await withRidesStore { store async throws in
+            let ride = try await store.startForTest(newRide())
+            #expect(try await store.ride(id: ride.id, riderID: ride.riderId) == ride)
+            #expect(try await store.ride(id: ride.id, riderID: UUID()) == nil)
+            #expect(try await store.hasActiveRide(riderID: ride.riderId))
+            #expect(try await !store.hasActiveRide(riderID: UUID()))
+            #expect(try await store.activeRides().map(\.rideID) == [ride.id])
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import MovRPostgres
+import NIOPosix
+
+/// A real PostgreSQL for tests: one shared cluster per test process, started on first use on a
+/// free port under /tmp/movr-test-XXXXXX, plus a fresh database per test.
+///
+/// A watchdog shell process stops the cluster and removes its directory once the test process
+/// exits (also after a crash), so no server is left behind.
+public enum TestPostgres {
+    /// The shared cluster. Do not restart it: tests run in parallel. Use `makePrivateCluster()`.
+    public static func sharedCluster() async throws -> LocalPostgresCluster {
+        try await SharedCluster.instance.get()
+    }
+
+    /// Creates an empty database with a unique name on the shared cluster; returns its URL.
+    public static func createDatabase(prefix: String = "t") async throws -> String {
+        let cluster = try await sharedCluster()
+        let name = uniqueName(prefix: prefix)
+        try await cluster.createDatabase(name)
+        return cluster.url(database: name)
+    }
+
+    /// A client on a fresh database of the shared cluster. Call `shutdown()` when done.
+    public static func makeClient(poolSize: Int = 4, applicationName: String = "movr-test",
+                                  poolTimeoutSeconds: Double = 60) async throws -> PostgresClient {
+        let url = try await createDatabase()
+        return PostgresClient(
+            configuration: PostgresConfiguration(url: url, poolSize: poolSize, poolTimeoutSeconds: poolTimeoutSeconds,
+                                                 applicationName: applicationName),
+            logger: logger)
+    }
+
+    /// Runs `body` with a client on a fresh database and shuts the client down afterwards.
+    public static func withClient<R>(poolSize: Int = 4, applicationName: String = "movr-test",
+                                     _ body: (PostgresClient) async throws -> R) async throws -> R {
+        let client = try await makeClient(poolSize: poolSize, applicationName: applicationName)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Starts a cluster that belongs to one test (for restarts). Call `stopPrivateCluster` after.
+    public static func makePrivateCluster() async throws -> LocalPostgresCluster {
+        try await startCluster()
+    }
+
+    /// Restarts a private cluster (fast mode: all client connections are killed).
+    public static func restart(_ cluster: LocalPostgresCluster) async throws {
+        try await NIOThreadPool.singleton.runIfActive { try cluster.restart() }
+    }
+
+    public static func stopPrivateCluster(_ cluster: LocalPostgresCluster) async {
+        try? await NIOThreadPool.singleton.runIfActive {
+            try cluster.stop(mode: .immediate)
+        }
+        try? FileManager.default.removeItem(atPath: (cluster.dataDirectory as NSString).deletingLastPathComponent)
+    }
+
+    public static func uniqueName(prefix: String) -> String {
+        prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+    }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "movr.test.postgres")
+        logger.logLevel = .info
+        return logger
+    }()
+
+    static func startCluster() async throws -> LocalPostgresCluster {
+        try await NIOThreadPool.singleton.runIfActive {
+            var template = Array("/tmp/movr-test-XXXXXX".utf8CString)
+            guard let base = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+                throw PostgresError(code: .clusterControl, serverMessage: "mkdtemp failed")
+            }
+            let cluster = LocalPostgresCluster(
+                dataDirectory: base + "/data", port: try freePort(), socketDirectory: base,
+                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                           "max_connections": "200", "shared_buffers": "32MB"])
+            if geteuid() == 0, let user = getpwnam(cluster.serviceUser) {
+                _ = chown(base, user.pointee.pw_uid, user.pointee.pw_gid)
+            }
+            try startWatchdog(cluster: cluster, base: base)
+            try cluster.initialize()
+            try cluster.start()
+            return cluster
+        }
+    }
+
+    /// Stops the cluster and deletes `base` when this process is gone.
+    private static func startWatchdog(cluster: LocalPostgresCluster, base: String) throws {
+        let pgCtl = (cluster.binDirectory.map { $0 + "/pg_ctl" }) ?? "pg_ctl"
+        let asUser = geteuid() == 0 ? "/usr/sbin/runuser -u \(cluster.serviceUser) -- " : ""
+        let script = """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            if [ -f '\(cluster.dataDirectory)/postmaster.pid' ]; then \(asUser)'\(pgCtl)' -D '\(cluster.dataDirectory)' -m immediate -w stop; fi
+            rm -rf '\(base)'
+            """
+        // posix_spawn, not Foundation.Process: the watchdog must outlive us and is never waited for.
+        var fileActions = posix_spawn_file_actions_t()
+        guard posix_spawn_file_actions_init(&fileActions) == 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "posix_spawn_file_actions_init failed")
+        }
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        for descriptor in Int32(0)...2 {
+            _ = posix_spawn_file_actions_addopen(&fileActions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let command: [String] = ["/bin/sh", "-c", script]
+        let arguments = command.map { strdup($0) }
+        defer { arguments.forEach { free($0) } }
+        var argv = arguments + [nil]
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &fileActions, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "cannot start watchdog: errno \(spawned)")
+        }
+    }
+
+    /// A port the kernel just handed out for 127.0.0.1 (then released for PostgreSQL).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PostgresError(code: .clusterControl, serverMessage: "socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw PostgresError(code: .clusterControl, serverMessage: "bind failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Starts the shared cluster once, however many tests ask for it concurrently.
+private actor SharedCluster {
+    static let instance = SharedCluster()
+    private var starting: Task<LocalPostgresCluster, any Error>?
+
+    func get() async throws -> LocalPostgresCluster {
+        if let starting { return try await starting.value }
+        let task = Task { try await TestPostgres.startCluster() }
+        starting = task
+        return try await task.value
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import MovRUsers
+
+@Suite struct SessionTokenTests {
+    @Test func tokensAre43Base64URLCharactersAndUnique() throws {
+        var seen = Set<String>()
+        for _ in 0..<200 {
+            let token = try SessionToken.generate()
+            #expect(token.utf8.count == 43)
+            #expect(SessionToken.isWellFormed(token))
+            #expect(!token.contains("=") && !token.contains("+") && !token.contains("/"))
+            seen.insert(token)
+        }
+        #expect(seen.count == 200)
+    }
+
+    @Test func hashIsSHA256OfTheTokenText() throws {
+        // SHA-256("abc") from FIPS 180-2.
+        #expect(SessionToken.hex(try SessionToken.hash("abc"))
+            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let token = try SessionToken.generate()
+        let hash = try SessionToken.hash(token)
+        #expect(hash.count == 32)
+        #expect(try SessionToken.hash(token) == hash)
+        #expect(try SessionToken.hash(token + "x") != hash)
+    }
+
+    @Test func base64URLEncodingHasNoPadding() {
+        #expect(SessionToken.base64URL([0xfb, 0xff]) == "-_8")
+        #expect(SessionToken.base64URL([]) == "")
+        #expect(SessionToken.hex([0x00, 0x0f, 0xa5]) == "000fa5")
+    }
+
+    @Test func malformedTokensAreRecognized() {
+        #expect(!SessionToken.isWellFormed(""))
+        #expect(!SessionToken.isWellFormed(String(repeating: "a", count: 42)))
+        #expect(!SessionToken.isWellFormed(String(repeating: "a", count: 44)))
+        #expect(!SessionToken.isWellFormed(String(repeating: "a", count: 42) + "="))
+        #expect(!SessionToken.isWellFormed(String(repeating: "a", count: 42) + "/"))
+        #expect(SessionToken.isWellFormed(String(repeating: "a", count: 41) + "-_"))
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2]))
+        #expect(CryptoPrimitives.constantTimeEqual([], []))
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Logging
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+import MovRRPCTransport
+import MovRService
+import MovRTLS
+import NIOPosix
+
+/// `movr up`: the whole system on one machine — a private PostgreSQL cluster, certificates,
+/// databases and migrations, demo data, and gateway + services for every region of the
+/// locality map — until SIGINT or SIGTERM.
+public struct LocalStack: Sendable {
+    public struct Options: Sendable {
+        /// State directory (`.movr`): pgdata, certs, logs, stack.json.
+        public var directory: String = ".movr"
+        /// Region i listens on base+10i+3 (gateway), +4 (users), +5 (vehicles), +6 (rides).
+        public var portBase: Int = 8440
+        public var postgresPort: Int?
+        /// Only these regions (default: every region of the map).
+        public var regions: [String]?
+        public var seedDemoData: Bool = true
+        /// Directory holding the movr-* executables (default: next to this one).
+        public var binaryDirectory: String?
+        public var logLevel: String = "info"
+        /// Stop when the parent process exits (so a test run never leaves a stack behind).
+        public var exitWithParent: Bool = false
+        /// Extra MOVR_* settings given to every executable (e.g. fault points in tests).
+        public var extraEnvironment: [String: String] = [:]
+
+        public init() {}
+    }
+
+    let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    public static let serviceOrder: [ServiceIdentity] = [.users, .vehicles, .rides, .gateway]
+
+    static func port(base: Int, regionIndex: Int, identity: ServiceIdentity) -> Int {
+        let offset: Int
+        switch identity {
+        case .gateway: offset = 3
+        case .users: offset = 4
+        case .vehicles: offset = 5
+        case .rides: offset = 6
+        case .operator: offset = 0
+        }
+        return base + 10 * regionIndex + offset
+    }
+
+    /// Runs until a signal arrives; everything started is stopped before returning.
+    public func run() async throws {
+        let fileManager = FileManager.default
+        let root = fileManager.currentDirectoryPath
+        let directory = options.directory.hasPrefix("/") ? options.directory : "\(root)/\(options.directory)"
+        try fileManager.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
+        let certs = "\(directory)/certs"
+        let binaries = options.binaryDirectory
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let locality = try Locality.loadDefault()
+        let regions = options.regions ?? locality.regions.map(\.name)
+        for region in regions where locality.region(named: region) == nil {
+            throw StackError("unknown region \(region)")
+        }
+
+        // 1. Database cluster, owned by an unprivileged user even when we are root.
+        let postgresPort = options.postgresPort ?? options.portBase + 100
+        let cluster = LocalPostgresCluster(dataDirectory: "\(directory)/pgdata", port: postgresPort,
+                                           socketDirectory: nil)
+        try cluster.initialize()
+        // A previous `movr up` that died without stopping its database left it running.
+        if cluster.isRunning { try cluster.stop() }
+        try cluster.start()
+        do {
+            try await bringUp(cluster: cluster, directory: directory, certs: certs, binaries: binaries,
+                              regions: regions, locality: locality)
+        } catch {
+            try? cluster.stop()
+            throw error
+        }
+    }
+
+    private func bringUp(cluster: LocalPostgresCluster, directory: String, certs: String, binaries: String,
+                         regions: [String], locality: Locality) async throws {
+        let superuserURL = cluster.superuserURL
+        try await DatabaseSetup.createDatabases(superuserURL: superuserURL, logger: logger)
+        let applied = try await DatabaseSetup.migrate(superuserURL: superuserURL, logger: logger)
+        logger.info("migrations applied", metadata: ["versions": "\(applied)"])
+
+        // 2. Certificates for every identity.
+        try CertificateSetup.ensure(directory: certs)
+
+        // 3. Topology, written before the services start because they read it.
+        var endpoints: [String: Topology.RegionEndpoints] = [:]
+        for region in regions {
+            let index = locality.regions.firstIndex(where: { $0.name == region }) ?? 0
+            func url(_ identity: ServiceIdentity) -> String {
+                "https://127.0.0.1:\(Self.port(base: options.portBase, regionIndex: index, identity: identity))"
+            }
+            endpoints[region] = Topology.RegionEndpoints(gateway: url(.gateway), users: url(.users),
+                                                          vehicles: url(.vehicles), rides: url(.rides))
+        }
+        let stackPath = "\(directory)/stack.json"
+        let primary = regions.contains(locality.primaryRegion) ? locality.primaryRegion : regions[0]
+        try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
+                           primaryRegion: primary, endpoints: endpoints)
+
+        // 4. Executables, per region.
+        var children: [ChildProcess] = []
+        let stopAll = {
+            for child in children.reversed() { child.stop() }
+            try? cluster.stop()
+        }
+        do {
+            for region in regions {
+                for identity in Self.serviceOrder {
+                    let child = try makeChild(identity: identity, region: region, endpoints: endpoints,
+                                              directory: directory, certs: certs, binaries: binaries,
+                                              superuserURL: superuserURL)
+                    try child.start()
+                    children.append(child)
+                }
+            }
+            try writePIDs(children: children, cluster: cluster, path: "\(directory)/pids")
+            try await waitUntilReady(endpoints: endpoints, certs: certs)
+            if options.seedDemoData {
+                let topology = Topology(regions: endpoints)
+                try await DemoData(logger: logger).seed(
+                    gatewayURL: try topology.url(of: .gateway, in: primary), caPath: "\(certs)/ca.pem",
+                    usersURL: try topology.url(of: .users, in: primary),
+                    operatorCertificate: ("\(certs)/operator.pem", "\(certs)/operator.key"), locality: locality)
+            }
+        } catch {
+            stopAll()
+            throw error
+        }
+
+        print("MovR is up.")
+        for region in regions {
+            if let gateway = endpoints[region]?.gateway {
+                print("  \(region): gateway \(gateway)/rpc   web UI \(gateway)/")
+            }
+        }
+        print("  stack file: \(stackPath)   logs: \(directory)/logs   CA: \(certs)/ca.pem")
+        print("Press Ctrl-C to stop.")
+        try? FileHandle.standardOutput.synchronize()
+
+        await Self.waitForTerminationSignal(orParentExit: options.exitWithParent)
+        print("stopping...")
+        stopAll()
+        try? FileManager.default.removeItem(atPath: "\(directory)/pids")
+        print("stopped.")
+    }
+
+    private func makeChild(identity: ServiceIdentity, region: String, endpoints: [String: Topology.RegionEndpoints],
+                           directory: String, certs: String, binaries: String, superuserURL: String) throws -> ChildProcess {
+        guard let listen = endpoints[region]?.url(of: identity).flatMap({ URLComponents(string: $0)?.port }) else {
+            throw StackError("no port for \(identity.rawValue) in \(region)")
+        }
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOVR_") }
+        environment["MOVR_REGION"] = region
+        environment["MOVR_LISTEN"] = "127.0.0.1:\(listen)"
+        environment["MOVR_CERTS_DIR"] = certs
+        environment["MOVR_TOPOLOGY"] = "\(directory)/stack.json"
+        environment["MOVR_MIGRATE"] = "false"
+        environment["MOVR_LOG_LEVEL"] = options.logLevel
+        environment["MOVR_CERT_RELOAD_SECONDS"] = "10"
+        // Children stop by themselves if `movr up` dies without stopping them.
+        environment["MOVR_EXIT_WITH_PARENT"] = "true"
+        if let localityPath = ProcessInfo.processInfo.environment["MOVR_LOCALITY_CONFIG"] {
+            environment["MOVR_LOCALITY_CONFIG"] = localityPath
+        }
+        switch identity {
+        case .users: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .users)
+        case .vehicles: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .vehicles)
+        case .rides: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .rides)
+        case .gateway, .operator: break
+        }
+        for (key, value) in options.extraEnvironment { environment[key] = value }
+        let executable = "\(binaries)/movr-\(identity.rawValue)"
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw StackError("\(executable) not found; build first (swift build)")
+        }
+        return ChildProcess(name: "\(region)/\(identity.rawValue)", executable: executable, environment: environment,
+                            logPath: "\(directory)/logs/\(region)-\(identity.rawValue).log")
+    }
+
+    private func writeStackFile(path: String, directory: String, superuserURL: String, primaryRegion: String,
+                                endpoints: [String: Topology.RegionEndpoints]) throws {
+        var regions: [String: Any] = [:]
+        for (region, endpoint) in endpoints {
+            regions[region] = ["gateway": endpoint.gateway ?? "", "users": endpoint.users ?? "",
+                               "vehicles": endpoint.vehicles ?? "", "rides": endpoint.rides ?? ""]
+        }
+        let stack: [String: Any] = [
+            "ca": "\(directory)/certs/ca.pem",
+            "client_cert": "\(directory)/certs/operator.pem",
+            "client_key": "\(directory)/certs/operator.key",
+            "database_url": superuserURL,
+            "primary_region": primaryRegion,
+            "regions": regions,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: stack, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    private func writePIDs(children: [ChildProcess], cluster: LocalPostgresCluster, path: String) throws {
+        let lines = children.compactMap { child in child.pid.map { "\($0) \(child.name)" } }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Polls every service until it answers `system.ping` (and each gateway `cities.list`).
+    private func waitUntilReady(endpoints: [String: Topology.RegionEndpoints], certs: String) async throws {
+        let tls = try TLSContextProvider(
+            configuration: TLSConfiguration(certificateChainPath: "\(certs)/operator.pem",
+                                            privateKeyPath: "\(certs)/operator.key",
+                                            trustRootsPath: "\(certs)/ca.pem"),
+            role: .client)
+        let deadline = ContinuousClock.now + .seconds(90)
+        for (region, endpoint) in endpoints.sorted(by: { $0.key < $1.key }) {
+            for identity in Self.serviceOrder {
+                guard let url = endpoint.url(of: identity) else { continue }
+                let client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: identity.serverName),
+                                       tls: tls, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                let method = identity == .gateway ? "cities.list" : "system.ping"
+                while true {
+                    do {
+                        _ = try await client.call(method, params: .object([:]),
+                                                  options: RPCCallOptions(deadline: .now + .seconds(2), idempotent: true))
+                        break
+                    } catch {
+                        guard ContinuousClock.now < deadline else {
+                            await client.shutdown()
+                            throw StackError("\(region)/\(identity.rawValue) did not become ready; see its log")
+                        }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                await client.shutdown()
+            }
+        }
+    }
+
+    /// Suspends until SIGINT or SIGTERM (or the parent process is gone, when asked).
+    static func waitForTerminationSignal(orParentExit: Bool) async {
+        let parent = getppid()
+        let stream = AsyncStream<Int32> { continuation in
+            if orParentExit {
+                Task.detached {
+                    while getppid() == parent { try? await Task.sleep(for: .milliseconds(500)) }
+                    continuation.yield(SIGTERM)
+                }
+            }
+            var sources: [any DispatchSourceSignal] = []
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { continuation.yield(signalNumber) }
+                source.resume()
+                sources.append(source)
+            }
+            let retained = SignalSources(sources: sources)
+            continuation.onTermination = { _ in retained.cancel() }
+        }
+        for await _ in stream { break }
+    }
+}
+
+/// Keeps the signal sources alive for the stream's lifetime; cancel() is thread-safe in Dispatch.
+private final class SignalSources: @unchecked Sendable {
+    // Immutable after init; DispatchSource.cancel may be called from any thread.
+    let sources: [any DispatchSourceSignal]
+    init(sources: [any DispatchSourceSignal]) { self.sources = sources }
+    func cancel() { sources.forEach { $0.cancel() } }
+}

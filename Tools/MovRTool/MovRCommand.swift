@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MovRLocality
+import MovRPostgres
+import MovRAPI
+import MovRInternalAPI
+import MovRService
+
+/// `movr`: the operator's tool.
+public struct MovRCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "movr",
+        abstract: "Run, set up and check a MovR deployment.",
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self])
+
+    public init() {}
+
+    static func logger(_ level: String = "warning") -> Logger {
+        var logger = Logger(label: "movr")
+        logger.logLevel = Logger.Level(rawValue: level) ?? .warning
+        return logger
+    }
+}
+
+extension MovRCommand {
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start the local stack: PostgreSQL, certificates, migrations, demo data, every region's executables.")
+
+        @Option(help: "State directory (database, certificates, logs, stack.json).")
+        var dir = ".movr"
+        @Option(help: "Region i listens on base+10i+3 (gateway), +4 users, +5 vehicles, +6 rides.")
+        var portBase = 8440
+        @Option(help: "PostgreSQL port (default: port base + 100).")
+        var postgresPort: Int?
+        @Option(help: "Comma-separated regions to start (default: all in the locality map).")
+        var regions: String?
+        @Flag(help: "Skip the demo data.")
+        var noDemoData = false
+        @Option(help: "Log level of the executables.")
+        var logLevel = "info"
+        @Flag(help: "Stop everything when the process that started `movr up` exits (test harnesses).")
+        var exitWithParent = false
+
+        func run() async throws {
+            var options = LocalStack.Options()
+            options.directory = dir
+            options.portBase = portBase
+            options.postgresPort = postgresPort
+            options.regions = regions?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            options.seedDemoData = !noDemoData
+            options.logLevel = logLevel
+            options.exitWithParent = exitWithParent
+            for (key, value) in ProcessInfo.processInfo.environment where key.hasPrefix("MOVR_FAULT") {
+                options.extraEnvironment[key] = value
+            }
+            try await LocalStack(options: options, logger: MovRCommand.logger()).run()
+        }
+    }
+
+    struct Certs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the development CA and a certificate per identity (gateway, users, vehicles, rides, operator).")
+
+        @Option(help: "Directory for ca.pem and <identity>.pem/.key.")
+        var dir = ".movr/certs"
+        @Flag(help: "Replace existing files (a new CA invalidates every old certificate).")
+        var force = false
+
+        func run() async throws {
+            let written = try CertificateSetup.ensure(directory: dir, force: force)
+            print(written.isEmpty ? "certificates already present in \(dir)" : written.joined(separator: "\n"))
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the per-service databases and roles and apply migrations, or print the DDL.")
+
+        @Option(help: "Superuser URL of the cluster (default: database_url of .movr/stack.json).")
+        var databaseURL: String?
+        @Flag(help: "Print the DDL instead of applying it.")
+        var print = false
+        @Option(help: "Dialect for --print: postgres or cockroach.")
+        var dialect = "postgres"
+
+        func run() async throws {
+            if print {
+                guard let dialect = SQLDialect(rawValue: dialect) else {
+                    throw ValidationError("dialect must be postgres or cockroach")
+                }
+                let locality = try Locality.loadDefault()
+                Swift.print(SchemaPrinter.ddl(dialect: dialect, locality: locality))
+                return
+            }
+            let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
+            let logger = MovRCommand.logger()
+            try await DatabaseSetup.createDatabases(superuserURL: url, logger: logger)
+            let applied = try await DatabaseSetup.migrate(superuserURL: url, logger: logger)
+            for (database, versions) in applied.sorted(by: { $0.key < $1.key }) {
+                Swift.print("\(database): \(versions.isEmpty ? "up to date" : "applied \(versions)")")
+            }
+        }
+    }
+
+    struct GrantAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grant-admin", abstract: "Give a user the admin role (may create promo codes).")
+
+        @Argument(help: "Username.")
+        var username: String
+        @Option(help: "Stack file naming the users service, CA and operator certificate.")
+        var stack = ".movr/stack.json"
+        @Option(help: "Region whose users service to call (default: the stack's primary region).")
+        var region: String?
+
+        func run() async throws {
+            let file = try StackFile.load(stack)
+            let client = try file.operatorClient(for: .users, region: region, logger: MovRCommand.logger())
+            let result = try await client.call("users.grant_role", GrantRoleParams(username: username, role: "admin"),
+                                               as: UserResult.self)
+            await client.shutdown()
+            Swift.print("\(result.user.username) is now an admin")
+        }
+    }
+}
+
+extension MovRCommand {
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify DESIGN §2's invariants across the users, vehicles and rides databases.")
+
+        @Option(help: "Superuser URL of the cluster (default: database_url of .movr/stack.json).")
+        var databaseURL: String?
+        @Option(help: "Seconds a cross-service mismatch may last before it counts as a violation.")
+        var bound = 30
+        @Option(help: "Seconds to keep re-checking while repairs are pending.")
+        var wait = 0
+
+        func run() async throws {
+            let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
+            let checker = InvariantChecker(superuserURL: url, bound: .seconds(bound), logger: MovRCommand.logger())
+            let report = try await checker.check(wait: .seconds(wait))
+            Swift.print(report)
+            if !report.isClean { throw ExitCode(2) }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRInternalAPI
+import MovRRPC
+import MovRRPCTransport
+import MovRTLS
+import NIOPosix
+
+/// A client of the public API (and, with the operator certificate, of internal methods) for the
+/// tools: demo data, load generation, checks.
+public struct PublicClient: Sendable {
+    let client: RPCClient
+
+    /// `gatewayURL` is verified against the CA at `caPath`; the operator certificate is presented
+    /// when given (the public listener does not require it).
+    public init(url: String, serverName: String? = nil, caPath: String, clientCertificate: (String, String)? = nil,
+                logger: Logger) throws {
+        let tls = try TLSContextProvider(
+            configuration: TLSConfiguration(certificateChainPath: clientCertificate?.0,
+                                            privateKeyPath: clientCertificate?.1,
+                                            trustRootsPath: caPath),
+            role: .client)
+        client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: serverName), tls: tls,
+                           eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    public func call<P: Encodable & Sendable, R: Decodable>(
+        _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
+        idempotent: Bool = false
+    ) async throws -> R {
+        var headers: [(String, String)] = []
+        if let token { headers.append(("authorization", "Bearer \(token)")) }
+        if let city { headers.append(("x-city", city)) }
+        return try await client.call(method, params: params, as: R.self,
+                                     options: RPCCallOptions(deadline: .now + .seconds(30), idempotent: idempotent,
+                                                             headers: headers))
+    }
+
+    public func shutdown() async {
+        await client.shutdown()
+    }
+}

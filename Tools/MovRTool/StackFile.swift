@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+import MovRService
+
+/// `.movr/stack.json`: how to reach a running stack (written by `movr up`, read by tools and
+/// tests; an external deployment can provide the same file).
+public struct StackFile: Sendable {
+    public var ca: String
+    public var clientCertificate: String
+    public var clientKey: String
+    public var databaseURL: String
+    public var primaryRegion: String
+    public var topology: Topology
+
+    public static func load(_ path: String) throws -> StackFile {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw StackError("cannot read \(path); is the stack running (make run)?")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
+        func resolve(_ key: String) throws -> String {
+            guard let value = object[key] as? String else { throw StackError("\(path) lacks '\(key)'") }
+            return value.hasPrefix("/") ? value : "\(base)/\(value)"
+        }
+        let regions = try JSONDecoder().decode(Topology.self, from: data)
+        return StackFile(
+            ca: try resolve("ca"), clientCertificate: try resolve("client_cert"), clientKey: try resolve("client_key"),
+            databaseURL: object["database_url"] as? String ?? "",
+            primaryRegion: object["primary_region"] as? String ?? "us-east1",
+            topology: regions)
+    }
+
+    /// A client of `service` presenting the operator certificate.
+    public func operatorClient(for service: ServiceIdentity, region: String? = nil, logger: Logger) throws -> PublicClient {
+        let url = try topology.url(of: service, in: region ?? primaryRegion)
+        return try PublicClient(url: url, serverName: service.serverName, caPath: ca,
+                                clientCertificate: (clientCertificate, clientKey), logger: logger)
+    }
+
+    /// A public client of the gateway of `region`.
+    public func gatewayClient(region: String? = nil, logger: Logger) throws -> PublicClient {
+        try PublicClient(url: try topology.url(of: .gateway, in: region ?? primaryRegion), caPath: ca, logger: logger)
+    }
+}
