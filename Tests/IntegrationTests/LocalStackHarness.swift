@@ -11,7 +11,7 @@ import Testing
 actor LocalStackHarness {
     static let shared = LocalStackHarness()
 
-    private var stack: StackFile?
+    private var starting: Task<StackFile, any Error>?
     private var process: Process?
     private(set) var directory = ""
     private(set) var faultDirectory = ""
@@ -27,14 +27,19 @@ actor LocalStackHarness {
             .deletingLastPathComponent().path
     }
 
-    /// Starts the stack once per test process; later calls return the same one.
+    /// Starts the stack once per test process; every caller (also concurrent ones, which
+    /// re-enter this actor while the first start is waiting) gets the same stack.
     func start() async throws -> StackFile {
-        if let stack { return stack }
+        if let starting { return try await starting.value }
+        let task = Task { try await self.launch() }
+        starting = task
+        return try await task.value
+    }
+
+    private func launch() async throws -> StackFile {
         let environment = ProcessInfo.processInfo.environment
         if environment["MOVR_GATEWAY_URL"] != nil, let file = environment["MOVR_STACK_FILE"] {
-            let external = try StackFile.load(file)
-            stack = external
-            return external
+            return try StackFile.load(file)
         }
         directory = NSTemporaryDirectory() + "movr-it-\(getpid())"
         faultDirectory = directory + "/faults"
@@ -66,9 +71,7 @@ actor LocalStackHarness {
         let stackPath = directory + "/stack.json"
         while Date() < deadline {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
-                let started = try StackFile.load(stackPath)
-                stack = started
-                return started
+                return try StackFile.load(stackPath)
             }
             guard process.isRunning else {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

@@ -147,11 +147,12 @@ import Testing
 
     @Test func gracefulShutdownFinishesInFlightRequests() async throws {
         let fixture = try TransportFixture()
-        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let started = StartedRequests()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
         let client = try fixture.client(as: fixture.rides, port: port)
-        async let slow: JSONValue = client.call("test.sleep", params: .object(["milliseconds": .number("800")]),
-                                                options: RPCCallOptions(deadline: .now + .seconds(10)))
-        try await Task.sleep(for: .milliseconds(300))
+        async let slow: JSONValue = client.call("test.sleep", params: .object(["milliseconds": .number("1000")]),
+                                                options: RPCCallOptions(deadline: .now + .seconds(20)))
+        while started.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
         await server.shutdownGracefully()
         // The request that was running when shutdown began still got its answer...
         let answer = try await slow

@@ -4,6 +4,7 @@ import MovRRPC
 import MovRRPCTransport
 import MovRTLS
 import MovRTestSupport
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// Real certificates from one test CA: a "vehicles" server and "rides" / "gateway" clients.
@@ -95,9 +96,16 @@ struct SleepParams: Codable, Sendable {
     var milliseconds: Int
 }
 
+/// Counts handler entries so a test can wait until a request is really in flight.
+final class StartedRequests: Sendable {
+    private let count = NIOLockedValueBox(0)
+    func increment() { count.withLockedValue { $0 += 1 } }
+    var value: Int { count.withLockedValue { $0 } }
+}
+
 extension RPCDispatcher {
     /// The methods the transport tests call.
-    static func transportTest() -> RPCDispatcher {
+    static func transportTest(started: StartedRequests = StartedRequests()) -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
         dispatcher.register("test.echo", params: RPCEmptyParams.self) { _, context in
             Echo(caller: context.caller, requestID: context.requestID,
@@ -105,6 +113,7 @@ extension RPCDispatcher {
         }
         dispatcher.register("test.rides_only", params: RPCEmptyParams.self, allowedCallers: ["rides"]) { _, _ in RPCEmpty() }
         dispatcher.register("test.sleep", params: SleepParams.self) { params, _ in
+            started.increment()
             try await Task.sleep(for: .milliseconds(params.milliseconds))
             return RPCEmpty()
         }

@@ -38,7 +38,7 @@ public struct DemoData: Sendable {
             logger.info("demo data already present")
             return
         }
-        print("loading demo data for \(locality.cities.count) cities...")
+        Console.line("loading demo data for \(locality.cities.count) cities...")
 
         // An administrator, who creates the promo codes.
         let admin = try await registerAndLogin(api, username: Self.adminUsername, city: firstCity)
@@ -62,7 +62,7 @@ public struct DemoData: Sendable {
             }
             try await group.waitForAll()
         }
-        print("demo data loaded: demo accounts demo_<city>_<n> and demo_admin, password \(Self.demoPassword)")
+        Console.line("demo data loaded: demo accounts demo_<city>_<n> and demo_admin, password \(Self.demoPassword)")
     }
 
     private func seedCity(_ api: PublicClient, city: City, index: Int, locality: Locality) async throws {

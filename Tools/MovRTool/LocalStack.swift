@@ -141,21 +141,20 @@ public struct LocalStack: Sendable {
             throw error
         }
 
-        print("MovR is up.")
+        Console.line("MovR is up.")
         for region in regions {
             if let gateway = endpoints[region]?.gateway {
-                print("  \(region): gateway \(gateway)/rpc   web UI \(gateway)/")
+                Console.line("  \(region): gateway \(gateway)/rpc   web UI \(gateway)/")
             }
         }
-        print("  stack file: \(stackPath)   logs: \(directory)/logs   CA: \(certs)/ca.pem")
-        print("Press Ctrl-C to stop.")
-        try? FileHandle.standardOutput.synchronize()
+        Console.line("  stack file: \(stackPath)   logs: \(directory)/logs   CA: \(certs)/ca.pem")
+        Console.line("Press Ctrl-C to stop.")
 
         await Self.waitForTerminationSignal(orParentExit: options.exitWithParent)
-        print("stopping...")
+        Console.line("stopping...")
         stopAll()
         try? FileManager.default.removeItem(atPath: "\(directory)/pids")
-        print("stopped.")
+        Console.line("stopped.")
     }
 
     private func makeChild(identity: ServiceIdentity, region: String, endpoints: [String: Topology.RegionEndpoints],

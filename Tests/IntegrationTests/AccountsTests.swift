@@ -1,0 +1,136 @@
+import Foundation
+import MovRAPI
+import MovRRPC
+import Testing
+
+/// users.register, auth.login, auth.logout, users.me, users.delete through the gateway.
+@Suite struct AccountsTests {
+    @Test func registerLoginMeLogout() async throws {
+        let domain = try await Domain.connect()
+        let username = Domain.uniqueName("acct")
+        let registered = try await domain.call(
+            "users.register",
+            UsersRegisterParams(username: username, password: "s3cret-passw0rd", email: "\(username)@example.com",
+                                firstName: "Ada", lastName: "Lovelace", city: "Paris"),
+            as: UserResult.self)
+        #expect(registered.user.city == "paris")
+        #expect(registered.user.region == "europe-west1")
+        let login = try await domain.call("auth.login", AuthLoginParams(username: username, password: "s3cret-passw0rd"),
+                                          as: AuthLoginResult.self)
+        #expect(login.token.count >= 43)
+        #expect(login.expiresAt > Date())
+        let me = try await domain.call("users.me", EmptyObject(), as: UserResult.self,
+                                       as: SignedInUser(user: login.user, token: login.token, password: ""))
+        #expect(me.user == registered.user)
+        let session = SignedInUser(user: login.user, token: login.token, password: "")
+        _ = try await domain.call("auth.logout", EmptyObject(), as: EmptyObject.self, as: session)
+        await expectRPCError(401) { try await domain.call("users.me", EmptyObject(), as: UserResult.self, as: session) }
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
+
+    @Test func registrationErrors() async throws {
+        let domain = try await Domain.connect()
+        let taken = try await domain.newUser()
+        await expectRPCError(409, reason: "username_taken") {
+            try await domain.call("users.register",
+                                  UsersRegisterParams(username: taken.user.username, password: "another-password",
+                                                      email: "x@example.com", firstName: "X", lastName: "Y", city: "rome"),
+                                  as: UserResult.self)
+        }
+        await expectRPCError(-32602, reason: "unknown_city", field: "city") {
+            try await domain.call("users.register",
+                                  UsersRegisterParams(username: Domain.uniqueName("nowhere"), password: "a-long-password",
+                                                      email: "n@example.com", firstName: "N", lastName: "W", city: "atlantis"),
+                                  as: UserResult.self)
+        }
+        await expectRPCError(-32602, field: "email") {
+            try await domain.call("users.register",
+                                  UsersRegisterParams(username: Domain.uniqueName("mail"), password: "a-long-password",
+                                                      email: "not-an-email", firstName: "N", lastName: "W", city: "rome"),
+                                  as: UserResult.self)
+        }
+        await expectRPCError(-32602, field: "password") {
+            try await domain.call("users.register",
+                                  UsersRegisterParams(username: Domain.uniqueName("short"), password: "short",
+                                                      email: "s@example.com", firstName: "N", lastName: "W", city: "rome"),
+                                  as: UserResult.self)
+        }
+        await domain.shutdown()
+    }
+
+    @Test func loginFailuresDoNotRevealWhichUsernamesExist() async throws {
+        let domain = try await Domain.connect()
+        let user = try await domain.newUser()
+        var messages: [String] = []
+        for username in [user.user.username, Domain.uniqueName("ghost")] {
+            do {
+                _ = try await domain.call("auth.login", AuthLoginParams(username: username, password: "wrong-password"),
+                                          as: AuthLoginResult.self)
+                Issue.record("login with a wrong password succeeded")
+            } catch let error as RPCError {
+                #expect(error.code == 401 && error.data?.reason == "invalid_credentials")
+                messages.append(error.message)
+            }
+        }
+        #expect(messages.count == 2 && messages[0] == messages[1])
+        await domain.shutdown()
+    }
+
+    @Test func repeatedFailedLoginsAreRateLimited() async throws {
+        let domain = try await Domain.connect()
+        let user = try await domain.newUser()
+        var codes: [Int] = []
+        for _ in 0..<7 {
+            do {
+                _ = try await domain.call("auth.login", AuthLoginParams(username: user.user.username, password: "guess-guess"),
+                                          as: AuthLoginResult.self)
+            } catch let error as RPCError {
+                codes.append(error.code)
+            }
+        }
+        #expect(codes.prefix(5).allSatisfy { $0 == 401 })
+        #expect(codes.last == 429)
+        // Even the right password is refused while the username is locked.
+        await expectRPCError(429, reason: "too_many_attempts") {
+            try await domain.call("auth.login", AuthLoginParams(username: user.user.username, password: user.password),
+                                  as: AuthLoginResult.self)
+        }
+        await domain.shutdown()
+    }
+
+    @Test func tokensAreCheckedOnEveryAuthenticatedMethod() async throws {
+        let domain = try await Domain.connect()
+        await expectRPCError(401, reason: "missing_token") {
+            try await domain.call("users.me", EmptyObject(), as: UserResult.self)
+        }
+        let forged = SignedInUser(user: try await domain.newUser().user, token: String(repeating: "A", count: 43), password: "")
+        await expectRPCError(401) { try await domain.call("users.me", EmptyObject(), as: UserResult.self, as: forged) }
+        await expectRPCError(401) {
+            try await domain.call("rides.list", RidesListParams(), as: RidesListResult.self, as: forged)
+        }
+        await domain.shutdown()
+    }
+
+    @Test func softDeleteEndsAccessAndIsRefusedDuringARide() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser()
+        let rider = try await domain.newUser()
+        let vehicle = try await domain.newVehicle(owner: owner)
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+                                         as: rider, city: "new york").ride
+        await expectRPCError(409, reason: "active_ride_exists") {
+            try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
+        }
+        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.7, longitude: -74)),
+                                  as: RideResult.self, as: rider)
+        _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
+        await expectRPCError(401) { try await domain.call("users.me", EmptyObject(), as: UserResult.self, as: rider) }
+        await expectRPCError(401, reason: "invalid_credentials") {
+            try await domain.call("auth.login", AuthLoginParams(username: rider.user.username, password: rider.password),
+                                  as: AuthLoginResult.self)
+        }
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import MovRAPI
+import MovRRPC
+import Testing
+
+/// vehicles.add, get, list, remove, location_history through the gateway.
+@Suite struct VehiclesTests {
+    @Test func addGetRemoveAndHistory() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser(city: "chicago")
+        // City from X-City when the param is absent.
+        let added = try await domain.call(
+            "vehicles.add",
+            VehiclesAddParams(type: .bike, location: Location(latitude: 41.88, longitude: -87.63), color: "green",
+                              brand: "Trek", battery: 77),
+            as: VehicleResult.self, as: owner, city: "detroit").vehicle
+        #expect(added.city == "detroit" && added.region == "us-central1")
+        #expect(added.ownerId == owner.user.id && added.status == .available && added.battery == 77)
+        let fetched = try await domain.call("vehicles.get", VehiclesGetParams(id: added.id), as: VehicleResult.self).vehicle
+        #expect(fetched == added)
+        let history = try await domain.call("vehicles.location_history", LocationHistoryParams(id: added.id),
+                                            as: LocationHistoryResult.self)
+        #expect(history.locations.count == 1)
+        let removed = try await domain.call("vehicles.remove", VehiclesRemoveParams(id: added.id), as: VehicleResult.self,
+                                            as: owner).vehicle
+        #expect(removed.status == .removed)
+        let page = try await domain.call("vehicles.list", VehiclesListParams(city: "detroit", limit: 100),
+                                         as: VehiclesListResult.self)
+        #expect(!page.vehicles.contains { $0.id == added.id })
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
+
+    @Test func retriedAddWithTheSameKeyCreatesOneVehicle() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser()
+        let params = VehiclesAddParams(type: .skateboard, city: "boston", location: Location(latitude: 42.36, longitude: -71.06),
+                                       color: "black", brand: "Board", idempotencyKey: "add-\(UUID().uuidString.prefix(8))")
+        async let first = domain.call("vehicles.add", params, as: VehicleResult.self, as: owner)
+        async let second = domain.call("vehicles.add", params, as: VehicleResult.self, as: owner)
+        let (a, b) = try await (first, second)
+        #expect(a.vehicle.id == b.vehicle.id)
+        await domain.shutdown()
+    }
+
+    @Test func invalidVehiclesAreRefusedWithTheField() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser()
+        await expectRPCError(-32602, field: "battery") {
+            try await domain.call("vehicles.add",
+                                  VehiclesAddParams(type: .scooter, city: "boston", location: Location(latitude: 42, longitude: -71),
+                                                    color: "red", brand: "X", battery: 101),
+                                  as: VehicleResult.self, as: owner)
+        }
+        await expectRPCError(-32602, field: "location.latitude") {
+            try await domain.call("vehicles.add",
+                                  VehiclesAddParams(type: .scooter, city: "boston", location: Location(latitude: 95, longitude: -71),
+                                                    color: "red", brand: "X"),
+                                  as: VehicleResult.self, as: owner)
+        }
+        await expectRPCError(-32602, reason: "unknown_city") {
+            try await domain.call("vehicles.add",
+                                  VehiclesAddParams(type: .scooter, city: "gotham", location: Location(latitude: 42, longitude: -71),
+                                                    color: "red", brand: "X"),
+                                  as: VehicleResult.self, as: owner)
+        }
+        await expectRPCError(401) {
+            try await domain.call("vehicles.add",
+                                  VehiclesAddParams(type: .scooter, city: "boston", location: Location(latitude: 42, longitude: -71),
+                                                    color: "red", brand: "X"),
+                                  as: VehicleResult.self)
+        }
+        await expectRPCError(404, reason: "vehicle_not_found") {
+            try await domain.call("vehicles.get", VehiclesGetParams(id: UUID()), as: VehicleResult.self)
+        }
+        await expectRPCError(-32602, reason: "unknown_city") {
+            try await domain.call("vehicles.list", VehiclesListParams(city: "gotham"), as: VehiclesListResult.self)
+        }
+        await domain.shutdown()
+    }
+
+    @Test func clientsCannotSetStatusOwnerOrRegion() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser()
+        for (key, value) in [("status", "\"in_use\""), ("owner_id", "\"\(UUID().uuidString)\""), ("region", "\"europe-west1\"")] {
+            let body = """
+                {"type":"scooter","city":"boston","location":{"latitude":42,"longitude":-71},"color":"red","brand":"X","\(key)":\(value)}
+                """
+            let params = try JSONValue.parse(Array(body.utf8))
+            await expectRPCError(-32602, field: key) {
+                try await domain.call("vehicles.add", params, as: VehicleResult.self, as: owner)
+            }
+        }
+        await domain.shutdown()
+    }
+}
