@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI"]),
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),
+        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MovRService", "MovRTestSupport", "MovRAPI", "MovRInternalAPI", "MovRTool"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import MovRTestSupport
 import Testing
 
 /// Bad input at the public edge gets the spec's answer — never a crash, a hang or a 5xx — and
@@ -19,17 +20,8 @@ import Testing
             arguments += ["--data-binary", "@\(file)"]
         }
         arguments.append(stack.gateway + path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let text = try TestProcess.run("/usr/bin/curl", arguments).text
         try? FileManager.default.removeItem(atPath: file)
-        let text = String(decoding: data, as: UTF8.self)
         let newline = text.lastIndex(of: "\n") ?? text.startIndex
         return Reply(status: Int(text[text.index(after: newline)...]) ?? 0, body: String(text[..<newline]))
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MovRAPI
 import MovRRPC
+import MovRTestSupport
 import MovRTool
 import Testing
 
@@ -12,7 +13,6 @@ actor LocalStackHarness {
     static let shared = LocalStackHarness()
 
     private var starting: Task<StackFile, any Error>?
-    private var process: Process?
     private(set) var directory = ""
     private(set) var faultDirectory = ""
 
@@ -41,31 +41,24 @@ actor LocalStackHarness {
         if environment["MOVR_GATEWAY_URL"] != nil, let file = environment["MOVR_STACK_FILE"] {
             return try StackFile.load(file)
         }
+        Self.removeStaleDirectories()
         directory = NSTemporaryDirectory() + "movr-it-\(getpid())"
         faultDirectory = directory + "/faults"
         try FileManager.default.createDirectory(atPath: faultDirectory, withIntermediateDirectories: true)
         // A port range unlikely to be in use: 20000-59000, step 200, from the pid.
         let base = 20_000 + Int(getpid() % 195) * 200
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binaryDirectory + "/movr")
-        process.arguments = ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent",
-                             "--log-level", "info"]
-        process.currentDirectoryURL = URL(fileURLWithPath: Self.repositoryRoot)
         var childEnvironment = environment
         childEnvironment["MOVR_FAULT_DIR"] = faultDirectory
-        process.environment = childEnvironment
         let log = directory + "/movr-up.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process = process
+        let pid = try TestProcess.spawn(
+            Self.binaryDirectory + "/movr",
+            ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent", "--log-level", "info"],
+            currentDirectory: Self.repositoryRoot, environment: childEnvironment, outputPath: log)
+        Self.pidForExit = pid
         atexit {
             // Best effort: the stack also stops by itself when this process goes away.
             if let pid = LocalStackHarness.pidForExit { kill(pid, SIGTERM) }
         }
-        Self.pidForExit = process.processIdentifier
 
         let deadline = Date().addingTimeInterval(600)
         let stackPath = directory + "/stack.json"
@@ -73,9 +66,9 @@ actor LocalStackHarness {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
                 return try StackFile.load(stackPath)
             }
-            guard process.isRunning else {
+            if let status = TestProcess.exitStatus(pid) {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                throw HarnessError("movr up exited (\(process.terminationStatus)):\n\(text.suffix(4000))")
+                throw HarnessError("movr up exited (\(status)):\n\(text.suffix(4000))")
             }
             try await Task.sleep(for: .milliseconds(250))
         }
@@ -84,9 +77,32 @@ actor LocalStackHarness {
 
     nonisolated(unsafe) static var pidForExit: Int32?
 
+    /// State directories of earlier test processes that are gone (their stacks stopped with them).
+    static func removeStaleDirectories() {
+        let temporary = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("movr-it-") {
+            guard let pid = Int32(name.dropFirst("movr-it-".count)), kill(pid, 0) != 0 else { continue }
+            let path = temporary + name
+            if !FileManager.default.fileExists(atPath: path + "/pgdata/postmaster.pid") {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+    }
+
     /// Arms a one-shot fault point in the running executables (test-only; see docs/operations.md).
     func armFault(_ name: String) throws {
         FileManager.default.createFile(atPath: faultDirectory + "/" + name, contents: Data())
+    }
+
+    /// The stack file of the running stack (local or external).
+    var stackPath: String {
+        ProcessInfo.processInfo.environment["MOVR_STACK_FILE"] ?? directory + "/stack.json"
+    }
+
+    /// Runs the `movr` tool; returns its exit status and output.
+    nonisolated static func runTool(_ arguments: [String]) throws -> (Int32, String) {
+        let output = try TestProcess.run(binaryDirectory + "/movr", arguments, currentDirectory: repositoryRoot)
+        return (output.status, output.text)
     }
 
     func logText(_ name: String) -> String {

@@ -132,13 +132,24 @@ import Testing
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         let first = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
         let second = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
-        try await Task.sleep(for: .milliseconds(200))
+        // Wait until the server has admitted both before the third arrives.
+        let admitted = ContinuousClock.now + .seconds(20)
+        while server.openConnections < 2, ContinuousClock.now < admitted {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.openConnections == 2)
         let third = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
-        try await third.closeFuture.get()  // closed by the server at once
-        #expect(first.isActive && second.isActive)
-        // Silent connections are dropped after the read timeout, freeing their slots.
-        try await first.closeFuture.get()
-        try await second.closeFuture.get()
+        #expect(try await closes(third, within: .seconds(20)), "the connection over the cap is closed at once")
+        #expect(server.openConnections == 2)
+        // Silent connections are dropped by the server after the read timeout, freeing their
+        // slots (observed on the server: that is the resource the cap protects).
+        let freed = ContinuousClock.now + .seconds(30)
+        while server.openConnections > 0, ContinuousClock.now < freed {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(server.openConnections == 0)
+        first.close(promise: nil)
+        second.close(promise: nil)
         let client = try fixture.client(as: fixture.rides, port: port)
         _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions())
         await client.shutdown()
@@ -165,6 +176,15 @@ import Testing
         await late.shutdown()
         await client.shutdown()
     }
+}
+
+/// Whether `channel` closes within `limit` (a test must fail, not hang, when it does not).
+func closes(_ channel: any Channel, within limit: Duration) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while channel.isActive, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return !channel.isActive
 }
 
 enum RPCEmptyParamsValue: Encodable, Sendable {

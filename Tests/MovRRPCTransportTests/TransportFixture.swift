@@ -68,17 +68,9 @@ struct TransportFixture {
         }
         arguments += extra
         arguments.append("https://vehicles.movr.internal:\(port)\(path)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = try TestProcess.run("/usr/bin/curl", arguments)
         if let bodyFile { try? FileManager.default.removeItem(atPath: bodyFile) }
-        let text = String(decoding: data, as: UTF8.self)
+        let text = output.text
         guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {
             return (0, text)
         }

@@ -163,6 +163,9 @@ public struct LocalStack: Sendable {
             throw StackError("no port for \(identity.rawValue) in \(region)")
         }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOVR_") }
+        // The region's env file (shared with compose) first; the local stack's own addresses,
+        // certificates and database URLs below take precedence.
+        for (key, value) in try Self.regionEnvironment(region: region) { environment[key] = value }
         environment["MOVR_REGION"] = region
         environment["MOVR_LISTEN"] = "127.0.0.1:\(listen)"
         environment["MOVR_CERTS_DIR"] = certs
@@ -188,6 +191,22 @@ public struct LocalStack: Sendable {
         }
         return ChildProcess(name: "\(region)/\(identity.rawValue)", executable: executable, environment: environment,
                             logPath: "\(directory)/logs/\(region)-\(identity.rawValue).log")
+    }
+
+    /// `compose/env/<region>.env` (KEY=VALUE lines, # comments), if present.
+    static func regionEnvironment(region: String, root: String = FileManager.default.currentDirectoryPath)
+        throws -> [String: String] {
+        let path = "\(root)/compose/env/\(region).env"
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        var values: [String: String] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty, !text.hasPrefix("#"), let equals = text.firstIndex(of: "=") else { continue }
+            let key = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
+            guard key.hasPrefix("MOVR_") else { continue }
+            values[key] = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        }
+        return values
     }
 
     private func writeStackFile(path: String, directory: String, superuserURL: String, primaryRegion: String,

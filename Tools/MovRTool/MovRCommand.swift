@@ -82,22 +82,33 @@ extension MovRCommand {
         var databaseURL: String?
         @Flag(help: "Print the DDL instead of applying it.")
         var print = false
-        @Option(help: "Dialect for --print: postgres or cockroach.")
+        @Option(help: "postgres or cockroach.")
         var dialect = "postgres"
+        @Option(help: "CockroachDB survival goal: zone or region.")
+        var survive = "zone"
 
         func run() async throws {
+            guard let dialect = SQLDialect(rawValue: dialect) else {
+                throw ValidationError("dialect must be postgres or cockroach")
+            }
+            guard let survival = CockroachSchema.SurvivalGoal(rawValue: survive) else {
+                throw ValidationError("survive must be zone or region")
+            }
+            let locality = try Locality.loadDefault()
             if print {
-                guard let dialect = SQLDialect(rawValue: dialect) else {
-                    throw ValidationError("dialect must be postgres or cockroach")
-                }
-                let locality = try Locality.loadDefault()
-                Swift.print(SchemaPrinter.ddl(dialect: dialect, locality: locality))
+                Swift.print(SchemaPrinter.ddl(dialect: dialect, locality: locality, survival: survival))
                 return
             }
             let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
             let logger = MovRCommand.logger()
-            try await DatabaseSetup.createDatabases(superuserURL: url, logger: logger)
-            let applied = try await DatabaseSetup.migrate(superuserURL: url, logger: logger)
+            let applied: [String: [Int]]
+            switch dialect {
+            case .postgres:
+                try await DatabaseSetup.createDatabases(superuserURL: url, logger: logger)
+                applied = try await DatabaseSetup.migrate(superuserURL: url, logger: logger)
+            case .cockroach:
+                applied = try await CockroachSchema.apply(rootURL: url, locality: locality, survival: survival, logger: logger)
+            }
             for (database, versions) in applied.sorted(by: { $0.key < $1.key }) {
                 Swift.print("\(database): \(versions.isEmpty ? "up to date" : "applied \(versions)")")
             }

@@ -4,7 +4,8 @@ import MovRPostgres
 
 /// `movr migrate --print`: the DDL each service applies, per dialect.
 public enum SchemaPrinter {
-    public static func ddl(dialect: SQLDialect, locality: Locality) -> String {
+    public static func ddl(dialect: SQLDialect, locality: Locality,
+                           survival: CockroachSchema.SurvivalGoal = .zone) -> String {
         var out: [String] = []
         for database in OwnedDatabase.allCases {
             out.append("-- database \(database.name) (owned by role \(database.name))")
@@ -16,7 +17,7 @@ public enum SchemaPrinter {
                     out.append(migration.sql)
                 }
             case .cockroach:
-                out.append(CockroachSchema.ddl(for: database, locality: locality))
+                out.append(CockroachSchema.ddl(for: database, locality: locality, survival: survival))
             }
             out.append("")
         }

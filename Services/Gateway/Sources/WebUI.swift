@@ -21,7 +21,7 @@ enum WebUI {
     td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left} button{margin:.1rem}
     section{margin:1.2rem 0} input,select{margin:.1rem .3rem .1rem 0} #status{min-height:1.3rem;color:#a33}
     </style></head><body>
-    <h1>MovR</h1><div class="muted">vehicle sharing — served by the gateway of <span id="region">?</span></div>
+    <h1>MovR</h1><div class="muted">vehicle sharing in <span id="ncities">?</span> cities across <span id="nregions">?</span> regions</div>
     <div id="status"></div>
     <section><h2>Account</h2>
      <div id="who" class="muted">not signed in</div>
@@ -53,6 +53,7 @@ enum WebUI {
     function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
     async function loadCities() {
       const result = await rpc("cities.list");
+      $("ncities").textContent = result.cities.length; $("nregions").textContent = result.regions.length;
       for (const select of [$("city"), $("r_city")]) {
         select.innerHTML = "";
         for (const c of result.cities) { const o = document.createElement("option"); o.value = c.city; o.textContent = c.city + " (" + c.region + ")"; select.appendChild(o); }
@@ -66,7 +67,7 @@ enum WebUI {
         cell(row, v.type); cell(row, v.brand); cell(row, v.color); cell(row, v.battery + "%");
         cell(row, v.location.latitude.toFixed(4) + ", " + v.location.longitude.toFixed(4));
         const b = document.createElement("button"); b.textContent = "Ride";
-        b.onclick = () => act(async () => { await rpc("rides.start", {vehicle_id: v.id, idempotency_key: "ui-" + v.id}); await refresh(); });
+        b.onclick = () => act(async () => { await rpc("rides.start", {vehicle_id: v.id, idempotency_key: crypto.randomUUID()}); await refresh(); });
         cell(row, "").appendChild(b); body.appendChild(row);
       }
     }

@@ -1,0 +1,64 @@
+import Foundation
+import MovRAPI
+import MovRRPC
+import Testing
+
+/// The operator's `movr` commands against the running stack.
+@Suite struct ToolTests {
+    @Test func grantAdminLetsAUserCreatePromoCodes() async throws {
+        let domain = try await Domain.connect()
+        let user = try await domain.newUser()
+        let create = PromoCodesCreateParams(code: "TOOL\(UUID().uuidString.prefix(6).uppercased())", description: "tool",
+                                            percentOff: 5, expiresAt: RFC3339.string(from: Date().addingTimeInterval(600)))
+        await expectRPCError(403, reason: "admin_required") {
+            try await domain.call("promo_codes.create", create, as: PromoCodeResult.self, as: user)
+        }
+        let stackPath = await LocalStackHarness.shared.stackPath
+        let (status, output) = try LocalStackHarness.runTool(["grant-admin", user.user.username, "--stack", stackPath])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("is now an admin"))
+        _ = try await domain.call("promo_codes.create", create, as: PromoCodeResult.self, as: user)
+        await domain.shutdown()
+    }
+
+    @Test func checkCommandReportsTheInvariants() async throws {
+        let domain = try await Domain.connect()
+        let (status, output) = try LocalStackHarness.runTool(
+            ["check", "--database-url", domain.stack.databaseURL, "--bound", "15", "--wait", "20"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("OK: every invariant holds"))
+        await domain.shutdown()
+    }
+
+    @Test func moreErrorReasonsThroughTheGateway() async throws {
+        let domain = try await Domain.connect()
+        let rider = try await domain.newUser()
+        let vehicle = try await domain.newVehicle(owner: rider)
+        await expectRPCError(401, reason: "missing_token") {
+            try await domain.call("auth.logout", EmptyObject(), as: EmptyObject.self)
+        }
+        await expectRPCError(404, reason: "vehicle_not_found") {
+            try await domain.call("vehicles.location_history", LocationHistoryParams(id: UUID()), as: LocationHistoryResult.self)
+        }
+        await expectRPCError(404, reason: "vehicle_not_found") {
+            try await domain.call("vehicles.remove", VehiclesRemoveParams(id: UUID()), as: VehicleResult.self, as: rider)
+        }
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+                                         as: rider, city: "new york").ride
+        let end = Location(latitude: 40.71, longitude: -74.0)
+        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end), as: RideResult.self, as: rider)
+        await expectRPCError(409, reason: "ride_already_ended") {
+            try await domain.call("rides.update_location", RidesUpdateLocationParams(rideId: ride.id, location: end),
+                                  as: EmptyObject.self, as: rider)
+        }
+        await expectRPCError(-32602, field: "limit") {
+            try await domain.call("rides.list", RidesListParams(limit: 101), as: RidesListResult.self, as: rider)
+        }
+        await expectRPCError(-32602, field: "cursor") {
+            try await domain.call("vehicles.list", VehiclesListParams(city: "boston", cursor: "not-a-cursor"),
+                                  as: VehiclesListResult.self)
+        }
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
+}
