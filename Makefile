@@ -14,6 +14,7 @@ help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
+	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
 
 # Installs what is missing, and only that (apt-get update runs only when something is missing).
 deps:
@@ -41,6 +42,11 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Benchmarks are measured here, never timed in tests: medians and ratios from one run.
+bench: build
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
+	$(BIN)/movr bench
 
 check:
 	$(BIN)/movr check

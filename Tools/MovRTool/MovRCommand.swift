@@ -12,7 +12,7 @@ public struct MovRCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "movr",
         abstract: "Run, set up and check a MovR deployment.",
-        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self])
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Bench.self])
 
     public init() {}
 
@@ -155,6 +155,34 @@ extension MovRCommand {
             let report = try await checker.check(wait: .seconds(wait))
             Swift.print(report)
             if !report.isClean { throw ExitCode(2) }
+        }
+    }
+}
+
+extension MovRCommand {
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure vehicles.list through the gateway against pgbench running the same SQL; report medians and their ratio.")
+
+        @Option(help: "Seconds per run.")
+        var seconds = 10
+        @Option(help: "Concurrent clients for both tools.")
+        var connections = 16
+        @Option(help: "Runs of each tool (alternating).")
+        var runs = 3
+        @Option(help: "Stack file of a running stack (default: start a private one).")
+        var stack: String?
+        @Option(help: "Where to write the JSON report.")
+        var report = ".movr/bench-report.json"
+
+        func run() async throws {
+            var options = Benchmark.Options()
+            options.seconds = seconds
+            options.connections = connections
+            options.runs = runs
+            options.stackFile = stack
+            options.reportPath = report
+            try await Benchmark(options: options, logger: MovRCommand.logger()).run()
         }
     }
 }

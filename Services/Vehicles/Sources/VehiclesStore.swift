@@ -28,11 +28,7 @@ public struct VehiclesStore: Sendable {
                 ORDER BY created_at, id LIMIT \(limit + 1)
                 """)
         } else {
-            rows = try await database.query("""
-                SELECT \(unsafeSQL: Self.columns) FROM vehicles
-                WHERE status = 'available' AND city = \(city)
-                ORDER BY created_at, id LIMIT \(limit + 1)
-                """)
+            rows = try await database.query(Self.firstPageQuery(city: city, limit: limit))
         }
         var vehicles = try rows.map(Self.vehicle(from:))
         var next: PageCursor?
@@ -41,6 +37,16 @@ public struct VehiclesStore: Sendable {
             if let last = vehicles.last { next = PageCursor(time: last.createdAt, id: last.id) }
         }
         return (vehicles, next)
+    }
+
+    /// The hot path's SQL (first page of a city's available vehicles); `movr bench` runs this
+    /// exact statement with pgbench beside the same operation through the gateway.
+    public static func firstPageQuery(city: String, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unsafeSQL: Self.columns) FROM vehicles
+        WHERE status = 'available' AND city = \(city)
+        ORDER BY created_at, id LIMIT \(limit + 1)
+        """
     }
 
     public func get(id: UUID) async throws -> Vehicle? {
