@@ -46,6 +46,22 @@ struct PublicAPI: Sendable {
                                      options: RPCCallOptions(from: context, idempotent: idempotent))
     }
 
+    /// Calls the owning service and hands its result to the client as it came: the service built
+    /// and validated it, so decoding and re-encoding it here would only cost time.
+    func forward<P: Encodable & Sendable>(
+        _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
+        context: RPCContext, idempotent: Bool
+    ) async throws -> JSONValue {
+        let client = try runtime.client(for: service, region: region)
+        let encoded: JSONValue
+        do {
+            encoded = try JSONValue(encoding: params)
+        } catch {
+            throw RPCError.internalError
+        }
+        return try await client.call(method, params: encoded, options: RPCCallOptions(from: context, idempotent: idempotent))
+    }
+
     /// The signed-in user, or 401.
     func authenticate(_ context: RPCContext) async throws -> SessionResult {
         guard let token = Self.bearerToken(context) else {
@@ -78,7 +94,7 @@ struct PublicAPI: Sendable {
         do {
             return try locality.resolve(explicitCity: explicitCity, xCity: xCity, xPlace: xPlace,
                                         userCity: userCity, gatewayRegion: runtime.region)
-        } catch let error as LocalityError {
+        } catch {
             throw Self.rpcError(error, field: explicitCity != nil ? "city" : nil)
         }
     }
@@ -133,30 +149,30 @@ struct PublicAPI: Sendable {
             } catch let error as LocalityError {
                 throw Self.rpcError(error, field: "city")
             }
-            return try await api.call(.users, region: region, InternalMethod.Users.register, params,
-                                      as: UserResult.self, context: context, idempotent: true)
+            return try await api.forward(.users, region: region, InternalMethod.Users.register, params,
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.authLogin.rawValue, params: AuthLoginParams.self) { params, context in
             let params = try Self.validated(params)
-            return try await api.call(.users, InternalMethod.Users.login,
+            return try await api.forward(.users, InternalMethod.Users.login,
                                       InternalLoginParams(username: params.username, password: params.password,
                                                           clientAddress: nil),
-                                      as: AuthLoginResult.self, context: context, idempotent: false)
+                                      context: context, idempotent: false)
         }
         dispatcher.register(PublicMethod.authLogout.rawValue, params: RPCEmptyParams.self) { _, context in
             guard let token = Self.bearerToken(context) else {
                 throw RPCError.unauthenticated(reason: "missing_token")
             }
-            return try await api.call(.users, InternalMethod.Users.logout, SessionTokenParams(token: token),
-                                      as: RPCEmpty.self, context: context, idempotent: true)
+            return try await api.forward(.users, InternalMethod.Users.logout, SessionTokenParams(token: token),
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.usersMe.rawValue, params: RPCEmptyParams.self) { _, context in
             UserResult(user: try await api.authenticate(context).user)
         }
         dispatcher.register(PublicMethod.usersDelete.rawValue, params: RPCEmptyParams.self) { _, context in
             let session = try await api.authenticate(context)
-            return try await api.call(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
-                                      as: RPCEmpty.self, context: context, idempotent: true)
+            return try await api.forward(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
+                                      context: context, idempotent: true)
         }
     }
 
@@ -170,14 +186,13 @@ struct PublicAPI: Sendable {
             guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
                 throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
             }
-            return try await api.call(.vehicles, region: location.region, InternalMethod.Vehicles.list,
+            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.list,
                                       InternalVehiclesListParams(city: city, limit: params.effectiveLimit,
                                                                  cursor: params.cursor),
-                                      as: VehiclesListResult.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesGet.rawValue, params: VehiclesGetParams.self) { params, context in
-            try await api.call(.vehicles, InternalMethod.Vehicles.get, params, as: VehicleResult.self,
-                               context: context, idempotent: true)
+            try await api.forward(.vehicles, InternalMethod.Vehicles.get, params, context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesAdd.rawValue, params: VehiclesAddParams.self) { params, context in
             let session = try await api.authenticate(context)
@@ -190,19 +205,19 @@ struct PublicAPI: Sendable {
                 id: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
                 ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
                 color: params.color, brand: params.brand, battery: params.battery ?? 100)
-            return try await api.call(.vehicles, region: location.region, InternalMethod.Vehicles.add, add,
-                                      as: VehicleResult.self, context: context, idempotent: true)
+            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.add, add,
+                                         context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesRemove.rawValue, params: VehiclesRemoveParams.self) { params, context in
             let session = try await api.authenticate(context)
-            return try await api.call(.vehicles, InternalMethod.Vehicles.remove,
+            return try await api.forward(.vehicles, InternalMethod.Vehicles.remove,
                                       InternalVehiclesRemoveParams(id: params.id, ownerID: session.user.id),
-                                      as: VehicleResult.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesLocationHistory.rawValue, params: LocationHistoryParams.self) { params, context in
             let params = try Self.validated(params)
-            return try await api.call(.vehicles, InternalMethod.Vehicles.locationHistory, params,
-                                      as: LocationHistoryResult.self, context: context, idempotent: true)
+            return try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory, params,
+                                      context: context, idempotent: true)
         }
     }
 
@@ -215,46 +230,46 @@ struct PublicAPI: Sendable {
             let start = InternalRidesStartParams(
                 rideID: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
                 riderID: session.user.id, vehicleID: params.vehicleId)
-            return try await api.call(.rides, region: location.region, InternalMethod.Rides.start, start,
-                                      as: RideResult.self, context: context, idempotent: true)
+            return try await api.forward(.rides, region: location.region, InternalMethod.Rides.start, start,
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.call(.rides, InternalMethod.Rides.updateLocation,
+            return try await api.forward(.rides, InternalMethod.Rides.updateLocation,
                                       InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
                                                                         location: params.location),
-                                      as: RPCEmpty.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.ridesEnd.rawValue, params: RidesEndParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.call(.rides, InternalMethod.Rides.end,
+            return try await api.forward(.rides, InternalMethod.Rides.end,
                                       InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
                                                              location: params.location, battery: params.battery),
-                                      as: RideResult.self, context: context, idempotent: false)
+                                      context: context, idempotent: false)
         }
         dispatcher.register(PublicMethod.ridesList.rawValue, params: RidesListParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.call(.rides, InternalMethod.Rides.list,
+            return try await api.forward(.rides, InternalMethod.Rides.list,
                                       InternalRidesListParams(riderID: session.user.id, activeOnly: params.activeOnly ?? false,
                                                               limit: params.effectiveLimit, cursor: params.cursor),
-                                      as: RidesListResult.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.ridesGet.rawValue, params: RidesGetParams.self) { params, context in
             let session = try await api.authenticate(context)
-            return try await api.call(.rides, InternalMethod.Rides.get,
+            return try await api.forward(.rides, InternalMethod.Rides.get,
                                       InternalRidesGetParams(id: params.id, riderID: session.user.id),
-                                      as: RideResult.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
     }
 
     private func registerPromoCodes(_ dispatcher: inout RPCDispatcher) {
         let api = self
         dispatcher.register(PublicMethod.promoCodesList.rawValue, params: RPCEmptyParams.self) { _, context in
-            try await api.call(.rides, InternalMethod.Rides.promoList, EmptyObject(),
-                               as: PromoCodesListResult.self, context: context, idempotent: true)
+            try await api.forward(.rides, InternalMethod.Rides.promoList, EmptyObject(),
+                               context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.promoCodesCreate.rawValue, params: PromoCodesCreateParams.self) { params, context in
             let session = try await api.authenticate(context)
@@ -268,15 +283,15 @@ struct PublicAPI: Sendable {
             let create = InternalPromoCreateParams(code: params.code, description: params.description,
                                                    percentOff: params.percentOff, expiresAt: expiresAt,
                                                    createdBy: session.user.id)
-            return try await api.call(.rides, InternalMethod.Rides.promoCreate, create,
-                                      as: PromoCodeResult.self, context: context, idempotent: true)
+            return try await api.forward(.rides, InternalMethod.Rides.promoCreate, create,
+                                      context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.promoCodesApply.rawValue, params: PromoCodesApplyParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.call(.rides, InternalMethod.Rides.promoApply,
+            return try await api.forward(.rides, InternalMethod.Rides.promoApply,
                                       InternalPromoApplyParams(userID: session.user.id, code: params.code),
-                                      as: UserPromoCodeResult.self, context: context, idempotent: true)
+                                      context: context, idempotent: true)
         }
     }
 }
