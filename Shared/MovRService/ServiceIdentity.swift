@@ -10,8 +10,8 @@ public enum ServiceIdentity: String, Sendable, CaseIterable {
     /// The DNS name in this identity's certificate that clients verify.
     public var serverName: String { "\(rawValue).movr.internal" }
 
-    /// Default port of each service's internal listener (and the gateway's public one) in the
-    /// first region; later regions add 10 per region (see `movr up`).
+    /// Default listen port of an executable started on its own (`movr up` assigns its own
+    /// ports: base+10*region+3..6, see `LocalStack`).
     public var defaultPort: Int {
         switch self {
         case .gateway: return 8443

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MovRRPC
 import MovRRPCTransport
+import MovRTLS
 import Prometheus
 import ServiceLifecycle
 
@@ -13,11 +14,14 @@ public protocol MovRServiceDefinition: Sendable {
     func makeServers(runtime: ServiceRuntime) throws -> [RPCServer]
     /// Reconcilers, relays and other loops that run beside the servers.
     var backgroundServices: [any Service] { get }
+    /// Certificates of extra listeners (beyond the runtime's own), reloaded like the others.
+    var extraTLSProviders: [TLSContextProvider] { get }
     func shutdown() async
 }
 
 extension MovRServiceDefinition {
     public var backgroundServices: [any Service] { [] }
+    public var extraTLSProviders: [TLSContextProvider] { [] }
     public func shutdown() async {}
 }
 
@@ -43,7 +47,7 @@ public enum ServiceMain {
             let reloadSeconds = try configuration.int("cert-reload-seconds", default: 30)
             var services: [any Service] = servers.map { RPCServerService(server: $0) }
             services.append(CertificateReloadService(
-                providers: [runtime.internalServerTLS, runtime.clientTLS],
+                providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
                 interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
             services += service.backgroundServices
             if try configuration.bool("exit-with-parent", default: false) {

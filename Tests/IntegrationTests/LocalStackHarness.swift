@@ -91,7 +91,9 @@ actor LocalStackHarness {
 
     /// Arms a one-shot fault point in the running executables (test-only; see docs/operations.md).
     func armFault(_ name: String) throws {
-        FileManager.default.createFile(atPath: faultDirectory + "/" + name, contents: Data())
+        guard FileManager.default.createFile(atPath: faultDirectory + "/" + name, contents: Data()) else {
+            throw HarnessError("cannot arm fault \(name) in \(faultDirectory)")
+        }
     }
 
     /// The stack file of the running stack (local or external).
@@ -100,8 +102,8 @@ actor LocalStackHarness {
     }
 
     /// Runs the `movr` tool; returns its exit status and output.
-    nonisolated static func runTool(_ arguments: [String]) throws -> (Int32, String) {
-        let output = try TestProcess.run(binaryDirectory + "/movr", arguments, currentDirectory: repositoryRoot)
+    nonisolated static func runTool(_ arguments: [String]) async throws -> (Int32, String) {
+        let output = try await TestProcess.run(binaryDirectory + "/movr", arguments, currentDirectory: repositoryRoot)
         return (output.status, output.text)
     }
 

@@ -131,14 +131,21 @@ public struct Benchmark: Sendable {
         return path
     }
 
-    private func pgbench(script: String, databaseURL: String, log: String) throws -> Sample {
+    /// Runs a load tool to completion and returns its output (kept in `log` for inspection).
+    private func runTool(_ arguments: [String], log: String) throws -> String {
         try? FileManager.default.removeItem(atPath: log)
-        let status = try Subprocess.run(
-            ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(options.connections)", "-j", "2",
-             "-T", "\(options.seconds)", "-f", script, databaseURL], outputPath: log)
+        let status = try Subprocess.run(arguments, outputPath: log)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard status == 0, let tps = Self.number(after: "tps = ", in: text) else {
-            throw StackError("pgbench failed (\(status)); see \(log)")
+        guard status == 0 else { throw StackError("\(arguments[0]) failed (\(status)); see \(log)") }
+        return text
+    }
+
+    private func pgbench(script: String, databaseURL: String, log: String) throws -> Sample {
+        let text = try runTool(
+            ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(options.connections)", "-j", "2",
+             "-T", "\(options.seconds)", "-f", script, databaseURL], log: log)
+        guard let tps = Self.number(after: "tps = ", in: text) else {
+            throw StackError("pgbench printed no throughput; see \(log)")
         }
         let failed = Int(Self.number(after: "number of failed transactions: ", in: text) ?? 0)
         return Sample(tool: "pgbench", throughput: tps,
@@ -171,13 +178,11 @@ public struct Benchmark: Sendable {
     }
 
     private func wrk(script: String, url: String, log: String) throws -> Sample {
-        try? FileManager.default.removeItem(atPath: log)
-        let status = try Subprocess.run(
+        let text = try runTool(
             ["/usr/bin/wrk", "-t", "2", "-c", "\(options.connections)", "-d", "\(options.seconds)s", "--latency",
-             "-s", script, url], outputPath: log)
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard status == 0, let rps = Self.number(after: "Requests/sec:", in: text) else {
-            throw StackError("wrk failed (\(status)); see \(log)")
+             "-s", script, url], log: log)
+        guard let rps = Self.number(after: "Requests/sec:", in: text) else {
+            throw StackError("wrk printed no throughput; see \(log)")
         }
         let errors = Int(Self.number(after: "Non-2xx or 3xx responses:", in: text) ?? 0)
             + Int(Self.number(after: "Socket errors: connect ", in: text) ?? 0)

@@ -30,7 +30,18 @@ public struct DemoData: Sendable {
         let api = try PublicClient(url: gatewayURL, caPath: caPath, logger: logger)
         let users = try PublicClient(url: usersURL, serverName: "users.movr.internal", caPath: caPath,
                                      clientCertificate: operatorCertificate, logger: logger)
-        defer { Task { await api.shutdown(); await users.shutdown() } }
+        do {
+            try await seed(api: api, users: users, locality: locality)
+        } catch {
+            await api.shutdown()
+            await users.shutdown()
+            throw error
+        }
+        await api.shutdown()
+        await users.shutdown()
+    }
+
+    private func seed(api: PublicClient, users: PublicClient, locality: Locality) async throws {
         guard let firstCity = locality.cities.first?.name else { return }
         let existing = try await api.call("vehicles.list", VehiclesListParams(city: firstCity, limit: 1),
                                           as: VehiclesListResult.self)
@@ -40,12 +51,11 @@ public struct DemoData: Sendable {
         }
         Console.line("loading demo data for \(locality.cities.count) cities...")
 
-        // An administrator, who creates the promo codes.
-        let admin = try await registerAndLogin(api, username: Self.adminUsername, city: firstCity)
+        // An administrator, who creates the promo codes (roles are read on every session lookup,
+        // so the token from before the grant carries the new role).
+        let adminToken = try await registerAndLogin(api, username: Self.adminUsername, city: firstCity).token
         _ = try await users.call(InternalMethod.Users.grantRole,
                                  GrantRoleParams(username: Self.adminUsername, role: "admin"), as: UserResult.self)
-        let adminToken = try await login(api, username: Self.adminUsername)
-        _ = admin
         let codes = [("WELCOME10", 10, "10% off your next ride"), ("RIDE25", 25, "25% off one ride"),
                      ("HALFOFF", 50, "half price, this month only")]
         for (code, percent, description) in codes {
@@ -120,13 +130,17 @@ public struct DemoData: Sendable {
         } catch let error as RPCError where error.data?.reason == "username_taken" {
             // A previous, interrupted seeding created it; logging in below is all we need.
         }
-        return try await api.call("auth.login", AuthLoginParams(username: username, password: Self.demoPassword),
-                                  as: AuthLoginResult.self)
-    }
-
-    private func login(_ api: PublicClient, username: String) async throws -> String {
-        try await api.call("auth.login", AuthLoginParams(username: username, password: Self.demoPassword),
-                           as: AuthLoginResult.self).token
+        // Sign-in is rate limited per users process; twelve cities signing in at once may hit it.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await api.call("auth.login", AuthLoginParams(username: username, password: Self.demoPassword),
+                                          as: AuthLoginResult.self)
+            } catch let error as RPCError where error.code == RPCError.Code.rateLimited && attempt < 20 {
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
     }
 }
 

@@ -51,27 +51,28 @@ public struct InvariantChecker: Sendable {
 
     /// Runs until clean or `wait` has passed (pending repairs get time to finish).
     public func check(wait: Duration = .zero) async throws -> Report {
-        let deadline = ContinuousClock.now + wait
-        while true {
-            let report = try await checkOnce()
-            if (report.isClean && report.pending.isEmpty) || ContinuousClock.now >= deadline {
-                return report
-            }
-            try await Task.sleep(for: .milliseconds(500))
-        }
-    }
-
-    public func checkOnce() async throws -> Report {
         let users = client(.users)
         let vehicles = client(.vehicles)
         let rides = client(.rides)
-        defer {
-            Task {
-                await users.shutdown()
-                await vehicles.shutdown()
-                await rides.shutdown()
+        let result: Result<Report, any Error>
+        do {
+            let deadline = ContinuousClock.now + wait
+            var report = try await checkOnce(users: users, vehicles: vehicles, rides: rides)
+            while !(report.isClean && report.pending.isEmpty), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                report = try await checkOnce(users: users, vehicles: vehicles, rides: rides)
             }
+            result = .success(report)
+        } catch {
+            result = .failure(error)
         }
+        await users.shutdown()
+        await vehicles.shutdown()
+        await rides.shutdown()
+        return try result.get()
+    }
+
+    private func checkOnce(users: PostgresClient, vehicles: PostgresClient, rides: PostgresClient) async throws -> Report {
         var report = Report()
         let boundSeconds = Double(bound.components.seconds)
 
@@ -141,7 +142,6 @@ public struct InvariantChecker: Sendable {
         }
         let positions = try await vehicles.query("SELECT id, status, latitude, longitude FROM vehicles")
         var vehicleIDs = Set<UUID>()
-        var owners: [UUID] = []
         for row in positions {
             let id = try row.decode("id", as: UUID.self)
             vehicleIDs.insert(id)
@@ -158,7 +158,7 @@ public struct InvariantChecker: Sendable {
         let userRows = try await users.query("SELECT id FROM users")
         let userIDs = Set(try userRows.map { try $0.decode("id", as: UUID.self) })
         let ownerRows = try await vehicles.query("SELECT DISTINCT owner_id FROM vehicles")
-        owners = try ownerRows.map { try $0.decode("owner_id", as: UUID.self) }
+        let owners = try ownerRows.map { try $0.decode("owner_id", as: UUID.self) }
         for owner in owners where !userIDs.contains(owner) {
             report.violations.append("invariant 5: vehicles owned by unknown user \(owner)")
         }

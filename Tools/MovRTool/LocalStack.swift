@@ -127,7 +127,7 @@ public struct LocalStack: Sendable {
                     children.append(child)
                 }
             }
-            try writePIDs(children: children, cluster: cluster, path: "\(directory)/pids")
+            try writePIDs(children: children, path: "\(directory)/pids")
             try await waitUntilReady(endpoints: endpoints, certs: certs)
             if options.seedDemoData {
                 let topology = Topology(regions: endpoints)
@@ -228,7 +228,7 @@ public struct LocalStack: Sendable {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    private func writePIDs(children: [ChildProcess], cluster: LocalPostgresCluster, path: String) throws {
+    private func writePIDs(children: [ChildProcess], path: String) throws {
         let lines = children.compactMap { child in child.pid.map { "\($0) \(child.name)" } }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }

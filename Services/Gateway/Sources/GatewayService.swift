@@ -24,6 +24,9 @@ public struct GatewayService: MovRServiceDefinition {
             role: .server)
     }
 
+    /// The public listener's certificate is rotated like the internal ones.
+    public var extraTLSProviders: [TLSContextProvider] { [publicTLS] }
+
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let api = PublicAPI(runtime: runtime)
         let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")

@@ -35,20 +35,20 @@ struct JSONValueDecoder: Decoder {
 
     /// Decodes `T` from `value`, converting the types `JSONDecoder` treats specially.
     func decodeAny<T: Decodable>(_ type: T.Type) throws -> T {
-        if T.self == JSONValue.self { return value as! T }
+        if T.self == JSONValue.self, let json = value as? T { return json }
         if T.self == Decimal.self {
             guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
             guard let decimal = Decimal(string: literal, locale: Locale(identifier: "en_US_POSIX")) else {
                 throw unrepresentable(literal, as: T.self)
             }
-            return decimal as! T
+            if let result = decimal as? T { return result }
         }
         if T.self == Data.self {
             guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }
             guard let data = Data(base64Encoded: text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "Expected base64 data"))
             }
-            return data as! T
+            if let result = data as? T { return result }
         }
         return try T(from: self)
     }
