@@ -78,7 +78,15 @@ public struct VehiclesStore: Sendable {
             UNION ALL
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.id) AND NOT EXISTS (SELECT 1 FROM inserted)
             """)
-        guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
+        // A concurrent insert of the same id makes ours DO NOTHING, and the read-back branch
+        // still sees the statement's snapshot from before that insert committed: read again.
+        let found: Vehicle?
+        if let first = rows.first {
+            found = try Self.vehicle(from: first)
+        } else {
+            found = try await get(id: params.id)
+        }
+        guard let vehicle = found else {
             throw RPCError.internalError
         }
         guard vehicle.ownerId == params.ownerID else {
@@ -149,10 +157,18 @@ public struct VehiclesStore: Sendable {
         guard let row = rows.first else {
             throw RPCError.notFound(reason: "vehicle_not_found")
         }
-        guard try row.decode("current_ride_id", as: UUID?.self) == rideID else {
+        if try row.decode("current_ride_id", as: UUID?.self) == rideID {
+            return try Self.vehicle(from: row)
+        }
+        // Read Committed re-checks the UPDATE against a concurrent reservation, but the read-back
+        // branch sees the statement's older snapshot. When that reservation was for this same
+        // ride (a concurrent retry), only a fresh read shows it: one more round trip, on the
+        // conflict path only.
+        let fresh = try await database.query("SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID)")
+        guard let current = fresh.first, try current.decode("current_ride_id", as: UUID?.self) == rideID else {
             throw RPCError.conflict(reason: "vehicle_unavailable")
         }
-        return try Self.vehicle(from: row)
+        return try Self.vehicle(from: current)
     }
 
     /// Frees the vehicle held by `rideID`, at `location` with `battery` when given.
