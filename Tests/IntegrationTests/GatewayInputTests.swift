@@ -11,7 +11,7 @@ import Testing
     }
 
     static func curl(_ stack: LocalStackHarnessStack, path: String = "/rpc", method: String = "POST",
-                     contentType: String? = "application/json", body: Data? = nil) throws -> Reply {
+                     contentType: String? = "application/json", body: Data? = nil) async throws -> Reply {
         var arguments = ["-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "30", "--cacert", stack.ca, "-X", method]
         if let contentType { arguments += ["-H", "Content-Type: \(contentType)"] }
         let file = NSTemporaryDirectory() + "movr-body-\(UUID().uuidString)"
@@ -20,7 +20,7 @@ import Testing
             arguments += ["--data-binary", "@\(file)"]
         }
         arguments.append(stack.gateway + path)
-        let text = try TestProcess.run("/usr/bin/curl", arguments).text
+        let text = try await TestProcess.run("/usr/bin/curl", arguments).text
         try? FileManager.default.removeItem(atPath: file)
         let newline = text.lastIndex(of: "\n") ?? text.startIndex
         return Reply(status: Int(text[text.index(after: newline)...]) ?? 0, body: String(text[..<newline]))
@@ -52,28 +52,28 @@ import Testing
             ("wrong version", Data(#"{"jsonrpc":"1.0","id":4,"method":"cities.list"}"#.utf8), "-32600"),
         ]
         for (name, body, expected) in cases {
-            let reply = try Self.curl(stack, body: body)
+            let reply = try await Self.curl(stack, body: body)
             #expect(reply.status == 200, "\(name): HTTP \(reply.status)")
             #expect(reply.body.contains(expected), "\(name): \(reply.body.prefix(300))")
             #expect(!reply.body.contains("Swift") && !reply.body.contains("SELECT"), "\(name) leaks internals")
         }
-        #expect(try Self.curl(stack, body: Data(repeating: 0x5B, count: 2 << 20)).status == 413)
-        #expect(try Self.curl(stack, contentType: "text/plain", body: Data("{}".utf8)).status == 415)
-        #expect(try Self.curl(stack, method: "GET", contentType: nil).status == 405)
-        let notification = try Self.curl(stack, body: Data(#"{"jsonrpc":"2.0","method":"cities.list"}"#.utf8))
+        #expect(try await Self.curl(stack, body: Data(repeating: 0x5B, count: 2 << 20)).status == 413)
+        #expect(try await Self.curl(stack, contentType: "text/plain", body: Data("{}".utf8)).status == 415)
+        #expect(try await Self.curl(stack, method: "GET", contentType: nil).status == 405)
+        let notification = try await Self.curl(stack, body: Data(#"{"jsonrpc":"2.0","method":"cities.list"}"#.utf8))
         #expect(notification.status == 204)
         // Still serving.
-        let ok = try Self.curl(stack, body: Data(#"{"jsonrpc":"2.0","id":9,"method":"cities.list"}"#.utf8))
+        let ok = try await Self.curl(stack, body: Data(#"{"jsonrpc":"2.0","id":9,"method":"cities.list"}"#.utf8))
         #expect(ok.status == 200 && ok.body.contains("amsterdam"))
     }
 
     @Test func operationalRoutesAndWebUI() async throws {
         let stack = try await Self.stack()
-        #expect(try Self.curl(stack, path: "/healthz", method: "GET", contentType: nil).status == 200)
-        #expect(try Self.curl(stack, path: "/readyz", method: "GET", contentType: nil).status == 200)
-        let metrics = try Self.curl(stack, path: "/metrics", method: "GET", contentType: nil)
+        #expect(try await Self.curl(stack, path: "/healthz", method: "GET", contentType: nil).status == 200)
+        #expect(try await Self.curl(stack, path: "/readyz", method: "GET", contentType: nil).status == 200)
+        let metrics = try await Self.curl(stack, path: "/metrics", method: "GET", contentType: nil)
         #expect(metrics.status == 200 && metrics.body.contains("movr_http_responses_total"))
-        let page = try Self.curl(stack, path: "/", method: "GET", contentType: nil)
+        let page = try await Self.curl(stack, path: "/", method: "GET", contentType: nil)
         #expect(page.status == 200 && page.body.contains("<title>MovR</title>"))
     }
 }

@@ -14,7 +14,7 @@ import Testing
             try await domain.call("promo_codes.create", create, as: PromoCodeResult.self, as: user)
         }
         let stackPath = await LocalStackHarness.shared.stackPath
-        let (status, output) = try LocalStackHarness.runTool(["grant-admin", user.user.username, "--stack", stackPath])
+        let (status, output) = try await LocalStackHarness.runTool(["grant-admin", user.user.username, "--stack", stackPath])
         #expect(status == 0, "\(output)")
         #expect(output.contains("is now an admin"))
         _ = try await domain.call("promo_codes.create", create, as: PromoCodeResult.self, as: user)
@@ -23,7 +23,7 @@ import Testing
 
     @Test func checkCommandReportsTheInvariants() async throws {
         let domain = try await Domain.connect()
-        let (status, output) = try LocalStackHarness.runTool(
+        let (status, output) = try await LocalStackHarness.runTool(
             ["check", "--database-url", domain.stack.databaseURL, "--bound", "15", "--wait", "20"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK: every invariant holds"))

@@ -54,7 +54,7 @@ struct TransportFixture {
 
     /// Runs curl as an independent HTTP/TLS client; returns (status, body).
     func curl(port: Int, path: String = "/rpc", method: String = "POST", contentType: String? = "application/json",
-              body: Data? = nil, extra: [String] = []) throws -> (Int, String) {
+              body: Data? = nil, extra: [String] = []) async throws -> (Int, String) {
         var arguments = ["-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20",
                          "--cacert", authority.certificatePath, "--cert", gateway.certificatePath, "--key", gateway.keyPath,
                          "--resolve", "vehicles.movr.internal:\(port):127.0.0.1", "-X", method]
@@ -68,7 +68,7 @@ struct TransportFixture {
         }
         arguments += extra
         arguments.append("https://vehicles.movr.internal:\(port)\(path)")
-        let output = try TestProcess.run("/usr/bin/curl", arguments)
+        let output = try await TestProcess.run("/usr/bin/curl", arguments)
         if let bodyFile { try? FileManager.default.removeItem(atPath: bodyFile) }
         let text = output.text
         guard let newline = text.lastIndex(of: "\n"), let status = Int(text[text.index(after: newline)...]) else {

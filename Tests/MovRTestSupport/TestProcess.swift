@@ -1,5 +1,6 @@
 import Foundation
 import MovRPostgres
+import NIOPosix
 
 /// Child processes for tests (posix_spawn + waitpid through ``Subprocess``; see there why not
 /// Foundation's `Process`).
@@ -9,13 +10,17 @@ public enum TestProcess {
         public var text: String
     }
 
-    /// Runs `executable` to completion; stdout and stderr are captured together.
+    /// Runs `executable` to completion; stdout and stderr are captured together. The blocking
+    /// wait runs on NIO's blocking-work pool: a test that waited on Swift's cooperative pool
+    /// (two threads on two cores) would starve every other test's continuations meanwhile.
     public static func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil,
-                           environment: [String: String]? = nil) throws -> Output {
+                           environment: [String: String]? = nil) async throws -> Output {
         let outputPath = NSTemporaryDirectory() + "movr-proc-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try Subprocess.run([executable] + arguments, outputPath: outputPath,
-                                        currentDirectory: currentDirectory, environment: environment)
+        let status = try await NIOThreadPool.singleton.runIfActive {
+            try Subprocess.run([executable] + arguments, outputPath: outputPath,
+                               currentDirectory: currentDirectory, environment: environment)
+        }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return Output(status: status, text: text)
     }

@@ -14,18 +14,18 @@ import Testing
         get throws { try Locality.load(from: root + "/config/locality.json") }
     }
 
-    static func dockerCompose(_ arguments: [String]) throws -> (Int32, String) {
+    static func dockerCompose(_ arguments: [String]) async throws -> (Int32, String) {
         let candidates = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
         guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return (127, "docker-compose is not installed (make test installs Debian's docker-compose)")
         }
-        let output = try TestProcess.run(executable, arguments, currentDirectory: root)
+        let output = try await TestProcess.run(executable, arguments, currentDirectory: root)
         return (output.status, output.text)
     }
 
     @Test(arguments: ["compose/multi-region.yml", "compose/single-node.yml"])
-    func composeFileParses(_ file: String) throws {
-        let (status, output) = try Self.dockerCompose(["-f", file, "config"])
+    func composeFileParses(_ file: String) async throws {
+        let (status, output) = try await Self.dockerCompose(["-f", file, "config"])
         #expect(status == 0, "\(output.suffix(2000))")
     }
 
