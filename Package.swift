@@ -81,6 +81,7 @@ let package = Package(
         .testTarget(name: "MovRLocalityTests", dependencies: ["MovRLocality"]),
         .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI"]),
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
+        .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),
         .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MovRService", "MovRTestSupport", "MovRAPI", "MovRInternalAPI", "MovRTool"]),

@@ -11,6 +11,12 @@ public struct PageCursor: Sendable, Hashable {
     /// The last item's id, breaking ties between equal sort keys.
     public var id: UUID
 
+    /// Sort keys a cursor may carry: 0001-01-01T00:00:00Z through 9999-12-31T23:59:59.999999Z,
+    /// the times the API can spell in RFC 3339. Every key this type hands out is inside (the
+    /// database's own times are); a key outside comes from a forged cursor and is refused, so a
+    /// crafted cursor can never reach a time conversion that would overflow.
+    public static let validSortKeys: ClosedRange<Int64> = -62_135_596_800_000_000...253_402_300_799_999_999
+
     private static let version: UInt8 = 1
     private static let byteCount = 1 + 8 + 16
     /// Longest cursor accepted in params; generous against future layouts, small against abuse.
@@ -21,9 +27,19 @@ public struct PageCursor: Sendable, Hashable {
         self.id = id
     }
 
-    /// Builds a cursor from a `Date`, rounded to the nearest microsecond.
+    /// Builds a cursor from a `Date`, rounded to the nearest microsecond and clamped to
+    /// ``validSortKeys`` (a database time is always inside; the clamp only makes this total).
     public init(time: Date, id: UUID) {
-        self.init(sortKeyMicroseconds: Int64((time.timeIntervalSince1970 * 1_000_000).rounded()), id: id)
+        let micros = (time.timeIntervalSince1970 * 1_000_000).rounded()
+        let key: Int64
+        if micros.isNaN || micros <= Double(Self.validSortKeys.lowerBound) {
+            key = Self.validSortKeys.lowerBound
+        } else if micros >= Double(Self.validSortKeys.upperBound) {
+            key = Self.validSortKeys.upperBound
+        } else {
+            key = Int64(exactly: micros) ?? Self.validSortKeys.lowerBound
+        }
+        self.init(sortKeyMicroseconds: key, id: id)
     }
 
     /// The sort key as a `Date`.
@@ -60,6 +76,7 @@ public struct PageCursor: Sendable, Hashable {
         let u = Array(bytes[9..<25])
         let id = UUID(uuid: (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
                              u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]))
+        guard Self.validSortKeys.contains(micros) else { throw invalid }
         self.init(sortKeyMicroseconds: micros, id: id)
         // Reject other spellings of the same bytes so a cursor has exactly one form.
         guard encoded == text else { throw invalid }

@@ -143,11 +143,15 @@ public struct Locality: Sendable {
 
     /// The city whose center is closest to a point (great-circle distance).
     public func nearestCity(latitude: Double, longitude: Double) -> City {
-        // `cities` is never empty: init rejects a configuration without cities.
-        cities.min {
-            $0.distanceKm(toLatitude: latitude, longitude: longitude)
-                < $1.distanceKm(toLatitude: latitude, longitude: longitude)
-        }!
+        // `cities` is never empty (init rejects a configuration without cities); the loop needs
+        // no unwrap either way.
+        var best = cities[0]
+        var bestDistance = best.distanceKm(toLatitude: latitude, longitude: longitude)
+        for city in cities.dropFirst() {
+            let distance = city.distanceKm(toLatitude: latitude, longitude: longitude)
+            if distance < bestDistance { (best, bestDistance) = (city, distance) }
+        }
+        return best
     }
 
     /// Round-trip time between two regions; symmetric, and `intraRegionLatencyMs` within one.
@@ -157,7 +161,7 @@ public struct Locality: Sendable {
         guard regionsByName[b] != nil else { throw .unknownRegion(to) }
         if a == b { return (intraRegionLatencyMs, false) }
         // init guarantees every pair of known regions has an entry.
-        let latency = latencies[RegionPair(a, b)]!
+        guard let latency = latencies[RegionPair(a, b)] else { throw .unknownRegion(to) }
         return (latency.ms, latency.estimate)
     }
 

@@ -2,9 +2,19 @@ import Foundation
 
 /// Text codec for `timestamptz` with microsecond precision, independent of locale and time zone.
 enum PostgresTimestamp {
+    /// The times `format` spells as digits, 0001-01-01 through 9999-12-31 (the years RFC 3339
+    /// and the API can spell), in microseconds since the Unix epoch.
+    static let formattableMicros: ClosedRange<Int64> = -62_135_596_800_000_000...253_402_300_799_999_999
+
     /// RFC 3339 in UTC with six fractional digits, e.g. "2026-11-27T16:30:02.123456Z".
+    ///
+    /// Total: a time outside ``formattableMicros`` (or NaN) becomes PostgreSQL's `-infinity` or
+    /// `infinity`, which sort before and after every real time, instead of an integer overflow.
     static func format(_ date: Date) -> String {
-        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let scaled = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard let totalMicros = Int64(exactly: scaled), formattableMicros.contains(totalMicros) else {
+            return scaled > 0 ? "infinity" : "-infinity"
+        }
         var seconds = totalMicros / 1_000_000
         var micros = totalMicros % 1_000_000
         if micros < 0 { micros += 1_000_000; seconds -= 1 }
@@ -19,7 +29,10 @@ enum PostgresTimestamp {
 
     /// Parses the server's ISO output ("2026-11-27 16:30:02.123456+00", "+05:30", "-08",
     /// CockroachDB's "+00:00") and RFC 3339 ("T" separator, "Z"). A missing offset means UTC.
+    /// `infinity` and `-infinity` read as `Date.distantFuture` and `Date.distantPast`.
     static func parse(_ text: String) -> Date? {
+        if text == "infinity" { return .distantFuture }
+        if text == "-infinity" { return .distantPast }
         var scanner = Scanner(Array(text.utf8))
         guard let year = scanner.integer(minDigits: 4, maxDigits: 6), scanner.expect(UInt8(ascii: "-")),
               let month = scanner.integer(minDigits: 2, maxDigits: 2), scanner.expect(UInt8(ascii: "-")),

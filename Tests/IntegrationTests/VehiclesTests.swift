@@ -79,6 +79,29 @@ import Testing
         await domain.shutdown()
     }
 
+    /// Regression for a remote crash: this cursor's sort key overflowed a time conversion in
+    /// movr-vehicles (and the same sink existed in movr-rides). Both lists refuse it as
+    /// `-32602 cursor`, and both services keep answering.
+    @Test func forgedCursorsAreRefusedAndTheServicesStayUp() async throws {
+        let domain = try await Domain.connect()
+        let rider = try await domain.newUser()
+        let forged = "AX__________AAAAAAAAAAAAAAAAAAAAAA"
+        for _ in 0..<3 {
+            await expectRPCError(-32602, field: "cursor") {
+                try await domain.call("vehicles.list", VehiclesListParams(city: "new york", cursor: forged),
+                                      as: VehiclesListResult.self)
+            }
+            await expectRPCError(-32602, field: "cursor") {
+                try await domain.call("rides.list", RidesListParams(cursor: forged), as: RidesListResult.self, as: rider)
+            }
+        }
+        let page = try await domain.call("vehicles.list", VehiclesListParams(city: "new york", limit: 5),
+                                         as: VehiclesListResult.self)
+        #expect(!page.vehicles.isEmpty)
+        _ = try await domain.call("rides.list", RidesListParams(), as: RidesListResult.self, as: rider)
+        await domain.shutdown()
+    }
+
     @Test func clientsCannotSetStatusOwnerOrRegion() async throws {
         let domain = try await Domain.connect()
         let owner = try await domain.newUser()

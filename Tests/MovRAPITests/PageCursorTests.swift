@@ -5,7 +5,8 @@ import Testing
 
 @Suite("Page cursors")
 struct PageCursorTests {
-    @Test(arguments: [Int64(0), 1, -1, 1_795_797_002_123_456, .max, .min])
+    @Test(arguments: [Int64(0), 1, -1, 1_795_797_002_123_456,
+                      PageCursor.validSortKeys.lowerBound, PageCursor.validSortKeys.upperBound])
     func roundTrips(_ micros: Int64) throws {
         let cursor = PageCursor(sortKeyMicroseconds: micros, id: rideID)
         let text = cursor.encoded
@@ -28,6 +29,30 @@ struct PageCursorTests {
     func garbageIsACursorError(_ text: String) {
         #expect(throws: APIValidationError(field: "cursor", message: "invalid cursor")) {
             try PageCursor(decoding: text)
+        }
+    }
+
+    /// Regression: this cursor (sort key near `Int64.min`) crashed movr-vehicles when its key
+    /// was turned into a timestamp. Keys outside the years 0001...9999 are a `cursor` error.
+    @Test(arguments: [
+        "AX__________AAAAAAAAAAAAAAAAAAAAAA",
+        PageCursor(sortKeyMicroseconds: .max, id: rideID).encoded,
+        PageCursor(sortKeyMicroseconds: .min, id: rideID).encoded,
+        PageCursor(sortKeyMicroseconds: PageCursor.validSortKeys.upperBound + 1, id: rideID).encoded,
+        PageCursor(sortKeyMicroseconds: PageCursor.validSortKeys.lowerBound - 1, id: rideID).encoded,
+    ])
+    func sortKeysOutsideTheCalendarAreRefused(_ text: String) {
+        #expect(throws: APIValidationError(field: "cursor", message: "invalid cursor")) {
+            try PageCursor(decoding: text)
+        }
+        #expect(validationFailure(VehiclesListParams(cursor: text))?.field == "cursor")
+        #expect(validationFailure(RidesListParams(cursor: text))?.field == "cursor")
+    }
+
+    @Test func dateConstructorIsTotal() {
+        for seconds in [1e300, -1e300, Double.infinity, -Double.infinity, Double.nan] {
+            let cursor = PageCursor(time: Date(timeIntervalSince1970: seconds), id: rideID)
+            #expect(PageCursor.validSortKeys.contains(cursor.sortKeyMicroseconds))
         }
     }
 

@@ -21,7 +21,7 @@ import Testing
         #expect(Self.micros(PostgresTimestamp.parse(text)) == expectedMicros)
     }
 
-    @Test(arguments: ["", "2026-11-27", "2026-13-01 00:00:00+00", "2026-11-27 16:30:02+", "infinity", "2026-11-27 16:30:02 BC", "2026-11-27 16:30:02."])
+    @Test(arguments: ["", "2026-11-27", "2026-13-01 00:00:00+00", "2026-11-27 16:30:02+", "Infinity", "+infinity", "2026-11-27 16:30:02 BC", "2026-11-27 16:30:02."])
     func rejectsMalformedTimestamps(text: String) {
         #expect(PostgresTimestamp.parse(text) == nil)
     }
@@ -33,6 +33,22 @@ import Testing
             let date = Date(timeIntervalSince1970: seconds)
             #expect(Self.micros(PostgresTimestamp.parse(PostgresTimestamp.format(date))) == Self.micros(date))
         }
+    }
+
+    /// Regression: a time whose microseconds do not fit an `Int64` (as a forged page cursor once
+    /// produced) trapped in `format`. Every `Date` now formats; out of range means infinity.
+    @Test(arguments: [1e300, 9.3e12, -9.3e12, -1e300, .infinity, -.infinity, .nan])
+    func timesOutsideTheRangeFormatAsInfinity(_ seconds: Double) {
+        let text = PostgresTimestamp.format(Date(timeIntervalSince1970: seconds))
+        #expect(text == (seconds > 0 ? "infinity" : "-infinity"))
+        #expect(PostgresTimestamp.parse(text) != nil)
+    }
+
+    @Test func theRangeEndsFormatAsDigits() {
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31T23:59:59.000000Z")
+        #expect(PostgresTimestamp.parse("infinity") == .distantFuture)
+        #expect(PostgresTimestamp.parse("-infinity") == .distantPast)
     }
 
     @Test func arrayLiteralsRoundTrip() {

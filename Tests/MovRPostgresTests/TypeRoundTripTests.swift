@@ -120,6 +120,21 @@ import Testing
         }
     }
 
+    /// A bound time beyond PostgreSQL's range is sent as infinity instead of trapping, and the
+    /// server agrees it sorts after (or before) every real time.
+    @Test func outOfRangeTimesBindAsInfinity() async throws {
+        try await TestPostgres.withClient { client in
+            let rows = try await client.query("""
+                SELECT \(Date(timeIntervalSince1970: 1e300)) > now() AS late, \(Date(timeIntervalSince1970: -1e300)) < now() AS early,
+                       \(Date(timeIntervalSince1970: 1e300))::text AS spelled
+                """)
+            let row = try #require(rows.first)
+            #expect(try row.decode("late", as: Bool.self))
+            #expect(try row.decode("early", as: Bool.self))
+            #expect(try row.decode("spelled", as: String.self) == "infinity")
+        }
+    }
+
     @Test func unparsableValuesAreDecodingErrors() async throws {
         try await TestPostgres.withClient { client in
             let rows = try await client.query("SELECT 'not a number' AS v, 'x' AS u")

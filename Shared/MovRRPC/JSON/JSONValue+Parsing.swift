@@ -288,7 +288,8 @@ struct JSONParser: ~Copyable {
             }
             // Surrogates were excluded above, so this always succeeds.
             guard let unicodeScalar = Unicode.Scalar(scalar) else { throw JSONParseError(.loneSurrogate, at: escapeStart) }
-            decoded.append(contentsOf: UTF8.encode(unicodeScalar)!)
+            guard let encoded = UTF8.encode(unicodeScalar) else { throw JSONParseError(.loneSurrogate, at: escapeStart) }
+            decoded.append(contentsOf: encoded)
         default:
             throw JSONParseError(.invalidEscape, at: index - 2)
         }

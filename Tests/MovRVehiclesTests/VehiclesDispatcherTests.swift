@@ -1,0 +1,52 @@
+import Foundation
+import MovRAPI
+import MovRLocality
+import MovRPostgres
+import MovRRPC
+import MovRTestSupport
+import MovRVehicles
+import Testing
+
+/// The vehicles service's internal JSON-RPC surface, against a real, migrated database.
+@Suite("vehicles dispatcher")
+struct VehiclesDispatcherTests {
+    func withDispatcher(_ body: (RPCDispatcher, VehiclesStore) async throws -> Void) async throws {
+        try await TestPostgres.withClient(poolSize: 4) { client in
+            try await Migrator(client: client).apply(VehiclesSchema.migrations)
+            let store = VehiclesStore(database: client, locality: try Locality.loadDefault())
+            try await body(VehiclesService.dispatcher(store: store), store)
+        }
+    }
+
+    /// Sends one request as `caller`; returns the response's `result` or `error` object.
+    func call(_ dispatcher: RPCDispatcher, _ method: String, _ params: JSONValue, caller: String?)
+        async throws -> (result: JSONValue?, error: JSONValue?) {
+        let request: JSONValue = ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": params]
+        let reply = try #require(await dispatcher.handle(body: request.serialized(), context: RPCContext(caller: caller)))
+        let object = try JSONValue.parse(reply)
+        return (object["result"], object["error"])
+    }
+
+    /// Regression for a remote crash: the sort key of this forged cursor overflowed a time
+    /// conversion and trapped the process. It is now an invalid-params error naming `cursor`,
+    /// and the service answers the next request as usual.
+    @Test(arguments: ["AX__________AAAAAAAAAAAAAAAAAAAAAA",
+                      PageCursor(sortKeyMicroseconds: .max, id: UUID()).encoded])
+    func forgedCursorsAreInvalidParams(_ cursor: String) async throws {
+        try await withDispatcher { dispatcher, _ in
+            let forged = try await call(dispatcher, "vehicles.list",
+                                        ["city": "new york", "limit": 5, "cursor": .string(cursor)], caller: "gateway")
+            #expect(forged.error?["code"] == -32602)
+            #expect(forged.error?["data"]?["field"] == "cursor")
+            let page = try await call(dispatcher, "vehicles.list", ["city": "new york", "limit": 5], caller: "gateway")
+            #expect(page.result?["vehicles"]?.arrayValue != nil)
+        }
+    }
+
+    @Test func listIsForTheGatewayOnly() async throws {
+        try await withDispatcher { dispatcher, _ in
+            let refused = try await call(dispatcher, "vehicles.list", ["city": "new york", "limit": 5], caller: "users")
+            #expect(refused.error?["code"] == 403)
+        }
+    }
+}
