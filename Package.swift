@@ -39,7 +39,7 @@ let package = Package(
         // Shared platform.
         .target(name: "MovRPostgres", dependencies: ["CLibPQ", logging] + nio, path: "Shared/MovRPostgres"),
         .target(name: "MovRTLS", dependencies: ["COpenSSL", logging] + nio, path: "Shared/MovRTLS"),
-        .target(name: "MovRRPC", dependencies: [logging], path: "Shared/MovRRPC"),
+        .target(name: "MovRRPC", dependencies: [logging, .product(name: "NIOCore", package: "swift-nio")], path: "Shared/MovRRPC"),
         .target(name: "MovRRPCTransport",
                 dependencies: ["MovRRPC", "MovRTLS", logging, metrics,
                                .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "MovRRPCTests", dependencies: ["MovRRPC"]),
         .testTarget(name: "MovRRPCTransportTests", dependencies: ["MovRRPCTransport", "MovRTestSupport"]),
         .testTarget(name: "MovRLocalityTests", dependencies: ["MovRLocality"]),
-        .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI"]),
+        .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI", "MovRRPC"]),
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
         .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),

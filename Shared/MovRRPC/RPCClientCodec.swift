@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Builds request bodies for a JSON-RPC client.
 public enum RPCRequestEncoder {
     /// A request object; a notification when `id` is `nil`.
@@ -5,9 +7,25 @@ public enum RPCRequestEncoder {
         RPCRequest(method: method, params: params, id: id).jsonValue.serialized()
     }
 
-    /// A request object with typed params (encoded through `JSONEncoder`).
+    /// A request object with typed params.
     public static func encode(method: String, encoding params: some Encodable, id: RPCID?) throws -> [UInt8] {
-        RPCRequest(method: method, params: try JSONValue(encoding: params), id: id).jsonValue.serialized()
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        try encode(method: method, encoding: params, id: id, into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Writes a request object with typed params straight into `buffer` (``JSONByteEncoder``).
+    public static func encode(method: String, encoding params: some Encodable, id: RPCID?,
+                              into buffer: inout ByteBuffer) throws {
+        buffer.writeStaticString(#"{"jsonrpc":"2.0","method":"#)
+        JSONStringEscaping.write(method, to: &buffer)
+        buffer.writeStaticString(#","params":"#)
+        try JSONByteEncoder.encode(params, into: &buffer)
+        if let id {
+            buffer.writeStaticString(#","id":"#)
+            id.jsonValue.write(to: &buffer)
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
     }
 }
 
@@ -35,19 +53,106 @@ public enum RPCResponseDecoder {
         switch (members["result"], members["error"]) {
         case (let result?, nil):
             return .success(result)
-        case (nil, .object(let error)?):
-            guard let code = error["code"]?.intValue, case .string(let message)? = error["message"] else {
-                throw malformed
-            }
-            // Unknown `data` shapes from foreign servers are dropped rather than failing the call.
-            let data = error["data"].flatMap { try? $0.decode(as: RPCErrorData.self) }
-            return .failure(RPCError(code: code, message: message, data: data))
+        case (nil, let error?):
+            return .failure(try rpcError(from: error))
         default:
             throw malformed
         }
     }
 
+    /// The error object of a response.
+    static func rpcError(from error: JSONValue) throws(RPCError) -> RPCError {
+        guard case .object(let error) = error, let code = error["code"]?.intValue,
+              case .string(let message)? = error["message"]
+        else { throw malformed }
+        // Unknown `data` shapes from foreign servers are dropped rather than failing the call.
+        let data = error["data"].flatMap { try? $0.decode(as: RPCErrorData.self) }
+        return RPCError(code: code, message: message, data: data)
+    }
+
     private static var malformed: RPCError {
         RPCError(code: RPCError.Code.internalError, message: "Internal error", reason: "malformed_response")
+    }
+}
+
+extension RPCResponseDecoder {
+    /// The outcome of a single response with its `result` kept as bytes: the envelope is
+    /// checked and the result's JSON validated (``JSONScanner``) but never built as a value.
+    /// An `error` member is read as a value, as in ``decode(body:expectedID:limits:)``.
+    public static func decodeRaw(
+        body: ByteBuffer, expectedID: RPCID? = nil, limits: JSONLimits = JSONLimits()
+    ) throws(RPCError) -> Result<RawJSON, RPCError> {
+        guard body.readableBytes <= limits.maxBytes else { throw malformed }
+        let envelope = body.withUnsafeReadableBytes { bytes -> Envelope? in
+            var scanner = JSONScanner(input: bytes, maxDepth: limits.maxDepth)
+            return try? scanEnvelope(&scanner)
+        }
+        guard let envelope, envelope.isVersion2 else { throw malformed }
+        func slice(_ range: Range<Int>) -> ByteBuffer? {
+            body.getSlice(at: body.readerIndex + range.lowerBound, length: range.count)
+        }
+        guard let idRange = envelope.id, let idBytes = slice(idRange),
+              let idValue = try? JSONValue.parse(idBytes.readableBytesView, limits: limits),
+              let id = RPCID(idValue)
+        else { throw malformed }
+        if let expectedID, id != expectedID, id != .null { throw malformed }
+
+        switch (envelope.result, envelope.error) {
+        case (let result?, nil):
+            guard let bytes = slice(result) else { throw malformed }
+            return .success(RawJSON(validated: bytes))
+        case (nil, let error?):
+            guard let bytes = slice(error), let value = try? JSONValue.parse(bytes.readableBytesView, limits: limits) else {
+                throw malformed
+            }
+            return .failure(try rpcError(from: value))
+        default:
+            throw malformed
+        }
+    }
+
+    private struct Envelope {
+        var isVersion2 = false
+        var id: Range<Int>?
+        var result: Range<Int>?
+        var error: Range<Int>?
+    }
+
+    private static func scanEnvelope(_ scanner: inout JSONScanner) throws(JSONScanner.Invalid) -> Envelope {
+        var envelope = Envelope()
+        try scanner.expect(UInt8(ascii: "{"))
+        var first = true
+        while true {
+            if scanner.peek() == UInt8(ascii: "}") {
+                guard first || envelope.id != nil || envelope.result != nil || envelope.error != nil else {
+                    throw JSONScanner.Invalid()
+                }
+                _ = try scanner.expect(UInt8(ascii: "}"))
+                break
+            }
+            if !first { try scanner.expect(UInt8(ascii: ",")) }
+            first = false
+            let key = try scanner.readSimpleString()
+            try scanner.expect(UInt8(ascii: ":"))
+            let value = try scanner.skipValue()
+            guard let key else { continue }
+            if key.elementsEqual("jsonrpc".utf8) {
+                guard !envelope.isVersion2 else { throw JSONScanner.Invalid() }
+                let text = UnsafeRawBufferPointer(rebasing: scanner.input[value])
+                envelope.isVersion2 = text.elementsEqual(#""2.0""#.utf8)
+            } else if key.elementsEqual("id".utf8) {
+                guard envelope.id == nil else { throw JSONScanner.Invalid() }
+                envelope.id = value
+            } else if key.elementsEqual("result".utf8) {
+                guard envelope.result == nil else { throw JSONScanner.Invalid() }
+                envelope.result = value
+            } else if key.elementsEqual("error".utf8) {
+                guard envelope.error == nil else { throw JSONScanner.Invalid() }
+                envelope.error = value
+            }
+        }
+        scanner.skipWhitespace()
+        guard scanner.isAtEnd else { throw JSONScanner.Invalid() }
+        return envelope
     }
 }

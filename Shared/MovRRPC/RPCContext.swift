@@ -29,6 +29,17 @@ public struct RPCContext: Sendable {
         self.logger[metadataKey: "request_id"] = .string(requestID)
     }
 
+    /// A context whose header names are already lowercase (the transport's fast path).
+    public init(requestID: String, caller: String?, lowercasedHeaders: [String: String],
+                deadline: ContinuousClock.Instant?, logger: Logger) {
+        self.requestID = requestID
+        self.caller = caller
+        self.headers = lowercasedHeaders
+        self.deadline = deadline
+        self.logger = logger
+        self.logger[metadataKey: "request_id"] = .string(requestID)
+    }
+
     /// The value of header `name` (any case).
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 

@@ -1,18 +1,23 @@
 import Logging
+import NIOCore
 
 /// Routes JSON-RPC 2.0 request bodies to registered handlers and builds the response body.
 ///
 /// Knows nothing of transports: a server hands it the body and a context and sends back what
 /// it returns. Register every method before serving; the value is then shared read-only.
+///
+/// Results are encoded once, straight into bytes (``JSONByteEncoder``), right after the
+/// handler returns; the response envelope is written around those bytes. A handler may return
+/// ``RawJSON`` to hand over JSON it already holds (the gateway forwards service results so).
 public struct RPCDispatcher: Sendable {
     public let limits: RPCLimits
     private var methods: [String: RegisteredMethod] = [:]
 
     private struct RegisteredMethod: Sendable {
         var allowedCallers: Set<String>?
-        /// Decodes params, runs the handler and encodes its result; throws ``RPCError`` for
-        /// params that do not decode, and whatever the handler throws.
-        var invoke: @Sendable (JSONValue?, RPCContext) async throws -> JSONValue
+        /// Decodes params, runs the handler and encodes its result as JSON text; throws
+        /// ``RPCError`` for params that do not decode, and whatever the handler throws.
+        var invoke: @Sendable (JSONValue?, RPCContext) async throws -> ByteBuffer
     }
 
     public init(limits: RPCLimits = RPCLimits()) {
@@ -41,7 +46,16 @@ public struct RPCDispatcher: Sendable {
                 throw RPCError.invalidParams(field: (error as? DecodingError)?.fieldPath)
             }
             let result = try await handler(decoded, context)
-            return try JSONValue(encoding: result)
+            var encoded = ByteBufferAllocator().buffer(capacity: 512)
+            do {
+                try JSONByteEncoder.encode(result, into: &encoded)
+            } catch {
+                context.logger.error("JSON-RPC result could not be encoded", metadata: [
+                    "rpc_method": .string(method), "error": .string("\(error)"),
+                ])
+                throw RPCError.internalError
+            }
+            return encoded
         }
     }
 
@@ -49,13 +63,13 @@ public struct RPCDispatcher: Sendable {
     ///
     /// - Returns: the response body, or `nil` when there is nothing to send (notifications
     ///   only; an HTTP transport answers 204).
-    public func handle(body: [UInt8], context: RPCContext) async -> [UInt8]? {
-        guard body.count <= limits.maxBodyBytes else {
+    public func handle(body: ByteBuffer, context: RPCContext) async -> ByteBuffer? {
+        guard body.readableBytes <= limits.maxBodyBytes else {
             return failure(.invalidRequest(reason: "body_too_large"), context: context)
         }
         let document: JSONValue
         do {
-            document = try JSONValue.parse(body, limits: limits.json)
+            document = try JSONValue.parse(body.readableBytesView, limits: limits.json)
         } catch {
             let reason = switch error.kind {
             case .nestingTooDeep: "nesting_too_deep"
@@ -68,7 +82,10 @@ public struct RPCDispatcher: Sendable {
 
         switch document {
         case .object:
-            return await handle(entry: document, context: context)?.serialized()
+            guard let response = await handle(entry: document, context: context) else { return nil }
+            var output = ByteBufferAllocator().buffer(capacity: response.encodedSizeHint)
+            response.write(to: &output)
+            return output
         case .array(let entries):
             if entries.isEmpty {
                 return failure(.invalidRequest(reason: "empty_batch"), context: context)
@@ -82,24 +99,37 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
+    /// Byte-array convenience over ``handle(body:context:)`` (tests, in-process callers).
+    public func handle(body: [UInt8], context: RPCContext) async -> [UInt8]? {
+        let reply = await handle(body: ByteBuffer(bytes: body), context: context)
+        return reply.map { Array($0.readableBytesView) }
+    }
+
     /// Runs the entries concurrently and answers in request order.
-    private func handle(batch entries: [JSONValue], context: RPCContext) async -> [UInt8]? {
-        let responses = await withTaskGroup(of: (Int, RPCResponse?).self) { group in
+    private func handle(batch entries: [JSONValue], context: RPCContext) async -> ByteBuffer? {
+        let responses = await withTaskGroup(of: (Int, EncodedResponse?).self) { group in
             for (position, entry) in entries.enumerated() {
                 group.addTask { (position, await handle(entry: entry, context: context)) }
             }
-            var responses = [RPCResponse?](repeating: nil, count: entries.count)
+            var responses = [EncodedResponse?](repeating: nil, count: entries.count)
             for await (position, response) in group {
                 responses[position] = response
             }
             return responses.compactMap { $0 }
         }
         guard !responses.isEmpty else { return nil }
-        return JSONValue.array(responses.map(\.jsonValue)).serialized()
+        var output = ByteBufferAllocator().buffer(capacity: responses.reduce(2) { $0 + $1.encodedSizeHint + 1 })
+        output.writeInteger(UInt8(ascii: "["))
+        for (position, response) in responses.enumerated() {
+            if position > 0 { output.writeInteger(UInt8(ascii: ",")) }
+            response.write(to: &output)
+        }
+        output.writeInteger(UInt8(ascii: "]"))
+        return output
     }
 
     /// Handles one request object; `nil` for a notification.
-    private func handle(entry: JSONValue, context: RPCContext) async -> RPCResponse? {
+    private func handle(entry: JSONValue, context: RPCContext) async -> EncodedResponse? {
         let request: RPCRequest
         do {
             request = try RPCRequest(validating: entry)
@@ -116,7 +146,7 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
-    private func call(_ request: RPCRequest, context: RPCContext) async -> Result<JSONValue, RPCError> {
+    private func call(_ request: RPCRequest, context: RPCContext) async -> Result<ByteBuffer, RPCError> {
         if context.isPastDeadline {
             return .failure(.deadlineExceeded())
         }
@@ -136,8 +166,9 @@ public struct RPCDispatcher: Sendable {
         } catch let error as RPCError {
             return .failure(error)
         } catch {
-            if error is CancellationError, context.isPastDeadline {
-                return .failure(.deadlineExceeded())
+            // The transport cancels a handler whose caller went away or whose deadline passed.
+            if error is CancellationError || Task.isCancelled {
+                return .failure(.deadlineExceeded(reason: context.isPastDeadline ? "deadline_exceeded" : "cancelled"))
             }
             context.logger.error("JSON-RPC handler failed", metadata: [
                 "rpc_method": .string(request.method), "error": .string("\(error)"),
@@ -146,8 +177,40 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
-    private func failure(_ error: RPCError, context: RPCContext) -> [UInt8] {
-        RPCResponse.failure(id: .null, error: error.tagged(requestID: context.requestID)).serialized()
+    private func failure(_ error: RPCError, context: RPCContext) -> ByteBuffer {
+        var output = ByteBufferAllocator().buffer(capacity: 160)
+        EncodedResponse.failure(id: .null, error: error.tagged(requestID: context.requestID)).write(to: &output)
+        return output
+    }
+}
+
+/// One response object whose result is already JSON text.
+private enum EncodedResponse: Sendable {
+    case success(id: RPCID, result: ByteBuffer)
+    case failure(id: RPCID, error: RPCError)
+
+    var encodedSizeHint: Int {
+        switch self {
+        case .success(_, let result): result.readableBytes + 48
+        case .failure: 192
+        }
+    }
+
+    func write(to output: inout ByteBuffer) {
+        switch self {
+        case .success(let id, var result):
+            output.writeStaticString(#"{"jsonrpc":"2.0","result":"#)
+            output.writeBuffer(&result)
+            output.writeStaticString(#","id":"#)
+            id.jsonValue.write(to: &output)
+            output.writeInteger(UInt8(ascii: "}"))
+        case .failure(let id, let error):
+            output.writeStaticString(#"{"jsonrpc":"2.0","error":"#)
+            error.jsonValue.write(to: &output)
+            output.writeStaticString(#","id":"#)
+            id.jsonValue.write(to: &output)
+            output.writeInteger(UInt8(ascii: "}"))
+        }
     }
 }
 

@@ -5,24 +5,28 @@ import NIOHTTP1
 /// One HTTP exchange handed to a client connection: the request bytes and where the answer goes.
 struct ClientExchange: Sendable {
     var head: HTTPRequestHead
-    var body: [UInt8]
+    var body: ByteBuffer
     var promise: EventLoopPromise<ClientReply>
+    /// A reply body beyond this fails the exchange while it is read.
+    var maxReplyBytes: Int
 }
 
 /// The answer to one exchange.
 struct ClientReply: Sendable {
     var status: Int
-    var body: [UInt8]
+    var body: ByteBuffer
     /// False when the server asked to close the connection after this reply.
     var reusable: Bool
 }
 
 /// Why an exchange failed below the JSON-RPC layer.
-enum ClientTransportError: Error {
+enum ClientTransportError: Error, Equatable {
     /// The connection ended before a complete reply; the request may have been processed.
     case connectionClosed
     /// A second exchange on a busy connection (a pool bug, never expected).
     case busy
+    /// The reply body exceeded the client's limit; the connection is closed.
+    case replyTooLarge
 }
 
 /// Turns one ``ClientExchange`` at a time into HTTP parts and the reply parts back into a
@@ -33,6 +37,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     private var pending: EventLoopPromise<ClientReply>?
+    private var maxReplyBytes = 0
     private var status = 0
     private var reusable = true
     private var body: ByteBuffer?
@@ -45,11 +50,11 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         pending = exchange.promise
+        maxReplyBytes = exchange.maxReplyBytes
         body = nil
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
-        if !exchange.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: exchange.body)))),
-                          promise: nil)
+        if exchange.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(exchange.body))), promise: nil)
         }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
     }
@@ -59,12 +64,22 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             status = Int(head.status.code)
             reusable = head.isKeepAlive
-            body = context.channel.allocator.buffer(capacity: 0)
+            body = nil
         case .body(var part):
-            body?.writeBuffer(&part)
+            if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
+                // Refuse while reading: a runaway reply never sits whole in memory.
+                failPending(ClientTransportError.replyTooLarge)
+                context.close(promise: nil)
+                return
+            }
+            if body == nil {
+                body = part  // the common single-part reply: no copy
+            } else {
+                body?.writeBuffer(&part)
+            }
         case .end:
-            let reply = ClientReply(status: status, body: body.map { Array($0.readableBytesView) } ?? [],
-                                    reusable: reusable)
+            guard pending != nil else { return }
+            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable)
             body = nil
             let promise = pending
             pending = nil

@@ -47,11 +47,22 @@ public struct RPCCallOptions: Sendable {
     }
 }
 
+/// The event loop the current task runs on, when a server runs its handlers on the loop of
+/// their connection; an ``RPCClient`` then prefers connections on that loop, so a call from a
+/// handler never leaves its thread.
+public enum RPCEventLoopPreference {
+    @TaskLocal public static var current: (any EventLoop)?
+}
+
 /// A pooled keep-alive JSON-RPC client over TLS to one endpoint.
 ///
 /// Every failure surfaces as an ``RPCError``: the server's own JSON-RPC error unchanged,
 /// 503 `upstream_unavailable` when the endpoint cannot be reached, 504 `deadline_exceeded`
-/// when the deadline passes first.
+/// when the deadline passes first (or the calling task is cancelled).
+///
+/// Connections are kept per event loop; a call made on a loop (see ``RPCEventLoopPreference``)
+/// takes one of that loop's connections first. When every connection is busy, callers wait in
+/// a FIFO queue until one is released or their deadline passes.
 public final class RPCClient: Sendable {
     public let endpoint: RPCEndpoint
     private let tls: TLSContextProvider
@@ -59,17 +70,6 @@ public final class RPCClient: Sendable {
     private let configuration: RPCClientConfiguration
     private let logger: Logger
     private let pool = NIOLockedValueBox(PoolState())
-
-    private struct PooledConnection: Sendable {
-        var channel: any Channel
-        var lastUsed: ContinuousClock.Instant
-    }
-
-    private struct PoolState: Sendable {
-        var idle: [PooledConnection] = []
-        var open = 0
-        var closed = false
-    }
 
     public init(endpoint: RPCEndpoint, tls: TLSContextProvider, eventLoopGroup: any EventLoopGroup,
                 configuration: RPCClientConfiguration = RPCClientConfiguration(), logger: Logger) {
@@ -82,20 +82,59 @@ public final class RPCClient: Sendable {
         self.logger = logger
     }
 
-    /// Calls `method` and returns its result, or throws an ``RPCError``.
+    /// Calls `method` and returns its result as the JSON text the server sent (validated, not
+    /// parsed), or throws an ``RPCError``.
+    public func callRaw<Params: Encodable & Sendable>(_ method: String, params: Params,
+                                                      options: RPCCallOptions) async throws -> RawJSON {
+        var body = ByteBufferAllocator().buffer(capacity: 256)
+        do {
+            try RPCRequestEncoder.encode(method: method, encoding: params, id: RPCID(1), into: &body)
+        } catch {
+            logger.error("params could not be encoded", metadata: ["method": "\(method)", "error": "\(error)"])
+            throw RPCError.internalError
+        }
+        let reply = try await send(method: method, body: body, options: options)
+        switch try Self.outcome(of: reply, maxReplyBytes: configuration.maxReplyBytes) {
+        case .success(let result): return result
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Calls `method` and returns its result as a value.
     public func call(_ method: String, params: JSONValue?, options: RPCCallOptions) async throws -> JSONValue {
+        let raw = try await callRaw(method, params: params ?? .object([:]), options: options)
+        do {
+            return try raw.parsed()
+        } catch {
+            throw RPCError.internalError
+        }
+    }
+
+    /// Typed convenience over ``callRaw(_:params:options:)``.
+    public func call<Params: Encodable & Sendable, Result: Decodable>(
+        _ method: String, params: Params, as: Result.Type = Result.self, options: RPCCallOptions
+    ) async throws -> Result {
+        let raw = try await callRaw(method, params: params, options: options)
+        do {
+            return try raw.parsed().decode(as: Result.self)
+        } catch {
+            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
+            throw RPCError.internalError
+        }
+    }
+
+    /// Sends one request body, retrying connection failures of idempotent calls.
+    private func send(method: String, body: ByteBuffer, options: RPCCallOptions) async throws -> ClientReply {
         let deadline = options.deadline ?? (.now + configuration.defaultTimeout)
-        let body = RPCRequestEncoder.encode(method: method, params: params, id: .number("1"))
         var attempt = 0
         while true {
             attempt += 1
             guard ContinuousClock.now < deadline else { throw RPCError.deadlineExceeded() }
             do {
-                let reply = try await exchange(body: body, options: options, deadline: deadline)
-                return try Self.result(of: reply)
-            } catch let error as RPCError {
-                throw error
+                return try await exchange(body: body, options: options, deadline: deadline)
             } catch let error as CallFailure {
+                if Task.isCancelled { throw RPCError.deadlineExceeded(reason: "cancelled") }
+                if error.isTooLarge { throw RPCError.internalError }
                 let retry = (options.idempotent || error.isBeforeSending) && attempt < configuration.maxAttempts
                     && !error.isDeadline
                 logger.debug("call failed", metadata: ["method": "\(method)", "attempt": "\(attempt)",
@@ -114,32 +153,20 @@ public final class RPCClient: Sendable {
         }
     }
 
-    /// Typed convenience over ``call(_:params:options:)``.
-    public func call<Params: Encodable & Sendable, Result: Decodable>(
-        _ method: String, params: Params, as: Result.Type = Result.self, options: RPCCallOptions
-    ) async throws -> Result {
-        let encoded: JSONValue
-        do {
-            encoded = try JSONValue(encoding: params)
-        } catch {
-            throw RPCError.internalError
-        }
-        let value = try await call(method, params: encoded, options: options)
-        do {
-            return try value.decode(as: Result.self)
-        } catch {
-            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
-            throw RPCError.internalError
-        }
-    }
-
-    /// Closes idle connections and refuses new calls; connections in use close when released.
+    /// Closes idle connections and refuses new calls; connections in use close when released,
+    /// and callers waiting for a connection fail at once.
     public func shutdown() async {
-        let idle = pool.withLockedValue { state -> [PooledConnection] in
+        let (idle, waiters) = pool.withLockedValue { state -> ([PooledConnection], [Waiter]) in
             state.closed = true
-            defer { state.idle = [] }
-            state.open -= state.idle.count
-            return state.idle
+            let idle = state.idle.values.flatMap { $0 }
+            state.idle = [:]
+            state.open -= idle.count
+            let waiters = Array(state.waiters)
+            state.waiters.removeAll()
+            return (idle, waiters)
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
         }
         for connection in idle {
             try? await connection.channel.close()
@@ -151,22 +178,24 @@ public final class RPCClient: Sendable {
     private struct CallFailure: Error, CustomStringConvertible {
         var isBeforeSending: Bool
         var isDeadline: Bool
+        var isTooLarge = false
         var underlying: String
         var description: String { underlying }
     }
 
-    private func exchange(body: [UInt8], options: RPCCallOptions,
+    private func exchange(body: ByteBuffer, options: RPCCallOptions,
                           deadline: ContinuousClock.Instant) async throws -> ClientReply {
         let connection = try await acquire(deadline: deadline)
         let channel = connection.channel
         let remaining = deadline - .now
         var headers = HTTPHeaders()
+        headers.reserveCapacity(8)
         headers.add(name: "host", value: endpoint.serverName ?? endpoint.host)
         headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: "\(body.count)")
+        headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: RPCHeader.traceparent, value: RequestTrace.traceparent(requestID: options.requestID))
         headers.add(name: RPCHeader.requestID, value: options.requestID)
-        headers.add(name: RPCHeader.deadline, value: "\(max(1, remaining.nanosecondsClamped / 1_000_000))")
+        headers.add(name: RPCHeader.deadline, value: String(max(1, remaining.nanosecondsClamped / 1_000_000)))
         for (name, value) in options.headers { headers.add(name: name, value: value) }
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/rpc", headers: headers)
 
@@ -180,31 +209,38 @@ public final class RPCClient: Sendable {
         }
         // A channel that closed before the exchange reached the handler (e.g. a failed TLS
         // handshake) fails the write instead; that must end the exchange too.
-        channel.writeAndFlush(ClientExchange(head: head, body: body, promise: promise)).whenFailure { error in
+        channel.writeAndFlush(ClientExchange(head: head, body: body, promise: promise,
+                                             maxReplyBytes: configuration.maxReplyBytes)).whenFailure { error in
             promise.fail(error)
         }
         do {
-            let reply = try await promise.futureResult.get()
+            let reply = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                // The caller gave up (its client went away or its deadline passed): the
+                // exchange ends now, and the connection with it (its reply would be stray).
+                promise.fail(CancellationError())
+                channel.close(promise: nil)
+            }
             timer.cancel()
-            release(connection, reusable: reply.reusable && reply.body.count <= configuration.maxReplyBytes)
+            release(connection, reusable: reply.reusable)
             return reply
         } catch {
             timer.cancel()
             release(connection, reusable: false)
             throw CallFailure(isBeforeSending: false, isDeadline: timedOut.withLockedValue { $0 },
+                              isTooLarge: error as? ClientTransportError == .replyTooLarge,
                               underlying: "\(error)")
         }
     }
 
-    private static func result(of reply: ClientReply) throws -> JSONValue {
+    private static func outcome(of reply: ClientReply, maxReplyBytes: Int) throws -> Result<RawJSON, RPCError> {
         switch reply.status {
         case 200:
-            switch try RPCResponseDecoder.decode(body: reply.body) {
-            case .success(let value): return value
-            case .failure(let error): throw error
-            }
+            return try RPCResponseDecoder.decodeRaw(
+                body: reply.body, limits: JSONLimits(maxDepth: 512, maxBytes: maxReplyBytes, maxStringBytes: maxReplyBytes))
         case 204:
-            return .null
+            return .success(RawJSON(validated: ByteBuffer(staticString: "null")))
         case 500...599:
             throw RPCError.unavailable(reason: "upstream_unavailable")
         default:
@@ -214,70 +250,160 @@ public final class RPCClient: Sendable {
 
     // MARK: Pool
 
+    private struct PooledConnection: Sendable {
+        var channel: any Channel
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    /// A caller waiting for a connection: resumed with one, or with `nil` when it may open one
+    /// itself (a slot was freed), or with an error at its deadline.
+    private struct Waiter: Sendable {
+        var id: Int
+        var continuation: CheckedContinuation<PooledConnection?, any Error>
+    }
+
+    private struct PoolState: Sendable {
+        /// Idle connections per event loop, most recently used last.
+        var idle: [ObjectIdentifier: [PooledConnection]] = [:]
+        var open = 0
+        var closed = false
+        var waiters = CircularBuffer<Waiter>()
+        var nextWaiterID = 0
+
+        mutating func takeIdle(preferring loop: ObjectIdentifier?, now: ContinuousClock.Instant,
+                               idleTimeout: Duration, stale: inout [PooledConnection]) -> PooledConnection? {
+            let order = loop.map { preferred in [preferred] + idle.keys.filter { $0 != preferred } } ?? Array(idle.keys)
+            for key in order {
+                while let candidate = idle[key]?.popLast() {
+                    if candidate.channel.isActive, now - candidate.lastUsed < idleTimeout {
+                        return candidate
+                    }
+                    open -= 1
+                    stale.append(candidate)
+                }
+            }
+            return nil
+        }
+    }
+
     private enum Acquisition {
         case use(PooledConnection)
         case connect
-        case wait
         case closed
     }
 
     private func acquire(deadline: ContinuousClock.Instant) async throws -> PooledConnection {
-        while true {
-            var stale: [PooledConnection] = []
-            let now = ContinuousClock.now
-            let action = pool.withLockedValue { state -> Acquisition in
-                guard !state.closed else { return .closed }
-                while let candidate = state.idle.popLast() {
-                    if candidate.channel.isActive, now - candidate.lastUsed < configuration.idleTimeout {
-                        return .use(candidate)
-                    }
-                    state.open -= 1
-                    stale.append(candidate)
-                }
-                guard state.open < configuration.maxConnections else { return .wait }
-                state.open += 1
-                return .connect
+        let preferred = RPCEventLoopPreference.current
+        let preferredKey = preferred.map { ObjectIdentifier($0) }
+        var stale: [PooledConnection] = []
+        let now = ContinuousClock.now
+        let action = pool.withLockedValue { state -> Acquisition? in
+            guard !state.closed else { return .closed }
+            if let connection = state.takeIdle(preferring: preferredKey, now: now,
+                                               idleTimeout: configuration.idleTimeout, stale: &stale) {
+                return .use(connection)
             }
-            for connection in stale { connection.channel.close(promise: nil) }
-            switch action {
-            case .use(let connection):
-                return connection
-            case .closed:
-                throw CallFailure(isBeforeSending: false, isDeadline: false, underlying: "client shut down")
-            case .connect:
-                do {
-                    return PooledConnection(channel: try await connect(), lastUsed: .now)
-                } catch {
-                    pool.withLockedValue { $0.open -= 1 }
-                    throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "connect: \(error)")
-                }
-            case .wait:
-                // Saturated: poll briefly; the pool is sized so this is rare.
-                guard ContinuousClock.now < deadline else {
-                    throw CallFailure(isBeforeSending: true, isDeadline: true, underlying: "pool saturated")
-                }
-                try? await Task.sleep(for: .milliseconds(2))
-            }
+            guard state.open < configuration.maxConnections else { return nil }
+            state.open += 1
+            return .connect
         }
+        for connection in stale { connection.channel.close(promise: nil) }
+        switch action {
+        case .use(let connection):
+            return connection
+        case .closed:
+            throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down")
+        case .connect:
+            return try await connectReserved(on: preferred)
+        case nil:
+            // Saturated: wait in line for a released connection or a freed slot.
+            if let handed = try await waitForConnection(deadline: deadline) {
+                return handed
+            }
+            return try await connectReserved(on: preferred)
+        }
+    }
+
+    /// Opens a connection for a slot already counted in `open`.
+    private func connectReserved(on loop: (any EventLoop)?) async throws -> PooledConnection {
+        do {
+            return PooledConnection(channel: try await connect(on: loop), lastUsed: .now)
+        } catch {
+            releaseSlot()
+            throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "connect: \(error)")
+        }
+    }
+
+    private func waitForConnection(deadline: ContinuousClock.Instant) async throws -> PooledConnection? {
+        let id = pool.withLockedValue { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timeout = group.next().scheduleTask(deadline: NIODeadline.now() + .nanoseconds((deadline - .now).nanosecondsClamped)) {
+            self.removeWaiter(id, failure: CallFailure(isBeforeSending: true, isDeadline: true, underlying: "pool saturated"))
+        }
+        defer { timeout.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let enqueued = pool.withLockedValue { state -> Bool in
+                    guard !state.closed else { return false }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return true
+                }
+                if !enqueued {
+                    continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
+                }
+            }
+        } onCancel: {
+            self.removeWaiter(id, failure: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "cancelled"))
+        }
+    }
+
+    /// Fails waiter `id` if it is still waiting (its deadline passed, or it was cancelled).
+    private func removeWaiter(_ id: Int, failure: CallFailure) {
+        let removed = pool.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        removed?.continuation.resume(throwing: failure)
     }
 
     private func release(_ connection: PooledConnection, reusable: Bool) {
         let keep = reusable && connection.channel.isActive
-        let closeIt = pool.withLockedValue { state -> Bool in
-            if keep, !state.closed {
-                state.idle.append(PooledConnection(channel: connection.channel, lastUsed: .now))
-                return false
+        if !keep {
+            connection.channel.close(promise: nil)
+            releaseSlot()
+            return
+        }
+        let (waiter, closeIt) = pool.withLockedValue { state -> (Waiter?, Bool) in
+            if state.closed {
+                state.open -= 1
+                return (nil, true)
             }
-            state.open -= 1
-            return true
+            if let waiter = state.waiters.popFirst() { return (waiter, false) }
+            let key = ObjectIdentifier(connection.channel.eventLoop)
+            state.idle[key, default: []].append(PooledConnection(channel: connection.channel, lastUsed: .now))
+            return (nil, false)
         }
         if closeIt { connection.channel.close(promise: nil) }
+        waiter?.continuation.resume(returning: PooledConnection(channel: connection.channel, lastUsed: .now))
     }
 
-    private func connect() async throws -> any Channel {
+    /// Gives up a connection slot; the first waiter, if any, may open a connection in its place.
+    private func releaseSlot() {
+        let waiter = pool.withLockedValue { state -> Waiter? in
+            if !state.closed, let waiter = state.waiters.popFirst() { return waiter }
+            state.open -= 1
+            return nil
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    private func connect(on loop: (any EventLoop)?) async throws -> any Channel {
         let context = tls.current
         let serverName = endpoint.serverName
-        let bootstrap = ClientBootstrap(group: group)
+        let bootstrap = loop.flatMap { ClientBootstrap(validatingGroup: $0) } ?? ClientBootstrap(group: group)
+        return try await bootstrap
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -288,6 +414,6 @@ public final class RPCClient: Sendable {
                     try operations.addHandler(RPCClientHandler())
                 }
             }
-        return try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            .connect(host: endpoint.host, port: endpoint.port).get()
     }
 }

@@ -32,6 +32,12 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     private var timer: Scheduled<Void>?
     private var quiescing = false
+    /// The JSON-RPC call being handled: cancelled when the client goes away or the caller's
+    /// deadline passes.
+    private var inFlight: Task<Void, Never>?
+    private var deadlineTimer: Scheduled<Void>?
+    /// Runs this connection's handlers on its event loop; made on first use.
+    private var executor: EventLoopTaskExecutor?
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
@@ -44,6 +50,20 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        cancelInFlight()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Nobody will read the answer: stop the work (outgoing calls and waits end at once).
+        cancelInFlight()
+        context.fireChannelInactive()
+    }
+
+    private func cancelInFlight() {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        inFlight?.cancel()
+        inFlight = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -184,6 +204,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         ) ?? RequestTrace.newRequestID()
 
         var headers: [String: String] = [:]
+        headers.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
             let key = name.lowercased()
             headers[key] = headers[key].map { $0 + "," + value } ?? value
@@ -198,24 +219,40 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let requested = head.headers.first(name: RPCHeader.deadline).flatMap({ Int64($0) }), requested > 0 {
             budget = min(.milliseconds(requested), configuration.maxDeadline)
         }
+        let deadline = startedAt + budget
 
         var logger = environment.logger
-        logger[metadataKey: "request_id"] = "\(requestID)"
         if let caller { logger[metadataKey: "caller"] = "\(caller)" }
 
         let rpcContext = RPCContext(
-            requestID: requestID, caller: caller, headers: headers,
-            deadline: startedAt + budget, logger: logger)
-        let bytes = Array(body.readableBytesView)
+            requestID: requestID, caller: caller, lowercasedHeaders: headers, deadline: deadline, logger: logger)
         let dispatcher = environment.dispatcher
-        let promise = context.eventLoop.makePromise(of: [UInt8]?.self)
-        promise.completeWithTask { await dispatcher.handle(body: bytes, context: rpcContext) }
+        let loop = context.eventLoop
+        let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
+        self.executor = executor
+        let promise = loop.makePromise(of: ByteBuffer?.self)
+        // The handler runs on this connection's event loop (its task executor), so awaiting
+        // replies of RPC connections on the same loop involves no thread hop.
+        inFlight = Task(executorPreference: executor) {
+            let reply = await RPCEventLoopPreference.$current.withValue(loop) {
+                await dispatcher.handle(body: body, context: rpcContext)
+            }
+            promise.succeed(reply)
+        }
+        let remaining = deadline - .now
+        deadlineTimer = loop.assumeIsolated().scheduleTask(in: .nanoseconds(max(0, remaining.nanosecondsClamped))) {
+            // The caller stops waiting now: cancel the handler; the dispatcher answers 504.
+            self.inFlight?.cancel()
+        }
         promise.futureResult.assumeIsolated().whenSuccess { reply in
-            let response = reply.map { HTTPPlainResponse(status: 200, contentType: "application/json", body: $0) }
-                ?? HTTPPlainResponse(status: 204, contentType: "application/json", body: [])
-            self.respond(context: context, head: head, response,
-                         extraHeaders: [(RPCHeader.requestID, requestID)], keepAlive: keepAlive)
-            Timer(label: "movr_rpc_http_duration", dimensions: [("status", "\(response.status)")])
+            self.inFlight = nil
+            self.deadlineTimer?.cancel()
+            self.deadlineTimer = nil
+            let status = reply == nil ? 204 : 200
+            self.respond(context: context, head: head, status: status, contentType: "application/json",
+                         body: reply ?? ByteBuffer(), extraHeaders: [(RPCHeader.requestID, requestID)],
+                         keepAlive: keepAlive)
+            self.environment.metrics.rpcDuration(status: status)
                 .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)
         }
     }
@@ -224,21 +261,28 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPPlainResponse,
                          extraHeaders: [(String, String)] = [], keepAlive: Bool) {
+        respond(context: context, head: head, status: response.status, contentType: response.contentType,
+                body: context.channel.allocator.buffer(bytes: response.body), extraHeaders: extraHeaders,
+                keepAlive: keepAlive)
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: Int, contentType: String,
+                         body: ByteBuffer, extraHeaders: [(String, String)] = [], keepAlive: Bool) {
         let keepAlive = keepAlive && !quiescing
         var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: "\(response.status == 204 ? 0 : response.body.count)")
+        headers.reserveCapacity(4 + extraHeaders.count)
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: status == 204 ? "0" : String(body.readableBytes))
         headers.add(name: "cache-control", value: "no-store")
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: response.status)
-        Counter(label: "movr_http_responses_total", dimensions: [("status", "\(response.status)")]).increment()
+        environment.metrics.response(status: status).increment()
 
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status),
+                                                             headers: headers))),
                       promise: nil)
-        if response.status != 204, !response.body.isEmpty, head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
-                          promise: nil)
+        if status != 204, body.readableBytes > 0, head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if keepAlive {

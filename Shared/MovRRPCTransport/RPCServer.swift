@@ -27,7 +27,8 @@ public final class RPCServer: Sendable {
         logger: Logger
     ) {
         self.environment = ConnectionEnvironment(
-            configuration: configuration, dispatcher: dispatcher, routes: routes, logger: logger)
+            configuration: configuration, dispatcher: dispatcher, routes: routes, logger: logger,
+            metrics: ServerMetrics())
         self.tls = tls
         self.group = eventLoopGroup
     }
@@ -60,7 +61,9 @@ public final class RPCServer: Sendable {
     public var openConnections: Int { connections.count }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), then closes
-    /// every connection.
+    /// every connection. Idle keep-alive connections close at once; a busy one closes after
+    /// sending its answer. Waits without polling, and returns promptly if the calling task is
+    /// cancelled (then closing everything still open).
     public func shutdownGracefully() async {
         let channel = listener.withLockedValue { value -> (any Channel)? in
             defer { value = nil }
@@ -68,10 +71,16 @@ public final class RPCServer: Sendable {
         }
         try? await channel?.close()
         connections.quiesceAll()
-        let deadline = ContinuousClock.now + environment.configuration.shutdownGracePeriod
-        while connections.count > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        let grace = environment.configuration.shutdownGracePeriod
+        let timeout = group.next().scheduleTask(in: .nanoseconds(grace.nanosecondsClamped)) { [connections] in
+            connections.stopWaiting()
         }
+        await withTaskCancellationHandler {
+            await connections.waitUntilEmpty()
+        } onCancel: { [connections] in
+            connections.stopWaiting()
+        }
+        timeout.cancel()
         connections.closeAll()
     }
 
@@ -96,6 +105,7 @@ struct ConnectionEnvironment: Sendable {
     let dispatcher: RPCDispatcher
     let routes: RPCServerRoutes
     let logger: Logger
+    let metrics: ServerMetrics
 }
 
 /// Sent down every open connection when the server shuts down.
@@ -103,31 +113,66 @@ struct QuiesceEvent: Sendable {}
 
 /// The open connections of one server, for the connection cap and graceful shutdown.
 final class ConnectionRegistry: Sendable {
-    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        /// Shutdown waiting for the last connection to go.
+        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+        var stoppedWaiting = false
+    }
 
-    var count: Int { channels.withLockedValue { $0.count } }
+    private let state = NIOLockedValueBox(State())
+
+    var count: Int { state.withLockedValue { $0.channels.count } }
 
     func admit(_ channel: any Channel, limit: Int) -> Bool {
-        channels.withLockedValue { open in
-            guard open.count < limit else { return false }
-            open[ObjectIdentifier(channel)] = channel
+        state.withLockedValue { state in
+            guard state.channels.count < limit else { return false }
+            state.channels[ObjectIdentifier(channel)] = channel
             return true
         }
     }
 
     func remove(_ channel: any Channel) {
-        _ = channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.channels.removeValue(forKey: ObjectIdentifier(channel))
+            guard state.channels.isEmpty else { return [] }
+            defer { state.emptyWaiters = [] }
+            return state.emptyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func quiesceAll() {
-        for channel in channels.withLockedValue({ Array($0.values) }) {
+        for channel in state.withLockedValue({ Array($0.channels.values) }) {
             channel.pipeline.fireUserInboundEventTriggered(QuiesceEvent())
         }
     }
 
     func closeAll() {
-        for channel in channels.withLockedValue({ Array($0.values) }) {
+        for channel in state.withLockedValue({ Array($0.channels.values) }) {
             channel.close(promise: nil)
         }
+    }
+
+    /// Returns when no connection is left, or once ``stopWaiting()`` was called.
+    func waitUntilEmpty() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { state -> Bool in
+                if state.channels.isEmpty || state.stoppedWaiting { return true }
+                state.emptyWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Releases every ``waitUntilEmpty()`` (grace period over, or the waiter was cancelled).
+    func stopWaiting() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.stoppedWaiting = true
+            defer { state.emptyWaiters = [] }
+            return state.emptyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

@@ -4,7 +4,9 @@ import NIOCore
 /// Runs TLS over a channel with OpenSSL, encrypting outbound and decrypting inbound
 /// `ByteBuffer`s.
 ///
-/// Writes made before the handshake completes are held back and sent afterwards. When the
+/// Writes are encrypted when they are flushed, not one by one: what a flush covers (an HTTP
+/// head and body, say) goes out as one TLS record where it fits, in one socket write. Writes
+/// made before the handshake completes are held back and sent afterwards. When the
 /// handshake completes, `TLSEvent.handshakeCompleted(peer:)` is fired inbound. Any handshake or
 /// protocol failure is fired as `errorCaught(TLSError)` and closes the channel; closing sends
 /// `close_notify` first. Confined to its channel's event loop, like every NIO handler.
@@ -32,7 +34,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let connection: SSLConnection?
     private let setupError: TLSError?
     private var state: State = .idle
+    /// Plaintext written but not flushed yet (and, during the handshake, not sendable yet).
     private var bufferedWrites: CircularBuffer<BufferedWrite> = []
+    /// Plaintext buffer reused by every read: its storage is allocated again only when the
+    /// previous read's data is still held further up the pipeline.
+    private var readBuffer: ByteBuffer?
+    /// Scratch space for joining several writes into one record; reused across flushes.
+    private var coalescingBuffer: ByteBuffer?
 
     /// The peer's certificate names, once the handshake has completed.
     public private(set) var peerIdentity: PeerIdentity?
@@ -138,11 +146,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .active
         peerIdentity = connection.peerIdentity
         context.fireUserInboundEventTriggered(TLSEvent.handshakeCompleted(peer: peerIdentity))
-        while state == .active, let write = bufferedWrites.popFirst() {
-            encrypt(context: context, connection: connection, data: write.data, promise: write.promise)
-        }
         // The handshake's last flight was written above; it goes out with the held-back data,
         // which also honours any flush requested while the handshake was running.
+        encryptBufferedWrites(context: context, connection: connection)
         context.flush()
     }
 
@@ -156,7 +162,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func readPlaintext(context: ChannelHandlerContext, connection: SSLConnection) {
         while state == .active {
-            var buffer = context.channel.allocator.buffer(capacity: Self.readChunkSize)
+            var buffer = readBuffer ?? context.channel.allocator.buffer(capacity: Self.readChunkSize)
+            readBuffer = nil
+            buffer.clear()
             var result: Int32 = 0
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.readChunkSize) { pointer in
                 var count = 0
@@ -165,9 +173,11 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return result == 1 ? count : 0
             }
             if result == 1 {
+                readBuffer = buffer
                 context.fireChannelRead(wrapInboundOut(buffer))
                 continue
             }
+            readBuffer = buffer
             switch SSL_get_error(connection.ssl, result) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                 // Post-handshake messages (key updates) may have produced a reply. A memory BIO
@@ -196,11 +206,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer = unwrapOutboundIn(data)
         switch state {
-        case .idle, .handshaking:
+        case .idle, .handshaking, .active:
             bufferedWrites.append(BufferedWrite(data: buffer, promise: promise))
-        case .active:
-            guard let connection else { return }
-            encrypt(context: context, connection: connection, data: buffer, promise: promise)
         case .closed:
             promise?.fail(ChannelError.ioOnClosedChannel)
         }
@@ -210,9 +217,42 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .idle, .handshaking:
             break  // Held-back writes are flushed when the handshake completes.
-        case .active, .closed:
+        case .active:
+            if let connection { encryptBufferedWrites(context: context, connection: connection) }
+            context.flush()
+        case .closed:
             context.flush()
         }
+    }
+
+    /// Encrypts everything written since the last flush: one write as it is, several joined
+    /// first so they share records. Their promises complete with the ciphertext's write.
+    private func encryptBufferedWrites(context: ChannelHandlerContext, connection: SSLConnection) {
+        guard state == .active, let first = bufferedWrites.popFirst() else { return }
+        if bufferedWrites.isEmpty {
+            encrypt(context: context, connection: connection, data: first.data, promise: first.promise)
+            return
+        }
+        var joined = coalescingBuffer ?? context.channel.allocator.buffer(capacity: Self.readChunkSize)
+        coalescingBuffer = nil
+        joined.clear()
+        var promises: [EventLoopPromise<Void>] = []
+        var write: BufferedWrite? = first
+        while var current = write {
+            joined.writeBuffer(&current.data)
+            if let promise = current.promise { promises.append(promise) }
+            write = bufferedWrites.popFirst()
+        }
+        var combined: EventLoopPromise<Void>?
+        if !promises.isEmpty {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { result in
+                for waiting in promises { waiting.completeWith(result) }
+            }
+            combined = promise
+        }
+        encrypt(context: context, connection: connection, data: joined, promise: combined)
+        coalescingBuffer = joined
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -247,6 +287,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func sendCloseNotify(context: ChannelHandlerContext, connection: SSLConnection) {
+        // Unflushed data goes before the close_notify, as it would have on a flush.
+        encryptBufferedWrites(context: context, connection: connection)
         // Best effort: one call queues our close_notify; the peer's answer is not awaited.
         OpenSSLErrorQueue.clear()
         _ = SSL_shutdown(connection.ssl)

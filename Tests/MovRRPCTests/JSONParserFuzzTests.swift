@@ -45,4 +45,45 @@ struct JSONParserFuzzTests {
         }
         #expect(accepted > 100)  // the mutations must also exercise the success path
     }
+
+    /// The scanner that lets the gateway forward result bytes accepts exactly what the parser
+    /// accepts, but for duplicate keys (which only the parser, reading values, refuses).
+    @Test("the forwarding scanner agrees with the parser on mutated documents")
+    func scannerAgreesWithParser() throws {
+        let seeds = [
+            #"{"result":{"vehicles":[{"id":"0a1b","battery":87,"location":{"latitude":48.85,"longitude":-2.35e0}}],"next_cursor":null},"id":1}"#,
+            #"[{"a":[true,false,null,"\u00e9\ud83d\ude00\n"]},-0.5e-3,"ü€😀"]"#,
+        ].map { Array($0.utf8) }
+        var random = SplitMix64(state: 0xBADC0DE)
+        var agreed = 0
+        for round in 0..<20_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                let position = Int.random(in: 0..<bytes.count, using: &random)
+                let byte = UInt8.random(in: 0...255, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[position] = byte
+                case 1: bytes.insert(byte, at: position)
+                default: if bytes.count > 1 { bytes.remove(at: position) }
+                }
+            }
+            let parsed: Bool
+            do {
+                _ = try JSONValue.parse(bytes)
+                parsed = true
+            } catch {
+                if error.kind == .duplicateKey { continue }
+                parsed = false
+            }
+            let scanned = bytes.withUnsafeBytes { input -> Bool in
+                var scanner = JSONScanner(input: input, maxDepth: 64)
+                guard (try? scanner.skipValue()) != nil else { return false }
+                scanner.skipWhitespace()
+                return scanner.isAtEnd
+            }
+            #expect(scanned == parsed, "\(String(decoding: bytes, as: UTF8.self))")
+            if scanned == parsed { agreed += 1 }
+        }
+        #expect(agreed > 10_000)
+    }
 }

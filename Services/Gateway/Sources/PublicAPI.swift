@@ -47,19 +47,14 @@ struct PublicAPI: Sendable {
     }
 
     /// Calls the owning service and hands its result to the client as it came: the service built
-    /// and validated it, so decoding and re-encoding it here would only cost time.
+    /// it, the RPC client checked it is well-formed JSON, and the dispatcher splices the bytes
+    /// into the reply; decoding and re-encoding it here would only cost time.
     func forward<P: Encodable & Sendable>(
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         context: RPCContext, idempotent: Bool
-    ) async throws -> JSONValue {
+    ) async throws -> RawJSON {
         let client = try runtime.client(for: service, region: region)
-        let encoded: JSONValue
-        do {
-            encoded = try JSONValue(encoding: params)
-        } catch {
-            throw RPCError.internalError
-        }
-        return try await client.call(method, params: encoded, options: RPCCallOptions(from: context, idempotent: idempotent))
+        return try await client.callRaw(method, params: params, options: RPCCallOptions(from: context, idempotent: idempotent))
     }
 
     /// The signed-in user, or 401.

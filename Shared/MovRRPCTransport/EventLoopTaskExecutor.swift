@@ -1,0 +1,21 @@
+import NIOCore
+
+/// Runs Swift tasks on one NIO event loop, so a request handler stays on the thread of its
+/// connection: no hop to the cooperative pool and back for every await on a future that the
+/// same loop completes (replies of pooled RPC connections on that loop, writes, timers).
+///
+/// Blocking work must not run here; the database layer keeps its libpq calls on a thread pool.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+}

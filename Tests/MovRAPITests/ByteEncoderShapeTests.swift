@@ -1,0 +1,61 @@
+import Foundation
+import MovRRPC
+import Testing
+
+@testable import MovRAPI
+
+/// Services write results with the one-pass ``JSONByteEncoder``; every API object must come out
+/// exactly as its `Codable` shape (pinned in ObjectShapeTests through `JSONEncoder`) says.
+@Suite("API objects through the server's encoder")
+struct ByteEncoderShapeTests {
+    static let user = User(id: userID, username: "alice", email: "alice@example.com", firstName: "Alice",
+                           lastName: "Liddell", city: "new york", region: "us-east1", createdAt: sampleTime)
+    static let vehicle = Vehicle(id: vehicleID, type: .scooter, city: "paris", region: "europe-west1", ownerId: nil,
+                                 status: .inUse, battery: 87, location: Location(latitude: 48.85, longitude: 2.35),
+                                 color: "red", brand: "Lime", createdAt: sampleTime)
+    static let activeRide = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+                                 startLocation: Location(latitude: 42.36, longitude: -71.06), startTime: sampleTime,
+                                 currency: "USD")
+    static let endedRide = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+                                startLocation: Location(latitude: 42.36, longitude: -71.06),
+                                endLocation: Location(latitude: 42.35, longitude: -71.05), startTime: sampleTime,
+                                endTime: laterTime, durationSeconds: 725, revenue: "4.25", currency: "USD",
+                                promoCode: "WELCOME10")
+    static let promo = PromoCode(code: "WELCOME10", description: "10% off", percentOff: 10, expiresAt: laterTime,
+                                 createdAt: sampleTime)
+
+    func expectSame<T: Encodable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let ours = try JSONSerialization.jsonObject(with: Data(try JSONByteEncoder.encode(value))) as? NSObject
+        let theirs = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(value)) as? NSObject
+        #expect(ours != nil && ours == theirs, sourceLocation: sourceLocation)
+    }
+
+    @Test func objectsAndResultsMatchTheirCodableShape() throws {
+        try expectSame(Self.user)
+        try expectSame(UserResult(user: Self.user))
+        try expectSame(AuthLoginResult(token: "s3cr3t-token", expiresAt: laterTime, user: Self.user))
+        try expectSame(Self.vehicle)
+        try expectSame(VehicleResult(vehicle: Self.vehicle))
+        try expectSame(VehiclesListResult(vehicles: [Self.vehicle, Self.vehicle], nextCursor: "AQAB"))
+        try expectSame(VehiclesListResult(vehicles: [], nextCursor: nil))
+        try expectSame(Self.activeRide)
+        try expectSame(RideResult(ride: Self.endedRide))
+        try expectSame(RidesListResult(rides: [Self.activeRide, Self.endedRide], nextCursor: nil))
+        try expectSame(Self.promo)
+        try expectSame(PromoCodesListResult(promoCodes: [Self.promo]))
+        try expectSame(UserPromoCodeResult(userPromoCode: UserPromoCode(userId: userID, code: "WELCOME10", appliedAt: sampleTime)))
+        try expectSame(CitiesListResult(cities: [CityInfo(city: "new york", region: "us-east1")], regions: ["us-east1"]))
+    }
+
+    @Test func nullableMembersStayPresentAsNull() throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try JSONByteEncoder.encode(Self.activeRide)))
+            as? [String: Any])
+        for key in ["end_location", "end_time", "duration_seconds", "revenue", "promo_code"] {
+            #expect(json[key] is NSNull, "\(key) must be present as null")
+        }
+        let vehicle = try #require(try JSONSerialization.jsonObject(with: Data(try JSONByteEncoder.encode(Self.vehicle)))
+            as? [String: Any])
+        #expect(vehicle["owner_id"] is NSNull)
+        #expect(vehicle["id"] as? String == "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9")
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import MovRRPC
+
+/// The one-pass result encoder must write what `JSONEncoder` writes (as JSON values), for
+/// every shape of `Codable` conformance, and refuse what would be malformed.
+@Suite("JSON byte encoder")
+struct JSONByteEncoderTests {
+    struct Inner: Codable, Equatable { var latitude: Double; var longitude: Double }
+    struct Sample: Codable, Equatable {
+        var id: UUID
+        var name: String
+        var count: Int
+        var small: Int8
+        var big: UInt64
+        var ratio: Double
+        var float: Float
+        var flag: Bool
+        var missing: String?
+        var present: String?
+        var tags: [String]
+        var nested: Inner
+        var nestedList: [Inner]
+        var matrix: [[Int]]
+        var byName: [String: Int]
+        var price: Decimal
+        var when: Date
+        var data: Data
+        var empty: [Int]
+    }
+
+    /// Writes members by hand: explicit nulls, nested containers, an unkeyed container.
+    struct Manual: Encodable {
+        enum Keys: String, CodingKey { case a, b, c, d }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeNil(forKey: .a)
+            var nested = container.nestedContainer(keyedBy: Keys.self, forKey: .b)
+            try nested.encode("x", forKey: .a)
+            var list = nested.nestedUnkeyedContainer(forKey: .b)
+            try list.encode(1)
+            try list.encodeNil()
+            var inner = list.nestedContainer(keyedBy: Keys.self)
+            try inner.encode(true, forKey: .c)
+            try container.encode(2.5, forKey: .c)
+            var again = encoder.container(keyedBy: Keys.self)  // asking twice gives the same object
+            try again.encode("last", forKey: .d)
+        }
+    }
+
+    struct Nothing: Encodable {
+        func encode(to encoder: any Encoder) throws {}
+    }
+
+    struct SingleWrapper: Codable, Equatable {
+        var inner: Inner
+        init(inner: Inner) { self.inner = inner }
+        init(from decoder: any Decoder) throws { inner = try decoder.singleValueContainer().decode(Inner.self) }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(inner)
+        }
+    }
+
+    /// Goes back to a container after writing a sibling: streaming cannot honour that.
+    struct OutOfOrder: Encodable {
+        enum Keys: String, CodingKey { case a, b }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var first = container.nestedContainer(keyedBy: Keys.self, forKey: .a)
+            try container.encode(1, forKey: .b)
+            try first.encode(2, forKey: .a)
+        }
+    }
+
+    func sameAsJSONEncoder<T: Encodable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let ours = try JSONValue.parse(JSONByteEncoder.encode(value))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let theirs = try JSONValue.parse(Array(try encoder.encode(value)))
+        #expect(ours == theirs, sourceLocation: sourceLocation)
+    }
+
+    static let sample = Sample(
+        id: UUID(uuidString: "0A1B2C3D-4E5F-4061-8273-94A5B6C7D8E9")!, name: "quote\" back\\slash /slash\n\u{1}é😀",
+        count: -1234567890123, small: -128, big: .max, ratio: 40.712_345_678_9, float: 0.1, flag: true,
+        missing: nil, present: "here", tags: ["a", "", "b c"], nested: Inner(latitude: -74, longitude: 1e-7),
+        nestedList: [Inner(latitude: 1.5, longitude: -0.0), Inner(latitude: 90, longitude: 180)],
+        matrix: [[1, 2], [], [3]], byName: ["z": 1, "a": 2], price: Decimal(string: "12.34")!,
+        when: Date(timeIntervalSince1970: 1_795_797_002.123), data: Data([0, 1, 254, 255]), empty: [])
+
+    @Test func synthesizedConformancesMatchJSONEncoder() throws {
+        try sameAsJSONEncoder(Self.sample)
+        try sameAsJSONEncoder([Self.sample, Self.sample])
+        try sameAsJSONEncoder(["k": Self.sample])
+        try sameAsJSONEncoder(SingleWrapper(inner: Inner(latitude: 1, longitude: 2)))
+        try sameAsJSONEncoder(Optional<Int>.none)
+        try sameAsJSONEncoder("top level string")
+        try sameAsJSONEncoder(Int64.min)
+        try sameAsJSONEncoder([Double](arrayLiteral: 0.1, 1e300, -2.5e-300, 3, 2e15))
+    }
+
+    @Test func handWrittenConformancesMatchJSONEncoder() throws {
+        try sameAsJSONEncoder(Manual())
+        #expect(try JSONValue.parse(JSONByteEncoder.encode(Manual()))
+            == ["a": nil, "b": ["a": "x", "b": [1, nil, ["c": true]]], "c": .number("2.5"), "d": "last"])
+    }
+
+    @Test func integersAndStringsAreWrittenExactly() throws {
+        #expect(String(decoding: try JSONByteEncoder.encode([Int.min, 0, Int.max]), as: UTF8.self)
+            == "[-9223372036854775808,0,9223372036854775807]")
+        #expect(String(decoding: try JSONByteEncoder.encode("a\"b\\c\u{0}\u{1F}\t/é"), as: UTF8.self)
+            == #""a\"b\\c\u0000\u001f\t/é""#)
+        #expect(String(decoding: try JSONByteEncoder.encode(UUID(uuidString: "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9")!),
+                       as: UTF8.self) == #""0A1B2C3D-4E5F-4061-8273-94A5B6C7D8E9""#)
+    }
+
+    @Test func aValueThatEncodesNothingIsAnEmptyObject() throws {
+        #expect(try JSONByteEncoder.encode(Nothing()) == Array("{}".utf8))
+        #expect(try JSONByteEncoder.encode([Nothing()]) == Array("[{}]".utf8))
+    }
+
+    @Test func rawJSONAndJSONValuesAreWrittenAsTheyAre() throws {
+        let raw = RawJSON(validated: ByteBuffer(string: #"{"z":1,"a":[true]}"#))
+        #expect(try JSONByteEncoder.encode(["result": raw]) == Array(#"{"result":{"z":1,"a":[true]}}"#.utf8))
+        #expect(try JSONByteEncoder.encode(JSONValue.number("1.50")) == Array("1.50".utf8))
+    }
+
+    @Test func whatWouldBeMalformedIsRefusedAndTheBufferRestored() throws {
+        var buffer = ByteBuffer(string: "prefix")
+        #expect(throws: EncodingError.self) { try JSONByteEncoder.encode(OutOfOrder(), into: &buffer) }
+        #expect(throws: EncodingError.self) { try JSONByteEncoder.encode(["x": Double.nan], into: &buffer) }
+        #expect(throws: EncodingError.self) { try JSONByteEncoder.encode([Double.infinity], into: &buffer) }
+        #expect(String(buffer: buffer) == "prefix")
+    }
+}
