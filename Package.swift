@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "MovRRPCTests", dependencies: ["MovRRPC"]),
         .testTarget(name: "MovRRPCTransportTests", dependencies: ["MovRRPCTransport", "MovRTestSupport"]),
         .testTarget(name: "MovRLocalityTests", dependencies: ["MovRLocality"]),
-        .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI", "MovRRPC"]),
+        .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI", "MovRInternalAPI", "MovRRPC"]),
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
         .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),

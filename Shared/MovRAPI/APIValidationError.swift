@@ -26,7 +26,7 @@ public struct APIValidationError: Error, Sendable, Hashable, CustomStringConvert
             self.init(field: Self.fieldName(context.codingPath),
                       message: "wrong type, expected \(Self.jsonTypeName(type))")
         case .dataCorrupted(let context):
-            let own = context.debugDescription == StrictDecoding.unknownFieldMessage
+            let own = context.debugDescription == Self.unknownFieldMessage
                 || context.debugDescription.hasPrefix("expected ")
             self.init(field: Self.fieldName(context.codingPath),
                       message: own ? context.debugDescription : "invalid value")
@@ -36,6 +36,10 @@ public struct APIValidationError: Error, Sendable, Hashable, CustomStringConvert
     }
 
     public var description: String { "invalid param '\(field)': \(message)" }
+
+    /// What the server's params decoder (MovRRPC's `JSONValue.decode(as:)`) says of a member the
+    /// params type does not have; that module is not a dependency, so the text is repeated here.
+    static let unknownFieldMessage = "unknown field"
 
     static func fieldName(_ path: [any CodingKey]) -> String {
         let names = path.map { key in key.intValue.map(String.init) ?? key.stringValue }

@@ -10,17 +10,6 @@ public struct AuthLoginParams: APIParams {
         self.password = password
     }
 
-    enum CodingKeys: String, CodingKey {
-        case username
-        case password
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        username = try container.decode(String.self, forKey: .username)
-        password = try container.decode(String.self, forKey: .password)
-    }
-
     /// Only bounds the password's size: its registration rules are not restated at login, where
     /// a wrong password of any shape is simply `invalid_credentials`.
     public func validate() throws(APIValidationError) {

@@ -8,23 +8,6 @@ public struct Location: Codable, Sendable, Hashable {
         self.longitude = longitude
     }
 
-    enum CodingKeys: String, CodingKey {
-        case latitude
-        case longitude
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        latitude = try container.decode(Double.self, forKey: .latitude)
-        longitude = try container.decode(Double.self, forKey: .longitude)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(latitude, forKey: .latitude)
-        try container.encode(longitude, forKey: .longitude)
-    }
-
     /// Checks the coordinates; `field` prefixes the reported name (`location.latitude`).
     public func validate(field: String = "location") throws(APIValidationError) {
         guard latitude.isFinite, (-90.0...90.0).contains(latitude) else {

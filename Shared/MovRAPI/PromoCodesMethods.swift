@@ -43,14 +43,6 @@ public struct PromoCodesCreateParams: APIParams {
         case expiresAt = "expires_at"
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        code = try container.decode(String.self, forKey: .code)
-        description = try container.decode(String.self, forKey: .description)
-        percentOff = try container.decode(Int.self, forKey: .percentOff)
-        expiresAt = try container.decode(String.self, forKey: .expiresAt)
-    }
-
     public func validate() throws(APIValidationError) {
         try FieldRule.promoCode(code)
         try FieldRule.text(description, field: "description", length: 0...200)
@@ -75,14 +67,6 @@ public struct PromoCodesApplyParams: APIParams {
     public var code: String
 
     public init(code: String) { self.code = code }
-
-    enum CodingKeys: String, CodingKey {
-        case code
-    }
-
-    public init(from decoder: any Decoder) throws {
-        code = try decoder.strictContainer(keyedBy: CodingKeys.self).decode(String.self, forKey: .code)
-    }
 
     public func validate() throws(APIValidationError) {
         try FieldRule.promoCode(code)

@@ -15,12 +15,6 @@ public struct RidesStartParams: APIParams {
         case idempotencyKey = "idempotency_key"
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        vehicleId = try container.decodeUUID(forKey: .vehicleId)
-        idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
-    }
-
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeLowercase(vehicleId, forKey: .vehicleId)
@@ -45,12 +39,6 @@ public struct RidesUpdateLocationParams: APIParams {
     enum CodingKeys: String, CodingKey {
         case rideId = "ride_id"
         case location
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        rideId = try container.decodeUUID(forKey: .rideId)
-        location = try container.decode(Location.self, forKey: .location)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,13 +68,6 @@ public struct RidesEndParams: APIParams {
         case rideId = "ride_id"
         case location
         case battery
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        rideId = try container.decodeUUID(forKey: .rideId)
-        location = try container.decode(Location.self, forKey: .location)
-        battery = try container.decodeIfPresent(Int.self, forKey: .battery)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -140,13 +121,6 @@ public struct RidesListParams: APIParams {
         case cursor
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        activeOnly = try container.decodeIfPresent(Bool.self, forKey: .activeOnly)
-        limit = try container.decodeIfPresent(Int.self, forKey: .limit)
-        cursor = try container.decodeIfPresent(String.self, forKey: .cursor)
-    }
-
     public func validate() throws(APIValidationError) {
         try FieldRule.limit(limit)
         try FieldRule.cursor(cursor)
@@ -186,14 +160,6 @@ public struct RidesGetParams: APIParams {
     public var id: UUID
 
     public init(id: UUID) { self.id = id }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-    }
-
-    public init(from decoder: any Decoder) throws {
-        id = try decoder.strictContainer(keyedBy: CodingKeys.self).decodeUUID(forKey: .id)
-    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

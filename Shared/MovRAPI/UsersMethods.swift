@@ -27,16 +27,6 @@ public struct UsersRegisterParams: APIParams {
         case city
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        username = try container.decode(String.self, forKey: .username)
-        password = try container.decode(String.self, forKey: .password)
-        email = try container.decode(String.self, forKey: .email)
-        firstName = try container.decode(String.self, forKey: .firstName)
-        lastName = try container.decode(String.self, forKey: .lastName)
-        city = try container.decode(String.self, forKey: .city)
-    }
-
     public func validate() throws(APIValidationError) {
         try FieldRule.username(username)
         try FieldRule.password(password)

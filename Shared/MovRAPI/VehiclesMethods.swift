@@ -22,19 +22,6 @@ public struct VehiclesListParams: APIParams {
         return try PageCursor(decoding: cursor)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case city
-        case limit
-        case cursor
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        city = try container.decodeIfPresent(String.self, forKey: .city)
-        limit = try container.decodeIfPresent(Int.self, forKey: .limit)
-        cursor = try container.decodeIfPresent(String.self, forKey: .cursor)
-    }
-
     public func validate() throws(APIValidationError) {
         if let city { try FieldRule.city(city) }
         try FieldRule.limit(limit)
@@ -76,14 +63,6 @@ public struct VehiclesGetParams: APIParams {
 
     public init(id: UUID) { self.id = id }
 
-    enum CodingKeys: String, CodingKey {
-        case id
-    }
-
-    public init(from decoder: any Decoder) throws {
-        id = try decoder.strictContainer(keyedBy: CodingKeys.self).decodeUUID(forKey: .id)
-    }
-
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeLowercase(id, forKey: .id)
@@ -97,14 +76,6 @@ public struct VehiclesRemoveParams: APIParams {
     public var id: UUID
 
     public init(id: UUID) { self.id = id }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-    }
-
-    public init(from decoder: any Decoder) throws {
-        id = try decoder.strictContainer(keyedBy: CodingKeys.self).decodeUUID(forKey: .id)
-    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -147,17 +118,6 @@ public struct VehiclesAddParams: APIParams {
         case idempotencyKey = "idempotency_key"
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        type = try container.decode(VehicleType.self, forKey: .type)
-        city = try container.decodeIfPresent(String.self, forKey: .city)
-        location = try container.decode(Location.self, forKey: .location)
-        color = try container.decode(String.self, forKey: .color)
-        brand = try container.decode(String.self, forKey: .brand)
-        battery = try container.decodeIfPresent(Int.self, forKey: .battery)
-        idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
-    }
-
     public func validate() throws(APIValidationError) {
         if let city { try FieldRule.city(city) }
         try location.validate()
@@ -191,17 +151,6 @@ public struct LocationHistoryParams: APIParams {
 
     /// `limit`, or the API's default page size.
     public var effectiveLimit: Int { limit ?? PageLimit.default }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case limit
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
-        id = try container.decodeUUID(forKey: .id)
-        limit = try container.decodeIfPresent(Int.self, forKey: .limit)
-    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

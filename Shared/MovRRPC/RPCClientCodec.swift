@@ -66,7 +66,7 @@ public enum RPCResponseDecoder {
               case .string(let message)? = error["message"]
         else { throw malformed }
         // Unknown `data` shapes from foreign servers are dropped rather than failing the call.
-        let data = error["data"].flatMap { try? $0.decode(as: RPCErrorData.self) }
+        let data = error["data"].flatMap { try? $0.decode(as: RPCErrorData.self, strict: false) }
         return RPCError(code: code, message: message, data: data)
     }
 

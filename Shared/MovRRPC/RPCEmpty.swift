@@ -1,4 +1,4 @@
-/// Params of a method that takes none: accepts absent params or any object (extra keys ignored).
+/// Params of a method that takes none: accepts absent params or an empty object (the server's decoder refuses unknown keys).
 public struct RPCEmptyParams: Decodable, Sendable, Hashable {
     public init() {}
 

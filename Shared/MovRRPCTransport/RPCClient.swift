@@ -116,7 +116,8 @@ public final class RPCClient: Sendable {
     ) async throws -> Result {
         let raw = try await callRaw(method, params: params, options: options)
         do {
-            return try raw.parsed().decode(as: Result.self)
+            // Lenient: a newer service may add result members this caller does not know yet.
+            return try raw.parsed().decode(as: Result.self, strict: false)
         } catch {
             logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
             throw RPCError.internalError

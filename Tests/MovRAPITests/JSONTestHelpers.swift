@@ -1,4 +1,5 @@
 import Foundation
+import MovRRPC
 import Testing
 
 @testable import MovRAPI
@@ -13,8 +14,10 @@ func jsonObject(_ text: String) throws -> NSDictionary {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary)
 }
 
-func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-    try JSONDecoder().decode(type, from: Data(text.utf8))
+/// Decodes `text` as the server does: parsed into a `JSONValue`, then `decode(as:)` (strict
+/// unless told otherwise, as for params).
+func decode<T: Decodable>(_ type: T.Type, _ text: String, strict: Bool = true) throws -> T {
+    try JSONValue.parse(Array(text.utf8)).decode(as: type, strict: strict)
 }
 
 /// The `APIValidationError` decoding `text` as `T` fails with, via the same mapping the gateway uses.

@@ -1,4 +1,5 @@
 import Foundation
+import MovRRPC
 import Testing
 
 @testable import MovRAPI
@@ -203,8 +204,9 @@ struct ObjectShapeTests {
         }
     }
 
+    /// Encoded as a client sends params, decoded as the server's dispatcher does.
     private func expectRoundTrip<P: APIParams>(_ value: P) throws {
-        let decoded = try JSONDecoder().decode(P.self, from: JSONEncoder().encode(value))
+        let decoded = try JSONValue(encoding: value).decode(as: P.self)
         #expect(decoded == value)
         #expect(validationFailure(decoded) == nil, "\(P.self) sample must be valid")
     }

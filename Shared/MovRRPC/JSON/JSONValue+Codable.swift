@@ -4,9 +4,15 @@ extension JSONValue {
     /// Decodes this value into `T` with `JSONDecoder`'s default strategies (keys as spelled, so
     /// types give their wire names in `CodingKeys`; `Data` as base64).
     ///
-    /// - Throws: `DecodingError` whose coding path names the offending member.
-    public func decode<T: Decodable>(as type: T.Type = T.self) throws -> T {
-        try JSONValueDecoder(value: self).decodeAny(T.self)
+    /// Strict by default, as request params must be: a member of any object that `T` (or a type
+    /// nested in it) never asks for is an error, so a client cannot slip in `status` or
+    /// `owner_id` and have it silently dropped. Decode replies with `strict: false`: a newer
+    /// server may add members an older client does not know.
+    ///
+    /// - Throws: `DecodingError` whose coding path names the offending member; for an unknown
+    ///   member it ends at that member, with the description "unknown field".
+    public func decode<T: Decodable>(as type: T.Type = T.self, strict: Bool = true) throws -> T {
+        try JSONValueDecoder(value: self, rejectingUnknownMembers: strict).decodeAny(T.self)
     }
 
     /// The JSON form of `value` (through Foundation's `JSONEncoder`).

@@ -7,28 +7,60 @@ import Foundation
 /// their exact literal, and a nested `JSONValue` member keeps its literal text. Follows
 /// `JSONDecoder`'s default strategies: keys as spelled, `Data` as base64, `Date` as the
 /// type's own encoding.
+///
+/// When strict, an object member that the decoded type never asked for is an error, so params
+/// types need no code of their own to refuse smuggled keys: see ``UnknownMemberCheck``. Only
+/// objects the type opened as a keyed container are checked; a `JSONValue` member takes anything.
 struct JSONValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// Where objects opened here are recorded for checking; nil when lenient.
+    private let check: UnknownMemberCheck?
+    /// What the type asked of `value` when it is an object and decoding is strict.
+    private let requests: RequestedMembers?
 
-    init(value: JSONValue, codingPath: [any CodingKey] = []) {
+    init(value: JSONValue, codingPath: [any CodingKey] = [], rejectingUnknownMembers strict: Bool = false) {
+        self.init(value: value, codingPath: codingPath, check: strict ? UnknownMemberCheck() : nil)
+    }
+
+    private init(value: JSONValue, codingPath: [any CodingKey], check: UnknownMemberCheck?,
+                 requests: RequestedMembers? = nil) {
         self.value = value
         self.codingPath = codingPath
+        self.check = check
+        if let requests {
+            self.requests = requests
+        } else if check != nil, case .object(let members) = value {
+            self.requests = RequestedMembers(members: members, codingPath: codingPath)
+        } else {
+            self.requests = nil
+        }
+    }
+
+    /// The decoder of a member or element, as strict as this one.
+    func child(_ value: JSONValue, key: any CodingKey) -> JSONValueDecoder {
+        JSONValueDecoder(value: value, codingPath: codingPath + [key], check: check)
+    }
+
+    /// Records that the type asked for member `name` of this object.
+    func request(_ name: String) {
+        requests?.request(name)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {
             throw mismatch([String: Any].self, at: codingPath, found: value)
         }
-        return KeyedDecodingContainer(JSONValueKeyedContainer<Key>(members: members, codingPath: codingPath))
+        if let requests { check?.cover(requests) }
+        return KeyedDecodingContainer(JSONValueKeyedContainer<Key>(members: members, decoder: self))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let elements) = value else {
             throw mismatch([Any].self, at: codingPath, found: value)
         }
-        return JSONValueUnkeyedContainer(elements: elements, codingPath: codingPath)
+        return JSONValueUnkeyedContainer(elements: elements, decoder: self)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
@@ -50,7 +82,13 @@ struct JSONValueDecoder: Decoder {
             }
             if let result = data as? T { return result }
         }
-        return try T(from: self)
+        guard check != nil else { return try T(from: self) }
+        // The objects `T` opens are checked once it has asked for all it wants; nested values
+        // decoded through here are checked by their own, inner call.
+        let ownCheck = UnknownMemberCheck()
+        let result = try T(from: JSONValueDecoder(value: value, codingPath: codingPath, check: ownCheck, requests: requests))
+        try ownCheck.verify()
+        return result
     }
 
     func decodeInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
@@ -130,8 +168,8 @@ struct JSONIndexKey: CodingKey {
     init?(stringValue: String) { nil }
 }
 
-/// A member name as a coding key, for `superDecoder()`.
-private struct JSONNameKey: CodingKey {
+/// A member name as a coding key, for `superDecoder()` and unknown members.
+struct JSONNameKey: CodingKey {
     let stringValue: String
     var intValue: Int? { nil }
 
@@ -141,17 +179,24 @@ private struct JSONNameKey: CodingKey {
 
 struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
-    let codingPath: [any CodingKey]
+    /// The decoder of the object itself, which records the members asked for.
+    let decoder: JSONValueDecoder
+
+    var codingPath: [any CodingKey] { decoder.codingPath }
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
-    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool {
+        decoder.request(key.stringValue)
+        return members[key.stringValue] != nil
+    }
 
     private func member(_ key: Key) throws -> JSONValueDecoder {
+        decoder.request(key.stringValue)
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "Missing member \(key.stringValue)"))
         }
-        return JSONValueDecoder(value: value, codingPath: codingPath + [key])
+        return decoder.child(value, key: key)
     }
 
     func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
@@ -189,25 +234,31 @@ struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        let key = JSONNameKey(stringValue: "super")
-        return JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        try superDecoder(at: JSONNameKey(stringValue: "super"))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        JSONValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        try superDecoder(at: key)
+    }
+
+    private func superDecoder(at key: any CodingKey) throws -> any Decoder {
+        decoder.request(key.stringValue)
+        return decoder.child(members[key.stringValue] ?? .null, key: key)
     }
 }
 
 struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONValue]
-    let codingPath: [any CodingKey]
+    /// The decoder of the array itself; elements decode as strictly as it does.
+    let decoder: JSONValueDecoder
     private(set) var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], decoder: JSONValueDecoder) {
         self.elements = elements
-        self.codingPath = codingPath
+        self.decoder = decoder
     }
 
+    var codingPath: [any CodingKey] { decoder.codingPath }
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
@@ -217,7 +268,7 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "Array has too few elements"))
         }
-        let result = try body(JSONValueDecoder(value: elements[currentIndex], codingPath: codingPath + [key]))
+        let result = try body(decoder.child(elements[currentIndex], key: key))
         currentIndex += 1
         return result
     }
