@@ -1,4 +1,5 @@
 import Foundation
+import MovRRPC
 
 /// RFC 3339 times as the API writes them: UTC, millisecond precision, `Z` suffix
 /// (`2026-11-27T16:30:02.123Z`).
@@ -10,18 +11,54 @@ public enum RFC3339 {
     private static let firstMillisecond: Int64 = -62_167_219_200_000 // 0000-01-01T00:00:00Z
     private static let lastMillisecond: Int64 = 253_402_300_799_999  // 9999-12-31T23:59:59.999Z
 
+    /// `date` in milliseconds since the epoch, rounded and clamped to what RFC 3339 can spell.
+    private static func clampedMilliseconds(_ date: Date) -> Int64 {
+        let scaled = (date.timeIntervalSince1970 * 1000).rounded()
+        if !scaled.isFinite || scaled >= Double(lastMillisecond) {
+            return scaled == -.infinity ? firstMillisecond : lastMillisecond
+        } else if scaled <= Double(firstMillisecond) {
+            return firstMillisecond
+        }
+        return Int64(scaled)
+    }
+
+    /// Writes `date` as a quoted JSON string, exactly as ``string(from:)`` spells it, without
+    /// building the string (this runs for every time in every listing).
+    public static func write(_ date: Date, into writer: inout JSONByteWriter) {
+        let (days, millisecondOfDay) = floorDivide(clampedMilliseconds(date), 86_400_000)
+        let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
+        let secondOfDay = millisecondOfDay / 1000
+        writer.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 26) { out in
+            func put(_ value: Int64, _ width: Int, at position: Int) {
+                var rest = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    out[position + offset] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+            }
+            out[0] = UInt8(ascii: "\"")
+            put(year, 4, at: 1)
+            out[5] = UInt8(ascii: "-")
+            put(month, 2, at: 6)
+            out[8] = UInt8(ascii: "-")
+            put(day, 2, at: 9)
+            out[11] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, 2, at: 12)
+            out[14] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 2, at: 15)
+            out[17] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 2, at: 18)
+            out[20] = UInt8(ascii: ".")
+            put(millisecondOfDay % 1000, 3, at: 21)
+            out[24] = UInt8(ascii: "Z")
+            out[25] = UInt8(ascii: "\"")
+            return 26
+        }
+    }
+
     /// Formats `date` in UTC with milliseconds, rounding to the nearest millisecond.
     public static func string(from date: Date) -> String {
-        let scaled = (date.timeIntervalSince1970 * 1000).rounded()
-        let milliseconds: Int64
-        if !scaled.isFinite || scaled >= Double(lastMillisecond) {
-            milliseconds = scaled == -.infinity ? firstMillisecond : lastMillisecond
-        } else if scaled <= Double(firstMillisecond) {
-            milliseconds = firstMillisecond
-        } else {
-            milliseconds = Int64(scaled)
-        }
-        let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
+        let (days, millisecondOfDay) = floorDivide(clampedMilliseconds(date), 86_400_000)
         let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
         let secondOfDay = millisecondOfDay / 1000
         var text = ""

@@ -1,10 +1,16 @@
 import Logging
+import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
-/// A bounded pool of `PostgresConnection`s. Waiters are served first-in first-out and give up
-/// after `poolTimeoutSeconds`. Idle connections are health-checked without a round trip on
-/// checkout; connections returned broken or inside a transaction are discarded.
-actor ConnectionPool {
+/// A bounded pool of `PostgresConnection`s: ``ConnectionPoolState`` decides, this class acts.
+///
+/// Waiters are served first-in first-out and give up after `poolTimeoutSeconds` (a timer on an
+/// event loop, no task per waiter). Idle connections are health-checked without a round trip
+/// on checkout; connections returned broken or inside a transaction are discarded, and so are
+/// connections past their idle timeout or lifetime. The state sits behind a lock, not in an
+/// actor, so a lease costs no hop to another executor.
+final class ConnectionPool: Sendable {
     /// Counters for tests and metrics.
     struct Statistics: Sendable {
         var open: Int
@@ -15,146 +21,150 @@ actor ConnectionPool {
         var discarded: Int
     }
 
-    private enum Grant {
-        case connection(PostgresConnection)
-        /// The waiter inherits a reserved slot and must open a connection itself.
+    /// What a waiter is given: a connection, or the right to open one in a freed slot.
+    private enum Grant: Sendable {
+        case connection(PostgresConnection, openedAt: ContinuousClock.Instant)
         case slot
     }
 
-    private struct Waiter {
-        let id: Int
-        let continuation: CheckedContinuation<Grant, any Error>
-        let timeout: Task<Void, Never>
+    private typealias Waiter = CheckedContinuation<Grant, any Error>
+
+    private struct Locked: Sendable {
+        var state: ConnectionPoolState<PostgresConnection, Waiter>
+        var nextConnectionID = 0
+        var peakOpen = 0
+        var opened = 0
+        var discarded = 0
+        /// When each leased connection was opened (lifetime accounting), by connection id.
+        var openedAt: [Int: ContinuousClock.Instant] = [:]
     }
 
     private let configuration: PostgresConfiguration
     private let threadPool: NIOThreadPool
+    private let timerLoop: any EventLoop
     private let logger: Logger
+    private let locked: NIOLockedValueBox<Locked>
 
-    private var idle: [PostgresConnection] = []
-    /// Open plus being-opened connections; never exceeds `configuration.poolSize`.
-    private var reserved = 0
-    private var waiters: [Waiter] = []
-    private var nextWaiterID = 0
-    private var nextConnectionID = 0
-    private var closed = false
-    private var statistics = Statistics(open: 0, idle: 0, waiting: 0, peakOpen: 0, opened: 0, discarded: 0)
-
-    init(configuration: PostgresConfiguration, threadPool: NIOThreadPool, logger: Logger) {
+    init(configuration: PostgresConfiguration, threadPool: NIOThreadPool, logger: Logger,
+         timerLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
         self.configuration = configuration
         self.threadPool = threadPool
+        self.timerLoop = timerLoop
         self.logger = logger
+        let limits = ConnectionPoolState<PostgresConnection, Waiter>.Limits(
+            size: configuration.poolSize,
+            idleTimeout: .milliseconds(Int64(min(configuration.idleTimeoutSeconds, 86_400 * 365) * 1000)),
+            maxLifetime: .milliseconds(Int64(min(configuration.maxLifetimeSeconds, 86_400 * 365) * 1000)))
+        locked = NIOLockedValueBox(Locked(state: ConnectionPoolState(limits: limits)))
     }
 
     var currentStatistics: Statistics {
-        var copy = statistics
-        copy.open = reserved
-        copy.idle = idle.count
-        copy.waiting = waiters.count
-        return copy
+        locked.withLockedValue { locked in
+            Statistics(open: locked.state.reserved, idle: locked.state.idle.count, waiting: locked.state.waiters.count,
+                       peakOpen: locked.peakOpen, opened: locked.opened, discarded: locked.discarded)
+        }
     }
 
     func lease() async throws -> PostgresConnection {
-        guard !closed else { throw PostgresError(code: .poolClosed) }
-        while let connection = idle.popLast() {
-            if connection.isReusable() { return connection }
-            await discard(connection, reason: "unhealthy on checkout")
-            if !waiters.isEmpty || closed { break }
-        }
-        if !closed, waiters.isEmpty, reserved < configuration.poolSize {
-            reserved += 1
-            return try await openReserved()
-        }
-        switch try await enqueueWaiter() {
-        case .connection(let connection): return connection
-        case .slot: return try await openReserved()
+        while true {
+            let grant = try await acquire()
+            switch grant {
+            case .connection(let connection, let openedAt):
+                if connection.isReusable() {
+                    locked.withLockedValue { $0.openedAt[connection.id] = openedAt }
+                    return connection
+                }
+                discard(connection, reason: "unhealthy on checkout")
+            case .slot:
+                return try await openReserved()
+            }
         }
     }
 
-    func release(_ connection: PostgresConnection) async {
-        guard !closed, connection.isReusable() else {
-            await discard(connection, reason: closed ? "pool closed" : "unhealthy on release")
-            return
+    func release(_ connection: PostgresConnection) {
+        let reusable = connection.isReusable()
+        let action = locked.withLockedValue { locked in
+            let openedAt = locked.openedAt.removeValue(forKey: connection.id) ?? .now
+            return (locked.state.release(connection, openedAt: openedAt, reusable: reusable, now: .now), openedAt)
         }
-        if !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
-            waiter.timeout.cancel()
-            waiter.continuation.resume(returning: .connection(connection))
-        } else {
-            idle.append(connection)
+        switch action.0 {
+        case .keep:
+            break
+        case .handOver(let waiter):
+            locked.withLockedValue { $0.openedAt[connection.id] = action.1 }
+            waiter.resume(returning: .connection(connection, openedAt: action.1))
+        case .close(let waiter):
+            closeDiscarded(connection, reason: reusable ? "lifetime over or pool closed" : "unhealthy on release")
+            waiter?.resume(returning: .slot)
         }
     }
 
     func shutdown() async {
-        closed = true
-        for waiter in waiters {
-            waiter.timeout.cancel()
-            waiter.continuation.resume(throwing: PostgresError(code: .poolClosed))
-        }
-        waiters.removeAll()
-        let connections = idle
-        idle.removeAll()
-        for connection in connections {
-            await discard(connection, reason: "pool closed")
-        }
+        let (idle, waiters) = locked.withLockedValue { $0.state.close() }
+        for waiter in waiters { waiter.resume(throwing: PostgresError(code: .poolClosed)) }
+        for connection in idle { await connection.close() }
     }
 
     // MARK: Private
 
+    private func acquire() async throws -> Grant {
+        var expired: [PostgresConnection] = []
+        // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
+        // between the decision and the wait cannot be missed.
+        let grant: Grant = try await withCheckedThrowingContinuation { (continuation: Waiter) in
+            let action = locked.withLockedValue { $0.state.lease(now: .now, waiter: continuation, expired: &expired) }
+            switch action {
+            case .use(let connection, let openedAt):
+                continuation.resume(returning: .connection(connection, openedAt: openedAt))
+            case .open:
+                continuation.resume(returning: .slot)
+            case .closed:
+                continuation.resume(throwing: PostgresError(code: .poolClosed))
+            case .wait(let id):
+                let timeout = TimeAmount.milliseconds(Int64(min(configuration.poolTimeoutSeconds, 86_400 * 365) * 1000))
+                timerLoop.scheduleTask(in: timeout) { [self] in
+                    let waiter = locked.withLockedValue { $0.state.removeWaiter(id: id) }
+                    waiter?.resume(throwing: PostgresError(code: .poolTimeout))
+                }
+            }
+        }
+        for connection in expired { closeDiscarded(connection, reason: "idle timeout or lifetime over") }
+        return grant
+    }
+
+    /// Opens a connection for a slot already reserved in the state.
     private func openReserved() async throws -> PostgresConnection {
-        nextConnectionID += 1
+        let id = locked.withLockedValue { locked -> Int in
+            locked.nextConnectionID += 1
+            return locked.nextConnectionID
+        }
         do {
             let connection = try await PostgresConnection.connect(
-                id: nextConnectionID, configuration: configuration, threadPool: threadPool, logger: logger)
-            statistics.opened += 1
-            statistics.peakOpen = max(statistics.peakOpen, reserved)
+                id: id, configuration: configuration, threadPool: threadPool, logger: logger)
+            locked.withLockedValue { locked in
+                locked.opened += 1
+                locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
+                locked.openedAt[id] = .now
+            }
             return connection
         } catch {
-            freeSlot()
+            let waiter = locked.withLockedValue { $0.state.freeSlot() }
+            waiter?.resume(returning: .slot)
             throw error
         }
     }
 
-    private func discard(_ connection: PostgresConnection, reason: String) async {
+    /// Drops a connection whose slot is still counted, passing the slot on.
+    private func discard(_ connection: PostgresConnection, reason: String) {
+        let waiter = locked.withLockedValue { $0.state.freeSlot() }
+        closeDiscarded(connection, reason: reason)
+        waiter?.resume(returning: .slot)
+    }
+
+    /// Closes a connection whose slot the state has already freed.
+    private func closeDiscarded(_ connection: PostgresConnection, reason: String) {
         logger.debug("discarding connection", metadata: ["db.connection": "\(connection.id)", "reason": "\(reason)"])
-        statistics.discarded += 1
-        freeSlot()
-        await connection.close()
-    }
-
-    /// Gives a freed slot to the oldest waiter, or returns it to the pool.
-    private func freeSlot() {
-        if !closed, !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
-            waiter.timeout.cancel()
-            waiter.continuation.resume(returning: .slot)
-        } else {
-            reserved -= 1
-        }
-    }
-
-    private func enqueueWaiter() async throws -> Grant {
-        nextWaiterID += 1
-        let id = nextWaiterID
-        let timeoutSeconds = min(configuration.poolTimeoutSeconds, 86_400 * 365)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                let timeout = Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, timeoutSeconds) * 1_000_000_000))
-                    guard !Task.isCancelled else { return }
-                    self.failWaiter(id: id, error: PostgresError(code: .poolTimeout))
-                }
-                waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
-            }
-        } onCancel: {
-            Task { await self.failWaiter(id: id, error: CancellationError()) }
-        }
-    }
-
-    private func failWaiter(id: Int, error: any Error) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        waiter.timeout.cancel()
-        waiter.continuation.resume(throwing: error)
+        locked.withLockedValue { $0.discarded += 1 }
+        Task { await connection.close() }
     }
 }

@@ -23,10 +23,10 @@ public final class PostgresClient: Sendable {
         let connection = try await pool.lease()
         do {
             let result = try await body(connection)
-            await pool.release(connection)
+            pool.release(connection)
             return result
         } catch {
-            await pool.release(connection)
+            pool.release(connection)
             throw error
         }
     }
@@ -55,7 +55,7 @@ public final class PostgresClient: Sendable {
     /// Pool counters (open/idle/waiting connections, peak, totals).
     public var poolStatistics: PoolStatistics {
         get async {
-            let stats = await pool.currentStatistics
+            let stats = pool.currentStatistics
             return PoolStatistics(openConnections: stats.open, idleConnections: stats.idle, waiting: stats.waiting,
                                   peakOpenConnections: stats.peakOpen, connectionsOpened: stats.opened,
                                   connectionsDiscarded: stats.discarded)

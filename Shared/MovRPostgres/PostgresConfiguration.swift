@@ -20,6 +20,11 @@ public struct PostgresConfiguration: Sendable {
     public var dialect: SQLDialect
     /// Per-connection prepared-statement cache size; statements beyond it run unprepared.
     public var statementCacheCapacity: Int
+    /// An idle connection unused this long is closed when the pool next looks at it.
+    public var idleTimeoutSeconds: Double = 300
+    /// A connection older than this is closed when it comes back, so server-side state (and
+    /// a failover target chosen at connect time) does not live forever.
+    public var maxLifetimeSeconds: Double = 3600
 
     public init(
         url: String,

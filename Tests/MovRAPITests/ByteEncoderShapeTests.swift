@@ -1,5 +1,6 @@
 import Foundation
 import MovRRPC
+import NIOCore
 import Testing
 
 @testable import MovRAPI
@@ -57,5 +58,20 @@ struct ByteEncoderShapeTests {
             as? [String: Any])
         #expect(vehicle["owner_id"] is NSNull)
         #expect(vehicle["id"] as? String == "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9")
+    }
+}
+
+@Suite("RFC 3339 written into bytes")
+struct RFC3339WriterTests {
+    @Test func writesWhatStringFromWrites() throws {
+        var seconds: [Double] = [0, -0.0005, 0.0005, 1_795_797_002.123_4, -62_167_219_200, -62_167_219_201,
+                                 253_402_300_799.999, 253_402_300_800, 1e300, -1e300, .infinity, -.infinity, .nan]
+        for step in stride(from: -62_000_000_000.0, to: 253_000_000_000.0, by: 7_654_321_987.654_3) { seconds.append(step) }
+        for value in seconds {
+            let date = Date(timeIntervalSince1970: value)
+            var writer = JSONByteWriter(buffer: ByteBuffer())
+            RFC3339.write(date, into: &writer)
+            #expect(String(buffer: writer.buffer) == "\"\(RFC3339.string(from: date))\"", "\(value)")
+        }
     }
 }

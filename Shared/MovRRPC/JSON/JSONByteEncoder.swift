@@ -102,6 +102,14 @@ private final class EncodingState {
     }
 
     private func encodeComposite<T: Encodable>(_ value: T) throws {
+        if let writable = value as? any JSONByteWritable {
+            // Hand-written for speed; the writer takes the buffer for the duration.
+            var writer = JSONByteWriter(buffer: buffer)
+            buffer = ByteBuffer()
+            defer { buffer = writer.buffer }
+            try writable.writeJSON(into: &writer)
+            return
+        }
         let (outerBase, outerFilled) = (slotBase, slotFilled)
         slotBase = frames.count
         slotFilled = false
@@ -116,61 +124,16 @@ private final class EncodingState {
     }
 
     func writeInteger<I: FixedWidthInteger>(_ value: I) {
-        if value == 0 {
-            buffer.writeInteger(UInt8(ascii: "0"))
-            return
-        }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // 48 bytes: any 128-bit value fits
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var position = scratch.count
-            while magnitude != 0 {
-                position -= 1
-                scratch[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            }
-            if value < 0 {
-                position -= 1
-                scratch[position] = UInt8(ascii: "-")
-            }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[position...]))
-        }
+        JSONNumberWriting.writeInteger(value, to: &buffer)
     }
 
     func writeDouble(_ value: Double) throws {
-        guard value.isFinite else { throw invalid(value, "non-finite number") }
-        // Integral values print without a fraction, as JSONEncoder does; below 2^53 exactly.
-        if value == 0, value.sign == .minus {
-            buffer.writeStaticString("-0")
-        } else if value.rounded() == value, abs(value) < 0x1p53 {
-            writeInteger(Int64(value))
-        } else {
-            // Swift's shortest round-trip form; at most 24 bytes, a small string (no allocation).
-            buffer.writeString(value.description)
-        }
+        try JSONNumberWriting.writeDouble(value, to: &buffer)
     }
 
     /// `UUID.uuidString`'s form (upper case), without building the string.
     func writeUUID(_ uuid: UUID) {
-        let hex: StaticString = "0123456789ABCDEF"
-        withUnsafeBytes(of: uuid.uuid) { bytes in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 38) { out in
-                hex.withUTF8Buffer { digits in
-                    var position = 0
-                    out[position] = UInt8(ascii: "\""); position += 1
-                    for index in 0..<16 {
-                        if index == 4 || index == 6 || index == 8 || index == 10 {
-                            out[position] = UInt8(ascii: "-"); position += 1
-                        }
-                        out[position] = digits[Int(bytes[index] >> 4)]
-                        out[position + 1] = digits[Int(bytes[index] & 0x0F)]
-                        position += 2
-                    }
-                    out[position] = UInt8(ascii: "\"")
-                    return position + 1
-                }
-            }
-        }
+        JSONNumberWriting.writeUUID(uuid, uppercase: true, to: &buffer)
     }
 
     func writeString(_ text: String) {
