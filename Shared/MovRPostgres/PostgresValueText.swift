@@ -59,6 +59,8 @@ enum PostgresValueText {
     /// exponents; no leading whitespace, nothing left over. Correct rounding is libc's.
     static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
         guard let first = bytes.first, !(first == 32 || (9...13).contains(first)) else { return nil }
+        // newlocale fails only without memory; Swift's parser then (it needs a String) beats a crash.
+        guard let locale = cLocale else { return Double(String(decoding: bytes, as: UTF8.self)) }
         // strtod needs a NUL after the digits; libpq's values have one, but slices (array
         // elements) and Swift strings need not, so copy (on the stack for any sensible length).
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
@@ -66,7 +68,7 @@ enum PostgresValueText {
             UnsafeMutableRawPointer(start).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             start[bytes.count] = 0
             var end: UnsafeMutablePointer<CChar>?
-            let value = strtod_l(start, &end, cLocale)
+            let value = strtod_l(start, &end, locale)
             return end == start + bytes.count ? value : nil
         }
     }
