@@ -11,13 +11,14 @@ TEST_PACKAGES := docker-compose
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps install-packages build run test bench check clean help
+.PHONY: deps test-deps install-packages build run test bench bench-micro check clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
 	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
+	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
 
 # Installs what is missing, and only that (apt-get update runs only when something is missing).
 deps:
@@ -52,6 +53,11 @@ bench:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
 	$(SWIFT) build -c release
 	.build/release/movr bench
+
+# Micro-benchmarks live in their own package (Benchmarks/) so the main package never depends on
+# the benchmark framework; its plugin builds them in release mode and counts mallocs.
+bench-micro:
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 check:
 	@if [ -x $(RELEASE_BIN)/movr ]; then $(RELEASE_BIN)/movr check; else $(BIN)/movr check; fi

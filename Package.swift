@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "movr-vehicles", targets: ["movr-vehicles"]),
         .executable(name: "movr-rides", targets: ["movr-rides"]),
         .executable(name: "movr", targets: ["movr"]),
+        // For the separate micro-benchmark package under Benchmarks/.
+        .library(name: "MovRPostgres", targets: ["MovRPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// Sole owner of a `PGconn*`: `PQfinish` happens exactly once, in `deinit`, also after a failed
 /// connect.
@@ -18,13 +19,36 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     }
 }
 
-/// Sole owner of a `PGresult*`: `PQclear` happens exactly once, in `deinit`.
-/// Never leaves the thread-pool work item that created it.
-final class LibPQResult {
+/// Sole owner of a `PGresult*`: `PQclear` happens exactly once, in `deinit`. Rows are views into
+/// it (`PostgresRows`, `PostgresRow`), so values are read from libpq's memory when decoded instead
+/// of being copied into Swift strings up front; the result lives as long as any row refers to it.
+///
+/// `@unchecked Sendable`: rows may be read from any task. libpq documents a `PGresult` as
+/// read-only after creation and safe to share between threads; the only mutation, `PQsetvalue` in
+/// `makeInMemory`, happens before this owner exists, and every stored property is a `let`.
+final class LibPQResult: @unchecked Sendable {
     let pointer: OpaquePointer
+    let rowCount: Int
+    let columns: [PostgresColumn]
+    /// Column name → position, built once per result so lookups by name hash the name and
+    /// allocate nothing. A repeated name maps to its first position, like `firstIndex(where:)`.
+    private let columnIndexes: [String: Int]
 
     init(pointer: OpaquePointer) {
         self.pointer = pointer
+        rowCount = Int(PQntuples(pointer))
+        let fieldCount = Int(PQnfields(pointer))
+        var columns: [PostgresColumn] = []
+        columns.reserveCapacity(fieldCount)
+        var indexes: [String: Int] = [:]
+        indexes.reserveCapacity(fieldCount)
+        for field in 0..<fieldCount {
+            let name = PQfname(pointer, Int32(field)).map { String(cString: $0) } ?? ""
+            columns.append(PostgresColumn(name: name, dataType: PostgresDataType(rawValue: PQftype(pointer, Int32(field)))))
+            if indexes[name] == nil { indexes[name] = field }
+        }
+        self.columns = columns
+        self.columnIndexes = indexes
     }
 
     deinit {
@@ -38,32 +62,59 @@ final class LibPQResult {
         return String(cString: value)
     }
 
-    /// Copies every value out so nothing refers to libpq memory after `PQclear`.
-    func materialize() -> PostgresRows {
-        let fieldCount = Int(PQnfields(pointer))
-        let rowCount = Int(PQntuples(pointer))
-        var columns: [PostgresColumn] = []
-        columns.reserveCapacity(fieldCount)
-        for field in 0..<fieldCount {
-            let name = PQfname(pointer, Int32(field)).map { String(cString: $0) } ?? ""
-            columns.append(PostgresColumn(name: name, dataType: PostgresDataType(rawValue: PQftype(pointer, Int32(field)))))
+    func columnIndex(named name: String) -> Int? { columnIndexes[name] }
+
+    /// Calls `body` with the text-format bytes of one value, `nil` for SQL NULL (and for a row or
+    /// column out of range, which libpq reports as NULL). The bytes are libpq's own, valid while
+    /// this owner lives, so only for the duration of `body`; the length comes from
+    /// `PQgetlength`, not from scanning for the terminating NUL.
+    func withValue<T>(row: Int, column: Int, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+        guard let row = Int32(exactly: row), let column = Int32(exactly: column),
+              PQgetisnull(pointer, row, column) == 0, let start = PQgetvalue(pointer, row, column)
+        else { return try body(nil) }
+        return try body(UnsafeRawBufferPointer(start: start, count: Int(PQgetlength(pointer, row, column))))
+    }
+
+    /// Rows affected by INSERT/UPDATE/DELETE (`PQcmdTuples`, digits or empty); 0 when not applicable.
+    var affectedRows: Int {
+        guard let text = PQcmdTuples(pointer) else { return 0 }
+        return PostgresValueText.integer(UnsafeRawBufferPointer(start: text, count: strlen(text)), as: Int.self) ?? 0
+    }
+
+    /// The command tag, e.g. "INSERT 0 1" or "SELECT 25" (short: usually a small, inline string).
+    var commandTag: String {
+        PQcmdStatus(pointer).map { String(cString: $0) } ?? ""
+    }
+
+    /// A tuples result built by libpq in memory (`PQmakeEmptyPGresult`, `PQsetResultAttrs`,
+    /// `PQsetvalue`) instead of received from a server: the same kind of `PGresult` a query
+    /// returns, for rows made in Swift, tests and benchmarks. Traps only when libpq cannot
+    /// allocate or a row's width differs from `columns` (a programming error).
+    static func makeInMemory(columns: [PostgresColumn], values: [[String?]]) -> LibPQResult {
+        guard let raw = PQmakeEmptyPGresult(nil, PGRES_TUPLES_OK) else { fatalError("libpq could not allocate a result") }
+        let names = columns.map { strdup($0.name) }
+        defer { names.forEach { free($0) } }
+        var descriptors = columns.indices.map { index in
+            PGresAttDesc(name: names[index], tableid: 0, columnid: 0, format: 0,
+                         typid: columns[index].dataType.rawValue, typlen: -1, atttypmod: -1)
         }
-        var rows: [PostgresRow] = []
-        rows.reserveCapacity(rowCount)
-        for row in 0..<rowCount {
-            var values: [String?] = []
-            values.reserveCapacity(fieldCount)
-            for field in 0..<fieldCount {
-                if PQgetisnull(pointer, Int32(row), Int32(field)) == 1 {
-                    values.append(nil)
+        // PQsetResultAttrs and PQsetvalue copy names and values into the result's own memory.
+        guard PQsetResultAttrs(raw, Int32(columns.count), &descriptors) == 1 else { fatalError("PQsetResultAttrs failed") }
+        for (row, rowValues) in values.enumerated() {
+            precondition(rowValues.count == columns.count, "row \(row) has \(rowValues.count) values for \(columns.count) columns")
+            for (column, value) in rowValues.enumerated() {
+                let stored: Int32
+                if let value {
+                    // Native strings are contiguous and NUL-terminated: withCString copies nothing.
+                    stored = value.withCString {
+                        PQsetvalue(raw, Int32(row), Int32(column), UnsafeMutablePointer(mutating: $0), Int32(value.utf8.count))
+                    }
                 } else {
-                    values.append(PQgetvalue(pointer, Int32(row), Int32(field)).map { String(cString: $0) } ?? "")
+                    stored = PQsetvalue(raw, Int32(row), Int32(column), nil, -1)
                 }
+                guard stored == 1 else { fatalError("PQsetvalue failed") }
             }
-            rows.append(PostgresRow(columns: columns, values: values))
         }
-        let affected = PQcmdTuples(pointer).map { Int(String(cString: $0)) ?? 0 } ?? 0
-        let tag = PQcmdStatus(pointer).map { String(cString: $0) } ?? ""
-        return PostgresRows(columns: columns, rows: rows, affectedRows: affected, commandTag: tag)
+        return LibPQResult(pointer: raw)
     }
 }

@@ -10,9 +10,20 @@ public protocol PostgresEncodable: Sendable {
 
 /// A Swift value that can be read from a result column in libpq's text format.
 public protocol PostgresDecodable {
-    /// Decodes a column value; `text` is `nil` for SQL NULL.
-    /// Throws `PostgresDecodingFailure` when the text is not a valid value of this type.
-    static func decode(postgresText text: String?) throws -> Self
+    /// Decodes a column value from its text-format bytes (UTF-8, without the terminating NUL);
+    /// `bytes` is `nil` for SQL NULL. The bytes belong to the result and are valid only during
+    /// the call: copy what must outlive it.
+    /// Throws `PostgresDecodingFailure` when the bytes are not a valid value of this type.
+    static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Self
+}
+
+extension PostgresDecodable {
+    /// Decodes a column value from text; `text` is `nil` for SQL NULL. (Reads the string's own
+    /// UTF-8 storage; no copy for native strings.)
+    public static func decode(postgresText text: String?) throws -> Self {
+        guard var text else { return try decode(postgresBytes: nil) }
+        return try text.withUTF8 { try decode(postgresBytes: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// Why a column value could not be decoded. Carries no value text, so it is safe to log.
@@ -29,12 +40,17 @@ public struct PostgresDecodingFailure: Error, Sendable, CustomStringConvertible 
 }
 
 extension PostgresDecodable {
-    static func requireText(_ text: String?) throws -> String {
-        guard let text else { throw PostgresDecodingFailure(expectedType: "\(Self.self)", wasNull: true) }
-        return text
+    static func requireBytes(_ bytes: UnsafeRawBufferPointer?) throws -> UnsafeRawBufferPointer {
+        guard let bytes else { throw PostgresDecodingFailure(expectedType: "\(Self.self)", wasNull: true) }
+        return bytes
     }
     static func invalid() -> PostgresDecodingFailure {
         PostgresDecodingFailure(expectedType: "\(Self.self)", wasNull: false)
+    }
+    /// Decodes with a parser that returns `nil` for invalid bytes; NULL and invalid throw.
+    static func parse(_ bytes: UnsafeRawBufferPointer?, _ parser: (UnsafeRawBufferPointer) -> Self?) throws -> Self {
+        guard let value = parser(try requireBytes(bytes)) else { throw invalid() }
+        return value
     }
 }
 
@@ -46,9 +62,9 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 }
 
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
-    public static func decode(postgresText text: String?) throws -> Self {
-        guard let text else { return nil }
-        return try Wrapped.decode(postgresText: text)
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Self {
+        guard let bytes else { return nil }
+        return try Wrapped.decode(postgresBytes: bytes)
     }
 }
 
@@ -58,7 +74,11 @@ extension String: PostgresEncodable, PostgresDecodable {
     // Unspecified so a string can be compared with uuid, enum or varchar columns without casts.
     public static var postgresType: PostgresDataType { .unspecified }
     public var postgresText: String? { self }
-    public static func decode(postgresText text: String?) throws -> String { try requireText(text) }
+    /// The one decode that allocates (unless the text is short enough for an inline string).
+    /// Invalid UTF-8 is repaired with U+FFFD, as `String(cString:)` did.
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> String {
+        String(decoding: try requireBytes(bytes), as: UTF8.self)
+    }
 }
 
 // MARK: Integers
@@ -66,27 +86,24 @@ extension String: PostgresEncodable, PostgresDecodable {
 extension Int: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .int8 }
     public var postgresText: String? { String(self) }
-    public static func decode(postgresText text: String?) throws -> Int {
-        guard let value = Int(try requireText(text)) else { throw invalid() }
-        return value
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int {
+        try parse(bytes) { PostgresValueText.integer($0, as: Int.self) }
     }
 }
 
 extension Int64: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .int8 }
     public var postgresText: String? { String(self) }
-    public static func decode(postgresText text: String?) throws -> Int64 {
-        guard let value = Int64(try requireText(text)) else { throw invalid() }
-        return value
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int64 {
+        try parse(bytes) { PostgresValueText.integer($0, as: Int64.self) }
     }
 }
 
 extension Int32: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .int4 }
     public var postgresText: String? { String(self) }
-    public static func decode(postgresText text: String?) throws -> Int32 {
-        guard let value = Int32(try requireText(text)) else { throw invalid() }
-        return value
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int32 {
+        try parse(bytes) { PostgresValueText.integer($0, as: Int32.self) }
     }
 }
 
@@ -95,12 +112,8 @@ extension Int32: PostgresEncodable, PostgresDecodable {
 extension Bool: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .bool }
     public var postgresText: String? { self ? "t" : "f" }
-    public static func decode(postgresText text: String?) throws -> Bool {
-        switch try requireText(text) {
-        case "t", "true", "TRUE", "1": return true
-        case "f", "false", "FALSE", "0": return false
-        default: throw invalid()
-        }
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Bool {
+        try parse(bytes, PostgresValueText.bool)
     }
 }
 
@@ -111,31 +124,24 @@ extension Double: PostgresEncodable, PostgresDecodable {
         if isInfinite { return self < 0 ? "-Infinity" : "Infinity" }
         return "\(self)"
     }
-    public static func decode(postgresText text: String?) throws -> Double {
-        guard let value = Double(try requireText(text)) else { throw invalid() }
-        return value
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Double {
+        try parse(bytes, PostgresValueText.double)
     }
 }
 
 extension Decimal: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .numeric }
     public var postgresText: String? { isNaN ? "NaN" : "\(self)" }
-    public static func decode(postgresText text: String?) throws -> Decimal {
-        let text = try requireText(text)
-        // Decimal(string:) accepts a numeric prefix ("12abc"); insist on the whole text.
-        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" || $0 == "E") }),
-              let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
-        else { throw invalid() }
-        return value
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Decimal {
+        try parse(bytes, PostgresValueText.decimal)
     }
 }
 
 extension UUID: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .uuid }
-    public var postgresText: String? { uuidString.lowercased() }
-    public static func decode(postgresText text: String?) throws -> UUID {
-        guard let value = UUID(uuidString: try requireText(text)) else { throw invalid() }
-        return value
+    public var postgresText: String? { PostgresValueText.lowercaseText(self) }
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> UUID {
+        try parse(bytes, PostgresValueText.uuid)
     }
 }
 
@@ -144,9 +150,8 @@ extension UUID: PostgresEncodable, PostgresDecodable {
 extension Date: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .timestamptz }
     public var postgresText: String? { PostgresTimestamp.format(self) }
-    public static func decode(postgresText text: String?) throws -> Date {
-        guard let date = PostgresTimestamp.parse(try requireText(text)) else { throw invalid() }
-        return date
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Date {
+        try parse(bytes, PostgresTimestamp.parse(bytes:))
     }
 }
 
@@ -158,9 +163,13 @@ extension Array: PostgresEncodable where Element == String {
 }
 
 extension Array: PostgresDecodable where Element: PostgresDecodable {
-    public static func decode(postgresText text: String?) throws -> [Element] {
-        guard let elements = PostgresArrayText.parse(try requireText(text)) else { throw invalid() }
-        return try elements.map { try Element.decode(postgresText: $0) }
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> [Element] {
+        var elements: [Element] = []
+        let valid = try PostgresArrayText.forEachElement(in: try requireBytes(bytes)) {
+            elements.append(try Element.decode(postgresBytes: $0))
+        }
+        guard valid else { throw invalid() }
+        return elements
     }
 }
 
@@ -169,8 +178,8 @@ public struct PostgresUUIDArray: PostgresEncodable, PostgresDecodable, Hashable 
     public var uuids: [UUID]
     public init(_ uuids: [UUID]) { self.uuids = uuids }
     public static var postgresType: PostgresDataType { .uuidArray }
-    public var postgresText: String? { PostgresArrayText.format(uuids.map { $0.uuidString.lowercased() }) }
-    public static func decode(postgresText text: String?) throws -> PostgresUUIDArray {
-        PostgresUUIDArray(try [UUID].decode(postgresText: text))
+    public var postgresText: String? { PostgresArrayText.format(uuids.map(PostgresValueText.lowercaseText)) }
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> PostgresUUIDArray {
+        PostgresUUIDArray(try [UUID].decode(postgresBytes: bytes))
     }
 }

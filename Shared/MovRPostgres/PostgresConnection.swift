@@ -5,7 +5,8 @@ import NIOPosix
 /// One libpq connection, leased to one task at a time by `PostgresClient`.
 ///
 /// Every blocking libpq call runs on the client's `NIOThreadPool`, never on Swift's cooperative
-/// pool. Queries use text-format parameters and results; statements that are not DDL are
+/// pool. Queries use text-format parameters and results (rows read values from the `PGresult`
+/// when decoded, see `LibPQResult`); statements that are not DDL are
 /// prepared once per connection and reused (keyed by SQL text and parameter types).
 ///
 /// `@unchecked Sendable`: the mutable state (`handle`, the statement cache, counters) is confined
@@ -148,7 +149,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func runSimple(_ sql: String) throws -> PostgresRows {
         let conn = try requireHandle()
-        return try record { try Self.check(PQexec(conn, sql), connection: conn).materialize() }
+        return try record { PostgresRows(result: try Self.check(PQexec(conn, sql), connection: conn)) }
     }
 
     private func runQuery(_ query: PostgresQuery) throws -> PostgresRows {
@@ -176,9 +177,9 @@ public final class PostgresConnection: @unchecked Sendable {
         return try record {
             do {
                 if let name {
-                    return try Self.check(PQexecPrepared(conn, name, count, valuePointers, nil, nil, 0), connection: conn).materialize()
+                    return PostgresRows(result: try Self.check(PQexecPrepared(conn, name, count, valuePointers, nil, nil, 0), connection: conn))
                 }
-                return try Self.check(PQexecParams(conn, query.sql, count, types, valuePointers, nil, nil, 0), connection: conn).materialize()
+                return PostgresRows(result: try Self.check(PQexecParams(conn, query.sql, count, types, valuePointers, nil, nil, 0), connection: conn))
             } catch let error as PostgresError where name != nil && Self.invalidatesStatement(error) {
                 // Re-prepare next time (schema changed the result type, or the statement is gone).
                 statements[key] = nil

@@ -26,7 +26,7 @@ public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {
 
     public static var postgresType: PostgresDataType { .jsonb }
     public var postgresText: String? { rawValue }
-    public static func decode(postgresText text: String?) throws -> PostgresJSON {
-        PostgresJSON(rawValue: try requireText(text))
+    public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> PostgresJSON {
+        PostgresJSON(rawValue: try String.decode(postgresBytes: bytes))
     }
 }

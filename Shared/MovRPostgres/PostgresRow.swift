@@ -2,34 +2,52 @@
 public struct PostgresColumn: Sendable, Hashable {
     public var name: String
     public var dataType: PostgresDataType
+
+    public init(name: String, dataType: PostgresDataType) {
+        self.name = name
+        self.dataType = dataType
+    }
 }
 
-/// One result row in text format.
+/// One result row in text format: a view into the result libpq returned, which it keeps alive.
+/// Values stay in libpq's memory until decoded; only decoding a `String` (or reading `row["col"]`)
+/// creates a Swift string.
 public struct PostgresRow: Sendable {
-    public let columns: [PostgresColumn]
-    /// Text value per column; `nil` is SQL NULL.
-    public let values: [String?]
+    let result: LibPQResult
+    let index: Int
 
-    public init(columns: [PostgresColumn], values: [String?]) {
-        self.columns = columns
-        self.values = values
+    init(result: LibPQResult, index: Int) {
+        self.result = result
+        self.index = index
     }
+
+    /// A row made in Swift (copied into a one-row result built by libpq in memory).
+    public init(columns: [PostgresColumn], values: [String?]) {
+        self.init(result: .makeInMemory(columns: columns, values: [values]), index: 0)
+    }
+
+    public var columns: [PostgresColumn] { result.columns }
+
+    /// Text value per column; `nil` is SQL NULL. Copies every value: prefer `decode`.
+    public var values: [String?] { result.columns.indices.map { self[$0] } }
 
     public var columnNames: [String] { columns.map(\.name) }
 
     /// The raw text of the named column (`nil` for NULL or an unknown column).
     public subscript(column: String) -> String? {
-        guard let index = columns.firstIndex(where: { $0.name == column }) else { return nil }
-        return values[index]
+        guard let index = result.columnIndex(named: column) else { return nil }
+        return self[index]
     }
 
-    /// The raw text at a column position (`nil` for NULL).
-    public subscript(index: Int) -> String? { values[index] }
+    /// The raw text at a column position (`nil` for NULL or a position out of range).
+    public subscript(index: Int) -> String? {
+        result.withValue(row: self.index, column: index) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
 
     /// Decodes the named column. Throws `PostgresError` with code `.decoding` (or `.invalidQuery`
     /// for an unknown column); the error names the column, never the value.
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
-        guard let index = columns.firstIndex(where: { $0.name == column }) else {
+        guard let index = result.columnIndex(named: column) else {
             throw PostgresError(code: .invalidQuery, serverMessage: "no column named \(column)")
         }
         return try decode(at: index, as: type)
@@ -37,35 +55,60 @@ public struct PostgresRow: Sendable {
 
     /// Decodes the column at a position.
     public func decode<T: PostgresDecodable>(at index: Int, as type: T.Type = T.self) throws -> T {
-        guard values.indices.contains(index) else {
+        guard result.columns.indices.contains(index) else {
             throw PostgresError(code: .invalidQuery, serverMessage: "no column at index \(index)")
         }
         do {
-            return try T.decode(postgresText: values[index])
+            return try result.withValue(row: self.index, column: index) { try T.decode(postgresBytes: $0) }
         } catch let failure as PostgresDecodingFailure {
-            throw PostgresError(code: .decoding, serverMessage: "column \(columns[index].name): \(failure)")
+            throw PostgresError(code: .decoding, serverMessage: "column \(result.columns[index].name): \(failure)")
         }
     }
 }
 
-/// All rows of one statement's result, materialized.
-public struct PostgresRows: Sequence, Sendable {
-    public let columns: [PostgresColumn]
-    public let rows: [PostgresRow]
+/// All rows of one statement's result: a collection of views into the result libpq returned
+/// (no per-row or per-value copies).
+public struct PostgresRows: RandomAccessCollection, Sendable {
+    let result: LibPQResult
     /// Rows affected by INSERT/UPDATE/DELETE (PQcmdTuples); 0 when not applicable.
     public let affectedRows: Int
     /// The command tag, e.g. "INSERT 0 1" or "COMMIT".
     public let commandTag: String
 
-    public init(columns: [PostgresColumn], rows: [PostgresRow], affectedRows: Int, commandTag: String) {
-        self.columns = columns
-        self.rows = rows
+    init(result: LibPQResult) {
+        self.init(result: result, affectedRows: result.affectedRows, commandTag: result.commandTag)
+    }
+
+    private init(result: LibPQResult, affectedRows: Int, commandTag: String) {
+        self.result = result
         self.affectedRows = affectedRows
         self.commandTag = commandTag
     }
 
-    public var count: Int { rows.count }
-    public var first: PostgresRow? { rows.first }
-    public var isEmpty: Bool { rows.isEmpty }
-    public func makeIterator() -> IndexingIterator<[PostgresRow]> { rows.makeIterator() }
+    /// Rows made in Swift: their values are copied into one result built by libpq in memory.
+    public init(columns: [PostgresColumn], rows: [PostgresRow], affectedRows: Int, commandTag: String) {
+        self.init(columns: columns, textValues: rows.map(\.values), affectedRows: affectedRows, commandTag: commandTag)
+    }
+
+    /// Rows from text values (`nil` is SQL NULL), in a result that libpq builds in memory
+    /// (PQmakeEmptyPGresult, PQsetvalue): the same kind of result a query returns, so tests and
+    /// benchmarks can decode rows without a server. Every row must have one value per column.
+    public init(columns: [PostgresColumn], textValues: [[String?]], affectedRows: Int = 0, commandTag: String = "") {
+        self.init(result: .makeInMemory(columns: columns, values: textValues), affectedRows: affectedRows, commandTag: commandTag)
+    }
+
+    public var columns: [PostgresColumn] { result.columns }
+    /// The rows as an array (allocates one; iterate or index `self` to avoid it).
+    public var rows: [PostgresRow] { Array(self) }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { result.rowCount }
+    public var count: Int { result.rowCount }
+    public var isEmpty: Bool { result.rowCount == 0 }
+    public var first: PostgresRow? { isEmpty ? nil : self[0] }
+
+    public subscript(position: Int) -> PostgresRow {
+        precondition(indices.contains(position), "row index out of range")
+        return PostgresRow(result: result, index: position)
+    }
 }

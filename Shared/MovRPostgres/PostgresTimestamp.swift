@@ -31,9 +31,15 @@ enum PostgresTimestamp {
     /// CockroachDB's "+00:00") and RFC 3339 ("T" separator, "Z"). A missing offset means UTC.
     /// `infinity` and `-infinity` read as `Date.distantFuture` and `Date.distantPast`.
     static func parse(_ text: String) -> Date? {
-        if text == "infinity" { return .distantFuture }
-        if text == "-infinity" { return .distantPast }
-        var scanner = Scanner(Array(text.utf8))
+        var text = text
+        return text.withUTF8 { parse(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `parse` on the value's bytes where libpq keeps them (no copy, no allocation).
+    static func parse(bytes: UnsafeRawBufferPointer) -> Date? {
+        if PostgresValueText.equals(bytes, "infinity") { return .distantFuture }
+        if PostgresValueText.equals(bytes, "-infinity") { return .distantPast }
+        var scanner = Scanner(bytes)
         guard let year = scanner.integer(minDigits: 4, maxDigits: 6), scanner.expect(UInt8(ascii: "-")),
               let month = scanner.integer(minDigits: 2, maxDigits: 2), scanner.expect(UInt8(ascii: "-")),
               let day = scanner.integer(minDigits: 2, maxDigits: 2),
@@ -106,9 +112,9 @@ enum PostgresTimestamp {
     }
 
     private struct Scanner {
-        let bytes: [UInt8]
+        let bytes: UnsafeRawBufferPointer
         var index = 0
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
         var isAtEnd: Bool { index == bytes.count }
 

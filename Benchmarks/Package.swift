@@ -1,0 +1,28 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Micro-benchmarks (ordo-one/benchmark) of the MovR libraries, in a package of their own so the
+// main package never depends on the benchmark framework and `make test` stays lean.
+// Run: `make bench-micro` (= `swift package --allow-writing-to-package-directory benchmark` here).
+let package = Package(
+    name: "movr-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        // The name, not the folder (a checkout may be called anything), is what products refer to.
+        .package(name: "movr", path: ".."),
+        // Only the malloc interposer: allocation counts are what these benchmarks are for.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "PostgresDecoding",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MovRPostgres", package: "movr"),
+            ],
+            path: "Benchmarks/PostgresDecoding",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
