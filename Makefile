@@ -8,13 +8,14 @@ DEBIAN_PACKAGES := postgresql postgresql-contrib libpq-dev libssl-dev pkg-config
 TEST_PACKAGES := docker-compose
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps install-packages build run test bench check clean help
+.PHONY: deps test-deps install-packages build run test bench check load clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
 	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
+	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
 
 # Installs what is missing, and only that (apt-get update runs only when something is missing).
 deps:
@@ -52,6 +53,13 @@ bench:
 
 check:
 	$(BIN)/movr check
+
+# Load through the public API of the stack `make run` started; a release binary, so the
+# generator is not what limits the rate.
+ARGS ?= run --duration 60
+load:
+	$(SWIFT) build -c release --product movr
+	.build/release/movr load $(ARGS)
 
 clean:
 	rm -rf .build
