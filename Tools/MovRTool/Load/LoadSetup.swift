@@ -71,7 +71,9 @@ public struct LoadSetup: Sendable {
                 .init(username: "\(users.prefix)_\(slug)_\($0 + 1)", city: city.name, role: .rider)
             }
         }
-        let primaryCity = cities.first { $0.region == stack.primaryRegion } ?? cities[0]
+        guard let primaryCity = cities.first(where: { $0.region == stack.primaryRegion }) ?? cities.first else {
+            throw StackError("no cities to set up")
+        }
         let admin = LoadUsersFile.Account(username: "\(users.prefix)_admin", city: primaryCity.name, role: .admin)
         wanted.append(admin)
 
