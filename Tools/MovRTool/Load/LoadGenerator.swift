@@ -18,11 +18,10 @@ public enum LoadGenerator {
                                             progress: (@Sendable (Progress) -> Void)? = nil) async -> LoadReport {
         let recorder = LoadRecorder()
         let startDate = Date()
-        let schedule = LoadSchedule(start: .now, duration: .nanoseconds(Int64(configuration.duration * 1e9)),
-                                    rate: configuration.rate)
+        let schedule = LoadSchedule(duration: .nanoseconds(Int64(configuration.duration * 1e9)), rate: configuration.rate)
         let lateThreshold = Duration.nanoseconds(Int64(configuration.lateThresholdMs * 1e6))
         let ticker = progress.map { report in
-            Task { await tick(recorder: recorder, start: schedule.start, report: report) }
+            Task { await tick(recorder: recorder, schedule: schedule, report: report) }
         }
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<max(1, configuration.concurrency) {
@@ -33,7 +32,7 @@ public enum LoadGenerator {
             }
         }
         ticker?.cancel()
-        let elapsed = min(ContinuousClock.now, schedule.end) - schedule.start
+        let elapsed = schedule.start.map { min(ContinuousClock.now, $0 + schedule.duration) - $0 } ?? .zero
         let scheduled = schedule.scheduled
         return LoadReport(recorder: recorder, configuration: configuration, start: startDate, elapsed: elapsed,
                           unsent: scheduled.map { max(0, $0 - schedule.issuedCount) } ?? 0, scheduled: scheduled,
@@ -60,14 +59,15 @@ public enum LoadGenerator {
         await worker.finish()
     }
 
-    private static func tick(recorder: LoadRecorder, start: ContinuousClock.Instant,
+    private static func tick(recorder: LoadRecorder, schedule: LoadSchedule,
                              report: @Sendable (Progress) -> Void) async {
         var previous = 0
-        var previousTime = start
+        var previousTime = ContinuousClock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             guard !Task.isCancelled else { return }
             let now = ContinuousClock.now
+            let start = schedule.start ?? now
             let counts = recorder.counts
             let rate = Double(counts.total - previous) / max((now - previousTime).inSeconds, 1e-9)
             report(Progress(elapsed: now - start, count: counts.total, errors: counts.errors,

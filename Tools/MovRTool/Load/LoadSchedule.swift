@@ -13,36 +13,44 @@ public final class LoadSchedule: Sendable {
         case at(ContinuousClock.Instant)
     }
 
-    public let start: ContinuousClock.Instant
-    public let end: ContinuousClock.Instant
-    private let interval: Duration?
-    private let issued = NIOLockedValueBox(0)
+    private struct State: Sendable {
+        var start: ContinuousClock.Instant?
+        var issued = 0
+    }
 
-    public init(start: ContinuousClock.Instant, duration: Duration, rate: Double?) {
-        self.start = start
-        self.end = start + duration
+    public let duration: Duration
+    private let interval: Duration?
+    private let state = NIOLockedValueBox(State())
+
+    public init(duration: Duration, rate: Double?) {
+        self.duration = duration
         self.interval = rate.map { Duration.nanoseconds(Int64((1e9 / $0).rounded())) }
     }
+
+    /// When the first ticket was asked for: the run's clock starts with its first worker, so
+    /// time spent getting the worker tasks going is not counted as (idle) run time.
+    public var start: ContinuousClock.Instant? { state.withLockedValue { $0.start } }
 
     /// The next request's ticket, or nil when the run is over (past the end, or the next due
     /// time is at or after the end).
     public func next(now: ContinuousClock.Instant = .now) -> Ticket? {
-        guard now < end else { return nil }
-        guard let interval else { return .now }
-        return issued.withLockedValue { issued -> Ticket? in
-            let due = start + interval * issued
-            guard due < end else { return nil }
-            issued += 1
+        state.withLockedValue { state -> Ticket? in
+            let start = state.start ?? now
+            state.start = start
+            guard now < start + duration else { return nil }
+            guard let interval else { return .now }
+            let due = start + interval * state.issued
+            guard due < start + duration else { return nil }
+            state.issued += 1
             return .at(due)
         }
     }
 
     /// Open model: requests due before the end.
     public var scheduled: Int? {
-        guard let interval else { return nil }
-        return Int(((end - start).inSeconds / interval.inSeconds).rounded(.up))
+        interval.map { Int((duration.inSeconds / $0.inSeconds).rounded(.up)) }
     }
 
     /// Open model: requests handed out so far.
-    public var issuedCount: Int { issued.withLockedValue { $0 } }
+    public var issuedCount: Int { state.withLockedValue { $0.issued } }
 }
