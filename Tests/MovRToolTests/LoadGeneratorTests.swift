@@ -89,7 +89,7 @@ import Testing
                 var count = 0
                 mutating func step() async -> LoadStep {
                     count += 1
-                    await Task.yield()
+                    try? await Task.sleep(for: .milliseconds(1))
                     switch count % 3 {
                     case 0: return LoadStep(.ridesStart, .expected("409 vehicle_unavailable"))
                     case 1: return LoadStep(.ridesStart, .error("503 upstream_unavailable"))
@@ -99,7 +99,9 @@ import Testing
             }
             func makeWorker(index: Int, of count: Int) -> Worker { Worker() }
         }
-        let report = await LoadGenerator.run(LoadConfiguration(duration: 0.2, concurrency: 2), workload: Failing())
+        let report = await Self.healthyRun({
+            await LoadGenerator.run(LoadConfiguration(duration: 0.3, concurrency: 2), workload: Failing())
+        }) { $0.totals.count >= 6 }
         let start = try #require(report.operation(.ridesStart))
         #expect(start.errors > 0 && start.expected > 0, "\(report.text)")
         #expect(report.errors.map(\.kind) == ["503 upstream_unavailable"])
