@@ -11,7 +11,7 @@ TEST_PACKAGES := docker-compose
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps install-packages build run test bench bench-micro check clean help
+.PHONY: deps test-deps install-packages build run test bench bench-micro check load clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
@@ -19,6 +19,7 @@ help:
 	@echo "make check  verify the invariants of a running stack (movr check)"
 	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
+	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
 
 # Installs what is missing, and only that (apt-get update runs only when something is missing).
 deps:
@@ -61,6 +62,13 @@ bench-micro:
 
 check:
 	@if [ -x $(RELEASE_BIN)/movr ]; then $(RELEASE_BIN)/movr check; else $(BIN)/movr check; fi
+
+# Load through the public API of the stack `make run` started; a release binary, so the
+# generator is not what limits the rate.
+ARGS ?= run --duration 60
+load:
+	$(SWIFT) build -c release --product movr
+	.build/release/movr load $(ARGS)
 
 clean:
 	rm -rf .build

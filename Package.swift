@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Latency histograms of `movr load` (MovRTool only).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C system libraries with shim headers for what Swift cannot import (macros).
@@ -69,7 +71,8 @@ let package = Package(
         // Operator tool.
         .target(name: "MovRTool",
                 dependencies: ["MovRService", "MovRVehicles", "MovRUsers", "MovRRides", "MovRGateway",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                               .product(name: "Histogram", package: "hdrhistogram-swift")],
                 path: "Tools/MovRTool"),
         .executableTarget(name: "movr", dependencies: ["MovRTool"], path: "Tools/movr"),
 

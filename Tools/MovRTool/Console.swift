@@ -7,3 +7,10 @@ enum Console {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 }
+
+extension Console {
+    /// A failure the operator should see, on stderr beside the progress lines.
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -12,7 +12,7 @@ public struct MovRCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "movr",
         abstract: "Run, set up and check a MovR deployment.",
-        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Bench.self])
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Bench.self, Load.self])
 
     public init() {}
 

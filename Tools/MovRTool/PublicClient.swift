@@ -13,16 +13,20 @@ public struct PublicClient: Sendable {
     let client: RPCClient
 
     /// `gatewayURL` is verified against the CA at `caPath`; the operator certificate is presented
-    /// when given (the public listener does not require it).
+    /// when given (the public listener does not require it). `maxConnections` bounds the
+    /// keep-alive pool (load generation raises it to its concurrency).
     public init(url: String, serverName: String? = nil, caPath: String, clientCertificate: (String, String)? = nil,
-                logger: Logger) throws {
+                maxConnections: Int? = nil, logger: Logger) throws {
         let tls = try TLSContextProvider(
             configuration: TLSConfiguration(certificateChainPath: clientCertificate?.0,
                                             privateKeyPath: clientCertificate?.1,
                                             trustRootsPath: caPath),
             role: .client)
+        var configuration = RPCClientConfiguration()
+        if let maxConnections { configuration.maxConnections = max(configuration.maxConnections, maxConnections) }
         client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: serverName), tls: tls,
-                           eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                           eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration,
+                           logger: logger)
     }
 
     public func call<P: Encodable & Sendable, R: Decodable>(

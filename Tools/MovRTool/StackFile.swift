@@ -38,7 +38,8 @@ public struct StackFile: Sendable {
     }
 
     /// A public client of the gateway of `region`.
-    public func gatewayClient(region: String? = nil, logger: Logger) throws -> PublicClient {
-        try PublicClient(url: try topology.url(of: .gateway, in: region ?? primaryRegion), caPath: ca, logger: logger)
+    public func gatewayClient(region: String? = nil, maxConnections: Int? = nil, logger: Logger) throws -> PublicClient {
+        try PublicClient(url: try topology.url(of: .gateway, in: region ?? primaryRegion), caPath: ca,
+                         maxConnections: maxConnections, logger: logger)
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import MovRTool
+import Testing
+
+/// `movr load init` and `movr load run` (the built binary) against the running stack. Cities no
+/// other test counts vehicles in, so the rides of the load cannot disturb them.
+@Suite struct LoadToolTests {
+    static let cities = "washington dc,minneapolis"
+
+    @Test func initThenRunMakesRideCyclesWithoutErrors() async throws {
+        let domain = try await Domain.connect()
+        let stackPath = await LocalStackHarness.shared.stackPath
+        let work = NSTemporaryDirectory() + "movr-load-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let usersFile = work + "/load-users.json"
+
+        let (initStatus, initOutput) = try await LocalStackHarness.runTool(
+            ["load", "init", "--stack", stackPath, "--users-file", usersFile, "--cities", Self.cities,
+             "--vehicles-per-city", "3", "--users-per-city", "3", "--concurrency", "8"])
+        #expect(initStatus == 0, "\(initOutput)")
+        let users = try LoadUsersFile.load(usersFile)
+        #expect(users.accounts.filter { $0.role == .rider }.count == 6)
+        #expect(users.accounts.contains { $0.role == .admin })
+        let mode = try FileManager.default.attributesOfItem(atPath: usersFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the users file holds a password")
+
+        // Init again with the same file: nothing new, nothing fails.
+        let (againStatus, againOutput) = try await LocalStackHarness.runTool(
+            ["load", "init", "--stack", stackPath, "--users-file", usersFile, "--cities", Self.cities,
+             "--vehicles-per-city", "3", "--users-per-city", "3"])
+        #expect(againStatus == 0, "\(againOutput)")
+        #expect(try LoadUsersFile.load(usersFile).accounts.count == users.accounts.count)
+
+        // A ride-heavy mix so a 3 s run surely starts and ends rides.
+        let reportPath = work + "/report.json"
+        let mix = "vehicles.list=20,vehicles.get=10,rides.list=10,promo_codes.list=5,users.me=10,rides.start=15,"
+            + "rides.update_location=10,rides.end=15,promo_codes.apply=3,promo_codes.create=1,vehicles.add=1,users.register=1"
+        let (runStatus, runOutput) = try await LocalStackHarness.runTool(
+            ["load", "run", "--stack", stackPath, "--users-file", usersFile, "--duration", "3", "--concurrency", "4",
+             "--mix", mix, "--json", reportPath])
+        #expect(runStatus == 0, "\(runOutput)")
+        #expect(runOutput.contains("rides.start") && runOutput.contains("p99.9"), "\(runOutput)")
+
+        let data = try #require(FileManager.default.contents(atPath: reportPath))
+        let report = try JSONDecoder.loadReport.decode(LoadReport.self, from: data)
+        #expect(report.configuration.concurrency == 4 && report.configuration.rate == nil)
+        #expect(report.configuration.cities == ["washington dc", "minneapolis"])
+        #expect(report.totals.count > 20, "\(report.text)")
+        let kinds = report.operations.filter { $0.count > 0 }.map(\.operation)
+        #expect(kinds.count >= 6, "\(kinds)")
+        let starts = report.operation(.ridesStart).map { $0.count - $0.errors - $0.expected } ?? 0
+        let ends = report.operation(.ridesEnd).map { $0.count - $0.errors } ?? 0
+        #expect(starts > 0 && ends > 0, "rides must start and end: \(report.text)")
+        #expect(report.errors.isEmpty, "only expected domain outcomes: \(report.text)")
+        #expect(report.totals.errors == 0)
+        #expect(report.outcomes.allSatisfy { !$0.expected || $0.kind == "409 vehicle_unavailable" || $0.kind == "429 too_many_attempts" },
+                "\(report.outcomes)")
+        for stats in report.operations where stats.count > 0 {
+            #expect(stats.p50Ms > 0 && stats.p50Ms <= stats.p99Ms && stats.p99Ms <= stats.maxMs, "\(stats)")
+        }
+
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
+
+    @Test func runRefusesABadMixBeforeSendingAnything() async throws {
+        let (status, output) = try await LocalStackHarness.runTool(["load", "run", "--mix", "rides.sart=5"])
+        #expect(status != 0)
+        #expect(output.contains("unknown operation 'rides.sart'"), "\(output)")
+    }
+}
+
+extension JSONDecoder {
+    /// Reads the snake_case JSON of `movr load run --json`.
+    static var loadReport: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}

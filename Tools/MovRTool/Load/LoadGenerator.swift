@@ -1,0 +1,79 @@
+import Foundation
+
+/// The load engine: runs a workload's workers for a while, closed loop or open model (see
+/// ``LoadSchedule``), and reports per-operation latency and outcomes. Usable in-process, e.g.
+/// by a benchmark sweeping fixed rates.
+public enum LoadGenerator {
+    /// Totals while the run goes on, once a second.
+    public struct Progress: Sendable {
+        public var elapsed: Duration
+        public var count: Int
+        public var errors: Int
+        public var expected: Int
+        /// Requests per second over the last interval.
+        public var rate: Double
+    }
+
+    public static func run<W: LoadWorkload>(_ configuration: LoadConfiguration, workload: W,
+                                            progress: (@Sendable (Progress) -> Void)? = nil) async -> LoadReport {
+        let recorder = LoadRecorder()
+        let startDate = Date()
+        let schedule = LoadSchedule(duration: .nanoseconds(Int64(configuration.duration * 1e9)), rate: configuration.rate)
+        let lateThreshold = Duration.nanoseconds(Int64(configuration.lateThresholdMs * 1e6))
+        let ticker = progress.map { report in
+            Task { await tick(recorder: recorder, schedule: schedule, report: report) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<max(1, configuration.concurrency) {
+                group.addTask {
+                    var worker = workload.makeWorker(index: index, of: configuration.concurrency)
+                    await drive(&worker, schedule: schedule, recorder: recorder, lateThreshold: lateThreshold)
+                }
+            }
+        }
+        ticker?.cancel()
+        let elapsed = schedule.start.map { min(ContinuousClock.now, $0 + schedule.duration) - $0 } ?? .zero
+        let scheduled = schedule.scheduled
+        return LoadReport(recorder: recorder, configuration: configuration, start: startDate, elapsed: elapsed,
+                          unsent: scheduled.map { max(0, $0 - schedule.issuedCount) } ?? 0, scheduled: scheduled,
+                          notes: workload.notes)
+    }
+
+    /// One worker: take a ticket, wait for its time, send, record; until the schedule ends.
+    static func drive<Worker: LoadWorker>(_ worker: inout Worker, schedule: LoadSchedule, recorder: LoadRecorder,
+                                          lateThreshold: Duration) async {
+        while !Task.isCancelled, let ticket = schedule.next() {
+            let origin: ContinuousClock.Instant
+            var late = false
+            switch ticket {
+            case .now:
+                origin = .now
+            case .at(let due):
+                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                origin = due
+                late = ContinuousClock.now - due > lateThreshold
+            }
+            let step = await worker.step()
+            recorder.record(step, latency: ContinuousClock.now - origin, late: late)
+        }
+        await worker.finish()
+    }
+
+    private static func tick(recorder: LoadRecorder, schedule: LoadSchedule,
+                             report: @Sendable (Progress) -> Void) async {
+        var previous = 0
+        var previousTime = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard !Task.isCancelled else { return }
+            let now = ContinuousClock.now
+            let start = schedule.start ?? now
+            let counts = recorder.counts
+            let rate = Double(counts.total - previous) / max((now - previousTime).inSeconds, 1e-9)
+            report(Progress(elapsed: now - start, count: counts.total, errors: counts.errors,
+                            expected: counts.expected, rate: rate))
+            previous = counts.total
+            previousTime = now
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Histogram
+import NIOConcurrencyHelpers
+
+/// Collects every request of a run: a latency histogram per operation (HdrHistogram,
+/// microseconds, 3 significant digits, up to 5 minutes) and outcome counts. Shared by all
+/// workers behind one lock; a record is a few array updates, far below a request's cost.
+public final class LoadRecorder: Sendable {
+    static let highestMicroseconds: UInt64 = 300_000_000
+
+    struct Tally: Sendable {
+        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: LoadRecorder.highestMicroseconds,
+                                          numberOfSignificantValueDigits: .three)
+        var errors = 0
+        var expected = 0
+    }
+
+    struct State: Sendable {
+        var operations: [LoadOperation: Tally] = [:]
+        /// (operation, kind) -> (count, expected?)
+        var outcomes: [OutcomeKey: Int] = [:]
+        var total = 0
+        var errors = 0
+        var expected = 0
+        var late = 0
+    }
+
+    struct OutcomeKey: Hashable, Sendable {
+        var operation: LoadOperation
+        var kind: String
+        var expected: Bool
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    /// Records a request that took `latency` (from its intended send time in the open model).
+    public func record(_ step: LoadStep, latency: Duration, late: Bool = false) {
+        let micros = UInt64(clamping: max(1, latency.inMicroseconds))
+        state.withLockedValue { state in
+            var tally = state.operations[step.operation] ?? Tally()
+            _ = tally.histogram.record(min(micros, Self.highestMicroseconds))
+            state.total += 1
+            if late { state.late += 1 }
+            switch step.outcome {
+            case .success:
+                break
+            case .expected(let kind):
+                tally.expected += 1
+                state.expected += 1
+                state.outcomes[OutcomeKey(operation: step.operation, kind: kind, expected: true), default: 0] += 1
+            case .error(let kind):
+                tally.errors += 1
+                state.errors += 1
+                state.outcomes[OutcomeKey(operation: step.operation, kind: kind, expected: false), default: 0] += 1
+            }
+            state.operations[step.operation] = tally
+        }
+    }
+
+    /// Totals so far, for the live progress line.
+    public var counts: (total: Int, errors: Int, expected: Int) {
+        state.withLockedValue { ($0.total, $0.errors, $0.expected) }
+    }
+
+    func snapshot() -> State {
+        state.withLockedValue { $0 }
+    }
+}
+
+extension Duration {
+    var inMicroseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000 &+ attoseconds / 1_000_000_000_000
+    }
+
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
