@@ -65,7 +65,7 @@ import Testing
         call.cancel()  // the client closes its connection
         let limit = ContinuousClock.now + .seconds(20)
         while probe.cancelled == 0, ContinuousClock.now < limit { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(probe.cancelled == 1, "the server cancelled the handler of the vanished client")
+        #expect(probe.cancelled == 1, "the server cancelled the handler of the vanished client (open connections: \(server.openConnections))")
         await #expect(throws: RPCError.self) { try await call.value }
         await client.shutdown()
         await server.shutdownGracefully()
