@@ -1,6 +1,6 @@
 /// Where a request is considered to come from, and which rule decided it.
 public struct ResolvedLocation: Sendable, Hashable {
-    /// The rule of DESIGN §3 that produced the location, in priority order.
+    /// The rule of docs/architecture.md §3 that produced the location, in priority order.
     public enum Source: String, Sendable, Hashable {
         /// The method's explicit `city` parameter.
         case param
@@ -34,7 +34,7 @@ extension Locality {
     /// "in" that city; beyond it only the nearest city's region is used.
     public static let nearbyRadiusFactor = 3.0
 
-    /// Resolves a client's location per DESIGN §3: explicit `city` param, `X-City`, `X-Place`
+    /// Resolves a client's location per docs/architecture.md §3: explicit `city` param, `X-City`, `X-Place`
     /// city, `X-Place` coordinates, the signed-in user's city, the gateway's region.
     ///
     /// Absent or blank headers are skipped; an explicit but unknown city (param or `X-City`) is

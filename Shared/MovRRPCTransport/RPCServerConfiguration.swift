@@ -1,7 +1,7 @@
 import MovRRPC
 import NIOCore
 
-/// How an ``RPCServer`` listens and what it tolerates. Defaults follow DESIGN §3.
+/// How an ``RPCServer`` listens and what it tolerates. Defaults follow docs/architecture.md §3.
 public struct RPCServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// 0 asks the kernel for a free port; ``RPCServer/localPort`` tells which.

@@ -3,7 +3,7 @@ import MovRAPI
 import MovRRPC
 import Testing
 
-/// DESIGN §2 invariant 5: a user sees and changes only their own rides, profile and vehicles.
+/// docs/architecture.md §2 invariant 5: a user sees and changes only their own rides, profile and vehicles.
 @Suite struct AuthorizationTests {
     @Test func anotherUsersRideAndVehicleAreNeitherVisibleNorChangeable() async throws {
         let domain = try await Domain.connect()

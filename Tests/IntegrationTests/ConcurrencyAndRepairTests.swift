@@ -3,7 +3,7 @@ import MovRAPI
 import MovRRPC
 import Testing
 
-/// Invariants under concurrency and crashes (DESIGN §2), through the real executables.
+/// Invariants under concurrency and crashes (docs/architecture.md §2), through the real executables.
 @Suite(.serialized) struct ConcurrencyAndRepairTests {
     @Test func fiftyRidersRaceForOneVehicleAndExactlyOneWins() async throws {
         let domain = try await Domain.connect()

@@ -75,7 +75,7 @@ struct Domain: Sendable {
         await users.shutdown()
     }
 
-    /// DESIGN §2's invariants across the three databases, allowing pending repairs `wait` to finish.
+    /// docs/architecture.md §2's invariants across the three databases, allowing pending repairs `wait` to finish.
     func expectInvariants(wait: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let checker = InvariantChecker(superuserURL: stack.databaseURL, bound: .seconds(15), logger: Self.logger)
         let report = try await checker.check(wait: wait)

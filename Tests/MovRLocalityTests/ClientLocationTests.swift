@@ -1,7 +1,7 @@
 import Testing
 @testable import MovRLocality
 
-@Suite("Client location resolution (DESIGN §3)")
+@Suite("Client location resolution (docs/architecture.md §3)")
 struct ClientLocationTests {
     let locality: Locality
 

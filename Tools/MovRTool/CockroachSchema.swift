@@ -3,7 +3,7 @@ import Logging
 import MovRLocality
 import MovRPostgres
 
-/// The CockroachDB form of each service database (DESIGN §6): a multi-region database whose
+/// The CockroachDB form of each service database (docs/architecture.md §6): a multi-region database whose
 /// regions are the locality map's, the same tables as PostgreSQL, then every table that carries
 /// a city made REGIONAL BY ROW with its region computed from the city, and reference tables GLOBAL.
 ///

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MovRPostgres
 
-/// `movr check`: verifies DESIGN §2's invariants across the three service databases.
+/// `movr check`: verifies docs/architecture.md §2's invariants across the three service databases.
 ///
 /// Cross-service facts (a vehicle in use ⇔ an active ride holds it) may lag by the documented
 /// reconciliation bound after a crash; a mismatch younger than `bound` is reported as pending,

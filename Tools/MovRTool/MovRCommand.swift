@@ -140,7 +140,7 @@ extension MovRCommand {
 extension MovRCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify DESIGN §2's invariants across the users, vehicles and rides databases.")
+            abstract: "Verify docs/architecture.md §2's invariants across the users, vehicles and rides databases.")
 
         @Option(help: "Superuser URL of the cluster (default: database_url of .movr/stack.json).")
         var databaseURL: String?

@@ -6,7 +6,7 @@ import MovRRPC
 import MovRRPCTransport
 import MovRService
 
-/// The public methods of DESIGN §3. Each handler validates its params, authenticates when the
+/// The public methods of docs/architecture.md §3. Each handler validates its params, authenticates when the
 /// method needs it, resolves the region, and makes one call to the owning service there.
 struct PublicAPI: Sendable {
     let runtime: ServiceRuntime
@@ -75,7 +75,7 @@ struct PublicAPI: Sendable {
         return token
     }
 
-    /// Where the client is, by DESIGN §3's order; the user's city is looked up only when nothing
+    /// Where the client is, by docs/architecture.md §3's order; the user's city is looked up only when nothing
     /// earlier decides (one extra hop, only for signed-in clients without location headers).
     func resolveLocation(explicitCity: String?, context: RPCContext,
                          session: SessionResult? = nil) async throws -> ResolvedLocation {

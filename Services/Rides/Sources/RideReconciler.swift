@@ -20,7 +20,7 @@ public struct ReconcileReport: Sendable, Equatable {
     public init() {}
 }
 
-/// Keeps DESIGN §2 invariant 2 after crashes: a vehicle is `in_use` exactly when an active
+/// Keeps docs/architecture.md §2 invariant 2 after crashes: a vehicle is `in_use` exactly when an active
 /// ride references it.
 ///
 /// Each pass first relays the outbox (vehicle releases owed by ended rides), then compares the

@@ -21,7 +21,7 @@ public enum RidesSchema {
                 revenue numeric(12, 2),
                 currency text NOT NULL,
                 promo_code text,
-                -- DESIGN §2 invariant 3: an ended ride is complete and consistent.
+                -- docs/architecture.md §2 invariant 3: an ended ride is complete and consistent.
                 CONSTRAINT rides_end_after_start CHECK (end_time IS NULL OR end_time >= start_time),
                 CONSTRAINT rides_revenue_not_negative CHECK (revenue IS NULL OR revenue >= 0),
                 CONSTRAINT rides_status_matches_end CHECK (
@@ -30,7 +30,7 @@ public enum RidesSchema {
                     OR (status = 'ended' AND end_time IS NOT NULL AND end_latitude IS NOT NULL
                         AND end_longitude IS NOT NULL AND revenue IS NOT NULL))
             );
-            -- DESIGN §2 invariant 1, enforced by the database itself.
+            -- docs/architecture.md §2 invariant 1, enforced by the database itself.
             CREATE UNIQUE INDEX rides_one_active_per_vehicle ON rides (vehicle_id) WHERE status = 'active';
             CREATE UNIQUE INDEX rides_one_active_per_rider ON rides (rider_id) WHERE status = 'active';
             -- a rider's rides, newest first, in keyset order

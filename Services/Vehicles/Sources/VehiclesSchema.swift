@@ -20,7 +20,7 @@ public enum VehiclesSchema {
                 reserved_at timestamptz,
                 created_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now(),
-                -- in_use exactly when a ride holds the vehicle (DESIGN §2 invariant 2, this side)
+                -- in_use exactly when a ride holds the vehicle (docs/architecture.md §2 invariant 2, this side)
                 CONSTRAINT vehicles_in_use_has_ride CHECK ((status = 'in_use') = (current_ride_id IS NOT NULL))
             );
             -- one vehicle per ride
