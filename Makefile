@@ -11,12 +11,13 @@ TEST_PACKAGES := docker-compose
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps install-packages build run test bench bench-micro check load clean help
+.PHONY: deps test-deps install-packages build run test test-fuzz bench bench-micro check load clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
+	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
 	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
 	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
@@ -47,6 +48,23 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# libFuzzer targets (Fuzz/, a package of their own) built with ASan; each runs FUZZ_SECONDS on a
+# scratch copy of its seed corpus (Fuzz/Corpus/<target>). A crash stops the run, leaves the
+# input as crash-* under .build-fuzz/artifacts/ and must become a regression test.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := FuzzJSON FuzzDispatcher FuzzLocation
+test-fuzz: test-deps
+	cd Fuzz && $(SWIFT) build --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@rm -rf .build-fuzz/corpus && mkdir -p .build-fuzz/artifacts && cp -r Fuzz/Corpus .build-fuzz/corpus
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  .build-fuzz/debug/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=.build-fuzz/artifacts/$$target- -print_final_stats=1 .build-fuzz/corpus/$$target 2>.build-fuzz/$$target.log \
+	    || { tail -40 .build-fuzz/$$target.log; echo "$$target found a failure; input saved under .build-fuzz/artifacts/"; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|Done" .build-fuzz/$$target.log | tail -1; \
+	done
+	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 # Benchmarks are measured here, never timed in tests: medians and ratios from one run.
 # Release binaries: a debug build measures the compiler's checks, not the system.

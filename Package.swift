@@ -20,8 +20,11 @@ let package = Package(
         .executable(name: "movr-vehicles", targets: ["movr-vehicles"]),
         .executable(name: "movr-rides", targets: ["movr-rides"]),
         .executable(name: "movr", targets: ["movr"]),
-        // For the separate micro-benchmark package under Benchmarks/.
+        // For the separate packages under Benchmarks/ (micro-benchmarks) and Fuzz/ (libFuzzer).
         .library(name: "MovRPostgres", targets: ["MovRPostgres"]),
+        .library(name: "MovRRPC", targets: ["MovRRPC"]),
+        .library(name: "MovRAPI", targets: ["MovRAPI"]),
+        .library(name: "MovRLocality", targets: ["MovRLocality"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

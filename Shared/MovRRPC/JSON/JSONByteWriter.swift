@@ -138,7 +138,7 @@ enum JSONNumberWriting {
     /// A quoted UUID; upper case is `UUID.uuidString`'s form (what `Codable` writes).
     static func writeUUID(_ uuid: UUID, uppercase: Bool, to buffer: inout ByteBuffer) {
         let hex: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
-        withUnsafeBytes(of: uuid.uuid) { bytes in
+        _ = withUnsafeBytes(of: uuid.uuid) { bytes in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 38) { out in
                 hex.withUTF8Buffer { digits in
                     var position = 0
