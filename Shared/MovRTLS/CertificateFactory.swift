@@ -30,13 +30,30 @@ public enum CertificateFactory {
         return PEMCredential(certificatePEM: try certificate.pem(), privateKeyPEM: try key.pem())
     }
 
-    /// A leaf certificate signed by `issuer`, good for both TLS server and client use, naming
-    /// `dnsNames` and `ipAddresses` in its subject alternative names.
+    /// What a leaf certificate may be used for (its extended key usage).
+    public enum Usage: Sendable {
+        /// Internal identities: they serve and they call (mutual TLS).
+        case serverAndClient
+        /// A public listener's certificate: OpenSSL refuses it as a client certificate
+        /// ("unsupported certificate purpose"), so a leaked public key cannot call a service.
+        case serverOnly
+
+        var extendedKeyUsage: String {
+            switch self {
+            case .serverAndClient: "serverAuth,clientAuth"
+            case .serverOnly: "serverAuth"
+            }
+        }
+    }
+
+    /// A leaf certificate signed by `issuer`, for `usage`, naming `dnsNames` and `ipAddresses`
+    /// in its subject alternative names.
     public static func issue(
         commonName: String,
         dnsNames: [String],
         ipAddresses: [String],
         issuer: PEMCredential,
+        usage: Usage = .serverAndClient,
         notBefore: Date = .now - 3600,
         notAfter: Date
     ) throws -> PEMCredential {
@@ -56,7 +73,7 @@ public enum CertificateFactory {
         var extensions: [(Int32, String)] = [
             (NID_basic_constraints, "critical,CA:FALSE"),
             (NID_key_usage, "critical,digitalSignature"),
-            (NID_ext_key_usage, "serverAuth,clientAuth"),
+            (NID_ext_key_usage, usage.extendedKeyUsage),
             (NID_subject_key_identifier, "hash"),
             (NID_authority_key_identifier, "keyid:always"),
         ]

@@ -7,7 +7,8 @@ import MovRTLS
 public enum CertificateSetup {
     /// Creates what is missing in `directory` (or everything, with `force`). Returns the files written.
     @discardableResult
-    public static func ensure(directory: String, validityDays: Int = 825, force: Bool = false) throws -> [String] {
+    public static func ensure(directory: String, publicNames: [String] = [], validityDays: Int = 825,
+                              force: Bool = false) throws -> [String] {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                         attributes: [.posixPermissions: 0o700])
@@ -28,24 +29,27 @@ public enum CertificateSetup {
             try CertificateFactory.writeCredential(authority, certificatePath: caCert, keyPath: caKey)
             written.append(caCert)
         }
-        for identity in ServiceIdentity.allCases {
-            let certificate = "\(directory)/\(identity.rawValue).pem"
-            let key = "\(directory)/\(identity.rawValue).key"
+        // Internal identities are for mutual TLS only; internal clients verify
+        // `<identity>.movr.internal`. The gateway's public listener has a certificate of its own,
+        // reached as localhost / 127.0.0.1 on a development machine, good for serving only.
+        var leaves: [(file: String, commonName: String, dnsNames: [String], addresses: [String], usage: CertificateFactory.Usage)] =
+            ServiceIdentity.allCases.map { ($0.rawValue, $0.rawValue, [$0.serverName], [], .serverAndClient) }
+        leaves.append((publicFileName, publicCommonName, ["localhost"] + publicNames, ["127.0.0.1", "::1"], .serverOnly))
+        for leaf in leaves {
+            let certificate = "\(directory)/\(leaf.file).pem"
+            let key = "\(directory)/\(leaf.file).key"
             if !force, fileManager.fileExists(atPath: certificate), fileManager.fileExists(atPath: key) { continue }
-            // Internal clients verify `<identity>.movr.internal`; the gateway's public listener is
-            // also reached as localhost / 127.0.0.1 on a development machine.
-            var dnsNames = [identity.serverName]
-            var addresses: [String] = []
-            if identity == .gateway {
-                dnsNames += ["localhost"]
-                addresses += ["127.0.0.1", "::1"]
-            }
             let credential = try CertificateFactory.issue(
-                commonName: identity.rawValue, dnsNames: dnsNames, ipAddresses: addresses,
-                issuer: authority, notBefore: now - 3600, notAfter: notAfter)
+                commonName: leaf.commonName, dnsNames: leaf.dnsNames, ipAddresses: leaf.addresses,
+                issuer: authority, usage: leaf.usage, notBefore: now - 3600, notAfter: notAfter)
             try CertificateFactory.writeCredential(credential, certificatePath: certificate, keyPath: key)
             written.append(certificate)
         }
         return written
     }
+
+    /// Files `public.pem` / `public.key`: the gateway's browser-facing HTTPS certificate.
+    public static let publicFileName = "public"
+    /// Not a service identity: no allow list names it, and its key usage is server-only.
+    public static let publicCommonName = "movr-public"
 }

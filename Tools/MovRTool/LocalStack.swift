@@ -244,7 +244,10 @@ public struct LocalStack: Sendable {
         for (region, endpoint) in endpoints.sorted(by: { $0.key < $1.key }) {
             for identity in Self.serviceOrder {
                 guard let url = endpoint.url(of: identity) else { continue }
-                let client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: identity.serverName),
+                // A gateway is probed on its public listener, whose certificate names localhost and
+                // 127.0.0.1 (the URL's host), not the internal identity.
+                let serverName = identity == .gateway ? nil : identity.serverName
+                let client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: serverName),
                                        tls: tls, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
                 let method = identity == .gateway ? "cities.list" : "system.ping"
                 while true {

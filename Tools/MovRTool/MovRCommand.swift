@@ -61,15 +61,17 @@ extension MovRCommand {
 
     struct Certs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the development CA and a certificate per identity (gateway, users, vehicles, rides, operator).")
+            abstract: "Create the development CA, a certificate per identity (gateway, users, vehicles, rides, operator) and the gateway's public certificate.")
 
         @Option(help: "Directory for ca.pem and <identity>.pem/.key.")
         var dir = ".movr/certs"
+        @Option(name: .customLong("public-name"), help: "An extra DNS name of the public certificate (repeatable; localhost is always in).")
+        var publicNames: [String] = []
         @Flag(help: "Replace existing files (a new CA invalidates every old certificate).")
         var force = false
 
         func run() async throws {
-            let written = try CertificateSetup.ensure(directory: dir, force: force)
+            let written = try CertificateSetup.ensure(directory: dir, publicNames: publicNames, force: force)
             print(written.isEmpty ? "certificates already present in \(dir)" : written.joined(separator: "\n"))
         }
     }

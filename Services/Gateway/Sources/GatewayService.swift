@@ -14,11 +14,13 @@ public struct GatewayService: MovRServiceDefinition {
     let publicTLS: TLSContextProvider
 
     public init(runtime: ServiceRuntime) async throws {
-        let tls = try ServiceRuntime.tlsConfiguration(runtime.configuration, identity: .gateway)
+        // The public listener never serves the internal `gateway` identity (which services trust
+        // to assert a user): it has its own certificate, `public.pem` beside the others.
+        let directory = runtime.configuration.string("certs-dir", default: ".movr/certs")
         publicTLS = try TLSContextProvider(
             configuration: TLSConfiguration(
-                certificateChainPath: runtime.configuration.string("public-tls-cert", default: tls.certificate),
-                privateKeyPath: runtime.configuration.string("public-tls-key", default: tls.key),
+                certificateChainPath: runtime.configuration.string("public-tls-cert", default: "\(directory)/public.pem"),
+                privateKeyPath: runtime.configuration.string("public-tls-key", default: "\(directory)/public.key"),
                 requireClientCertificate: false,
                 minimumVersion: .tls12),
             role: .server)
