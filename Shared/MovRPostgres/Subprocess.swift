@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +30,10 @@ public enum Subprocess {
         let flags = O_WRONLY | O_CREAT | O_APPEND
         guard posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0) == 0,
               posix_spawn_file_actions_addopen(&fileActions, 1, outputPath, flags, 0o600) == 0,
-              posix_spawn_file_actions_adddup2(&fileActions, 1, 2) == 0 else {
+              posix_spawn_file_actions_adddup2(&fileActions, 1, 2) == 0,
+              // Nothing else is inherited: SwiftNIO's sockets are not close-on-exec, and a child
+              // holding a copy keeps a connection open that this process has closed.
+              posix_spawn_file_actions_addclosefrom_np(&fileActions, 3) == 0 else {
             throw PostgresError(code: .clusterControl, serverMessage: "posix_spawn_file_actions setup failed")
         }
         // posix_spawn_file_actions_addchdir_np is not visible to Swift: a shell changes directory

@@ -170,9 +170,9 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(context: context, head: head, HTTPPlainResponse(status: 200, json: #"{"status":"ok"}"#),
                     keepAlive: keepAlive)
         case .readyz:
-            let readiness = environment.routes.readiness
+            let readiness = environment.readiness
             let promise = context.eventLoop.makePromise(of: Bool.self)
-            promise.completeWithTask { await readiness() }
+            promise.completeWithTask { await readiness.check() }
             promise.futureResult.assumeIsolated().whenSuccess { ready in
                 self.respond(context: context, head: head,
                              ready ? HTTPPlainResponse(status: 200, json: #"{"status":"ready"}"#)
@@ -180,10 +180,14 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                              keepAlive: keepAlive)
             }
         case .metrics:
-            let text = environment.routes.metrics()
-            respond(context: context, head: head,
-                    HTTPPlainResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(text.utf8)),
-                    keepAlive: keepAlive)
+            if let metrics = environment.routes.metrics {
+                respond(context: context, head: head,
+                        HTTPPlainResponse(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics().utf8)),
+                        keepAlive: keepAlive)
+            } else {
+                respond(context: context, head: head, HTTPPlainResponse(status: 404, json: #"{"error":"not found"}"#),
+                        keepAlive: keepAlive)
+            }
         case .staticContent(let path):
             let answer = environment.routes.staticContent(path)
                 ?? HTTPPlainResponse(status: 404, json: #"{"error":"not found"}"#)
@@ -274,6 +278,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: status == 204 ? "0" : String(body.readableBytes))
         headers.add(name: "cache-control", value: "no-store")
+        for (name, value) in environment.configuration.responseHeaders { headers.add(name: name, value: value) }
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         environment.metrics.response(status: status).increment()

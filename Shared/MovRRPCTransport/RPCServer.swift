@@ -28,7 +28,8 @@ public final class RPCServer: Sendable {
     ) {
         self.environment = ConnectionEnvironment(
             configuration: configuration, dispatcher: dispatcher, routes: routes, logger: logger,
-            metrics: ServerMetrics())
+            metrics: ServerMetrics(),
+            readiness: ReadinessCache(check: routes.readiness, validFor: configuration.readinessCacheDuration))
         self.tls = tls
         self.group = eventLoopGroup
     }
@@ -106,6 +107,7 @@ struct ConnectionEnvironment: Sendable {
     let routes: RPCServerRoutes
     let logger: Logger
     let metrics: ServerMetrics
+    let readiness: ReadinessCache
 }
 
 /// Sent down every open connection when the server shuts down.

@@ -21,6 +21,11 @@ public struct RPCServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(10)
     /// Whether the caller's identity is taken from its client certificate (internal listeners).
     public var identifiesCallers: Bool = true
+    /// Headers sent with every response (the public listener adds HSTS and friends).
+    public var responseHeaders: [(String, String)] = []
+    /// How long a `/readyz` answer is reused: probing every dependency on each request would let
+    /// a client amplify cheap requests into internal calls.
+    public var readinessCacheDuration: Duration = .seconds(1)
 
     public init() {}
 }
@@ -46,8 +51,8 @@ public struct HTTPPlainResponse: Sendable {
 public struct RPCServerRoutes: Sendable {
     /// `GET /readyz`: true when every dependency answers.
     public var readiness: @Sendable () async -> Bool = { true }
-    /// `GET /metrics`: Prometheus text exposition.
-    public var metrics: @Sendable () -> String = { "" }
+    /// `GET /metrics`: Prometheus text exposition; nil answers 404 (e.g. on a public listener).
+    public var metrics: (@Sendable () -> String)? = { "" }
     /// Any other `GET` path (the gateway's web UI); nil means 404.
     public var staticContent: @Sendable (_ path: String) -> HTTPPlainResponse? = { _ in nil }
 

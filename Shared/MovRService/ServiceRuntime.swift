@@ -129,8 +129,12 @@ public final class ServiceRuntime: Sendable {
     }
 
     /// An RPC server on `listen` (host:port) with the standard routes and limits.
+    ///
+    /// A public listener (the gateway's) sends HSTS and `nosniff` with every answer and serves
+    /// `/metrics` only with `--public-metrics` (metrics describe the deployment).
     public func makeServer(listen: String, dispatcher: RPCDispatcher, tls: TLSContextProvider,
-                           identifiesCallers: Bool, readiness: @escaping @Sendable () async -> Bool,
+                           identifiesCallers: Bool, isPublic: Bool = false,
+                           readiness: @escaping @Sendable () async -> Bool,
                            staticContent: @escaping @Sendable (String) -> HTTPPlainResponse? = { _ in nil })
         throws -> RPCServer {
         var settings = RPCServerConfiguration()
@@ -141,6 +145,15 @@ public final class ServiceRuntime: Sendable {
         routes.readiness = readiness
         let metrics = self.metrics
         routes.metrics = { metrics.emitToString() }
+        if isPublic {
+            settings.responseHeaders = [
+                ("strict-transport-security", "max-age=31536000"),
+                ("x-content-type-options", "nosniff"),
+            ]
+            if try !configuration.bool("public-metrics", default: false) {
+                routes.metrics = nil
+            }
+        }
         routes.staticContent = staticContent
         return RPCServer(configuration: settings, dispatcher: dispatcher, routes: routes, tls: tls,
                          eventLoopGroup: eventLoopGroup, logger: logger)

@@ -58,6 +58,10 @@ public final class TLSContext: @unchecked Sendable {
         return context
     }
 
+    /// The TLS 1.2 suites offered or accepted.
+    static let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+        + "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+
     private static func make(_ configuration: TLSConfiguration, role: TLSRole) throws(TLSError) -> TLSContext {
         OpenSSLErrorQueue.clear()
         guard let pointer = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
@@ -78,6 +82,12 @@ public final class TLSContext: @unchecked Sendable {
         }
         SSL_CTX_set_options(pointer, movr_SSL_OP_NO_RENEGOTIATION())
         _ = movr_SSL_CTX_set_mode(pointer, Int(SSL_MODE_RELEASE_BUFFERS))
+        // TLS 1.2 (public listeners only) is limited to forward-secret AEAD suites: no CBC, no
+        // SHA-1, no static RSA. TLS 1.3's suites are all AEAD already.
+        OpenSSLErrorQueue.clear()
+        guard SSL_CTX_set_cipher_list(pointer, TLSContext.tls12Ciphers) == 1 else {
+            throw TLSError.fromQueue(.configuration, "cannot set the TLS 1.2 cipher list")
+        }
 
         if let chain = configuration.certificateChainPath, let key = configuration.privateKeyPath {
             OpenSSLErrorQueue.clear()

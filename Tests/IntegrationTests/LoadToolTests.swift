@@ -32,12 +32,13 @@ import Testing
         #expect(againStatus == 0, "\(againOutput)")
         #expect(try LoadUsersFile.load(usersFile).accounts.count == users.accounts.count)
 
-        // A ride-heavy mix so a 3 s run surely starts and ends rides.
+        // A ride-heavy mix so a short run surely starts and ends rides, with room for a busy
+        // machine (each worker signs in first, one scrypt each).
         let reportPath = work + "/report.json"
         let mix = "vehicles.list=20,vehicles.get=10,rides.list=10,promo_codes.list=5,users.me=10,rides.start=15,"
             + "rides.update_location=10,rides.end=15,promo_codes.apply=3,promo_codes.create=1,vehicles.add=1,users.register=1"
         let (runStatus, runOutput) = try await LocalStackHarness.runTool(
-            ["load", "run", "--stack", stackPath, "--users-file", usersFile, "--duration", "3", "--concurrency", "4",
+            ["load", "run", "--stack", stackPath, "--users-file", usersFile, "--duration", "6", "--concurrency", "4",
              "--mix", mix, "--json", reportPath])
         #expect(runStatus == 0, "\(runOutput)")
         #expect(runOutput.contains("rides.start") && runOutput.contains("p99.9"), "\(runOutput)")

@@ -41,4 +41,19 @@ import Testing
         #expect(refused.status != 0, "\(refused.text)")
         #expect(!refused.text.hasSuffix("200"), "\(refused.text)")
     }
+
+    @Test func thePublicListenerSendsHSTSAndOffersOnlyAEADSuitesOverTLS12() async throws {
+        let stack = try await LocalStackHarness.shared.start()
+        let gateway = try stack.topology.url(of: .gateway, in: stack.primaryRegion)
+        let headers = try await Self.curl(["-v", "-o", "/dev/null", "--cacert", stack.ca, gateway + "/healthz"])
+        #expect(headers.text.lowercased().contains("strict-transport-security: max-age="), "\(headers.text)")
+        #expect(headers.text.lowercased().contains("x-content-type-options: nosniff"), "\(headers.text)")
+        // TLS 1.2 with a forward-secret AEAD suite works; a CBC suite is refused in the handshake.
+        let aead = try await Self.curl(["-o", "/dev/null", "--cacert", stack.ca, "--tls-max", "1.2",
+                                        "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", gateway + "/healthz"])
+        #expect(aead.status == 0, "\(aead.text)")
+        let cbc = try await Self.curl(["-o", "/dev/null", "--cacert", stack.ca, "--tls-max", "1.2",
+                                       "--ciphers", "ECDHE-ECDSA-AES128-SHA", gateway + "/healthz"])
+        #expect(cbc.status != 0, "\(cbc.text)")
+    }
 }

@@ -151,3 +151,25 @@ import Testing
         await server.shutdownGracefully()
     }
 }
+
+/// `/readyz` answers from a recent probe, so a flood of it cannot fan out into dependency calls.
+@Suite struct ReadinessCacheTests {
+    @Test func aFloodOfReadinessChecksProbesOnce() async throws {
+        let fixture = try TransportFixture()
+        let probes = NIOLockedValueBox(0)
+        var routes = RPCServerRoutes()
+        routes.readiness = {
+            probes.withLockedValue { $0 += 1 }
+            return true
+        }
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(), routes: routes) {
+            $0.readinessCacheDuration = .seconds(60)
+        }
+        for _ in 0..<10 {
+            let (status, _) = try await fixture.curl(port: port, path: "/readyz", method: "GET", contentType: nil)
+            #expect(status == 200)
+        }
+        #expect(probes.withLockedValue { $0 } == 1)
+        await server.shutdownGracefully()
+    }
+}

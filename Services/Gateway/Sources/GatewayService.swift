@@ -33,7 +33,7 @@ public struct GatewayService: MovRServiceDefinition {
         let api = PublicAPI(runtime: runtime)
         let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
         return [try runtime.makeServer(
-            listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false,
+            listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false, isPublic: true,
             readiness: { await api.dependenciesReachable() },
             staticContent: WebUI.response(for:))]
     }
