@@ -17,7 +17,7 @@ help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
-	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
+	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
 	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
 
@@ -26,7 +26,7 @@ deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES)"
 
 test-deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) wrk"
 
 install-packages:
 	@missing=""; \
@@ -53,7 +53,7 @@ test: test-deps
 bench:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
 	$(SWIFT) build -c release
-	.build/release/movr bench
+	.build/release/movr bench $(BENCH_ARGS)
 
 # Micro-benchmarks live in their own package (Benchmarks/) so the main package never depends on
 # the benchmark framework; its plugin builds them in release mode and counts mallocs.
