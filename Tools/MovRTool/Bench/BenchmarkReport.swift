@@ -147,3 +147,8 @@ extension BenchResults {
         return out.joined(separator: "\n")
     }
 }
+
+/// The section headings every `movr bench` report carries (tests look for them).
+public enum BenchmarkReportSections {
+    public static var titles: [String] { BenchResults.sectionTitles.map { "### " + $0 } }
+}
