@@ -101,7 +101,7 @@ enum BenchParse {
                 if !line.trimmingCharacters(in: .whitespaces).isEmpty { inStatements = false }
                 continue
             }
-            latencies.append((ms, String(fields[2])))
+            latencies.append((ms, fields[2].trimmingCharacters(in: .whitespaces)))
         }
         return PgbenchOutput(tps: tps, transactions: transactions, failed: failed, statementLatencies: latencies)
     }
