@@ -24,7 +24,9 @@ import Testing
         #expect(status == 0, "\(output.suffix(4000))")
         let text = try String(contentsOfFile: markdown, encoding: .utf8)
         #expect(text.hasPrefix("# Benchmarks\n\nearlier text\n"), "the report is appended, nothing replaced")
-        for title in ["Errors:"] + BenchmarkReportSections.titles {
+        // Debug binaries on a shared machine may time a request out; the report must say so at the top.
+        #expect(text.contains("**Errors: none** in any run.") || text.contains("**ERRORS: "), "no error summary")
+        for title in BenchmarkReportSections.titles {
             #expect(text.contains(title), "missing section \(title)")
         }
         for method in ["cities.list", "users.me", "vehicles.get", "rides.update_location", "rides.get", "promo_codes.list"] {

@@ -109,6 +109,13 @@ public struct Benchmark: Sendable {
                 list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
                                                                  requests: sample.requests))
                 list.gateway.append(sample)
+                if sample.errors > 0 {
+                    let log = (try? String(contentsOfFile: work + "/wrk-\(limit).log", encoding: .utf8)) ?? ""
+                    let kinds = log.split(separator: "\n").filter {
+                        $0.contains("Socket errors") || $0.contains("Non-2xx") || $0.hasPrefix("rpc_errors")
+                    }.map { $0.trimmingCharacters(in: .whitespaces) }
+                    results.errors.append("wrk vehicles.list \(limit) rows run \(run): \(kinds.joined(separator: ", "))")
+                }
             }
             results.lists.append(list)
         }
