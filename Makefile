@@ -18,7 +18,7 @@ help:
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
 	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
-	@echo "make bench  vehicles.list through the gateway vs pgbench on the same SQL (medians, ratio)"
+	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
 	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
 
@@ -27,7 +27,7 @@ deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES)"
 
 test-deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) wrk"
 
 install-packages:
 	@missing=""; \
@@ -71,7 +71,7 @@ test-fuzz: test-deps
 bench:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
 	$(SWIFT) build -c release
-	.build/release/movr bench
+	.build/release/movr bench $(BENCH_ARGS)
 
 # Micro-benchmarks live in their own package (Benchmarks/) so the main package never depends on
 # the benchmark framework; its plugin builds them in release mode and counts mallocs.

@@ -160,31 +160,3 @@ extension MovRCommand {
         }
     }
 }
-
-extension MovRCommand {
-    struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Measure vehicles.list through the gateway against pgbench running the same SQL; report medians and their ratio.")
-
-        @Option(help: "Seconds per run.")
-        var seconds = 10
-        @Option(help: "Concurrent clients for both tools.")
-        var connections = 16
-        @Option(help: "Runs of each tool (alternating).")
-        var runs = 3
-        @Option(help: "Stack file of a running stack (default: start a private one).")
-        var stack: String?
-        @Option(help: "Where to write the JSON report.")
-        var report = ".movr/bench-report.json"
-
-        func run() async throws {
-            var options = Benchmark.Options()
-            options.seconds = seconds
-            options.connections = connections
-            options.runs = runs
-            options.stackFile = stack
-            options.reportPath = report
-            try await Benchmark(options: options, logger: MovRCommand.logger()).run()
-        }
-    }
-}

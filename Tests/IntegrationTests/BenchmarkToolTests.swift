@@ -1,0 +1,41 @@
+import Foundation
+import MovRTool
+import Testing
+
+/// `movr bench --quick` against the test stack: every report section is there. Nothing is
+/// timed; the numbers are not checked, only that each measurement ran and was reported.
+@Suite struct BenchmarkToolTests {
+    static let loadTools = ["/usr/bin/wrk", "/usr/bin/pgbench", "/usr/bin/psql"]
+    static var missingTools: [String] { loadTools.filter { !FileManager.default.isExecutableFile(atPath: $0) } }
+
+    @Test(.enabled(if: BenchmarkToolTests.missingTools.isEmpty,
+                   "movr bench needs wrk, pgbench and psql (make test-deps installs them)"))
+    func quickBenchReportsEverySection() async throws {
+        _ = try await LocalStackHarness.shared.start()
+        let stackPath = await LocalStackHarness.shared.stackPath
+        let directory = NSTemporaryDirectory() + "movr-bench-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let markdown = directory + "/benchmarks.md"
+        try "# Benchmarks\n\nearlier text\n".write(toFile: markdown, atomically: true, encoding: .utf8)
+        let (status, output) = try await LocalStackHarness.runTool(
+            ["bench", "--quick", "--connections", "4", "--stack", stackPath, "--markdown", markdown,
+             "--report", directory + "/report.json"])
+        #expect(status == 0, "\(output.suffix(4000))")
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        #expect(text.hasPrefix("# Benchmarks\n\nearlier text\n"), "the report is appended, nothing replaced")
+        // Debug binaries on a shared machine may time a request out; the report must say so at the top.
+        #expect(text.contains("**Errors: none** in any run.") || text.contains("**ERRORS: "), "no error summary")
+        for title in BenchmarkReportSections.titles {
+            #expect(text.contains(title), "missing section \(title)")
+        }
+        for method in ["cities.list", "users.me", "vehicles.get", "rides.update_location", "rides.get", "promo_codes.list"] {
+            #expect(text.contains("| \(method) |"), "no single-client row for \(method)")
+        }
+        #expect(text.contains("| 25 ("), "no 25-row list row")
+        #expect(text.contains("| 100 ("), "no 100-row list row")
+        #expect(text.contains("-- movr_rides") && text.contains("-- movr_vehicles"), "no captured ride-cycle SQL")
+        #expect(!text.contains("ride cycle: "), "the ride cycle failed")
+        #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
+    }
+}

@@ -1,0 +1,323 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRLocality
+import MovRPostgres
+import MovRService
+import MovRVehicles
+
+/// `movr bench`: one run, everything on this machine, the same concurrency for every tool —
+/// vehicles.list (25 and 100 rows) through the gateway vs pgbench on the store's statement, CPU
+/// per request of every process, the ride cycle vs pgbench on the statements it really sends,
+/// single-client latencies, a fixed-rate sweep, idle RSS and start-to-ready times. Runs
+/// alternate; medians and ratios are reported (the machine is shared and noisy), as a dated
+/// Markdown section appended to docs/benchmarks.md and as JSON.
+public struct Benchmark: Sendable {
+    public struct Options: Sendable {
+        public var seconds = 10
+        public var connections = 16
+        public var runs = 3
+        public var limits = [25, 100]
+        /// A short smoke run: 2 s, one run, few single-client calls.
+        public var quick = false
+        public var latencyCalls = 200
+        /// Use this running stack; otherwise `movr up` starts a private one for the run.
+        public var stackFile: String?
+        public var reportPath = ".movr/bench-report.json"
+        /// The Markdown section is appended here (nil: not written).
+        public var markdownPath: String? = "docs/benchmarks.md"
+        /// The command line, quoted in the report.
+        public var command = "movr bench"
+        public init() {}
+    }
+
+    let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        var options = options
+        if options.quick {
+            options.seconds = min(options.seconds, 2)
+            options.runs = 1
+            options.latencyCalls = min(options.latencyCalls, 20)
+        }
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs everything; returns the results (also written to the report paths).
+    @discardableResult
+    public func run() async throws -> String {
+        for tool in ["/usr/bin/pgbench", "/usr/bin/wrk", "/usr/bin/psql"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw StackError("\(tool) not found (make bench installs postgresql and wrk)")
+        }
+        let work = FileManager.default.currentDirectoryPath + "/.movr/bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        var upPID: pid_t?
+        let stackPath: String
+        if let given = options.stackFile {
+            stackPath = given
+        } else {
+            let (pid, path) = try await startStack(directory: work + "/stack")
+            upPID = pid
+            stackPath = path
+        }
+        defer {
+            if let upPID {
+                kill(upPID, SIGTERM)
+                _ = Subprocess.wait(upPID)
+            }
+        }
+        let stackDirectory = URL(fileURLWithPath: stackPath).deletingLastPathComponent().path
+        let stack = try StackFile.load(stackPath)
+        let locality = try Locality.loadDefault()
+        let gateway = try stack.topology.url(of: .gateway, in: stack.primaryRegion)
+        let cities = locality.cities.map(\.name)
+        let processes = BenchProcesses.load(stackDirectory: stackDirectory)
+
+        var results = BenchResults(date: RFC3339.string(from: Date()), command: options.command,
+                                   machine: BenchMachine.describe(), commit: BenchMachine.commit(),
+                                   connections: options.connections, seconds: options.seconds, runs: options.runs,
+                                   quick: options.quick)
+        if processes.members.isEmpty { results.errors.append("no pids file in \(stackDirectory): no CPU or RSS per process") }
+        let idleRSS = processes.residentKilobytes()
+
+        let client = try stack.gatewayClient(maxConnections: options.connections * 4, logger: logger)
+        defer { Task { [client] in await client.shutdown() } }
+        let riders = try await prepareRiders(stack: stack, count: options.connections, client: client, work: work)
+
+        // 1 + 2. vehicles.list at each page size, pgbench and wrk alternating, CPU per request.
+        let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
+        for limit in options.limits {
+            var list = BenchResults.ListSize(limit: limit, rowsPerPage: 0)
+            var rows = 0
+            for city in cities {
+                rows += try await client.call("vehicles.list", VehiclesListParams(limit: limit), as: VehiclesListResult.self,
+                                              city: city).vehicles.count
+            }
+            list.rowsPerPage = Double(rows) / Double(cities.count)
+            guard rows > 0 else { throw StackError("no vehicles to list; load demo data first") }
+            let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: limit)
+            let wrkScript = try writeWrkScript(directory: work, cities: cities, limit: limit)
+            for run in 1...options.runs {
+                Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
+                list.pgbench.append(try pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
+                                                work: work, name: "list\(limit)").run)
+                Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
+                let before = processes.cpuTicks()
+                let sample = try wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
+                list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
+                                                                 requests: sample.requests))
+                list.gateway.append(sample)
+                if sample.errors > 0 {
+                    let log = (try? String(contentsOfFile: work + "/wrk-\(limit).log", encoding: .utf8)) ?? ""
+                    let kinds = log.split(separator: "\n").filter {
+                        $0.contains("Socket errors") || $0.contains("Non-2xx") || $0.hasPrefix("rpc_errors")
+                    }.map { $0.trimmingCharacters(in: .whitespaces) }
+                    results.errors.append("wrk vehicles.list \(limit) rows run \(run): \(kinds.joined(separator: ", "))")
+                }
+            }
+            results.lists.append(list)
+        }
+
+        // 3. The ride cycle.
+        do {
+            results.rideCycle = try await rideCycle(stack: stack, riders: riders, client: client, work: work,
+                                                    stackDirectory: stackDirectory, processes: processes)
+        } catch {
+            results.errors.append("ride cycle: \(error)")
+        }
+
+        // 4. Single-client latencies.
+        do {
+            results.latencies = try await singleClientLatencies(riders: riders, client: client, cities: cities,
+                                                                cycle: results.rideCycle, work: work,
+                                                                vehiclesURL: vehiclesURL)
+        } catch {
+            results.errors.append("single-client latencies: \(error)")
+        }
+
+        // 5. Fixed-rate sweep at fractions of the closed-loop maximum (25 rows).
+        if let list = results.lists.first(where: { $0.limit == 25 }) ?? results.lists.first {
+            let maximum = BenchParse.median(list.gateway.map(\.throughput))
+            let workload = VehiclesListWorkload(client: client, cities: cities, limit: list.limit)
+            for fraction in [0.25, 0.5, 0.75, 0.9] where maximum > 0 {
+                let rate = maximum * fraction
+                Console.line("vehicles.list open model at \(Int(fraction * 100))% of max: \(Int(rate)) req/s...")
+                var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,
+                                                      rate: rate)
+                configuration.mix = "vehicles.list=1"
+                let report = await LoadGenerator.run(configuration, workload: workload)
+                results.sweep.append(Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report,
+                                                     operation: .vehiclesList))
+            }
+        }
+
+        // 6. Idle RSS and start-to-ready per executable.
+        for identity in ["gateway", "users", "vehicles", "rides"] {
+            let rss = idleRSS.filter { $0.key.hasSuffix("/\(identity)") }.sorted { $0.key < $1.key }.map(\.value)
+            var ready: Double?
+            do {
+                ready = try await readyTime(identity: identity, stack: stack, stackDirectory: stackDirectory, work: work)
+            } catch {
+                results.errors.append("start-to-ready of movr-\(identity): \(error)")
+            }
+            results.footprints.append(BenchResults.Footprint(executable: identity, residentKilobytes: rss, readySeconds: ready))
+        }
+
+        let markdown = results.markdown
+        Console.line(markdown)
+        let data = try JSONEncoder.benchReport.encode(results)
+        try data.write(to: URL(fileURLWithPath: options.reportPath))
+        Console.line("JSON report written to \(options.reportPath)")
+        if let path = options.markdownPath {
+            let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
+            try (existing + (existing.hasSuffix("\n\n") ? "" : existing.hasSuffix("\n") ? "\n" : "\n\n") + markdown + "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            Console.line("report section appended to \(path)")
+        }
+        if results.totalErrors > 0 || !results.errors.isEmpty {
+            Console.line("ERRORS: \(results.totalErrors) failed requests; \(results.errors.joined(separator: "; "))")
+        }
+        try? FileManager.default.removeItem(atPath: work + "/pgbench-logs")
+        return markdown
+    }
+
+    static func sweepPoint(_ label: String, rate: Double, report: LoadReport, operation: LoadOperation)
+        -> BenchResults.SweepPoint {
+        let stats = report.operation(operation)
+        return BenchResults.SweepPoint(label: label, rate: rate, achieved: stats?.opsPerSecond ?? 0,
+                                       p50Ms: stats?.p50Ms ?? 0, p99Ms: stats?.p99Ms ?? 0, maxMs: stats?.maxMs ?? 0,
+                                       errors: stats?.errors ?? 0, late: report.totals.late, unsent: report.totals.unsent)
+    }
+
+    func databaseURL(_ url: String, _ name: String) -> String {
+        var components = URLComponents(string: url)
+        components?.path = "/" + name
+        return components?.string ?? url
+    }
+
+    // MARK: Stack
+
+    private func startStack(directory: String) async throws -> (pid_t, String) {
+        let log = directory + ".log"
+        try? FileManager.default.removeItem(atPath: log)
+        let movr = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let pid = try Subprocess.spawn([movr, "up", "--dir", directory, "--port-base", "18440", "--exit-with-parent",
+                                        "--log-level", "warning"], outputPath: log)
+        Console.line("starting a private stack for the benchmark (log: \(log))...")
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
+                return (pid, directory + "/stack.json")
+            }
+            if let status = Subprocess.exitStatus(pid) {
+                throw StackError("movr up exited with \(status); see \(log)")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        kill(pid, SIGTERM)
+        throw StackError("the stack did not start within 600 s; see \(log)")
+    }
+
+    // MARK: pgbench
+
+    /// The store's own statement; only the two binds are pgbench expressions (the city picked
+    /// by index, like wrk rotates X-City).
+    func writeListPgbenchScript(directory: String, cities: [String], limit: Int) throws -> String {
+        let sql = VehiclesStore.firstPageQuery(city: "", limit: limit).sql
+        let cityList = cities.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",")
+        let statement = sql
+            .replacingOccurrences(of: "$1", with: "(ARRAY[\(cityList)])[:n]")
+            .replacingOccurrences(of: "$2", with: ":rows")
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        let script = "\\set n random(1, \(cities.count))\n\\set rows \(limit + 1)\n\(statement);\n"
+        let path = directory + "/vehicles-list-\(limit).sql"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs a load tool to completion and returns its output (kept in `log` for inspection).
+    func runTool(_ arguments: [String], log: String) throws -> String {
+        try? FileManager.default.removeItem(atPath: log)
+        let status = try Subprocess.run(arguments, outputPath: log)
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw StackError("\(arguments[0]) failed (\(status)); see \(log)") }
+        return text
+    }
+
+    /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
+    func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
+                 defines: [String: String] = [:], seconds: Int? = nil)
+        throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
+        let logs = work + "/pgbench-logs"
+        try? FileManager.default.removeItem(atPath: logs)
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        var arguments = ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(min(2, clients))",
+                         "-T", "\(seconds ?? options.seconds)", "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
+        for (key, value) in defines.sorted(by: { $0.key < $1.key }) { arguments += ["-D", "\(key)=\(value)"] }
+        arguments.append(databaseURL)
+        let log = work + "/pgbench-\(name).log"
+        let text = try runTool(arguments, log: log)
+        guard let output = BenchParse.pgbench(text) else { throw StackError("pgbench printed no throughput; see \(log)") }
+        var latencies: [Double] = []
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? [] {
+            latencies += BenchParse.pgbenchTransactionLatencies(
+                (try? String(contentsOfFile: logs + "/" + file, encoding: .utf8)) ?? "")
+        }
+        let run = BenchResults.Run(throughput: output.tps,
+                                   p50Ms: latencies.isEmpty ? nil : BenchParse.percentile(latencies, 50),
+                                   p99Ms: latencies.isEmpty ? nil : BenchParse.percentile(latencies, 99),
+                                   errors: output.failed, requests: output.transactions)
+        return (run, output, latencies)
+    }
+
+    // MARK: wrk
+
+    func writeWrkScript(directory: String, cities: [String], limit: Int) throws -> String {
+        let list = cities.map { "\"\($0)\"" }.joined(separator: ", ")
+        let script = """
+            -- vehicles.list through the gateway, rotating X-City over every city of the map.
+            local cities = { \(list) }
+            local body = '{"jsonrpc":"2.0","id":1,"method":"vehicles.list","params":{"limit":\(limit)}}'
+            local counter = 0
+            local threads = {}
+            setup = function(thread) table.insert(threads, thread) end
+            init = function(args) rpc_errors = 0 end
+            request = function()
+              counter = counter + 1
+              local city = cities[(counter % #cities) + 1]
+              return wrk.format("POST", "/rpc", { ["Content-Type"] = "application/json", ["X-City"] = city }, body)
+            end
+            response = function(status, headers, body)
+              if status ~= 200 or string.find(body, '"error"', 1, true) then rpc_errors = rpc_errors + 1 end
+            end
+            done = function(summary, latency, requests)
+              local total = 0
+              for _, thread in ipairs(threads) do total = total + (thread:get("rpc_errors") or 0) end
+              io.write(string.format("rpc_errors: %d\\n", total))
+            end
+            """
+        let path = directory + "/vehicles-list-\(limit).lua"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func wrk(script: String, url: String, log: String) throws -> BenchResults.Run {
+        let text = try runTool(
+            ["/usr/bin/wrk", "-t", "2", "-c", "\(options.connections)", "-d", "\(options.seconds)s", "--latency",
+             "-s", script, url], log: log)
+        guard let output = BenchParse.wrk(text) else { throw StackError("wrk printed no throughput; see \(log)") }
+        return BenchResults.Run(throughput: output.requestsPerSecond, p50Ms: output.p50Ms, p99Ms: output.p99Ms,
+                                errors: output.errors, requests: output.requests)
+    }
+}
+
+extension JSONEncoder {
+    static var benchReport: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRInternalAPI
+import MovRPostgres
+import MovRRPC
+import MovRService
+
+/// A result the benchmark does not look at (decoding it would only add client time).
+struct IgnoredResult: Decodable {
+    init(from decoder: any Decoder) throws {}
+}
+
+extension Benchmark {
+    // MARK: 3. Ride cycle
+
+    func rideCycle(stack: StackFile, riders: [BenchRider], client: PublicClient, work: String, stackDirectory: String,
+                   processes: BenchProcesses) async throws -> BenchResults.RideCycle {
+        Console.line("ride cycle: capturing the SQL of one cycle from the server log...")
+        let captured = try await captureRideCycle(rider: riders[0], client: client, superuserURL: stack.databaseURL,
+                                                  logPath: stackDirectory + "/pgdata/server.log")
+        let ids = Set(captured.ids.keys)
+        func script(_ database: String, preamble: String, prefix: String) throws -> RideSQLScript.Script {
+            let start = RideSQLScript.relevant(captured.start, database: database, ids: ids)
+            let end = RideSQLScript.relevant(captured.end, database: database, ids: ids)
+            guard !start.isEmpty || !end.isEmpty else {
+                throw StackError("no statements of \(database) were captured for the ride cycle")
+            }
+            return RideSQLScript.make(preamble: preamble, start: start, end: end, variables: captured.ids, prefix: prefix)
+        }
+        let rides = try script("movr_rides", preamble:
+            "SELECT gen_random_uuid() AS ride_id, gen_random_uuid() AS rider_id, gen_random_uuid() AS vehicle_id \\gset",
+                               prefix: "r")
+        // Each pgbench client reserves and releases a vehicle of its own (ones no rider uses).
+        let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
+        let riderVehicles = riders.map { "'\($0.vehicle.uuidString.lowercased())'" }.joined(separator: ",")
+        let spare = try psqlLines(vehiclesURL, """
+            SELECT id FROM vehicles WHERE status = 'available' AND id NOT IN (\(riderVehicles)) ORDER BY id DESC LIMIT \(options.connections)
+            """)
+        guard spare.count == options.connections else { throw StackError("not enough spare vehicles for pgbench") }
+        let array = "ARRAY[" + spare.map { "'\($0)'" }.joined(separator: ",") + "]"
+        let vehicles = try script("movr_vehicles", preamble:
+            "SELECT gen_random_uuid() AS ride_id, (\(array))[:client_id % \(spare.count) + 1] AS vehicle_id \\gset",
+                                  prefix: "v")
+        let ridesPath = work + "/ride-cycle-rides.sql", vehiclesPath = work + "/ride-cycle-vehicles.sql"
+        try rides.text.write(toFile: ridesPath, atomically: true, encoding: .utf8)
+        try vehicles.text.write(toFile: vehiclesPath, atomically: true, encoding: .utf8)
+        var cycle = BenchResults.RideCycle(
+            sqlSource: "captured from the PostgreSQL server log of this run (`ALTER SYSTEM SET log_statement = 'all'` + "
+                + "`pg_reload_conf()` for one rides.start + rides.end through the gateway, between marker statements); "
+                + "the statements of movr_rides and movr_vehicles whose binds carry the cycle's ride, rider or vehicle id "
+                + "(plus the outbox delete), text as logged, binds kept as binds (`-M prepared`, typed by casts): the ids "
+                + "come per transaction from a `gen_random_uuid()` preamble (one extra round trip per script), every "
+                + "other value is a `-D` constant. pgbench runs the two databases' scripts separately (\(rides.startCommands.count + rides.endCommands.count) "
+                + "rides statements, \(vehicles.startCommands.count + vehicles.endCommands.count) vehicles statements per cycle).",
+            ridesScript: rides.text, vehiclesScript: vehicles.text)
+        let ridesURL = databaseURL(stack.databaseURL, "movr_rides")
+        let workload = RideCycleWorkload(client: client, riders: riders)
+        for run in 1...options.runs {
+            Console.line("ride cycle run \(run)/\(options.runs): pgbench rides, pgbench vehicles, gateway...")
+            let ridesRun = try pgbench(script: ridesPath, databaseURL: ridesURL, clients: options.connections, work: work,
+                                       name: "cycle-rides", defines: rides.defines)
+            cycle.pgbenchRides.append(ridesRun.run.throughput)
+            if ridesRun.run.errors > 0 { cycle.errors.append("pgbench rides: \(ridesRun.run.errors) failed") }
+            let vehiclesRun = try pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: options.connections,
+                                          work: work, name: "cycle-vehicles", defines: vehicles.defines)
+            cycle.pgbenchVehicles.append(vehiclesRun.run.throughput)
+            if vehiclesRun.run.errors > 0 { cycle.errors.append("pgbench vehicles: \(vehiclesRun.run.errors) failed") }
+            let before = processes.cpuTicks()
+            let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
+                                                                   concurrency: options.connections), workload: workload)
+            let ends = report.operation(.ridesEnd)
+            let starts = report.operation(.ridesStart)
+            let cycles = ends?.count ?? 0
+            cycle.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(), requests: cycles))
+            let errors = report.totals.errors
+            for outcome in report.errors { cycle.errors.append("\(outcome.operation) \(outcome.kind) x\(outcome.count)") }
+            cycle.gateway.append(BenchResults.Run(throughput: Double(cycles) / report.elapsedSeconds,
+                                                  p50Ms: (starts?.p50Ms ?? 0) + (ends?.p50Ms ?? 0),
+                                                  p99Ms: max(starts?.p99Ms ?? 0, ends?.p99Ms ?? 0),
+                                                  errors: errors, requests: cycles))
+        }
+        // Open model at half the closed-loop cycle rate (two requests per cycle).
+        let maximum = BenchParse.median(cycle.gateway.map(\.throughput))
+        if maximum > 0 {
+            let rate = maximum * 0.5 * 2
+            Console.line("ride cycle open model at 50% of max: \(Int(rate)) req/s...")
+            let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
+                                                                   concurrency: options.connections, rate: rate),
+                                                 workload: workload)
+            for operation in [LoadOperation.ridesStart, .ridesEnd] {
+                cycle.halfRate.append(Self.sweepPoint(operation.rawValue, rate: rate / 2, report: report,
+                                                      operation: operation))
+            }
+        }
+        // One-client SQL latency per phase, from pgbench -r (mean per statement, both databases).
+        let ridesOne = try pgbench(script: ridesPath, databaseURL: ridesURL, clients: 1, work: work, name: "cycle-rides-1",
+                                   defines: rides.defines, seconds: max(2, options.seconds / 2))
+        let vehiclesOne = try pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: 1, work: work,
+                                      name: "cycle-vehicles-1", defines: vehicles.defines,
+                                      seconds: max(2, options.seconds / 2))
+        func sum(_ output: BenchParse.PgbenchOutput, _ commands: [Int]) -> Double {
+            commands.compactMap { $0 < output.statementLatencies.count ? output.statementLatencies[$0].ms : nil }.reduce(0, +)
+        }
+        cycle.oneClientSQLMs = [
+            "rides.start": sum(ridesOne.output, rides.startCommands) + sum(vehiclesOne.output, vehicles.startCommands),
+            "rides.end": sum(ridesOne.output, rides.endCommands) + sum(vehiclesOne.output, vehicles.endCommands),
+        ]
+        return cycle
+    }
+
+    // MARK: 4. Single-client latencies
+
+    func singleClientLatencies(riders: [BenchRider], client: PublicClient, cities: [String],
+                               cycle: BenchResults.RideCycle?, work: String,
+                               vehiclesURL: String) async throws -> [BenchResults.Latency] {
+        let rider = riders[riders.count - 1]
+        let calls = options.latencyCalls
+        var samples: [String: [Double]] = [:]
+        var errors: [String: Int] = [:]
+        func time(_ method: String, _ body: () async throws -> Void) async {
+            let start = ContinuousClock.now
+            do {
+                try await body()
+                samples[method, default: []].append((ContinuousClock.now - start).inSeconds * 1000)
+            } catch {
+                errors[method, default: 0] += 1
+            }
+        }
+        Console.line("single-client latencies, \(calls) calls per method...")
+        var lastRide: UUID?
+        for round in 0..<(calls + 10) {
+            let warm = round < 10
+            func measure(_ method: String, _ body: () async throws -> Void) async {
+                if warm { try? await body() } else { await time(method, body) }
+            }
+            let city = cities[round % cities.count]
+            await measure("cities.list") { _ = try await client.call("cities.list", EmptyObject(), as: IgnoredResult.self) }
+            await measure("users.me") {
+                _ = try await client.call("users.me", EmptyObject(), as: IgnoredResult.self, token: rider.token, city: rider.city)
+            }
+            await measure("vehicles.list") {
+                _ = try await client.call("vehicles.list", VehiclesListParams(limit: 25), as: IgnoredResult.self, city: city)
+            }
+            await measure("vehicles.get") {
+                _ = try await client.call("vehicles.get", VehiclesGetParams(id: rider.vehicle), as: IgnoredResult.self,
+                                          city: rider.city)
+            }
+            var ride: UUID?
+            await measure("rides.start") {
+                ride = try await client.call("rides.start", RidesStartParams(vehicleId: rider.vehicle,
+                                                                             idempotencyKey: UUID().uuidString),
+                                             as: RideResult.self, token: rider.token, city: rider.city).ride.id
+            }
+            if let ride {
+                lastRide = ride
+                await measure("rides.update_location") {
+                    _ = try await client.call("rides.update_location", RidesUpdateLocationParams(rideId: ride, location: rider.location),
+                                              as: IgnoredResult.self, token: rider.token, city: rider.city)
+                }
+                await measure("rides.end") {
+                    _ = try await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location, battery: 80),
+                                              as: IgnoredResult.self, token: rider.token, city: rider.city)
+                }
+            }
+            await measure("rides.list") {
+                _ = try await client.call("rides.list", RidesListParams(limit: 10), as: IgnoredResult.self, token: rider.token,
+                                          city: rider.city)
+            }
+            if let lastRide {
+                await measure("rides.get") {
+                    _ = try await client.call("rides.get", RidesGetParams(id: lastRide), as: IgnoredResult.self,
+                                              token: rider.token, city: rider.city)
+                }
+            }
+            await measure("promo_codes.list") {
+                _ = try await client.call("promo_codes.list", EmptyObject(), as: IgnoredResult.self, city: city)
+            }
+        }
+        // The list statement with one client: p50 from pgbench's per-transaction log.
+        let listScript = work + "/vehicles-list-25.sql"
+        let listOne = try pgbench(script: listScript, databaseURL: vehiclesURL, clients: 1, work: work, name: "list-1",
+                                  seconds: max(2, options.seconds / 2))
+        let methods = ["cities.list", "users.me", "vehicles.list", "vehicles.get", "rides.start", "rides.update_location",
+                       "rides.end", "rides.list", "rides.get", "promo_codes.list"]
+        return methods.map { method in
+            let values = samples[method] ?? []
+            var sql: Double?
+            var source: String?
+            switch method {
+            case "vehicles.list":
+                sql = listOne.run.p50Ms
+                source = "pgbench -c 1 p50, `VehiclesStore.firstPageQuery` (25)"
+            case "rides.start", "rides.end":
+                sql = cycle?.oneClientSQLMs[method]
+                source = sql == nil ? nil : "pgbench -c 1 -r: sum of the captured statements' means (rides + vehicles)"
+            default: break
+            }
+            // rides.start/end: client -> gateway -> rides -> vehicles; the others one service.
+            let hops = method == "rides.start" || method == "rides.end" ? 3 : method == "cities.list" ? 1 : 2
+            return BenchResults.Latency(method: method, calls: values.count, p50Ms: BenchParse.percentile(values, 50),
+                                        p99Ms: BenchParse.percentile(values, 99), errors: errors[method] ?? 0,
+                                        sqlP50Ms: sql, sqlSource: source, hops: hops)
+        }
+    }
+
+    // MARK: 6. Start-to-ready
+
+    /// Starts one more instance of `movr-<identity>` against the stack's database and
+    /// certificates on a spare port; seconds from spawn until it answers a call.
+    func readyTime(identity: String, stack: StackFile, stackDirectory: String, work: String) async throws -> Double {
+        guard let service = ServiceIdentity(rawValue: identity) else { throw StackError("unknown executable \(identity)") }
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let port = 18_990 + (LocalStack.serviceOrder.firstIndex(of: service) ?? 0)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOVR_") }
+        for (key, value) in try LocalStack.regionEnvironment(region: stack.primaryRegion) { environment[key] = value }
+        environment["MOVR_REGION"] = stack.primaryRegion
+        environment["MOVR_LISTEN"] = "127.0.0.1:\(port)"
+        environment["MOVR_CERTS_DIR"] = stackDirectory + "/certs"
+        environment["MOVR_TOPOLOGY"] = stackDirectory + "/stack.json"
+        environment["MOVR_MIGRATE"] = "false"
+        environment["MOVR_LOG_LEVEL"] = "warning"
+        environment["MOVR_EXIT_WITH_PARENT"] = "true"
+        switch service {
+        case .users: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .users)
+        case .vehicles: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .vehicles)
+        case .rides: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .rides)
+        case .gateway, .operator: break
+        }
+        let url = "https://127.0.0.1:\(port)"
+        let probe = service == .gateway
+            ? try PublicClient(url: url, caPath: stack.ca, logger: logger)
+            : try PublicClient(url: url, serverName: service.serverName, caPath: stack.ca,
+                               clientCertificate: (stack.clientCertificate, stack.clientKey), logger: logger)
+        let started = ContinuousClock.now
+        let pid = try Subprocess.spawn([binaries + "/movr-" + identity], outputPath: work + "/ready-\(identity).log",
+                                       environment: environment)
+        defer {
+            kill(pid, SIGTERM)
+            _ = Subprocess.wait(pid)
+        }
+        let method = service == .gateway ? "cities.list" : "system.ping"
+        while ContinuousClock.now - started < .seconds(30) {
+            do {
+                _ = try await probe.call(method, EmptyObject(), as: IgnoredResult.self, idempotent: false)
+                let elapsed = (ContinuousClock.now - started).inSeconds
+                await probe.shutdown()
+                return elapsed
+            } catch {
+                if let status = Subprocess.exitStatus(pid) {
+                    await probe.shutdown()
+                    throw StackError("movr-\(identity) exited with \(status); see \(work)/ready-\(identity).log")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        await probe.shutdown()
+        throw StackError("movr-\(identity) did not answer within 30 s")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+extension BenchResults {
+    /// The dated section appended to docs/benchmarks.md.
+    var markdown: String {
+        func f(_ value: Double?, _ digits: Int = 0) -> String {
+            guard let value else { return "–" }
+            let text = String(format: "%.\(digits)f", value)
+            guard digits == 0, abs(value) >= 10_000 else { return text }
+            // Thin groups of three like the rest of docs/benchmarks.md: 14 871.
+            var grouped = ""
+            for (index, character) in text.reversed().enumerated() {
+                if index > 0, index % 3 == 0, character != "-" { grouped.append(" ") }
+                grouped.append(character)
+            }
+            return String(grouped.reversed())
+        }
+        func series(_ values: [Double]) -> String { values.map { f($0) }.joined(separator: ", ") }
+        var out: [String] = []
+        out.append("## \(date.prefix(10)) — `movr bench`\(quick ? " (quick smoke run, not a measurement)" : "")")
+        out.append("")
+        out.append("Command: `\(command)`. Commit \(commit). Date \(date).")
+        out.append("Machine: \(machine). Everything (PostgreSQL, 16 executables, wrk/pgbench) on this machine.")
+        out.append("\(connections) concurrent clients for every tool, \(runs) run(s) x \(seconds) s each, tools alternating; medians quoted.")
+        out.append("")
+        if errors.isEmpty, totalErrors == 0 {
+            out.append("**Errors: none** in any run.")
+        } else {
+            out.append("**ERRORS: \(totalErrors) failed requests/transactions\(errors.isEmpty ? "" : "; " + errors.joined(separator: "; "))**")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[0])")
+        out.append("")
+        out.append("| rows | pgbench median (tx/s) [runs] | pgbench p50 / p99 (ms) | gateway median (req/s) [runs] | gateway p50 / p99 (ms) | ratio | vehicles/s via gateway | errors |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for list in lists {
+            let gateway = median(list.gateway, { $0.throughput })
+            let errors = (list.pgbench + list.gateway).reduce(0) { $0 + $1.errors }
+            out.append("| \(list.limit) (\(f(list.rowsPerPage, 1)) per page) | \(f(median(list.pgbench, { $0.throughput }))) [\(series(list.pgbench.map(\.throughput)))] | "
+                + "\(f(median(list.pgbench, { $0.p50Ms }), 2)) / \(f(median(list.pgbench, { $0.p99Ms }), 2)) | "
+                + "\(f(gateway)) [\(series(list.gateway.map(\.throughput)))] | "
+                + "\(f(median(list.gateway, { $0.p50Ms }), 2)) / \(f(median(list.gateway, { $0.p99Ms }), 2)) | "
+                + "\(f(ratioOf(list), 3)) | \(f(gateway * list.rowsPerPage)) | \(errors) |")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[1])")
+        out.append("")
+        out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children.")
+        out.append("")
+        var columns: [(String, [[String: Double]])] = lists.map { ("vehicles.list \($0.limit)", $0.cpu) }
+        if let cycle = rideCycle { columns.append(("ride cycle (start+end)", cycle.cpu)) }
+        let names = Set(columns.flatMap { $0.1.flatMap(\.keys) }).sorted()
+        out.append("| process | " + columns.map(\.0).joined(separator: " | ") + " |")
+        out.append("|---|" + columns.map { _ in "---|" }.joined())
+        for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
+            let values = columns.map { Self.cpuByRole($0.1)[role] }
+            out.append("| **\(role)** (all regions) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
+        }
+        for name in names where name.contains("/") {
+            let values = columns.map { column in BenchParse.median(column.1.map { $0[name] ?? 0 }) }
+            guard values.contains(where: { $0 >= 0.5 }) else { continue }
+            out.append("| \(name) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[2])")
+        out.append("")
+        if let cycle = rideCycle {
+            let gateway = BenchParse.median(cycle.gateway.map(\.throughput))
+            out.append("rides.start + rides.end through the gateway, closed loop, \(connections) clients, each with its own signed-in rider and vehicle.")
+            out.append("SQL: \(cycle.sqlSource)")
+            out.append("")
+            out.append("| | median cycles/s [runs] |")
+            out.append("|---|---|")
+            out.append("| pgbench, rides statements (movr_rides) | \(f(BenchParse.median(cycle.pgbenchRides))) [\(series(cycle.pgbenchRides))] |")
+            out.append("| pgbench, vehicles statements (movr_vehicles) | \(f(BenchParse.median(cycle.pgbenchVehicles))) [\(series(cycle.pgbenchVehicles))] |")
+            out.append("| pgbench, both in turn (1 / (1/rides + 1/vehicles)) | \(f(Self.sqlCycleRate(cycle))) |")
+            out.append("| gateway (load engine) | \(f(gateway)) [\(series(cycle.gateway.map(\.throughput)))] |")
+            out.append("| **ratio gateway / SQL** | **\(f(Self.cycleRatio(cycle), 3))** |")
+            out.append("")
+            if !cycle.halfRate.isEmpty {
+                out.append("Open model at 50% of that cycle rate (latency from intended send time):")
+                out.append("")
+                out.append("| operation | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors |")
+                out.append("|---|---|---|---|---|---|---|")
+                for point in cycle.halfRate {
+                    out.append("| \(point.label) | \(f(point.rate, 1)) | \(f(point.achieved, 1)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) |")
+                }
+                out.append("")
+            }
+            if !cycle.errors.isEmpty { out.append("Errors: " + cycle.errors.joined(separator: "; ")); out.append("") }
+            out.append("<details><summary>pgbench scripts (from the captured statements)</summary>")
+            out.append("")
+            out.append("```sql\n-- movr_rides\n\(cycle.ridesScript)\n-- movr_vehicles\n\(cycle.vehiclesScript)```")
+            out.append("")
+            out.append("</details>")
+        } else {
+            out.append("not measured (see errors)")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[3])")
+        out.append("")
+        out.append("One client, one call at a time through the gateway (release binaries, after warm-up); SQL: pgbench with 1 client on the method's statements.")
+        out.append("")
+        out.append("| method | calls | p50 (ms) | p99 (ms) | SQL p50 (ms) | SQL source | errors |")
+        out.append("|---|---|---|---|---|---|---|")
+        for latency in latencies {
+            out.append("| \(latency.method) | \(latency.calls) | \(f(latency.p50Ms, 2)) | \(f(latency.p99Ms, 2)) | \(f(latency.sqlP50Ms, 3)) | \(latency.sqlSource ?? "–") | \(latency.errors) |")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[4])")
+        out.append("")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time.")
+        out.append("")
+        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for point in sweep {
+            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) |")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[5])")
+        out.append("")
+        out.append("VmRSS of each running instance after start and demo data (before any load); ready: an extra instance started against the same database and certificates on a spare port, from spawn to its first answered call (system.ping; cities.list for the gateway).")
+        out.append("")
+        out.append("| executable | idle RSS per region (MB) | ready (ms) |")
+        out.append("|---|---|---|")
+        for footprint in footprints {
+            out.append("| movr-\(footprint.executable) | \(footprint.residentKilobytes.map { f(Double($0) / 1024, 1) }.joined(separator: ", ")) | \(f(footprint.readySeconds.map { $0 * 1000 }, 0)) |")
+        }
+        out.append("")
+
+        out.append("### \(Self.sectionTitles[6])")
+        out.append("")
+        out.append("| target | measured | met |")
+        out.append("|---|---|---|")
+        for (target, measured, met) in targets {
+            out.append("| \(target) | \(measured) | \(met.map { $0 ? "yes" : "**no**" } ?? "–") |")
+        }
+        out.append("")
+        for note in notes { out.append("- \(note)") }
+        if !notes.isEmpty { out.append("") }
+        return out.joined(separator: "\n")
+    }
+}
+
+/// The section headings every `movr bench` report carries (tests look for them).
+public enum BenchmarkReportSections {
+    public static var titles: [String] { BenchResults.sectionTitles.map { "### " + $0 } }
+}

@@ -1,0 +1,179 @@
+import Foundation
+
+/// Everything one `movr bench` run measured; rendered as the dated Markdown section appended to
+/// docs/benchmarks.md and written as JSON.
+struct BenchResults: Codable, Sendable {
+    struct Run: Codable, Sendable {
+        var throughput: Double
+        var p50Ms: Double?
+        var p99Ms: Double?
+        var errors: Int
+        var requests: Int = 0
+    }
+
+    struct ListSize: Codable, Sendable {
+        var limit: Int
+        /// Mean rows a page held over the cities (a city may have fewer vehicles than `limit`).
+        var rowsPerPage: Double
+        var pgbench: [Run] = []
+        var gateway: [Run] = []
+        /// Per wrk run: CPU microseconds per request of each process (`us-east1/gateway`, `postgres`).
+        var cpu: [[String: Double]] = []
+    }
+
+    struct RideCycle: Codable, Sendable {
+        var sqlSource: String
+        var ridesScript: String
+        var vehiclesScript: String
+        /// Cycles per second of each tool, per run.
+        var pgbenchRides: [Double] = []
+        var pgbenchVehicles: [Double] = []
+        var gateway: [Run] = []
+        var cpu: [[String: Double]] = []
+        var errors: [String] = []
+        /// Open model at half the measured cycle rate: per operation p50/p99/max.
+        var halfRate: [SweepPoint] = []
+        /// One client: summed mean latency (ms) of the statements of rides.start and rides.end.
+        var oneClientSQLMs: [String: Double] = [:]
+    }
+
+    struct Latency: Codable, Sendable {
+        var method: String
+        var calls: Int
+        var p50Ms: Double
+        var p99Ms: Double
+        var errors: Int
+        /// One-client SQL latency of the statements the method runs, when known.
+        var sqlP50Ms: Double?
+        var sqlSource: String?
+        /// Network hops the request takes (client -> gateway -> service = 2).
+        var hops: Int
+    }
+
+    struct SweepPoint: Codable, Sendable {
+        var label: String
+        var rate: Double
+        var achieved: Double
+        var p50Ms: Double
+        var p99Ms: Double
+        var maxMs: Double
+        var errors: Int
+        var late: Int
+        var unsent: Int
+    }
+
+    struct Footprint: Codable, Sendable {
+        var executable: String
+        /// VmRSS (kB) of each running instance (one per region) after start and demo data.
+        var residentKilobytes: [Int]
+        /// Seconds from spawn to the first answered call of an extra instance.
+        var readySeconds: Double?
+    }
+
+    var date: String
+    var command: String
+    var machine: String
+    var commit: String
+    var connections: Int
+    var seconds: Int
+    var runs: Int
+    var quick: Bool
+    var lists: [ListSize] = []
+    var rideCycle: RideCycle?
+    var latencies: [Latency] = []
+    var sweep: [SweepPoint] = []
+    var footprints: [Footprint] = []
+    /// Anything that failed; shown at the top of the report.
+    var errors: [String] = []
+    var notes: [String] = []
+}
+
+extension BenchResults {
+    static let sectionTitles = ["vehicles.list: gateway vs pgbench", "CPU per request", "Ride cycle",
+                                "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready", "Targets"]
+
+    func median(_ runs: [Run], _ value: (Run) -> Double?) -> Double {
+        BenchParse.median(runs.compactMap(value))
+    }
+
+    /// CPU µs per request by role (gateway, vehicles, users, rides, postgres): median over runs.
+    static func cpuByRole(_ runs: [[String: Double]]) -> [String: Double] {
+        let roles = runs.map(BenchProcesses.byRole)
+        let names = Set(roles.flatMap(\.keys))
+        return Dictionary(uniqueKeysWithValues: names.map { name in (name, BenchParse.median(roles.map { $0[name] ?? 0 })) })
+    }
+
+    var totalErrors: Int {
+        lists.flatMap { $0.pgbench + $0.gateway }.reduce(0) { $0 + $1.errors }
+            + (rideCycle?.gateway.reduce(0) { $0 + $1.errors } ?? 0)
+            + latencies.reduce(0) { $0 + $1.errors } + sweep.reduce(0) { $0 + $1.errors }
+            + (rideCycle?.halfRate.reduce(0) { $0 + $1.errors } ?? 0)
+    }
+
+    /// (target, measured, met) for the targets; met is nil when not measured.
+    var targets: [(String, String, Bool?)] {
+        var rows: [(String, String, Bool?)] = []
+        func f(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
+        if let list = lists.first(where: { $0.limit == 25 }) {
+            let ratio = ratioOf(list)
+            rows.append(("vehicles.list 25 rows >= 0.5x pgbench at \(connections) clients", "\(f(ratio))x", ratio >= 0.5))
+            let cpu = Self.cpuByRole(list.cpu)
+            if let gateway = cpu["gateway"] {
+                rows.append(("CPU per vehicles.list <= 100 µs gateway", "\(f(gateway, 0)) µs", gateway <= 100))
+            }
+            if let vehicles = cpu["vehicles"] {
+                rows.append(("CPU per vehicles.list <= 150 µs vehicles", "\(f(vehicles, 0)) µs", vehicles <= 150))
+            }
+        }
+        if let list = lists.first(where: { $0.limit == 100 }) {
+            let rows100 = median(list.gateway, { $0.throughput }) * list.rowsPerPage
+            rows.append(("100-row pages >= 200k vehicles/s", "\(f(rows100, 0)) vehicles/s (\(f(list.rowsPerPage, 1)) rows/page)",
+                         rows100 >= 200_000))
+        }
+        if let cycle = rideCycle {
+            let ratio = Self.cycleRatio(cycle)
+            rows.append(("ride cycle >= 0.4x pgbench", "\(f(ratio))x", ratio >= 0.4))
+            if let half = cycle.halfRate.map(\.p99Ms).max() {
+                rows.append(("ride cycle p99 at 50% of max < 15 ms (per request)", "\(f(half, 1)) ms", half < 15))
+            }
+        }
+        for latency in latencies {
+            guard let sql = latency.sqlP50Ms else { continue }
+            let bound = 2 * sql + 0.3 * Double(latency.hops)
+            rows.append(("\(latency.method) single-client p50 <= 2x SQL + 0.3 ms/hop (\(f(bound)) ms)",
+                         "\(f(latency.p50Ms)) ms", latency.p50Ms <= bound))
+        }
+        if let half = sweep.first(where: { $0.label == "50%" }) {
+            rows.append(("vehicles.list p99 at 50% of max < 5 ms", "\(f(half.p99Ms, 1)) ms", half.p99Ms < 5))
+        }
+        if footprints.contains(where: { !$0.residentKilobytes.isEmpty }) {
+            let largest = footprints.flatMap(\.residentKilobytes).max() ?? 0
+            rows.append(("idle RSS < 30 MB (largest executable)", "\(f(Double(largest) / 1024, 1)) MB", largest < 30 * 1024))
+        }
+        if !footprints.isEmpty {
+            let ready = footprints.compactMap(\.readySeconds)
+            if let slowest = ready.max() {
+                rows.append(("ready < 1 s (slowest executable)", "\(f(slowest * 1000, 0)) ms", slowest < 1))
+            }
+        }
+        return rows
+    }
+
+    func ratioOf(_ list: ListSize) -> Double {
+        let sql = median(list.pgbench, { $0.throughput })
+        return sql > 0 ? median(list.gateway, { $0.throughput }) / sql : 0
+    }
+
+    /// pgbench's cycle rate when one client runs both databases' statements in turn: the
+    /// rides and vehicles parts were run separately, so their per-cycle times add.
+    static func sqlCycleRate(_ cycle: RideCycle) -> Double {
+        let rides = BenchParse.median(cycle.pgbenchRides), vehicles = BenchParse.median(cycle.pgbenchVehicles)
+        guard rides > 0, vehicles > 0 else { return 0 }
+        return 1 / (1 / rides + 1 / vehicles)
+    }
+
+    static func cycleRatio(_ cycle: RideCycle) -> Double {
+        let sql = sqlCycleRate(cycle)
+        return sql > 0 ? BenchParse.median(cycle.gateway.map(\.throughput)) / sql : 0
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import Logging
+import MovRAPI
+import MovRLocality
+import MovRPostgres
+
+/// A signed-in rider of the benchmark with the vehicle it rides again and again.
+struct BenchRider: Sendable {
+    var token: String
+    var userID: UUID
+    var city: String
+    var vehicle: UUID
+    var location: Location
+}
+
+/// The ride cycle through the gateway: each worker owns one rider and one vehicle and sends
+/// rides.start then rides.end, over and over (closed loop, or at the engine's fixed rate).
+struct RideCycleWorkload: LoadWorkload {
+    let client: PublicClient
+    let riders: [BenchRider]
+
+    struct Worker: LoadWorker {
+        let client: PublicClient
+        let rider: BenchRider
+        var active: UUID?
+
+        mutating func step() async -> LoadStep {
+            if let ride = active {
+                do {
+                    _ = try await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location, battery: 80),
+                                              as: RideResult.self, token: rider.token, city: rider.city)
+                    active = nil
+                    return LoadStep(.ridesEnd, .success)
+                } catch {
+                    active = nil
+                    return LoadStep(.ridesEnd, .error(LoadOutcome.kind(of: error)))
+                }
+            }
+            do {
+                let started = try await client.call(
+                    "rides.start", RidesStartParams(vehicleId: rider.vehicle, idempotencyKey: UUID().uuidString),
+                    as: RideResult.self, token: rider.token, city: rider.city, idempotent: true)
+                active = started.ride.id
+                return LoadStep(.ridesStart, .success)
+            } catch {
+                return LoadStep(.ridesStart, .error(LoadOutcome.kind(of: error)))
+            }
+        }
+
+        mutating func finish() async {
+            guard let ride = active else { return }
+            _ = try? await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location),
+                                       as: RideResult.self, token: rider.token, city: rider.city)
+            active = nil
+        }
+    }
+
+    func makeWorker(index: Int, of count: Int) -> Worker {
+        Worker(client: client, rider: riders[index % riders.count])
+    }
+}
+
+/// vehicles.list through the gateway, rotating over the cities (the open-model sweep).
+struct VehiclesListWorkload: LoadWorkload {
+    let client: PublicClient
+    let cities: [String]
+    let limit: Int
+
+    struct Worker: LoadWorker {
+        let client: PublicClient
+        let cities: [String]
+        let limit: Int
+        var next: Int
+
+        mutating func step() async -> LoadStep {
+            let city = cities[next % cities.count]
+            next += 1
+            do {
+                _ = try await client.call("vehicles.list", VehiclesListParams(limit: limit), as: VehiclesListResult.self,
+                                          city: city, idempotent: true)
+                return LoadStep(.vehiclesList, .success)
+            } catch {
+                return LoadStep(.vehiclesList, .error(LoadOutcome.kind(of: error)))
+            }
+        }
+    }
+
+    func makeWorker(index: Int, of count: Int) -> Worker {
+        Worker(client: client, cities: cities, limit: limit, next: index)
+    }
+}
+
+extension Benchmark {
+    /// Riders for the ride cycle: `movr load init`'s setup (riders, fleet owners, extra
+    /// vehicles so 100-row pages are full), then each rider signs in and gets a vehicle of its
+    /// city no other rider uses (taken from the end of the city's first 100-row page).
+    func prepareRiders(stack: StackFile, count: Int, client: PublicClient, work: String) async throws -> [BenchRider] {
+        let locality = try Locality.loadDefault()
+        var setup = LoadSetup.Options()
+        setup.usersPerCity = max(1, (count + locality.cities.count - 1) / locality.cities.count)
+        setup.fleetOwnersPerCity = 1
+        setup.vehiclesPerCity = options.quick ? 10 : 60
+        setup.usersFilePath = work + "/bench-users.json"
+        setup.fresh = true
+        setup.concurrency = 8
+        Console.line("creating riders and vehicles for the benchmark (movr load init's setup)...")
+        let summary = try await LoadSetup(stack: stack, options: setup, logger: logger).run()
+        let accounts = summary.users.accounts.filter { $0.role == .rider }
+        var pages: [String: [Vehicle]] = [:]
+        var used: [String: Int] = [:]
+        var riders: [BenchRider] = []
+        for account in accounts.prefix(count) {
+            let login = try await client.call("auth.login", AuthLoginParams(username: account.username,
+                                                                            password: summary.users.password),
+                                              as: AuthLoginResult.self, city: account.city)
+            if pages[account.city] == nil {
+                pages[account.city] = try await client.call("vehicles.list", VehiclesListParams(limit: 100),
+                                                            as: VehiclesListResult.self, city: account.city).vehicles
+            }
+            let page = pages[account.city] ?? []
+            let taken = used[account.city, default: 0]
+            guard taken < page.count else { throw StackError("not enough vehicles in \(account.city) for the riders") }
+            used[account.city] = taken + 1
+            let vehicle = page[page.count - 1 - taken]
+            riders.append(BenchRider(token: login.token, userID: login.user.id, city: account.city, vehicle: vehicle.id,
+                                     location: vehicle.location))
+        }
+        guard riders.count == count else { throw StackError("only \(riders.count) of \(count) riders could be set up") }
+        return riders
+    }
+
+    // MARK: The ride cycle's SQL, from the server log
+
+    /// What one ride cycle sent to the rides and vehicles databases, by phase.
+    struct CapturedCycle {
+        var start: [BenchParse.LoggedStatement]
+        var end: [BenchParse.LoggedStatement]
+        var ids: [String: String]
+    }
+
+    /// Turns on `log_statement = all` (ALTER SYSTEM + pg_reload_conf, so the services' open
+    /// connections log too), runs one start and one end through the gateway between marker
+    /// statements, turns logging back off and reads the statements from the server log.
+    func captureRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String, logPath: String) async throws
+        -> CapturedCycle {
+        try psql(superuserURL, [
+            "ALTER SYSTEM SET log_statement = 'all'",
+            "ALTER SYSTEM SET log_line_prefix = '%m [%p] %d '",
+            "SELECT pg_reload_conf()",
+        ])
+        var restored = false
+        defer {
+            if !restored {
+                try? psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
+                                         "SELECT pg_reload_conf()"])
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        try psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
+        let ride = try await client.call("rides.start", RidesStartParams(vehicleId: rider.vehicle,
+                                                                         idempotencyKey: UUID().uuidString),
+                                         as: RideResult.self, token: rider.token, city: rider.city).ride
+        try psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
+        _ = try await client.call("rides.end", RidesEndParams(rideId: ride.id, location: rider.location, battery: 80),
+                                  as: RideResult.self, token: rider.token, city: rider.city)
+        try psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
+        try psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
+                                "SELECT pg_reload_conf()"])
+        restored = true
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        guard let startMarker = log.range(of: "movr-bench-capture-start", options: .backwards),
+              let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
+              let doneMarker = log.range(of: "movr-bench-capture-done", options: .backwards),
+              startMarker.upperBound < endMarker.lowerBound, endMarker.upperBound < doneMarker.lowerBound else {
+            throw StackError("the capture markers are not in \(logPath)")
+        }
+        func lineAfter(_ range: Range<String.Index>) -> String.Index {
+            log[range.upperBound...].firstIndex(of: "\n").map { log.index(after: $0) } ?? log.endIndex
+        }
+        func lineStart(_ range: Range<String.Index>) -> String.Index {
+            log[..<range.lowerBound].lastIndex(of: "\n").map { log.index(after: $0) } ?? log.startIndex
+        }
+        let ids = [ride.id.uuidString.lowercased(): "ride_id", rider.userID.uuidString.lowercased(): "rider_id",
+                   rider.vehicle.uuidString.lowercased(): "vehicle_id"]
+        let start = BenchParse.loggedStatements(String(log[lineAfter(startMarker)..<lineStart(endMarker)]))
+        let end = BenchParse.loggedStatements(String(log[lineAfter(endMarker)..<lineStart(doneMarker)]))
+        return CapturedCycle(start: start, end: end, ids: ids)
+    }
+
+    func psql(_ url: String, _ statements: [String], output: String? = nil) throws {
+        let log = output ?? NSTemporaryDirectory() + "movr-bench-psql-\(getpid()).log"
+        try? FileManager.default.removeItem(atPath: log)
+        var arguments = ["/usr/bin/psql", url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
+        for statement in statements { arguments += ["-c", statement] }
+        let status = try Subprocess.run(arguments, outputPath: log)
+        guard status == 0 else {
+            throw StackError("psql failed (\(status)): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+    }
+
+    func psqlLines(_ url: String, _ statement: String) throws -> [String] {
+        let log = NSTemporaryDirectory() + "movr-bench-psql-out-\(getpid()).log"
+        try psql(url, [statement], output: log)
+        return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+}

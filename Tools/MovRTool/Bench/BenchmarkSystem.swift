@@ -1,0 +1,108 @@
+import Foundation
+import MovRPostgres
+
+/// The processes of a stack as `movr bench` measures them: the executables `movr up` started
+/// (its `pids` file: `PID region/identity` lines) and PostgreSQL (the postmaster's children).
+struct BenchProcesses: Sendable {
+    struct Member: Sendable, Hashable {
+        var pid: Int32
+        /// `us-east1/gateway`.
+        var name: String
+        /// `gateway`, `users`, `vehicles`, `rides`.
+        var role: String { String(name.split(separator: "/").last ?? Substring(name)) }
+    }
+
+    var members: [Member]
+    var postmaster: Int32?
+
+    /// Reads `<stack directory>/pids` and `<stack directory>/pgdata/postmaster.pid`.
+    static func load(stackDirectory: String) -> BenchProcesses {
+        let pids = (try? String(contentsOfFile: stackDirectory + "/pids", encoding: .utf8)) ?? ""
+        let members = pids.split(separator: "\n").compactMap { line -> Member? in
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, let pid = Int32(fields[0]), kill(pid, 0) == 0 else { return nil }
+            return Member(pid: pid, name: String(fields[1]))
+        }
+        let postmaster = ((try? String(contentsOfFile: stackDirectory + "/pgdata/postmaster.pid", encoding: .utf8)) ?? "")
+            .split(separator: "\n").first.flatMap { Int32($0) }
+        return BenchProcesses(members: members, postmaster: postmaster)
+    }
+
+    static func stat(_ pid: Int32) -> BenchParse.ProcStat? {
+        (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchParse.procStat)
+    }
+
+    /// CPU ticks of every member and, as `postgres`, of the postmaster and all its children.
+    func cpuTicks() -> [String: Int64] {
+        var ticks: [String: Int64] = [:]
+        for member in members { ticks[member.name] = Self.stat(member.pid)?.cpuTicks ?? 0 }
+        if let postmaster {
+            var total = Self.stat(postmaster)?.cpuTicks ?? 0
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), let stat = Self.stat(pid), stat.parent == postmaster else { continue }
+                total += stat.cpuTicks
+            }
+            ticks["postgres"] = total
+        }
+        return ticks
+    }
+
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// CPU microseconds per request of each process between two `cpuTicks()` snapshots.
+    static func microsPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
+        guard requests > 0 else { return [:] }
+        var result: [String: Double] = [:]
+        for (name, end) in after {
+            let delta = end - (before[name] ?? end)
+            result[name] = Double(delta) / ticksPerSecond * 1e6 / Double(requests)
+        }
+        return result
+    }
+
+    /// Sums per-process values by role (`us-east1/gateway` -> `gateway`; `postgres` stays).
+    static func byRole(_ values: [String: Double]) -> [String: Double] {
+        var roles: [String: Double] = [:]
+        for (name, value) in values {
+            roles[String(name.split(separator: "/").last ?? Substring(name)), default: 0] += value
+        }
+        return roles
+    }
+
+    /// VmRSS in kB of each member.
+    func residentKilobytes() -> [String: Int] {
+        var result: [String: Int] = [:]
+        for member in members {
+            if let text = try? String(contentsOfFile: "/proc/\(member.pid)/status", encoding: .utf8),
+               let kilobytes = BenchParse.residentKilobytes(status: text) {
+                result[member.name] = kilobytes
+            }
+        }
+        return result
+    }
+}
+
+enum BenchMachine {
+    static func describe() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        var text = BenchParse.machine(cpuinfo: cpuinfo, meminfo: meminfo,
+                                      processors: ProcessInfo.processInfo.activeProcessorCount)
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        text += ", Linux \(release)"
+        return text
+    }
+
+    /// `git rev-parse --short HEAD` (+ `-dirty`), or "unknown".
+    static func commit() -> String {
+        let log = NSTemporaryDirectory() + "movr-bench-git-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        guard (try? Subprocess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"], outputPath: log)) == 0,
+              let hash = try? String(contentsOfFile: log, encoding: .utf8) else { return "unknown" }
+        try? FileManager.default.removeItem(atPath: log)
+        let dirty = (try? Subprocess.run(["/usr/bin/git", "diff", "--quiet", "HEAD"], outputPath: log)) != 0
+        return hash.trimmingCharacters(in: .whitespacesAndNewlines) + (dirty ? "-dirty" : "")
+    }
+}
