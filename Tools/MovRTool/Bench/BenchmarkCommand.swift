@@ -14,7 +14,7 @@ extension MovRCommand {
         var runs = 3
         @Flag(help: "Short smoke run (2 s, one run, 20 single-client calls): checks that everything works, measures nothing.")
         var quick = false
-        @Option(help: "Stack file of a running stack (default: start a private one).")
+        @Option(help: "Stack file of a running stack (default: start a private one). The ride cycle's pgbench writes synthetic rides into its databases: use a throwaway stack.")
         var stack: String?
         @Option(help: "Where to write the JSON report.")
         var report = ".movr/bench-report.json"
