@@ -102,24 +102,11 @@ public enum TestPostgres {
             if [ -f '\(cluster.dataDirectory)/postmaster.pid' ]; then \(asUser)'\(pgCtl)' -D '\(cluster.dataDirectory)' -m immediate -w stop; fi
             rm -rf '\(base)'
             """
-        // posix_spawn, not Foundation.Process: the watchdog must outlive us and is never waited for.
-        var fileActions = posix_spawn_file_actions_t()
-        guard posix_spawn_file_actions_init(&fileActions) == 0 else {
-            throw PostgresError(code: .clusterControl, serverMessage: "posix_spawn_file_actions_init failed")
-        }
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        for descriptor in Int32(0)...2 {
-            _ = posix_spawn_file_actions_addopen(&fileActions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        let command: [String] = ["/bin/sh", "-c", script]
-        let arguments = command.map { strdup($0) }
-        defer { arguments.forEach { free($0) } }
-        var argv = arguments + [nil]
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &fileActions, nil, &argv, environ)
-        guard spawned == 0 else {
-            throw PostgresError(code: .clusterControl, serverMessage: "cannot start watchdog: errno \(spawned)")
-        }
+        // Subprocess, not Foundation.Process: the watchdog must outlive us and is never waited
+        // for. Subprocess also keeps it from inheriting our sockets: it lives as long as the test
+        // process, and a copy of a connection it held would keep that connection open after its
+        // owner closed it (a peer would never see the close).
+        _ = try Subprocess.spawn(["/bin/sh", "-c", script], outputPath: "/dev/null")
     }
 
     /// A port the kernel just handed out for 127.0.0.1 (then released for PostgreSQL).
