@@ -12,17 +12,18 @@ let package = Package(
         .package(name: "movr", path: ".."),
     ],
     targets: [
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
         .executableTarget(
             name: "FuzzJSON",
-            dependencies: [.product(name: "MovRRPC", package: "movr")],
+            dependencies: ["FuzzSupport", .product(name: "MovRRPC", package: "movr")],
             path: "Sources/FuzzJSON"),
         .executableTarget(
             name: "FuzzDispatcher",
-            dependencies: [.product(name: "MovRRPC", package: "movr"), .product(name: "MovRAPI", package: "movr")],
+            dependencies: ["FuzzSupport", .product(name: "MovRRPC", package: "movr"), .product(name: "MovRAPI", package: "movr")],
             path: "Sources/FuzzDispatcher"),
         .executableTarget(
             name: "FuzzLocation",
-            dependencies: [.product(name: "MovRAPI", package: "movr"), .product(name: "MovRLocality", package: "movr")],
+            dependencies: ["FuzzSupport", .product(name: "MovRAPI", package: "movr"), .product(name: "MovRLocality", package: "movr")],
             path: "Sources/FuzzLocation"),
     ],
     swiftLanguageModes: [.v6]

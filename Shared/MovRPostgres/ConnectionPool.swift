@@ -23,7 +23,7 @@ final class ConnectionPool: Sendable {
 
     /// What a waiter is given: a connection, or the right to open one in a freed slot.
     private enum Grant: Sendable {
-        case connection(PostgresConnection, openedAt: ContinuousClock.Instant)
+        case connection(PostgresConnection)
         case slot
     }
 
@@ -35,8 +35,6 @@ final class ConnectionPool: Sendable {
         var peakOpen = 0
         var opened = 0
         var discarded = 0
-        /// When each leased connection was opened (lifetime accounting), by connection id.
-        var openedAt: [Int: ContinuousClock.Instant] = [:]
     }
 
     private let configuration: PostgresConfiguration
@@ -53,8 +51,8 @@ final class ConnectionPool: Sendable {
         self.logger = logger
         let limits = ConnectionPoolState<PostgresConnection, Waiter>.Limits(
             size: configuration.poolSize,
-            idleTimeout: .milliseconds(Int64(min(configuration.idleTimeoutSeconds, 86_400 * 365) * 1000)),
-            maxLifetime: .milliseconds(Int64(min(configuration.maxLifetimeSeconds, 86_400 * 365) * 1000)))
+            idleTimeout: .milliseconds(Self.milliseconds(configuration.idleTimeoutSeconds)),
+            maxLifetime: .milliseconds(Self.milliseconds(configuration.maxLifetimeSeconds)))
         locked = NIOLockedValueBox(Locked(state: ConnectionPoolState(limits: limits)))
     }
 
@@ -69,11 +67,8 @@ final class ConnectionPool: Sendable {
         while true {
             let grant = try await acquire()
             switch grant {
-            case .connection(let connection, let openedAt):
-                if connection.isReusable() {
-                    locked.withLockedValue { $0.openedAt[connection.id] = openedAt }
-                    return connection
-                }
+            case .connection(let connection):
+                if connection.isReusable() { return connection }
                 discard(connection, reason: "unhealthy on checkout")
             case .slot:
                 return try await openReserved()
@@ -83,16 +78,14 @@ final class ConnectionPool: Sendable {
 
     func release(_ connection: PostgresConnection) {
         let reusable = connection.isReusable()
-        let action = locked.withLockedValue { locked in
-            let openedAt = locked.openedAt.removeValue(forKey: connection.id) ?? .now
-            return (locked.state.release(connection, openedAt: openedAt, reusable: reusable, now: .now), openedAt)
+        let action = locked.withLockedValue {
+            $0.state.release(connection, openedAt: connection.openedAt, reusable: reusable, now: .now)
         }
-        switch action.0 {
+        switch action {
         case .keep:
             break
         case .handOver(let waiter):
-            locked.withLockedValue { $0.openedAt[connection.id] = action.1 }
-            waiter.resume(returning: .connection(connection, openedAt: action.1))
+            waiter.resume(returning: .connection(connection))
         case .close(let waiter):
             closeDiscarded(connection, reason: reusable ? "lifetime over or pool closed" : "unhealthy on release")
             waiter?.resume(returning: .slot)
@@ -107,6 +100,13 @@ final class ConnectionPool: Sendable {
 
     // MARK: Private
 
+    /// A configured number of seconds as whole milliseconds, total for any Double: negative and
+    /// NaN mean 0, anything beyond a year means a year.
+    private static func milliseconds(_ seconds: Double) -> Int64 {
+        guard seconds > 0 else { return 0 }
+        return Int64(min(seconds, 86_400 * 365) * 1000)
+    }
+
     private func acquire() async throws -> Grant {
         var expired: [PostgresConnection] = []
         // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
@@ -114,14 +114,14 @@ final class ConnectionPool: Sendable {
         let grant: Grant = try await withCheckedThrowingContinuation { (continuation: Waiter) in
             let action = locked.withLockedValue { $0.state.lease(now: .now, waiter: continuation, expired: &expired) }
             switch action {
-            case .use(let connection, let openedAt):
-                continuation.resume(returning: .connection(connection, openedAt: openedAt))
+            case .use(let connection):
+                continuation.resume(returning: .connection(connection))
             case .open:
                 continuation.resume(returning: .slot)
             case .closed:
                 continuation.resume(throwing: PostgresError(code: .poolClosed))
             case .wait(let id):
-                let timeout = TimeAmount.milliseconds(Int64(min(configuration.poolTimeoutSeconds, 86_400 * 365) * 1000))
+                let timeout = TimeAmount.milliseconds(Self.milliseconds(configuration.poolTimeoutSeconds))
                 timerLoop.scheduleTask(in: timeout) { [self] in
                     let waiter = locked.withLockedValue { $0.state.removeWaiter(id: id) }
                     waiter?.resume(throwing: PostgresError(code: .poolTimeout))
@@ -144,7 +144,6 @@ final class ConnectionPool: Sendable {
             locked.withLockedValue { locked in
                 locked.opened += 1
                 locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
-                locked.openedAt[id] = .now
             }
             return connection
         } catch {

@@ -18,8 +18,8 @@ struct ConnectionPoolState<Connection, Waiter> {
     }
 
     enum LeaseAction {
-        /// Use this idle connection (check its health first; see ``discardedOnCheckout``).
-        case use(Connection, openedAt: ContinuousClock.Instant)
+        /// Use this idle connection (the driver checks its health first).
+        case use(Connection)
         /// A slot was reserved: open a new connection.
         case open
         /// Saturated: wait (the waiter was queued under `id`).
@@ -59,7 +59,7 @@ struct ConnectionPoolState<Connection, Waiter> {
                 expired.append(candidate.connection)
                 continue
             }
-            return .use(candidate.connection, openedAt: candidate.openedAt)
+            return .use(candidate.connection)
         }
         if waiters.isEmpty, reserved < limits.size {
             reserved += 1

@@ -16,6 +16,8 @@ import NIOPosix
 public final class PostgresConnection: @unchecked Sendable {
     /// A process-unique number for logs.
     public let id: Int
+    /// When the connection was opened; the pool retires it after its maximum lifetime.
+    let openedAt = ContinuousClock.now
     let threadPool: NIOThreadPool
     let logger: Logger
     private let statementCacheCapacity: Int

@@ -87,7 +87,7 @@ import Testing
             var expired: [Int] = []
             if Bool.random(using: &generator) || held.isEmpty {
                 switch state.lease(now: t0, waiter: "w\(step)", expired: &expired) {
-                case .use(let connection, _):
+                case .use(let connection):
                     #expect(!held.contains(connection)); held.insert(connection)
                 case .open: pendingOpens += 1
                 case .wait: waiting.append("w\(step)")

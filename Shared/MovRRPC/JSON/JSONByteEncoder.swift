@@ -68,22 +68,22 @@ private final class EncodingState {
     // MARK: Values
 
     func encodeValue<T: Encodable>(_ value: T) throws {
-        // Metatype comparisons are cheap; the casts after them cannot fail.
-        if T.self == String.self {
-            writeString(value as! String)
-        } else if T.self == Int.self {
-            writeInteger(value as! Int)
-        } else if T.self == Double.self {
-            try writeDouble(value as! Double)
-        } else if T.self == Bool.self {
-            buffer.writeStaticString((value as! Bool) ? "true" : "false")
-        } else if T.self == UUID.self {
-            writeUUID(value as! UUID)
-        } else if T.self == RawJSON.self {
-            var bytes = (value as! RawJSON).bytes
+        // Metatype comparisons are cheap and reject most types without a dynamic cast.
+        if T.self == String.self, let string = value as? String {
+            writeString(string)
+        } else if T.self == Int.self, let integer = value as? Int {
+            writeInteger(integer)
+        } else if T.self == Double.self, let number = value as? Double {
+            try writeDouble(number)
+        } else if T.self == Bool.self, let flag = value as? Bool {
+            buffer.writeStaticString(flag ? "true" : "false")
+        } else if T.self == UUID.self, let uuid = value as? UUID {
+            writeUUID(uuid)
+        } else if T.self == RawJSON.self, let raw = value as? RawJSON {
+            var bytes = raw.bytes
             buffer.writeBuffer(&bytes)
-        } else if T.self == JSONValue.self {
-            (value as! JSONValue).write(to: &buffer)
+        } else if T.self == JSONValue.self, let json = value as? JSONValue {
+            json.write(to: &buffer)
         } else if let integer = value as? any FixedWidthInteger {
             writeInteger(integer)
         } else if let number = value as? Float {

@@ -27,7 +27,9 @@ public struct RawJSON: Sendable, Encodable, CustomStringConvertible {
 }
 
 extension JSONValue {
-    /// Appends the compact JSON text of this value to `buffer` (keys sorted, as ``serialized()``).
+    /// Appends the compact JSON text of this value to `buffer`, object keys sorted.
+    ///
+    /// Recurses once per nesting level; values from the parser are bounded by its depth limit.
     public func write(to buffer: inout ByteBuffer) {
         switch self {
         case .null:
