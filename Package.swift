@@ -46,7 +46,7 @@ let package = Package(
         // Shared platform.
         .target(name: "MovRPostgres", dependencies: ["CLibPQ", logging] + nio, path: "Shared/MovRPostgres"),
         .target(name: "MovRTLS", dependencies: ["COpenSSL", logging] + nio, path: "Shared/MovRTLS"),
-        .target(name: "MovRRPC", dependencies: [logging, .product(name: "NIOCore", package: "swift-nio")], path: "Shared/MovRRPC"),
+        .target(name: "MovRRPC", dependencies: [logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Shared/MovRRPC"),
         .target(name: "MovRRPCTransport",
                 dependencies: ["MovRRPC", "MovRTLS", logging, metrics,
                                .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "movr-vehicles", dependencies: ["MovRVehicles"], path: "Services/Vehicles/Main"),
         .target(name: "MovRUsers", dependencies: ["MovRService", "COpenSSL"] + nio, path: "Services/Users/Sources"),
         .executableTarget(name: "movr-users", dependencies: ["MovRUsers"], path: "Services/Users/Main"),
-        .target(name: "MovRRides", dependencies: ["MovRService"], path: "Services/Rides/Sources"),
+        .target(name: "MovRRides", dependencies: ["MovRService", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Services/Rides/Sources"),
         .executableTarget(name: "movr-rides", dependencies: ["MovRRides"], path: "Services/Rides/Main"),
         .target(name: "MovRGateway", dependencies: ["MovRService"], path: "Services/Gateway/Sources"),
         .executableTarget(name: "movr-gateway", dependencies: ["MovRGateway"], path: "Services/Gateway/Main"),

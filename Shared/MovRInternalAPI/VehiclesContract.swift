@@ -112,6 +112,36 @@ public struct RecordVehicleLocationParams: Codable, Sendable {
     }
 }
 
+/// `vehicles.list_in_use`: the reservations of one region (all when absent) held since before
+/// `reserved_before` (any age when absent). The rides reconciler asks for its own region's
+/// reservations older than its grace period, filtered by the database, not by the caller.
+public struct VehiclesInUseParams: Codable, Sendable, Equatable {
+    public var region: String?
+    public var reservedBefore: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case region
+        case reservedBefore = "reserved_before"
+    }
+
+    public init(region: String? = nil, reservedBefore: Date? = nil) {
+        self.region = region
+        self.reservedBefore = reservedBefore
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        region = try container.decodeIfPresent(String.self, forKey: .region)
+        reservedBefore = try container.decodeRFC3339IfPresent(forKey: .reservedBefore)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(region, forKey: .region)
+        if let reservedBefore { try container.encodeRFC3339(reservedBefore, forKey: .reservedBefore) }
+    }
+}
+
 public struct VehicleReservation: Codable, Sendable, Equatable {
     public var vehicleID: UUID
     public var rideID: UUID

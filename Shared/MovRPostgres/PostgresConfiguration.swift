@@ -25,6 +25,9 @@ public struct PostgresConfiguration: Sendable {
     /// A connection older than this is closed when it comes back, so server-side state (and
     /// a failover target chosen at connect time) does not live forever.
     public var maxLifetimeSeconds: Double = 3600
+    /// Called (in the calling task) before every statement is sent: each is one round trip.
+    /// Services count them per request against the round-trip budget (docs/API.md).
+    public var statementObserver: (@Sendable () -> Void)? = nil
 
     public init(
         url: String,

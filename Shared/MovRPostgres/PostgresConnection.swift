@@ -21,6 +21,7 @@ public final class PostgresConnection: @unchecked Sendable {
     let threadPool: NIOThreadPool
     let logger: Logger
     private let statementCacheCapacity: Int
+    private let statementObserver: (@Sendable () -> Void)?
 
     private var handle: LibPQConnectionHandle?
     private var statements: [StatementKey: String] = [:]
@@ -35,8 +36,10 @@ public final class PostgresConnection: @unchecked Sendable {
         var types: [PostgresDataType]
     }
 
-    private init(id: Int, handle: LibPQConnectionHandle, threadPool: NIOThreadPool, logger: Logger, statementCacheCapacity: Int) {
+    private init(id: Int, handle: LibPQConnectionHandle, threadPool: NIOThreadPool, logger: Logger,
+                 statementCacheCapacity: Int, statementObserver: (@Sendable () -> Void)?) {
         self.id = id
+        self.statementObserver = statementObserver
         self.handle = handle
         self.threadPool = threadPool
         self.logger = logger
@@ -54,7 +57,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         logger.debug("connected")
         return PostgresConnection(id: id, handle: handle, threadPool: threadPool, logger: logger,
-                                  statementCacheCapacity: configuration.statementCacheCapacity)
+                                  statementCacheCapacity: configuration.statementCacheCapacity,
+                                  statementObserver: configuration.statementObserver)
     }
 
     private static func openHandle(configuration: PostgresConfiguration) throws -> LibPQConnectionHandle {
@@ -95,6 +99,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with binds and returns all rows.
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         logger.debug("query", metadata: ["db.statement": "\(query.sql)"])
+        statementObserver?()
         return try await Self.runBlocking(on: threadPool) { try self.runQuery(query) }
     }
 
@@ -103,6 +108,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func execute(_ sql: String) async throws -> PostgresRows {
         logger.debug("execute", metadata: ["db.statement": "\(sql)"])
+        statementObserver?()
         return try await Self.runBlocking(on: threadPool) { try self.runSimple(sql) }
     }
 

@@ -1,3 +1,4 @@
+import MovRRPC
 import MovRTLS
 import NIOCore
 import NIOHTTP1
@@ -17,6 +18,8 @@ struct ClientReply: Sendable {
     var body: ByteBuffer
     /// False when the server asked to close the connection after this reply.
     var reusable: Bool
+    /// The callee's `movr-cost` header, when the call asked for one.
+    var cost: String? = nil
 }
 
 /// Why an exchange failed below the JSON-RPC layer.
@@ -41,6 +44,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var status = 0
     private var reusable = true
     private var body: ByteBuffer?
+    private var cost: String?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -64,6 +68,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             status = Int(head.status.code)
             reusable = head.isKeepAlive
+            cost = head.headers.first(name: RequestCost.header)
             body = nil
         case .body(var part):
             if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
@@ -79,7 +84,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .end:
             guard pending != nil else { return }
-            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable)
+            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, cost: cost)
             body = nil
             let promise = pending
             pending = nil

@@ -94,6 +94,7 @@ public final class RPCClient: Sendable {
             throw RPCError.internalError
         }
         let reply = try await send(method: method, body: body, options: options)
+        RequestCost.current?.addCall(reply: reply.cost)
         switch try Self.outcome(of: reply, maxReplyBytes: configuration.maxReplyBytes) {
         case .success(let result): return result
         case .failure(let error): throw error
@@ -198,6 +199,7 @@ public final class RPCClient: Sendable {
         headers.add(name: RPCHeader.requestID, value: options.requestID)
         headers.add(name: RPCHeader.deadline, value: String(max(1, remaining.nanosecondsClamped / 1_000_000)))
         for (name, value) in options.headers { headers.add(name: name, value: value) }
+        if RequestCost.current != nil { headers.add(name: RequestCost.header, value: "1") }
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/rpc", headers: headers)
 
         let timedOut = NIOLockedValueBox(false)

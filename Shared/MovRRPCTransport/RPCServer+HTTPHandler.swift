@@ -235,11 +235,15 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
         self.executor = executor
         let promise = loop.makePromise(of: ByteBuffer?.self)
+        // Round-trip accounting, only when the caller asks for it (docs/API.md, "Round trips").
+        let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
         inFlight = Task(executorPreference: executor) {
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
-                await dispatcher.handle(body: body, context: rpcContext)
+                await RequestCost.$current.withValue(cost) {
+                    await dispatcher.handle(body: body, context: rpcContext)
+                }
             }
             promise.succeed(reply)
         }
@@ -253,8 +257,10 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.deadlineTimer?.cancel()
             self.deadlineTimer = nil
             let status = reply == nil ? 204 : 200
+            var extraHeaders = [(RPCHeader.requestID, requestID)]
+            if let cost { extraHeaders.append((RequestCost.header, cost.headerValue)) }
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: [(RPCHeader.requestID, requestID)],
+                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders,
                          keepAlive: keepAlive)
             self.environment.metrics.rpcDuration(status: status)
                 .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)

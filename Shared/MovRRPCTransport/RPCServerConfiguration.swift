@@ -23,6 +23,9 @@ public struct RPCServerConfiguration: Sendable {
     public var identifiesCallers: Bool = true
     /// Headers sent with every response (the public listener adds HSTS and friends).
     public var responseHeaders: [(String, String)] = []
+    /// The name this server accounts request costs under when a caller sends `movr-cost`
+    /// (``RequestCost``); `nil` ignores the header.
+    public var costName: String?
     /// How long a `/readyz` answer is reused: probing every dependency on each request would let
     /// a client amplify cheap requests into internal calls.
     public var readinessCacheDuration: Duration = .seconds(1)

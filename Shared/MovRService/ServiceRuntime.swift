@@ -94,6 +94,8 @@ public final class ServiceRuntime: Sendable {
         settings.poolSize = try configuration.int("db-pool-size", default: 8)
         settings.applicationName = "movr-\(identity.rawValue)-\(region)"
         settings.dialect = SQLDialect(rawValue: configuration.string("dialect", default: "postgres")) ?? .postgres
+        // Every statement counts against the request's round-trip budget (docs/API.md).
+        settings.statementObserver = { RequestCost.current?.addStatement() }
         return PostgresClient(configuration: settings, logger: logger)
     }
 
@@ -140,6 +142,7 @@ public final class ServiceRuntime: Sendable {
         var settings = RPCServerConfiguration()
         (settings.host, settings.port) = try Self.hostAndPort(listen)
         settings.identifiesCallers = identifiesCallers
+        settings.costName = identity.rawValue
         settings.maxConnections = try configuration.int("max-connections", default: 1024)
         var routes = RPCServerRoutes()
         routes.readiness = readiness

@@ -133,4 +133,31 @@ import Testing
         try await domain.expectInvariants()
         await domain.shutdown()
     }
+
+    /// The active-ride check before a delete sees rides of every region: a rider of New York
+    /// (us-east1) riding in Rome (europe-west1) cannot delete the account through any gateway.
+    /// The users service asks its own region's rides service, whose database holds every
+    /// region's rides (REGIONAL BY ROW in CockroachDB), so no region is skipped.
+    @Test func deleteIsRefusedDuringARideInAnotherRegion() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser(city: "rome")
+        let rider = try await domain.newUser(city: "new york")
+        let vehicle = try await domain.newVehicle(owner: owner, city: "rome")
+        #expect(vehicle.region == "europe-west1")
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+                                         as: rider, city: "rome").ride
+        #expect(ride.region == "europe-west1")
+        for region in ["us-east1", "europe-west1"] {
+            let gateway = try await Domain.connect(region: region)
+            await expectRPCError(409, reason: "active_ride_exists") {
+                try await gateway.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
+            }
+            await gateway.shutdown()
+        }
+        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 41.9, longitude: 12.5)),
+                                  as: RideResult.self, as: rider, city: "rome")
+        _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
+        try await domain.expectInvariants()
+        await domain.shutdown()
+    }
 }

@@ -88,7 +88,7 @@ struct ParamsDecodingTests {
              #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location), "battery": 40}"#),
             row(V.recordLocation, RecordVehicleLocationParams.self,
              #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location)}"#),
-            row(V.listInUse, RPCEmptyParams.self, "{}"),
+            row(V.listInUse, VehiclesInUseParams.self, #"{"region": "us-east1", "reserved_before": "2026-12-02T10:00:00.000Z"}"#),
             row(U.register, UsersRegisterParams.self,
              #"{"username": "alice", "password": "correct horse", "email": "a@b.co", "first_name": "A", "last_name": "L", "city": "boston"}"#),
             row(U.login, InternalLoginParams.self, #"{"username": "alice", "password": "pw", "client_address": "10.0.0.1"}"#),

@@ -109,6 +109,9 @@ struct RideFlowTests {
             #expect(await vehicles.held[vehicle] == nil)
             #expect(await vehicles.vehicles[vehicle]?.location == end)
             #expect(await vehicles.vehicles[vehicle]?.battery == 61)
+            // Delivered; the entry goes with the next batched delete, not on the request path.
+            #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 1)
+            await flows.acknowledgeDelivered()
             #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 0)
 
             let again = await rpcError {
@@ -144,6 +147,7 @@ struct RideFlowTests {
             #expect(await vehicles.held[vehicle] == nil)
             #expect(await vehicles.vehicles[vehicle]?.location == end)
             #expect(await vehicles.vehicles[vehicle]?.battery == 12)
+            await flows.acknowledgeDelivered()
             #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 0)
         }
     }

@@ -73,7 +73,7 @@ import Testing
                     return VehicleResult(vehicle: entry.vehicle)
                 }
             }
-            dispatcher.register(InternalMethod.Vehicles.listInUse, params: RPCEmptyParams.self,
+            dispatcher.register(InternalMethod.Vehicles.listInUse, params: VehiclesInUseParams.self,
                                 allowedCallers: ["rides", "operator"]) { _, _ in
                 VehiclesInUseResult(reservations: state.withLockedValue { vehicles in
                     vehicles.values.compactMap { entry in

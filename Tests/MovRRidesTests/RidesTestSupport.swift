@@ -149,8 +149,9 @@ actor FakeVehicles: VehiclesPort {
         vehicles[params.vehicleID]?.location = params.location
     }
 
-    func reservations() async throws -> [VehicleReservation] {
+    func reservations(region: String, reservedBefore: Date) async throws -> [VehicleReservation] {
         held.map { VehicleReservation(vehicleID: $0.key, rideID: $0.value.rideID, region: reservationRegion,
                                       reservedAt: $0.value.reservedAt) }
+            .filter { $0.region == region && $0.reservedAt < reservedBefore }
     }
 }

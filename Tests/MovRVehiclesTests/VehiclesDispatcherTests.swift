@@ -49,4 +49,32 @@ struct VehiclesDispatcherTests {
             #expect(refused.error?["code"] == 403)
         }
     }
+
+    /// The reconciler of a region asks for its own old reservations; the database filters them.
+    @Test func inUseListFiltersByRegionAndAgeInTheDatabase() async throws {
+        try await withDispatcher { dispatcher, store in
+            var reserved: [String: UUID] = [:]
+            for city in ["new york", "seattle", "rome"] {
+                let vehicle = try await call(dispatcher, "vehicles.add", [
+                    "id": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": .string(city),
+                    "type": "bike", "location": ["latitude": 40, "longitude": 10], "color": "red", "brand": "b", "battery": 90,
+                ], caller: "gateway")
+                let id = try #require(vehicle.result?["vehicle"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+                let ride = UUID()
+                _ = try await store.reserve(vehicleID: id, rideID: ride)
+                reserved[city] = ride
+            }
+            let later = Date().addingTimeInterval(60)
+            let east = try await call(dispatcher, "vehicles.list_in_use",
+                                      ["region": "us-east1", "reserved_before": .string(RFC3339.string(from: later))], caller: "rides")
+            let eastRides = east.result?["reservations"]?.arrayValue?.compactMap { $0["ride_id"]?.stringValue?.lowercased() }
+            #expect(eastRides == [reserved["new york"]!.uuidString.lowercased()])
+            let none = try await call(dispatcher, "vehicles.list_in_use",
+                                      ["region": "us-east1", "reserved_before": .string(RFC3339.string(from: Date().addingTimeInterval(-60)))],
+                                      caller: "rides")
+            #expect(none.result?["reservations"]?.arrayValue?.isEmpty == true)
+            let all = try await call(dispatcher, "vehicles.list_in_use", [:], caller: "operator")
+            #expect(all.result?["reservations"]?.arrayValue?.count == 3)
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Logging
 import MovRAPI
 import MovRInternalAPI
 import MovRRPC
+import NIOConcurrencyHelpers
 
 /// The ride operations that span the rides database and the vehicles service, written so a
 /// crash between any two steps is repaired: every vehicles call is idempotent per ride id, a
@@ -15,8 +16,11 @@ public struct RideFlows: Sendable {
     public let region: String
     let armedFault: String?
     let logger: Logger
+    /// Outbox entries delivered but not yet deleted (see ``acknowledgeDelivered()``).
+    let delivered: DeliveredOutbox
 
     public init(store: RidesStore, vehicles: any VehiclesPort, region: String, armedFault: String? = nil, logger: Logger) {
+        self.delivered = DeliveredOutbox()
         self.store = store
         self.vehicles = vehicles
         self.region = region
@@ -136,6 +140,12 @@ public struct RideFlows: Sendable {
 
     /// Delivers one outbox entry; true when it is done with (delivered, or undeliverable for
     /// good). A failed delivery is rescheduled with exponential backoff.
+    ///
+    /// A done entry is not deleted here: its id joins ``DeliveredOutbox`` and one statement
+    /// deletes a batch shortly after (``acknowledgeDelivered()``), so `rides.end` costs one
+    /// database round trip, not two. Until then the entry's lease keeps the relay away from it;
+    /// if the process dies first, the relay delivers it again, which changes nothing (a release
+    /// is idempotent per ride id).
     func deliver(_ entry: OutboxEntry, context: RPCContext?) async -> Bool {
         let params = ReleaseVehicleParams(
             vehicleID: entry.release.vehicleID, rideID: entry.rideID,
@@ -149,7 +159,7 @@ public struct RideFlows: Sendable {
                 logger.error("vehicle of an ended ride not found; dropping its release",
                              metadata: ["ride_id": "\(entry.rideID)", "vehicle_id": "\(entry.release.vehicleID)"])
             }
-            try await store.deleteOutbox(id: entry.id)
+            delivered.add(entry.id)
             return true
         } catch {
             let delay = Self.backoff(attempts: entry.attempts)
@@ -157,6 +167,19 @@ public struct RideFlows: Sendable {
                            metadata: ["ride_id": "\(entry.rideID)", "retry_in": "\(delay)", "error": "\(error)"])
             try? await store.retryOutbox(id: entry.id, after: delay)
             return false
+        }
+    }
+
+    /// Deletes the outbox entries delivered since the last call, in one statement. A failure
+    /// only means those entries are delivered once more after their lease.
+    public func acknowledgeDelivered() async {
+        let ids = delivered.takeAll()
+        guard !ids.isEmpty else { return }
+        do {
+            try await store.deleteOutbox(ids: ids)
+        } catch {
+            logger.warning("delivered outbox entries not deleted; the relay will deliver them again",
+                           metadata: ["count": "\(ids.count)", "error": "\(error)"])
         }
     }
 
@@ -178,6 +201,22 @@ public struct RideFlows: Sendable {
             try await vehicles.recordLocation(
                 RecordVehicleLocationParams(vehicleID: vehicleID, rideID: params.rideID, location: params.location),
                 context: context)
+        }
+    }
+}
+
+/// Ids of outbox entries whose effect was delivered, waiting for one batched delete.
+final class DeliveredOutbox: Sendable {
+    private let ids = NIOLockedValueBox<[Int64]>([])
+
+    func add(_ id: Int64) {
+        ids.withLockedValue { $0.append(id) }
+    }
+
+    func takeAll() -> [Int64] {
+        ids.withLockedValue { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
         }
     }
 }

@@ -56,6 +56,7 @@ public struct RideReconciler: Sendable {
     }
 
     private func relayOutbox(into report: inout ReconcileReport) async throws {
+        await flows.acknowledgeDelivered()
         for entry in try await flows.store.leaseDueOutbox(limit: outboxBatch) {
             if await flows.deliver(entry, context: nil) {
                 report.outboxDelivered += 1
@@ -68,8 +69,7 @@ public struct RideReconciler: Sendable {
     private func repairReservations(now: Date, into report: inout ReconcileReport) async throws {
         let graceSeconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
         let cutoff = now.addingTimeInterval(-graceSeconds)
-        let candidates = try await flows.vehicles.reservations()
-            .filter { $0.region == flows.region && $0.reservedAt < cutoff }
+        let candidates = try await flows.vehicles.reservations(region: flows.region, reservedBefore: cutoff)
         report.reservationsChecked = candidates.count
         guard !candidates.isEmpty else { return }
         let states = try await flows.store.reservedRideStates(rideIDs: candidates.map(\.rideID))

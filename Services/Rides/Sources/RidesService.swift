@@ -59,12 +59,20 @@ public struct RidesService: MovRServiceDefinition {
 
     public var backgroundServices: [any Service] {
         let reconciler = self.reconciler
-        return [PeriodicService(name: "rides reconciler", interval: reconcileInterval, logger: logger) {
-            _ = try await reconciler.reconcileOnce()
-        }]
+        let flows = self.flows
+        return [
+            PeriodicService(name: "rides reconciler", interval: reconcileInterval, logger: logger) {
+                _ = try await reconciler.reconcileOnce()
+            },
+            // Deletes delivered outbox entries in batches, off the request path.
+            PeriodicService(name: "outbox acknowledgements", interval: .milliseconds(200), logger: logger) {
+                await flows.acknowledgeDelivered()
+            },
+        ]
     }
 
     public func shutdown() async {
+        await flows.acknowledgeDelivered()
         await store.database.shutdown()
     }
 

@@ -171,7 +171,14 @@ extension RidesStore {
 
     /// Removes a delivered entry.
     public func deleteOutbox(id: Int64) async throws {
-        _ = try await database.query("DELETE FROM outbox WHERE id = \(id)")
+        try await deleteOutbox(ids: [id])
+    }
+
+    /// Removes delivered entries, in one statement.
+    public func deleteOutbox(ids: [Int64]) async throws {
+        // An int8[] literal bound as text: digits and commas only.
+        let list = "{" + ids.map(String.init).joined(separator: ",") + "}"
+        _ = try await database.query("DELETE FROM outbox WHERE id = ANY(\(list)::int8[])")
     }
 
     /// Schedules the next delivery attempt of an entry whose delivery just failed.

@@ -12,8 +12,8 @@ public protocol VehiclesPort: Sendable {
     /// Frees the vehicle if `rideID` still holds it (at `location` with `battery` when given).
     func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws
     func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws
-    /// Every vehicle currently held by a ride.
-    func reservations() async throws -> [VehicleReservation]
+    /// The vehicles of `region` held by a ride since before `reservedBefore`.
+    func reservations(region: String, reservedBefore: Date) async throws -> [VehicleReservation]
 }
 
 /// The vehicles service over internal JSON-RPC (mutual TLS).
@@ -44,8 +44,9 @@ public struct RPCVehiclesPort: VehiclesPort {
                                   as: RPCEmpty.self, options: options(context))
     }
 
-    public func reservations() async throws -> [VehicleReservation] {
-        try await client.call(InternalMethod.Vehicles.listInUse, params: RPCEmpty(),
+    public func reservations(region: String, reservedBefore: Date) async throws -> [VehicleReservation] {
+        try await client.call(InternalMethod.Vehicles.listInUse,
+                              params: VehiclesInUseParams(region: region, reservedBefore: reservedBefore),
                               as: VehiclesInUseResult.self, options: options(nil)).reservations
     }
 }

@@ -158,18 +158,20 @@ public struct UsersStore: Sendable {
         return try rows.first.map(Self.user(from:))
     }
 
-    /// Soft-deletes the user and revokes all of their sessions, atomically. Deleting a deleted
-    /// user again succeeds (keeping the first deletion time); an unknown id is 404.
+    /// Soft-deletes the user and revokes all of their sessions, atomically (one statement, so
+    /// one round trip). Deleting a deleted user again succeeds (keeping the first deletion
+    /// time); an unknown id is 404.
     public func delete(id: UUID) async throws {
-        try await database.withTransaction { connection in
-            let deleted = try await connection.query("""
+        let rows = try await database.query("""
+            WITH deleted AS (
                 UPDATE users SET deleted_at = COALESCE(deleted_at, now()) WHERE id = \(id) RETURNING id
-                """)
-            guard deleted.first != nil else { throw RPCError.notFound(reason: "user_not_found") }
-            _ = try await connection.query("""
-                UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
-                """)
-        }
+            ), revoked AS (
+                UPDATE sessions SET revoked_at = now()
+                WHERE user_id IN (SELECT id FROM deleted) AND revoked_at IS NULL
+            )
+            SELECT id FROM deleted
+            """)
+        guard rows.first != nil else { throw RPCError.notFound(reason: "user_not_found") }
     }
 
     /// Adds `role` to the user's roles (idempotent). 404 `user_not_found` for unknown or deleted users.

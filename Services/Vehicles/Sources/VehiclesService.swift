@@ -75,8 +75,9 @@ public struct VehiclesService: MovRServiceDefinition {
             try await store.recordLocation(params)
             return RPCEmpty()
         }
-        dispatcher.register(M.listInUse, params: RPCEmptyParams.self, allowedCallers: ["rides", "operator"]) { _, _ in
-            VehiclesInUseResult(reservations: try await store.reservations())
+        dispatcher.register(M.listInUse, params: VehiclesInUseParams.self, allowedCallers: ["rides", "operator"]) { params, _ in
+            VehiclesInUseResult(reservations: try await store.reservations(region: params.region,
+                                                                           reservedBefore: params.reservedBefore))
         }
         return dispatcher
     }

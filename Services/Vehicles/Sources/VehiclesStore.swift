@@ -218,9 +218,16 @@ public struct VehiclesStore: Sendable {
         }
     }
 
-    public func reservations() async throws -> [VehicleReservation] {
+    /// Vehicles held by a ride: of `region` only when given (a REGIONAL BY ROW partition in
+    /// CockroachDB, so a region's reconciler reads only its own rows), held since before
+    /// `reservedBefore` when given.
+    public func reservations(region: String? = nil, reservedBefore: Date? = nil) async throws -> [VehicleReservation] {
         let rows = try await database.query("""
-            SELECT id, current_ride_id, region, reserved_at FROM vehicles WHERE status = 'in_use' ORDER BY reserved_at
+            SELECT id, current_ride_id, region, reserved_at FROM vehicles
+            WHERE status = 'in_use'
+              AND (\(region)::text IS NULL OR region = \(region)::text)
+              AND (\(reservedBefore)::timestamptz IS NULL OR reserved_at < \(reservedBefore)::timestamptz)
+            ORDER BY reserved_at
             """)
         return try rows.map { row in
             VehicleReservation(vehicleID: try row.decode("id", as: UUID.self),
