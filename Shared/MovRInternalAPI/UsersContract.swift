@@ -28,6 +28,48 @@ public struct SessionResult: Codable, Sendable {
     }
 }
 
+/// `users.register` as the gateway forwards it: the public params plus the client's address,
+/// which the users service throttles by.
+public struct InternalRegisterParams: Codable, Sendable {
+    public var registration: UsersRegisterParams
+    public var clientAddress: String?
+
+    enum CodingKeys: String, CodingKey {
+        case username, password, email, city
+        case firstName = "first_name"
+        case lastName = "last_name"
+        case clientAddress = "client_address"
+    }
+
+    public init(_ registration: UsersRegisterParams, clientAddress: String?) {
+        self.registration = registration
+        self.clientAddress = clientAddress
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        registration = UsersRegisterParams(
+            username: try container.decode(String.self, forKey: .username),
+            password: try container.decode(String.self, forKey: .password),
+            email: try container.decode(String.self, forKey: .email),
+            firstName: try container.decode(String.self, forKey: .firstName),
+            lastName: try container.decode(String.self, forKey: .lastName),
+            city: try container.decode(String.self, forKey: .city))
+        clientAddress = try container.decodeIfPresent(String.self, forKey: .clientAddress)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(registration.username, forKey: .username)
+        try container.encode(registration.password, forKey: .password)
+        try container.encode(registration.email, forKey: .email)
+        try container.encode(registration.firstName, forKey: .firstName)
+        try container.encode(registration.lastName, forKey: .lastName)
+        try container.encode(registration.city, forKey: .city)
+        try container.encodeIfPresent(clientAddress, forKey: .clientAddress)
+    }
+}
+
 public struct UserIDParams: Codable, Sendable {
     public var id: UUID
 

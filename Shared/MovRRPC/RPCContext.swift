@@ -7,6 +7,9 @@ public struct RPCContext: Sendable {
     public var requestID: String
     /// The calling service's identity from its mTLS certificate; `nil` on public listeners.
     public var caller: String?
+    /// The client's IP address (the TCP peer, or what a trusted load balancer reports), for
+    /// per-client limits; `nil` when unknown.
+    public var clientAddress: String?
     /// Request headers, names lowercased.
     public var headers: [String: String]
     /// When the caller stops waiting; handlers should give up after it.

@@ -228,8 +228,11 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         var logger = environment.logger
         if let caller { logger[metadataKey: "caller"] = "\(caller)" }
 
-        let rpcContext = RPCContext(
+        var rpcContext = RPCContext(
             requestID: requestID, caller: caller, lowercasedHeaders: headers, deadline: deadline, logger: logger)
+        rpcContext.clientAddress = ClientAddress.resolve(peer: context.channel.remoteAddress?.ipAddress,
+                                                         forwardedFor: headers["x-forwarded-for"],
+                                                         trustedProxies: configuration.trustedProxies)
         let dispatcher = environment.dispatcher
         let loop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)

@@ -61,6 +61,9 @@ public final class RPCServer: Sendable {
     /// Number of open client connections (for metrics and tests).
     public var openConnections: Int { connections.count }
 
+    /// Number of open connections from `peer` (an IP address).
+    public func openConnections(from peer: String) -> Int { connections.count(of: peer) }
+
     /// Stops accepting, lets in-flight requests finish (up to the grace period), then closes
     /// every connection. Idle keep-alive connections close at once; a busy one closes after
     /// sending its answer. Waits without polling, and returns promptly if the calling task is
@@ -86,11 +89,22 @@ public final class RPCServer: Sendable {
     }
 
     private func configureConnection(_ channel: any Channel) throws {
-        guard connections.admit(channel, limit: environment.configuration.maxConnections) else {
+        let configuration = environment.configuration
+        let peer = channel.remoteAddress?.ipAddress
+        let perClient = peer.map { configuration.trustedProxies.contains($0) } == true ? 0 : configuration.maxConnectionsPerClient
+        switch connections.admit(channel, peer: peer, limit: configuration.maxConnections, perClientLimit: perClient) {
+        case .admitted:
+            break
+        case .serverFull:
             environment.logger.warning("connection refused: connection limit reached")
+            environment.metrics.refusedConnection(reason: "server_full").increment()
+            throw ConnectionLimitReached()
+        case .clientFull:
+            // Not logged per connection: a flood would flood the log too.
+            environment.metrics.refusedConnection(reason: "client_full").increment()
             throw ConnectionLimitReached()
         }
-        channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
+        channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel, peer: peer) }
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(TLSHandler(serverContext: tls.current))
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
@@ -117,6 +131,8 @@ struct QuiesceEvent: Sendable {}
 final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
+        /// Open connections per peer address (only addresses with at least one).
+        var perPeer: [String: Int] = [:]
         /// Shutdown waiting for the last connection to go.
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
         var stoppedWaiting = false
@@ -126,17 +142,39 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { state.withLockedValue { $0.channels.count } }
 
-    func admit(_ channel: any Channel, limit: Int) -> Bool {
+    enum Admission {
+        case admitted
+        case serverFull
+        case clientFull
+    }
+
+    /// Registers `channel` unless the server has `limit` connections or `peer` has
+    /// `perClientLimit` (0: no per-client cap).
+    func admit(_ channel: any Channel, peer: String?, limit: Int, perClientLimit: Int) -> Admission {
         state.withLockedValue { state in
-            guard state.channels.count < limit else { return false }
+            guard state.channels.count < limit else { return .serverFull }
+            if let peer {
+                let open = state.perPeer[peer, default: 0]
+                if perClientLimit > 0, open >= perClientLimit { return .clientFull }
+                state.perPeer[peer] = open + 1
+            }
             state.channels[ObjectIdentifier(channel)] = channel
-            return true
+            return .admitted
         }
     }
 
-    func remove(_ channel: any Channel) {
+    /// Open connections of `peer` (for tests and metrics).
+    func count(of peer: String) -> Int {
+        state.withLockedValue { $0.perPeer[peer, default: 0] }
+    }
+
+    func remove(_ channel: any Channel, peer: String?) {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.channels.removeValue(forKey: ObjectIdentifier(channel))
+            guard state.channels.removeValue(forKey: ObjectIdentifier(channel)) != nil else { return [] }
+            if let peer {
+                let open = state.perPeer[peer, default: 1] - 1
+                state.perPeer[peer] = open > 0 ? open : nil
+            }
             guard state.channels.isEmpty else { return [] }
             defer { state.emptyWaiters = [] }
             return state.emptyWaiters

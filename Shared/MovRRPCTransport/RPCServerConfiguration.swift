@@ -13,6 +13,11 @@ public struct RPCServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount = .seconds(60)
     /// Connections beyond this are closed as soon as they are accepted.
     public var maxConnections: Int = 1024
+    /// Open connections allowed per client address (0: no per-client cap). Trusted proxies are
+    /// exempt: every client behind them shares their address.
+    public var maxConnectionsPerClient: Int = 0
+    /// Load balancers whose `X-Forwarded-For` names the client (``ClientAddress``).
+    public var trustedProxies: Set<String> = []
     /// Deadline given to a request that brings none; a caller's shorter deadline wins.
     public var defaultDeadline: Duration = .seconds(30)
     /// Longest deadline a caller may ask for.

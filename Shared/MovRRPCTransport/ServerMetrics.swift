@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 final class ServerMetrics: Sendable {
     private let responses = NIOLockedValueBox<[Int: Counter]>([:])
     private let durations = NIOLockedValueBox<[Int: Timer]>([:])
+    private let refused = NIOLockedValueBox<[String: Counter]>([:])
 
     /// `movr_http_responses_total{status}`.
     func response(status: Int) -> Counter {
@@ -13,6 +14,16 @@ final class ServerMetrics: Sendable {
             if let counter = cache[status] { return counter }
             let counter = Counter(label: "movr_http_responses_total", dimensions: [("status", String(status))])
             cache[status] = counter
+            return counter
+        }
+    }
+
+    /// `movr_connections_refused_total{reason}`: `server_full` or `client_full`.
+    func refusedConnection(reason: String) -> Counter {
+        refused.withLockedValue { cache in
+            if let counter = cache[reason] { return counter }
+            let counter = Counter(label: "movr_connections_refused_total", dimensions: [("reason", reason)])
+            cache[reason] = counter
             return counter
         }
     }

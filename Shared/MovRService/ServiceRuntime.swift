@@ -149,6 +149,13 @@ public final class ServiceRuntime: Sendable {
         let metrics = self.metrics
         routes.metrics = { metrics.emitToString() }
         if isPublic {
+            // Anyone can connect here: cap each client's share and free idle or slow
+            // connections sooner than on the internal listeners (docs/operations.md).
+            settings.maxConnectionsPerClient = try configuration.int("max-connections-per-client", default: 64)
+            settings.requestReadTimeout = .seconds(Int64(try configuration.int("public-read-timeout-seconds", default: 5)))
+            settings.idleTimeout = .seconds(Int64(try configuration.int("public-idle-timeout-seconds", default: 15)))
+            settings.trustedProxies = Set(configuration.string("trusted-proxies", default: "")
+                .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty })
             settings.responseHeaders = [
                 ("strict-transport-security", "max-age=31536000"),
                 ("x-content-type-options", "nosniff"),

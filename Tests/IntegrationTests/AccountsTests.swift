@@ -99,6 +99,41 @@ import Testing
         await domain.shutdown()
     }
 
+    /// Sign-in throttles are per users process, so per region. Decided and documented
+    /// (docs/API.md, "auth.login"): a client that hops regions gets each region's free failures
+    /// (5 per pair here), then each region's own doubling backoff; this shows that bound.
+    @Test func aClientHoppingRegionsGetsEachRegionsFreeFailuresAndNoMore() async throws {
+        let east = try await Domain.connect(region: "us-east1")
+        let west = try await Domain.connect(region: "europe-west1")
+        let user = try await east.newUser()
+        func guesses(_ domain: Domain, count: Int) async -> [String] {
+            var outcomes: [String] = []
+            for _ in 0..<count {
+                do {
+                    _ = try await domain.call("auth.login", AuthLoginParams(username: user.user.username, password: "guess-guess"),
+                                              as: AuthLoginResult.self)
+                    outcomes.append("ok")
+                } catch let error as RPCError {
+                    outcomes.append("\(error.code) \(error.data?.reason ?? "-")")
+                } catch {
+                    outcomes.append("\(error)")
+                }
+            }
+            return outcomes
+        }
+        // Each refusal is answered within the pair's one-second wait from the previous failure;
+        // a test process stalled longer than that gets one more (counted) guess, so look for
+        // the refusal within the next three.
+        let first = await guesses(east, count: 8)
+        #expect(first.prefix(5).allSatisfy { $0 == "401 invalid_credentials" }, "\(first)")
+        #expect(first.dropFirst(5).contains("429 too_many_attempts"), "\(first)")
+        let hopped = await guesses(west, count: 8)
+        #expect(hopped.prefix(5).allSatisfy { $0 == "401 invalid_credentials" }, "\(hopped)")
+        #expect(hopped.dropFirst(5).contains("429 too_many_attempts"), "\(hopped)")
+        await east.shutdown()
+        await west.shutdown()
+    }
+
     @Test func tokensAreCheckedOnEveryAuthenticatedMethod() async throws {
         let domain = try await Domain.connect()
         await expectRPCError(401, reason: "missing_token") {

@@ -8,7 +8,7 @@ import Testing
         let hash = try Scrypt.hash(password: "correct horse battery")
         let parts = hash.encoded.split(separator: "$", omittingEmptySubsequences: false)
         #expect(parts.count == 6)
-        #expect(Array(parts.prefix(4)) == ["scrypt", "15", "8", "1"])
+        #expect(Array(parts.prefix(4)) == ["scrypt", "17", "8", "1"])
         #expect(Data(base64Encoded: String(parts[4]))?.count == 16)
         #expect(Data(base64Encoded: String(parts[5]))?.count == 32)
         #expect(!hash.encoded.contains("correct horse battery"))

@@ -2,6 +2,7 @@ import Foundation
 import MovRAPI
 import MovRPostgres
 import MovRRPC
+import NIOPosix
 import Testing
 @testable import MovRUsers
 
@@ -220,36 +221,130 @@ import Testing
         }
     }
 
-    @Test func repeatedFailuresLockTheUsernameUntilTheWindowPasses() async throws {
+    @Test func repeatedFailuresSlowTheGuesserNotTheOwner() async throws {
         let clock = ManualClock()
-        let limiter = LoginRateLimiter(policy: .init(maxFailures: 5, window: .seconds(300), maxAttemptsPerSecond: 1000),
-                                       now: { clock.now })
-        try await Fixture.withStore(rateLimiter: limiter) { store in
-            _ = try await store.register(Fixture.registration("target", password: "right-password"))
-            _ = try await store.register(Fixture.registration("bystander", password: "right-password"))
+        let throttle = AuthThrottle(now: { clock.now })
+        try await Fixture.withStore(throttle: throttle) { store in
+            _ = try await store.register(Fixture.registration("target", password: "right-password"), clientAddress: "10.0.0.9")
+            _ = try await store.register(Fixture.registration("bystander", password: "right-password"), clientAddress: "10.0.0.9")
 
-            // A success forgets earlier failures.
+            // A success forgets the pair's earlier failures.
             for _ in 0..<4 {
-                await #expect(throws: RPCError.self) { try await store.login(username: "target", password: "wrong-one") }
+                await #expect(throws: RPCError.self) {
+                    try await store.login(username: "target", password: "wrong-one", clientAddress: "10.6.6.6")
+                }
             }
-            _ = try await store.login(username: "target", password: "right-password")
+            _ = try await store.login(username: "target", password: "right-password", clientAddress: "10.6.6.6")
 
             for _ in 0..<5 {
                 let error = await #expect(throws: RPCError.self) {
-                    try await store.login(username: "target", password: "wrong-one")
+                    try await store.login(username: "target", password: "wrong-one", clientAddress: "10.6.6.6")
                 }
                 #expect(error?.data?.reason == "invalid_credentials")
             }
-            let locked = await #expect(throws: RPCError.self) {
-                try await store.login(username: "target", password: "right-password")
+            let slowed = await #expect(throws: RPCError.self) {
+                try await store.login(username: "target", password: "right-password", clientAddress: "10.6.6.6")
             }
-            #expect(locked?.code == 429)
-            #expect(locked?.data?.reason == "too_many_attempts")
-            #expect(locked?.data?.retryable == true)
-            _ = try await store.login(username: "bystander", password: "right-password")
+            #expect(slowed?.code == 429)
+            #expect(slowed?.data?.reason == "too_many_attempts")
+            #expect(slowed?.data?.retryable == true)
+            // The owner, from another address, is not locked out by the guesser.
+            _ = try await store.login(username: "target", password: "right-password", clientAddress: "10.0.0.9")
+            _ = try await store.login(username: "bystander", password: "right-password", clientAddress: "10.6.6.6")
 
-            clock.advance(by: .seconds(301))
-            _ = try await store.login(username: "target", password: "right-password")
+            clock.advance(by: .seconds(1))
+            _ = try await store.login(username: "target", password: "right-password", clientAddress: "10.6.6.6")
+        }
+    }
+
+    @Test func aFullHashingQueueIsShedAsRetryable503() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let hasher = PasswordHasher(threadPool: pool, parameters: UsersTestFixture.testParameters, maxPending: 2)
+        // Hold the only hashing thread, so admitted hashes wait in the queue.
+        let gate = DispatchSemaphore(value: 0)
+        let holder = Task { try await pool.runIfActive { gate.wait() } }
+        let admitted = [Task { try await UsersStore.shedding { try await hasher.hash("correct horse") } },
+                        Task { try await UsersStore.shedding { try await hasher.hash("correct horse") } }]
+        while hasher.pendingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        for _ in 0..<10 {
+            let shed = await #expect(throws: RPCError.self) {
+                try await UsersStore.shedding { try await hasher.hash("correct horse") }
+            }
+            #expect(shed?.code == 503 && shed?.data?.reason == "overloaded" && shed?.data?.retryable == true)
+        }
+        gate.signal()
+        try await holder.value
+        for task in admitted { #expect(PasswordHash(encoded: try await task.value) != nil) }
+        #expect(hasher.pendingCount == 0)
+        try await pool.shutdownGracefully()
+    }
+
+    @Test func hashesThatWouldWaitLongerThanTheBoundAreShed() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        // A queue long enough by count, but a wait bound shorter than one hash.
+        let hasher = PasswordHasher(threadPool: pool, threads: 1, parameters: UsersTestFixture.testParameters,
+                                    maxPending: 100, maxWait: .milliseconds(1))
+        let gate = DispatchSemaphore(value: 0)
+        let holder = Task { try await pool.runIfActive { gate.wait() } }
+        // The first hash finds the thread free by the hasher's count, so it is admitted.
+        let first = Task { try await hasher.hash("correct horse") }
+        while hasher.pendingCount < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(hasher.expectedWait > .milliseconds(1))
+        await #expect(throws: PasswordHashingOverloaded.self) { try await hasher.hash("correct horse") }
+        gate.signal()
+        try await holder.value
+        #expect(PasswordHash(encoded: try await first.value) != nil)
+        #expect(hasher.pendingCount == 0 && hasher.expectedWait == .zero)
+        try await pool.shutdownGracefully()
+    }
+
+    @Test func aHashWithWeakerParametersIsUpgradedAtSignIn() async throws {
+        try await UsersTestFixture.withStore { store in
+            _ = try await store.register(UsersTestFixture.registration("upgrader"))
+            // The same database, read by a users service configured with a higher cost.
+            let pool = NIOThreadPool(numberOfThreads: 1)
+            pool.start()
+            defer { _ = pool.shutdownGracefully { _ in } }
+            var stronger = UsersTestFixture.testParameters
+            stronger.log2N += 1
+            let upgrading = UsersStore(database: store.database, locality: try UsersTestFixture.locality(),
+                                       passwordHasher: PasswordHasher(threadPool: pool, parameters: stronger))
+            func storedParameters() async throws -> ScryptParameters? {
+                let rows = try await store.database.query("SELECT password_hash FROM users WHERE username = 'upgrader'")
+                return PasswordHash(encoded: try rows.first?.decode("password_hash", as: String.self) ?? "")?.parameters
+            }
+            #expect(try await storedParameters() == UsersTestFixture.testParameters)
+            _ = try await upgrading.login(username: "upgrader", password: "password-123")
+            #expect(try await storedParameters() == stronger)
+            // The upgraded hash still signs the owner in, and a wrong password is still refused.
+            _ = try await upgrading.login(username: "upgrader", password: "password-123")
+            await #expect(throws: RPCError.self) { try await upgrading.login(username: "upgrader", password: "wrong-password") }
+        }
+    }
+
+    @Test func endedSessionsAreSweptAndLiveOnesStay() async throws {
+        try await UsersTestFixture.withStore { store in
+            _ = try await store.register(UsersTestFixture.registration("sweeper"))
+            var tokens: [String] = []
+            for _ in 0..<5 { tokens.append(try await store.login(username: "sweeper", password: "password-123").token) }
+            // Two expired two days ago, one revoked two days ago, one revoked just now, one live.
+            func age(_ token: String, _ column: String) async throws {
+                let hash = SessionToken.hex(try SessionToken.hash(token))
+                _ = try await store.database.query("""
+                    UPDATE sessions SET \(unsafeSQL: column) = now() - interval '2 days' WHERE token_hash = decode(\(hash), 'hex')
+                    """)
+            }
+            try await age(tokens[0], "expires_at")
+            try await age(tokens[1], "expires_at")
+            try await age(tokens[2], "revoked_at")
+            try await store.logout(token: tokens[3])
+            #expect(try await store.deleteEndedSessions(batch: 1) == 3, "batches repeat until none are left")
+            #expect(try await store.deleteEndedSessions() == 0)
+            let left = try await store.database.query("SELECT count(*)::int8 AS n FROM sessions")
+            #expect(try left.first?.decode("n", as: Int.self) == 2)
+            _ = try await store.session(token: tokens[4])
         }
     }
 }

@@ -24,7 +24,7 @@ enum UsersTestFixture {
     }
 
     static func withStore<R>(
-        rateLimiter: LoginRateLimiter = LoginRateLimiter(),
+        throttle: AuthThrottle = AuthThrottle(),
         sessionLifetime: Duration = .seconds(24 * 3600),
         _ body: (UsersStore) async throws -> R
     ) async throws -> R {
@@ -35,7 +35,7 @@ enum UsersTestFixture {
                 _ = try await Migrator(client: client).apply(UsersSchema.migrations)
                 let store = UsersStore(database: client, locality: try locality(),
                                        passwordHasher: PasswordHasher(threadPool: pool, parameters: testParameters),
-                                       rateLimiter: rateLimiter, sessionLifetime: sessionLifetime)
+                                       throttle: throttle, sessionLifetime: sessionLifetime)
                 return try await body(store)
             }
             try await pool.shutdownGracefully()

@@ -121,25 +121,21 @@ public struct DemoData: Sendable {
 
     private func registerAndLogin(_ api: PublicClient, username: String, city: String) async throws -> AuthLoginResult {
         do {
-            _ = try await api.call("users.register",
+            _ = try await PublicClient.retryingWhenAsked {
+                try await api.call("users.register",
                                    UsersRegisterParams(username: username, password: Self.demoPassword,
                                                        email: "\(username)@example.com", firstName: "Demo",
                                                        lastName: username.replacingOccurrences(of: "demo_", with: ""),
                                                        city: city),
                                    as: UserResult.self)
-        } catch let error as RPCError where error.data?.reason == "username_taken" {
-            // A previous, interrupted seeding created it; logging in below is all we need.
-        }
-        // Sign-in is rate limited per users process; twelve cities signing in at once may hit it.
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await api.call("auth.login", AuthLoginParams(username: username, password: Self.demoPassword),
-                                          as: AuthLoginResult.self)
-            } catch let error as RPCError where error.code == RPCError.Code.rateLimited && attempt < 20 {
-                try await Task.sleep(for: .milliseconds(100 * attempt))
             }
+        } catch let error as RPCError where error.data?.reason == "username_taken" {
+            // A previous, interrupted seeding (or a retry whose first answer was lost) created it;
+            // logging in below is all we need.
+        }
+        return try await PublicClient.retryingWhenAsked {
+            try await api.call("auth.login", AuthLoginParams(username: username, password: Self.demoPassword),
+                               as: AuthLoginResult.self)
         }
     }
 }

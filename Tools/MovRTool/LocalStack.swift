@@ -184,6 +184,18 @@ public struct LocalStack: Sendable {
         case .rides: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .rides)
         case .gateway, .operator: break
         }
+        // Every client of a local stack is 127.0.0.1 (tests, load, browsers), so per-client
+        // limits would treat them all as one client. The process-wide limits stay: the global
+        // registration rate and the bounded hashing queue (docs/operations.md, "Abuse limits").
+        switch identity {
+        case .users:
+            environment["MOVR_REGISTER_PER_CLIENT_PER_MINUTE"] = "100000"
+            environment["MOVR_LOGIN_CLIENT_FREE_FAILURES"] = "100000"
+        case .gateway:
+            environment["MOVR_MAX_CONNECTIONS_PER_CLIENT"] = "1024"
+        default:
+            break
+        }
         for (key, value) in options.extraEnvironment { environment[key] = value }
         let executable = "\(binaries)/movr-\(identity.rawValue)"
         guard FileManager.default.isExecutableFile(atPath: executable) else {

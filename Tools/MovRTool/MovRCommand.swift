@@ -52,7 +52,10 @@ extension MovRCommand {
             options.seedDemoData = !noDemoData
             options.logLevel = logLevel
             options.exitWithParent = exitWithParent
-            for (key, value) in ProcessInfo.processInfo.environment where key.hasPrefix("MOVR_FAULT") {
+            // Fault injection for tests, and the scrypt cost (tests run dozens of sign-ins at once
+            // on two cores and lower it; docs/operations.md, "Password hashing").
+            for (key, value) in ProcessInfo.processInfo.environment
+            where key.hasPrefix("MOVR_FAULT") || key == "MOVR_SCRYPT_LOG2N" {
                 options.extraEnvironment[key] = value
             }
             try await LocalStack(options: options, logger: MovRCommand.logger()).run()

@@ -31,9 +31,9 @@ public struct PublicClient: Sendable {
 
     public func call<P: Encodable & Sendable, R: Decodable>(
         _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
-        idempotent: Bool = false
+        idempotent: Bool = false, headers extraHeaders: [(String, String)] = []
     ) async throws -> R {
-        var headers: [(String, String)] = []
+        var headers = extraHeaders
         if let token { headers.append(("authorization", "Bearer \(token)")) }
         if let city { headers.append(("x-city", city)) }
         return try await client.call(method, params: params, as: R.self,
@@ -43,5 +43,22 @@ public struct PublicClient: Sendable {
 
     public func shutdown() async {
         await client.shutdown()
+    }
+
+    /// Runs `call` again while the API answers with an error it marks retryable (a throttle's
+    /// 429, a shed hash's 503: nothing was done), with growing, jittered pauses, until `patience`
+    /// has passed. What a well-behaved client does when it sets up many accounts at once.
+    public static func retryingWhenAsked<T>(patience: Duration = .seconds(120),
+                                            _ call: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + patience
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await call()
+            } catch let error as RPCError where error.data?.retryable == true && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(min(100 * attempt, 2_000) + Int.random(in: 0..<100)))
+            }
+        }
     }
 }

@@ -144,14 +144,15 @@ struct PublicAPI: Sendable {
             } catch let error as LocalityError {
                 throw Self.rpcError(error, field: "city")
             }
-            return try await api.forward(.users, region: region, InternalMethod.Users.register, params,
+            return try await api.forward(.users, region: region, InternalMethod.Users.register,
+                                      InternalRegisterParams(params, clientAddress: context.clientAddress),
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.authLogin.rawValue, params: AuthLoginParams.self) { params, context in
             let params = try Self.validated(params)
             return try await api.forward(.users, InternalMethod.Users.login,
                                       InternalLoginParams(username: params.username, password: params.password,
-                                                          clientAddress: nil),
+                                                          clientAddress: context.clientAddress),
                                       context: context, idempotent: false)
         }
         dispatcher.register(PublicMethod.authLogout.rawValue, params: RPCEmptyParams.self) { _, context in

@@ -12,8 +12,15 @@ public struct ScryptParameters: Sendable, Hashable {
         self.p = p
     }
 
-    /// What new hashes use: N = 2^15, r = 8, p = 1 (about 32 MiB and tens of milliseconds each).
-    public static let standard = ScryptParameters(log2N: 15, r: 8, p: 1)
+    /// What new hashes use: OWASP's recommended minimum for scrypt, N = 2^17, r = 8, p = 1
+    /// (128 MiB and about a third of a second of one core here). Hashes stored with weaker
+    /// parameters are re-hashed at the owner's next sign-in.
+    public static let standard = ScryptParameters(log2N: 17, r: 8, p: 1)
+
+    /// Whether any cost of `self` is below the matching cost of `other`.
+    public func isWeaker(than other: ScryptParameters) -> Bool {
+        log2N < other.log2N || r < other.r || p < other.p
+    }
 
     /// The memory scrypt needs, as libcrypto accounts it: 128·r·(N + 2) for V plus 128·r·p for B.
     var requiredMemoryBytes: UInt64 {

@@ -1,11 +1,14 @@
 import Foundation
+import Logging
 import MovRAPI
 import MovRInternalAPI
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The users service: owns `movr_users` (accounts and sessions); answers the gateway (register,
 /// login, sessions, delete) and the operator (lookups, role grants).
@@ -14,6 +17,8 @@ public struct UsersService: MovRServiceDefinition {
     public let store: UsersStore
     /// Runs scrypt off Swift's cooperative pool; owned here, shut down in `shutdown()`.
     private let hashingPool: NIOThreadPool
+    private let sessionSweepInterval: Duration
+    private let logger: Logger
 
     /// Whether `riderID` has a ride in progress (asked of the rides service before a delete).
     public typealias ActiveRideCheck = @Sendable (_ riderID: UUID, _ context: RPCContext) async throws -> Bool
@@ -21,9 +26,29 @@ public struct UsersService: MovRServiceDefinition {
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
         let sessionHours = try configuration.int("session-hours", default: 24)
-        let hashThreads = try configuration.int("hash-threads", default: 2)
-        guard (1...24 * 365).contains(sessionHours), (1...64).contains(hashThreads) else {
-            throw ConfigurationError(message: "session-hours must be 1...8760 and hash-threads 1...64")
+        let sweepSeconds = try configuration.int("session-sweep-seconds", default: 300)
+        guard (1...86_400).contains(sweepSeconds) else {
+            throw ConfigurationError(message: "session-sweep-seconds must be 1...86400")
+        }
+        sessionSweepInterval = .seconds(sweepSeconds)
+        logger = runtime.logger
+        // Hashing may take at most half the cores (one of two here): session checks and the
+        // event loops keep the rest however many passwords arrive.
+        let hashThreads = try configuration.int("hash-threads", default: max(1, System.coreCount / 2))
+        let hashQueue = try configuration.int("hash-queue", default: 256)
+        let hashMaxWaitMs = try configuration.int("hash-max-wait-ms", default: 2000)
+        let scryptLog2N = try configuration.int("scrypt-log2n", default: ScryptParameters.standard.log2N)
+        var throttlePolicy = AuthThrottle.Policy()
+        throttlePolicy.registrationsPerClientPerMinute = try configuration.int("register-per-client-per-minute", default: 10)
+        throttlePolicy.registrationsPerSecond = try configuration.int("register-per-second", default: 20)
+        throttlePolicy.pairFreeFailures = try configuration.int("login-free-failures", default: 5)
+        throttlePolicy.clientFreeFailures = try configuration.int("login-client-free-failures", default: 30)
+        guard (1...24 * 365).contains(sessionHours), (1...64).contains(hashThreads), (1...10_000).contains(hashQueue),
+              (1...60_000).contains(hashMaxWaitMs), (14...20).contains(scryptLog2N),
+              throttlePolicy.registrationsPerClientPerMinute >= 1, throttlePolicy.registrationsPerSecond >= 1,
+              throttlePolicy.pairFreeFailures >= 1, throttlePolicy.clientFreeFailures >= 1 else {
+            throw ConfigurationError(message: "session-hours must be 1...8760, hash-threads 1...64, hash-queue 1...10000, hash-max-wait-ms 1...60000, scrypt-log2n 14...20, "
+                                     + "register-per-client-per-minute, register-per-second, login-free-failures and login-client-free-failures at least 1")
         }
         let database = try runtime.makeDatabase()
         do {
@@ -37,7 +62,11 @@ public struct UsersService: MovRServiceDefinition {
         hashingPool = NIOThreadPool(numberOfThreads: hashThreads)
         hashingPool.start()
         store = UsersStore(database: database, locality: runtime.locality,
-                           passwordHasher: PasswordHasher(threadPool: hashingPool),
+                           passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads,
+                                                          parameters: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1),
+                                                          maxPending: hashQueue,
+                                                          maxWait: .milliseconds(hashMaxWaitMs)),
+                           throttle: AuthThrottle(policy: throttlePolicy),
                            sessionLifetime: .seconds(sessionHours * 3600))
     }
 
@@ -55,6 +84,20 @@ public struct UsersService: MovRServiceDefinition {
                                        identifiesCallers: true, readiness: { await store.database.ping() })]
     }
 
+    public var backgroundServices: [any Service] {
+        let store = self.store
+        let logger = self.logger
+        return [
+            // Sessions are created by anyone who can sign in: expired and revoked ones leave the
+            // table instead of accumulating (a day after they end, so their owners still get
+            // `token_expired` rather than `invalid_token` for a while).
+            PeriodicService(name: "session sweep", interval: sessionSweepInterval, logger: logger) {
+                let removed = try await store.deleteEndedSessions()
+                if removed > 0 { logger.info("removed ended sessions", metadata: ["count": "\(removed)"]) }
+            },
+        ]
+    }
+
     public func shutdown() async {
         await store.database.shutdown()
         try? await hashingPool.shutdownGracefully()
@@ -67,11 +110,11 @@ public struct UsersService: MovRServiceDefinition {
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Users.self
         dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
-        dispatcher.register(M.register, params: UsersRegisterParams.self, allowedCallers: Caller.gateway) { params, _ in
-            UserResult(user: try await store.register(params))
+        dispatcher.register(M.register, params: InternalRegisterParams.self, allowedCallers: Caller.gateway) { params, _ in
+            UserResult(user: try await store.register(params.registration, clientAddress: params.clientAddress))
         }
         dispatcher.register(M.login, params: InternalLoginParams.self, allowedCallers: Caller.gateway) { params, _ in
-            try await store.login(username: params.username, password: params.password)
+            try await store.login(username: params.username, password: params.password, clientAddress: params.clientAddress)
         }
         dispatcher.register(M.logout, params: SessionTokenParams.self, allowedCallers: Caller.gateway) { params, _ in
             try await store.logout(token: params.token)

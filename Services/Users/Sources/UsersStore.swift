@@ -12,7 +12,7 @@ import MovRRPC
 public struct UsersStore: Sendable {
     public let database: PostgresClient
     public let passwordHasher: PasswordHasher
-    public let rateLimiter: LoginRateLimiter
+    public let throttle: AuthThrottle
     /// How long a session token stays valid after login.
     public let sessionLifetime: Duration
     let locality: Locality
@@ -21,11 +21,11 @@ public struct UsersStore: Sendable {
     public static let grantableRoles: Set<String> = ["admin"]
 
     public init(database: PostgresClient, locality: Locality, passwordHasher: PasswordHasher,
-                rateLimiter: LoginRateLimiter = LoginRateLimiter(), sessionLifetime: Duration = .seconds(24 * 3600)) {
+                throttle: AuthThrottle = AuthThrottle(), sessionLifetime: Duration = .seconds(24 * 3600)) {
         self.database = database
         self.locality = locality
         self.passwordHasher = passwordHasher
-        self.rateLimiter = rateLimiter
+        self.throttle = throttle
         self.sessionLifetime = sessionLifetime
     }
 
@@ -34,9 +34,11 @@ public struct UsersStore: Sendable {
     // MARK: Registration
 
     /// Creates the account. A taken username is 409 `username_taken`, also when the same
-    /// registration is retried after it succeeded.
-    public func register(_ params: UsersRegisterParams) async throws -> User {
+    /// registration is retried after it succeeded. Throttled per client and per process
+    /// (``AuthThrottle``): 429 `too_many_attempts`; a full hashing queue is 503 `overloaded`.
+    public func register(_ params: UsersRegisterParams, clientAddress: String? = nil) async throws -> User {
         try Self.validate(params)
+        try Self.enforce(throttle.beginRegistration(client: clientAddress ?? "-"))
         let region: String
         do {
             region = try locality.region(ofCity: params.city)
@@ -45,7 +47,7 @@ public struct UsersStore: Sendable {
                            field: "city")
         }
         let city = PlaceName.normalized(params.city)
-        let passwordHash = try await passwordHasher.hash(params.password)
+        let passwordHash = try await Self.shedding { try await passwordHasher.hash(params.password) }
         let rows: PostgresRows
         do {
             rows = try await database.query("""
@@ -72,38 +74,81 @@ public struct UsersStore: Sendable {
                  reason: "invalid_credentials")
     }
 
-    static var invalidToken: RPCError {
-        RPCError.unauthenticated(reason: "invalid_token")
+    /// 429 `too_many_attempts` (retryable) for a refused attempt.
+    static func enforce(_ decision: AuthThrottle.Decision) throws {
+        guard case .retryAfter = decision else { return }
+        throw RPCError.rateLimited(reason: "too_many_attempts")
     }
 
-    /// Checks the password and opens a session. Throttled by ``rateLimiter``: 429
-    /// `too_many_attempts` (retryable) once a username failed too often or the process is busy.
-    public func login(username: String, password: String) async throws -> AuthLoginResult {
-        try Self.validate(AuthLoginParams(username: username, password: password))
-        let throttleKey = username.lowercased()
-        switch rateLimiter.beginAttempt(username: throttleKey) {
-        case .allowed:
-            break
-        case .usernameLocked, .processBusy:
-            throw RPCError.rateLimited(reason: "too_many_attempts")
+    /// A full hashing queue becomes 503 `overloaded` (retryable): shed now, not answered late.
+    static func shedding<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch is PasswordHashingOverloaded {
+            throw RPCError.unavailable(reason: "overloaded")
         }
+    }
 
+    /// The user's row and stored hash if `password` is theirs; nil for a wrong password, an
+    /// unknown or a deleted user (after the same scrypt work, so timing does not tell).
+    private func passwordChecked(username: String, password: String) async throws -> (row: PostgresRow, storedHash: String)? {
         let rows = try await database.query("""
             SELECT \(unsafeSQL: Self.userColumns), password_hash FROM users
             WHERE username = \(username) AND deleted_at IS NULL
             """)
         guard let row = rows.first else {
-            // Same scrypt work as for a real user, so response time does not reveal existence.
-            try await passwordHasher.verifyDummy(password)
-            throw Self.invalidCredentials
+            try await Self.shedding { try await passwordHasher.verifyDummy(password) }
+            return nil
         }
         let storedHash = try row.decode("password_hash", as: String.self)
-        guard try await passwordHasher.verify(password, storedHash: storedHash) else {
+        guard try await Self.shedding({ try await passwordHasher.verify(password, storedHash: storedHash) }) else {
+            return nil
+        }
+        return (row, storedHash)
+    }
+
+    /// Re-hashes a password stored with weaker scrypt parameters than the hasher's, now that the
+    /// plain password is at hand (the only moment it is). Best effort: a shed hash or a failed
+    /// update leaves the old, still valid hash for the next sign-in. The update applies only if
+    /// the stored hash is still the one verified, so it never overwrites a concurrent change.
+    func upgradeHashIfWeak(userID: UUID, password: String, storedHash: String) async {
+        guard let stored = PasswordHash(encoded: storedHash),
+              stored.parameters.isWeaker(than: passwordHasher.parameters),
+              let upgraded = try? await passwordHasher.hash(password) else { return }
+        _ = try? await database.query("""
+            UPDATE users SET password_hash = \(upgraded) WHERE id = \(userID) AND password_hash = \(storedHash)
+            """)
+    }
+
+    static var invalidToken: RPCError {
+        RPCError.unauthenticated(reason: "invalid_token")
+    }
+
+    /// Checks the password and opens a session. Throttled by ``throttle``: 429
+    /// `too_many_attempts` (retryable) while the client, the (client, username) pair or the
+    /// username must wait; 503 `overloaded` when the hashing queue is full.
+    public func login(username: String, password: String, clientAddress: String? = nil) async throws -> AuthLoginResult {
+        try Self.validate(AuthLoginParams(username: username, password: password))
+        let throttleKey = username.lowercased()
+        let client = clientAddress ?? "-"
+        try Self.enforce(throttle.beginLogin(client: client, username: throttleKey))
+
+        let verified: (row: PostgresRow, storedHash: String)?
+        do {
+            verified = try await passwordChecked(username: username, password: password)
+        } catch {
+            // Shed (503) or a database failure: no password was checked, so it is no failure.
+            throttle.loginAbandoned(client: client, username: throttleKey)
+            throw error
+        }
+        guard let (row, storedHash) = verified else {
+            throttle.loginFailed(client: client, username: throttleKey)
             throw Self.invalidCredentials
         }
-        rateLimiter.recordSuccess(username: throttleKey)
+        throttle.loginSucceeded(client: client, username: throttleKey)
 
         let user = try Self.user(from: row)
+        await upgradeHashIfWeak(userID: user.id, password: password, storedHash: storedHash)
         let token = try SessionToken.generate()
         let tokenHash = SessionToken.hex(try SessionToken.hash(token))
         let lifetimeSeconds = Double(sessionLifetime.components.seconds)
@@ -146,6 +191,26 @@ public struct UsersStore: Sendable {
             UPDATE sessions SET revoked_at = now()
             WHERE token_hash = decode(\(tokenHash), 'hex') AND revoked_at IS NULL
             """)
+    }
+
+    /// Deletes sessions that expired or were revoked more than `grace` ago, `batch` rows per
+    /// statement until none are left; returns how many went.
+    @discardableResult
+    public func deleteEndedSessions(grace: Duration = .seconds(86_400), batch: Int = 1_000) async throws -> Int {
+        let graceSeconds = Double(grace.components.seconds)
+        var removed = 0
+        while true {
+            let rows = try await database.query("""
+                DELETE FROM sessions WHERE token_hash IN (
+                    SELECT token_hash FROM sessions
+                    WHERE expires_at < now() - \(graceSeconds) * interval '1 second'
+                       OR revoked_at < now() - \(graceSeconds) * interval '1 second'
+                    LIMIT \(batch))
+                RETURNING 1 AS gone
+                """)
+            removed += rows.count
+            if rows.count < batch { return removed }
+        }
     }
 
     // MARK: Accounts

@@ -110,9 +110,11 @@ extension Benchmark {
         var used: [String: Int] = [:]
         var riders: [BenchRider] = []
         for account in accounts.prefix(count) {
-            let login = try await client.call("auth.login", AuthLoginParams(username: account.username,
-                                                                            password: summary.users.password),
-                                              as: AuthLoginResult.self, city: account.city)
+            let login = try await PublicClient.retryingWhenAsked {
+                try await client.call("auth.login", AuthLoginParams(username: account.username,
+                                                                    password: summary.users.password),
+                                      as: AuthLoginResult.self, city: account.city)
+            }
             if pages[account.city] == nil {
                 pages[account.city] = try await client.call("vehicles.list", VehiclesListParams(limit: 100),
                                                             as: VehiclesListResult.self, city: account.city).vehicles

@@ -180,20 +180,15 @@ public struct LoadSetup: Sendable {
         }
     }
 
-    /// Runs `body`, retrying what the API marks retryable (e.g. the sign-in throttle's 429)
-    /// with growing pauses; logs and returns false on a final failure.
+    /// Runs `body`, retrying what the API marks retryable (``PublicClient/retryingWhenAsked``);
+    /// logs and returns false on a final failure.
     private func retrying(_ what: String, _ body: () async throws -> Void) async -> Bool {
-        for attempt in 1...10 {
-            do {
-                try await body()
-                return true
-            } catch let error as RPCError where error.data?.retryable == true && attempt < 10 {
-                try? await Task.sleep(for: .milliseconds(100 * attempt))
-            } catch {
-                Console.error("\(what) failed: \(LoadOutcome.kind(of: error))")
-                return false
-            }
+        do {
+            try await PublicClient.retryingWhenAsked(body)
+            return true
+        } catch {
+            Console.error("\(what) failed: \(LoadOutcome.kind(of: error))")
+            return false
         }
-        return false
     }
 }
