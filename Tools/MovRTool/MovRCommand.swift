@@ -12,7 +12,7 @@ public struct MovRCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "movr",
         abstract: "Run, set up and check a MovR deployment.",
-        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Bench.self, Load.self])
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Health.self, Bench.self, Load.self])
 
     public init() {}
 
@@ -67,11 +67,14 @@ extension MovRCommand {
         var dir = ".movr/certs"
         @Option(name: .customLong("public-name"), help: "An extra DNS name of the public certificate (repeatable; localhost is always in).")
         var publicNames: [String] = []
+        @Option(name: .customLong("postgres-name"), help: "Also issue postgres.pem/.key, a PostgreSQL server certificate for this DNS name (repeatable; localhost and 127.0.0.1 are always in).")
+        var postgresNames: [String] = []
         @Flag(help: "Replace existing files (a new CA invalidates every old certificate).")
         var force = false
 
         func run() async throws {
-            let written = try CertificateSetup.ensure(directory: dir, publicNames: publicNames, force: force)
+            let written = try CertificateSetup.ensure(directory: dir, publicNames: publicNames, postgresNames: postgresNames,
+                                                      force: force)
             print(written.isEmpty ? "certificates already present in \(dir)" : written.joined(separator: "\n"))
         }
     }

@@ -41,9 +41,14 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         as: R.Type = R.self, context: RPCContext, idempotent: Bool
     ) async throws -> R {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.call(method, params: params, as: R.self,
-                                     options: RPCCallOptions(from: context, idempotent: idempotent))
+        let raw = try await forward(service, region: region, method, params, context: context, idempotent: idempotent)
+        do {
+            // Lenient: a newer service may add result members this gateway does not know yet.
+            return try raw.parsed().decode(as: R.self, strict: false)
+        } catch {
+            runtime.logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
+            throw RPCError.internalError
+        }
     }
 
     /// Calls the owning service and hands its result to the client as it came: the service built
@@ -53,8 +58,22 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         context: RPCContext, idempotent: Bool
     ) async throws -> RawJSON {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.callRaw(method, params: params, options: RPCCallOptions(from: context, idempotent: idempotent))
+        let options = RPCCallOptions(from: context, idempotent: idempotent)
+        guard let region, region != runtime.region else {
+            return try await runtime.client(for: service).callRaw(method, params: params, options: options)
+        }
+        var homeOptions = options
+        homeOptions.reportUnreachable = true
+        do {
+            return try await runtime.client(for: service, region: region).callRaw(method, params: params, options: homeOptions)
+        } catch let unreachable as RPCUnreachableError {
+            // The home region's service is down (the request never left): every region's
+            // services share the database, so this region's own service serves it instead.
+            // This is what keeps a failed region's cities served (docs/operations.md).
+            runtime.logger.notice("home region unreachable; serving from this region",
+                                  metadata: ["region": "\(region)", "method": "\(method)", "error": "\(unreachable)"])
+            return try await runtime.client(for: service).callRaw(method, params: params, options: options)
+        }
     }
 
     /// The signed-in user, or 401.
