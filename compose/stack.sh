@@ -201,6 +201,7 @@ case "${1:-}" in
     dc up -d --no-build >"$state/compose-up.log" 2>&1 || { tail -30 "$state/compose-up.log"; exit 1; }
     url=$(write_stack_file)
     wait_ready "$url"
+    "$movr" demo-data --stack "$state/stack.json" >/dev/null
     echo "MovR ($(mode)-region, project $project) is up in $((SECONDS - started)) s."
     echo "  load balancer: $url   (JSON-RPC at $url/rpc, route with the X-City header)"
     echo "  CA certificate: $state/pki/ca.pem"

@@ -12,7 +12,7 @@ public struct MovRCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "movr",
         abstract: "Run, set up and check a MovR deployment.",
-        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Health.self, Bench.self, Load.self])
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, DemoDataCommand.self, Check.self, Health.self, Bench.self, Load.self])
 
     public init() {}
 
@@ -143,6 +143,25 @@ extension MovRCommand {
 }
 
 extension MovRCommand {
+    /// `movr demo-data`: what `movr up` seeds, for a stack started another way (compose).
+    struct DemoDataCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "demo-data",
+            abstract: "Seed the demo users, vehicles and promo codes through the stack's primary gateway (skipped when present).")
+
+        @Option(help: "Stack file naming the gateway, the primary region's users service, the CA and the operator certificate.")
+        var stack = ".movr/stack.json"
+
+        func run() async throws {
+            let file = try StackFile.load(stack)
+            try await DemoData(logger: MovRCommand.logger()).seed(
+                gatewayURL: try file.topology.url(of: .gateway, in: file.primaryRegion), caPath: file.ca,
+                usersURL: try file.topology.url(of: .users, in: file.primaryRegion),
+                operatorCertificate: (file.clientCertificate, file.clientKey), locality: try Locality.loadDefault())
+            Swift.print("demo data present")
+        }
+    }
+
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify docs/architecture.md §2's invariants across the users, vehicles and rides databases.")

@@ -5,11 +5,15 @@ import MovRLocality
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import NIOConcurrencyHelpers
 
 /// The public methods of docs/architecture.md §3. Each handler validates its params, authenticates when the
 /// method needs it, resolves the region, and makes one call to the owning service there.
 struct PublicAPI: Sendable {
     let runtime: ServiceRuntime
+    /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
+    /// that is down costs one connect timeout per service every few seconds, not one per request.
+    let unreachable = UnreachableServices(retryAfter: .seconds(5))
 
     func dispatcher() -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
@@ -62,18 +66,25 @@ struct PublicAPI: Sendable {
         guard let region, region != runtime.region else {
             return try await runtime.client(for: service).callRaw(method, params: params, options: options)
         }
-        var homeOptions = options
-        homeOptions.reportUnreachable = true
-        do {
-            return try await runtime.client(for: service, region: region).callRaw(method, params: params, options: homeOptions)
-        } catch let unreachable as RPCUnreachableError {
-            // The home region's service is down (the request never left): every region's
-            // services share the database, so this region's own service serves it instead.
-            // This is what keeps a failed region's cities served (docs/operations.md).
-            runtime.logger.notice("home region unreachable; serving from this region",
-                                  metadata: ["region": "\(region)", "method": "\(method)", "error": "\(unreachable)"])
-            return try await runtime.client(for: service).callRaw(method, params: params, options: options)
+        let key = "\(service.rawValue)@\(region)"
+        if !unreachable.isSkipped(key) {
+            var homeOptions = options
+            homeOptions.reportUnreachable = true
+            do {
+                let result = try await runtime.client(for: service, region: region).callRaw(method, params: params, options: homeOptions)
+                unreachable.markReachable(key)
+                return result
+            } catch let failure as RPCUnreachableError {
+                // The home region's service is down (the request never left): every region's
+                // services share the database, so this region's own service serves it instead.
+                // This is what keeps a failed region's cities served (docs/operations.md).
+                if unreachable.markUnreachable(key) {
+                    runtime.logger.notice("home region unreachable; serving its cities from this region",
+                                          metadata: ["region": "\(region)", "service": "\(service.rawValue)", "error": "\(failure)"])
+                }
+            }
         }
+        return try await runtime.client(for: service).callRaw(method, params: params, options: options)
     }
 
     /// The signed-in user, or 401.
@@ -306,6 +317,41 @@ struct PublicAPI: Sendable {
             return try await api.forward(.rides, InternalMethod.Rides.promoApply,
                                       InternalPromoApplyParams(userID: session.user.id, code: params.code),
                                       context: context, idempotent: true)
+        }
+    }
+}
+
+/// Which home-region services to skip for now (see ``PublicAPI/unreachable``).
+final class UnreachableServices: Sendable {
+    private let retryAfter: Duration
+    private let until = NIOLockedValueBox([String: ContinuousClock.Instant]())
+
+    init(retryAfter: Duration) {
+        self.retryAfter = retryAfter
+    }
+
+    /// True while `key` was found unreachable less than `retryAfter` ago.
+    func isSkipped(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+        until.withLockedValue { entries in
+            guard let deadline = entries[key] else { return false }
+            return now < deadline
+        }
+    }
+
+    /// The service answered again: its outage is over.
+    func markReachable(_ key: String) {
+        until.withLockedValue { entries in
+            if entries[key] != nil { entries[key] = nil }
+        }
+    }
+
+    /// Records a failure; returns whether `key` was not already marked (log once per outage).
+    @discardableResult
+    func markUnreachable(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+        until.withLockedValue { entries in
+            let wasMarked = entries[key] != nil
+            entries[key] = now + retryAfter
+            return !wasMarked
         }
     }
 }
