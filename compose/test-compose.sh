@@ -125,14 +125,33 @@ for r in us-east1 us-central1 us-west1 europe-west1; do names_args+=(--public-na
 "$movr" certs --dir "$rotation/next" "${names_args[@]}" >/dev/null
 old_serial=$(echo | openssl s_client -connect "127.0.0.1:$(podman port "$(container gateway-us-central1)" 8443 | sed 's/.*://')" -CAfile "$ca" 2>/dev/null | openssl x509 -noout -serial)
 reload_wait=$((MOVR_CERT_RELOAD_SECONDS * 2 + 2))
-# a) trust both CAs everywhere; b) every identity's new certificate; c) trust only the new CA.
+# a) trust both CAs everywhere; b) every identity's new certificate (PostgreSQL's too, reloaded
+# by SIGHUP); c) trust only the new CA.
 mkdir -p "$rotation/trust-both" "$rotation/new-leaves"
 cp "$state/pki/"*.pem "$state/pki/"*.key "$rotation/trust-both/"
 cat "$state/pki/ca.pem" "$rotation/next/ca.pem" > "$rotation/trust-both/ca.pem"
 cp "$rotation/next/"* "$rotation/new-leaves/" && cp "$rotation/trust-both/ca.pem" "$rotation/new-leaves/ca.pem"
+# Clients keep working throughout: a load that trusts both CAs (as clients must while the
+# public certificate's CA changes) runs across the three steps.
+python3 - "$stack" "$rotation/both-ca.pem" "$rotation/stack.json" <<'PY'
+import json, sys
+stack = json.load(open(sys.argv[1])); stack["ca"] = sys.argv[2]; json.dump(stack, open(sys.argv[3], "w"))
+PY
+cat "$state/pki/ca.pem" "$rotation/next/ca.pem" > "$rotation/both-ca.pem"
+"$movr" load run --stack "$rotation/stack.json" --users-file "$failover/users.json" --duration $((reload_wait * 3 + 6)) --concurrency 4 \
+  --json "$rotation/during.json" > "$rotation/during.txt" 2>&1 &
+load_pid=$!
+sleep 3
 compose/stack.sh distribute "$rotation/trust-both"; podman kill --signal USR2 "$(container lb)" >/dev/null; sleep "$reload_wait"
 compose/stack.sh distribute "$rotation/new-leaves"; podman kill --signal HUP "$(container postgres)" >/dev/null; sleep "$reload_wait"
-compose/stack.sh distribute "$rotation/next"; podman kill --signal USR2 "$(container lb)" >/dev/null; sleep "$reload_wait"
+# The last step by SIGHUP (an immediate reload), the two before by the periodic file check.
+compose/stack.sh distribute "$rotation/next"; podman kill --signal USR2 "$(container lb)" >/dev/null
+for name in $names; do case $name in *_lb_1|*_postgres_1) ;; *) podman kill --signal HUP "$name" >/dev/null ;; esac; done
+sleep 2
+wait "$load_pid" || fail "movr load run during the rotation"; load_pid=""
+[ "$(json "$rotation/during.json" 'd["totals"]["errors"]')" = 0 ] \
+  || fail "errors during the rotation: $(json "$rotation/during.json" 'd["outcomes"]')"
+echo "load during the rotation: $(json "$rotation/during.json" 'd["totals"]["count"]') requests, 0 errors" | tee -a "$report"
 new_serial=$(echo | openssl s_client -connect "127.0.0.1:$(podman port "$(container gateway-us-central1)" 8443 | sed 's/.*://')" -CAfile "$rotation/next/ca.pem" 2>/dev/null | openssl x509 -noout -serial)
 [ -n "$new_serial" ] && [ "$new_serial" != "$old_serial" ] || fail "gateway-us-central1 still presents $old_serial"
 echo "gateway-us-central1 public certificate: $old_serial -> $new_serial (verified against the new CA only)" | tee -a "$report"
