@@ -173,12 +173,13 @@ PY
   echo "$lb_url"
 }
 
-# Waits until the load balancer serves cities.list for a city of every region.
+# Waits until the load balancer serves vehicles.list (gateway, vehicles service, database) for a
+# city of every region.
 wait_ready() {
   local url=$1 deadline=$((SECONDS + ${2:-240})) city
   for city in "new york" chicago seattle paris; do
     until curl -sf --cacert "$state/pki/ca.pem" -H 'content-type: application/json' -H "x-city: $city" \
-        -d '{"jsonrpc":"2.0","method":"cities.list","id":1}' "$url/rpc" >/dev/null 2>&1; do
+        -d '{"jsonrpc":"2.0","method":"vehicles.list","params":{},"id":1}' "$url/rpc" 2>/dev/null | grep -q '"result"'; do
       if [ $SECONDS -ge $deadline ]; then
         echo "the stack did not become ready; container states:" >&2
         podman ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}} {{.Status}}' >&2
@@ -203,7 +204,7 @@ case "${1:-}" in
     wait_ready "$url"
     "$movr" demo-data --stack "$state/stack.json" >/dev/null
     echo "MovR ($(mode)-region, project $project) is up in $((SECONDS - started)) s."
-    echo "  load balancer: $url   (JSON-RPC at $url/rpc, route with the X-City header)"
+    echo "  public endpoint: $url   (JSON-RPC at $url/rpc; the X-City header picks the city)"
     echo "  CA certificate: $state/pki/ca.pem"
     echo "  stack file (operator cert, published ports, database URL): $state/stack.json"
     echo "  stop with: make compose-down"

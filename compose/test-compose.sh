@@ -23,8 +23,13 @@ LOAD_SECONDS="${LOAD_SECONDS:-60}" OUTAGE_SECONDS="${OUTAGE_SECONDS:-25}"
 region=us-east1 city="new york"
 started=$SECONDS
 
+# Long steps run in the background and are waited for, so a signal (make's timeout) runs the
+# cleanup at once instead of after the step.
+run() { "$@" & step_pid=$!; wait "$step_pid"; local status=$?; step_pid=""; return $status; }
+
 cleanup() {
   status=$?
+  [ -n "${step_pid:-}" ] && kill "$step_pid" 2>/dev/null || true
   [ -n "${probe_pid:-}" ] && kill "$probe_pid" 2>/dev/null || true
   [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null || true
   compose/stack.sh down >/dev/null 2>&1 || true
@@ -42,7 +47,8 @@ compose/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$state/pki" "$state/run" "$state/secrets" "$state/failover" && mkdir -p "$state" && : > "$report"
 
 step "1. stack up (podman $(podman version --format '{{.Client.Version}}'), images cached)"
-compose/stack.sh up multi | tee -a "$report"
+run compose/stack.sh up multi > "$state/up.log" 2>&1 || { cat "$state/up.log"; fail "stack up"; }
+tee -a "$report" < "$state/up.log"
 stack="$state/stack.json" lb=$(json "$state/stack.json" 'd["regions"]["us-east1"]["gateway"]') ca="$state/pki/ca.pem"
 names=$(podman ps --format '{{.Names}}' --filter "label=com.docker.compose.project=$MOVR_COMPOSE_PROJECT" | sort)
 for name in $names; do
@@ -64,13 +70,13 @@ podman exec "$(container users-us-east1)" sh -c 'test ! -e /run/movr/ca.key && s
 echo "secrets: one identity key per container (0600, owner movr), no ca.key in any container" | tee -a "$report"
 
 step "2. integration tests against the load balancer ($lb)"
-MOVR_GATEWAY_URL="$lb" MOVR_STACK_FILE="$stack" swift test --skip-build --filter "${COMPOSE_TEST_FILTER:-IntegrationTests.(AccountsTests|AuthorizationTests|VehiclesTests|RidesTests|WalkingSkeletonTests|ToolTests)}" \
+MOVR_GATEWAY_URL="$lb" MOVR_STACK_FILE="$stack" run swift test --skip-build --filter "${COMPOSE_TEST_FILTER:-IntegrationTests.(AccountsTests|AuthorizationTests|VehiclesTests|RidesTests|WalkingSkeletonTests|ToolTests)}" \
   > "$state/integration.log" 2>&1 || { tail -60 "$state/integration.log"; fail "integration tests (log: $state/integration.log)"; }
 grep -E "Test run with [0-9]+ tests" "$state/integration.log" | tail -1 | tee -a "$report"
 
 step "3. region $region down for ${OUTAGE_SECONDS}s during a ${LOAD_SECONDS}s ride-cycle load"
 failover="$state/failover" && mkdir -p "$failover"
-"$movr" load init --stack "$stack" --users-file "$failover/users.json" --users-per-city 4 --vehicles-per-city 8 \
+run "$movr" load init --stack "$stack" --users-file "$failover/users.json" --users-per-city 4 --vehicles-per-city 8 \
   --fleet-owners-per-city 1 --concurrency 8 > "$failover/init.log" 2>&1 || { tail "$failover/init.log"; fail "movr load init"; }
 python3 compose/probe-city.py run --url "$lb" --ca "$ca" --city "$city" --out "$failover/probe.log" --until-file "$failover/stop" &
 probe_pid=$!
@@ -83,7 +89,7 @@ region_containers="$(container gateway-$region) $(container users-$region) $(con
 down_at=$(date +%s.%N)
 podman stop -t 0 $region_containers >/dev/null 2>&1
 echo "stopped: $region_containers" | tee -a "$report"
-sleep "$OUTAGE_SECONDS"
+run sleep "$OUTAGE_SECONDS"
 up_at=$(date +%s.%N)
 podman start $region_containers >/dev/null 2>&1
 wait "$load_pid" || fail "movr load run"; load_pid=""
@@ -113,7 +119,7 @@ served=$(json "$failover/probe.json" 'd["served_after_s"]')
 python3 -c "import sys; sys.exit(0 if float('$served') <= ${FAILOVER_BOUND_SECONDS:-10} else 1)" \
   || fail "$city was not served for ${served}s after the region stopped (bound ${FAILOVER_BOUND_SECONDS:-10}s)"
 "$movr" load verify "$failover/acks.log" --stack "$stack" | tee -a "$report" || fail "acknowledged writes lost"
-"$movr" check --database-url "$(json "$stack" 'd["database_url"]')" --bound 30 --wait 60 > "$failover/check.txt" 2>&1 \
+run "$movr" check --database-url "$(json "$stack" 'd["database_url"]')" --bound 30 --wait 60 > "$failover/check.txt" 2>&1 \
   || { cat "$failover/check.txt"; fail "movr check after the region returned"; }
 tail -1 "$failover/check.txt" | tee -a "$report"
 

@@ -67,11 +67,12 @@ struct PublicAPI: Sendable {
             return try await runtime.client(for: service).callRaw(method, params: params, options: options)
         }
         let key = "\(service.rawValue)@\(region)"
-        if !unreachable.isSkipped(key) {
+        // A region this deployment does not run (no address in the topology) is served here.
+        if !unreachable.isSkipped(key), let home = try? runtime.client(for: service, region: region) {
             var homeOptions = options
             homeOptions.reportUnreachable = true
             do {
-                let result = try await runtime.client(for: service, region: region).callRaw(method, params: params, options: homeOptions)
+                let result = try await home.callRaw(method, params: params, options: homeOptions)
                 unreachable.markReachable(key)
                 return result
             } catch let failure as RPCUnreachableError {
