@@ -49,9 +49,15 @@ if [ "${FORCE:-0}" = 1 ] || ! exists localhost/movr:latest; then
   cp -P "$swiftlib"/*.so* "$stage/out/lib/"
   printf 'FROM %s\nCOPY out /out\n' "$base" > "$stage/Containerfile"
   podman build -q --format docker -f "$stage/Containerfile" -t localhost/movr-prebuilt:latest "$stage" >/dev/null
-  podman build -q --format docker --build-arg BASE_IMAGE="$base" --build-arg BUILD_IMAGE=localhost/movr-prebuilt:latest \
+  previous=$(podman image inspect --format '{{.Id}}' localhost/movr:latest 2>/dev/null || true)
+  # --layers=false: no intermediate image of the build stage is kept.
+  podman build -q --format docker --layers=false --build-arg BASE_IMAGE="$base" --build-arg BUILD_IMAGE=localhost/movr-prebuilt:latest \
     -f compose/Dockerfile -t localhost/movr:latest . >/dev/null
   podman image rm localhost/movr-prebuilt:latest >/dev/null 2>&1 || true
+  # The image this one replaces, unless a container still uses it.
+  if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' localhost/movr:latest)" ]; then
+    podman image rm "$previous" >/dev/null 2>&1 || true
+  fi
   rm -rf "$stage"
 fi
 echo "images ready: $(podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'movr' | tr '\n' ' ')"
