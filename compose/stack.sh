@@ -2,6 +2,7 @@
 # The composed MovR stack under podman (docs/operations.md, "Containers"):
 #   compose/stack.sh up [multi|single]   build missing images, create secrets, start, wait, print the URL
 #   compose/stack.sh down                stop and remove containers, networks, volumes and the API socket
+#   compose/stack.sh setup [multi|single] only the secrets (for Docker: then docker-compose up -d)
 #   compose/stack.sh distribute DIR      copy certificates from DIR (a `movr certs` directory, or the
 #                                        stages of a rotation) into every container's own directory
 # State lives in $MOVR_COMPOSE_DIR (default .movr-compose/): pki/ (the CA and every certificate;
@@ -221,8 +222,15 @@ case "${1:-}" in
     podman volume ls -q --filter "label=com.docker.compose.project=$project" | xargs -r podman volume rm -f >/dev/null
     echo "MovR compose stack $project removed."
     ;;
+  setup)
+    # Secrets only, for running the compose files with another engine (Docker).
+    mkdir -p "$state"; echo "${2:-multi}" > "$mode_file"
+    [ -x "$movr" ] || swift build -c release --product movr
+    setup
+    echo "secrets ready under $state; now: MOVR_RUN_DIR=$state/run docker-compose -f $(compose_file) up -d"
+    ;;
   distribute) distribute "$2" ;;
   stack-file) write_stack_file ;;
   wait) wait_ready "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["regions"]["us-east1"]["gateway"])' "$state/stack.json")" "${2:-240}" ;;
-  *) echo "usage: $0 up [multi|single] | down | distribute DIR | stack-file | wait [SECONDS]" >&2; exit 2 ;;
+  *) echo "usage: $0 up [multi|single] | down | setup [multi|single] | distribute DIR | stack-file | wait [SECONDS]" >&2; exit 2 ;;
 esac
