@@ -66,7 +66,7 @@ import Testing
 
     /// No MovR container mounts anything but its own secrets directory: no shared certs volume
     /// (which would hand every key, and the CA key, to every container).
-    @Test(arguments: ["compose/multi-region.yml", "compose/single-region.yml"])
+    @Test(arguments: ["compose/multi-region.yml", "compose/single-region.yml", "compose/cockroach-multi-region.yml"])
     func everyContainerMountsOnlyItsOwnSecrets(_ file: String) throws {
         let text = try String(contentsOfFile: Self.root + "/" + file, encoding: .utf8)
         var service: String?
@@ -78,6 +78,7 @@ import Testing
             #expect(line.contains("}/\(service):/run/movr:ro"), "\(file): \(service) mounts \(line)")
         }
         #expect(!text.contains("ca.key"))
+        #expect(!text.contains("movr certs"), "\(file): certificates are made on the host, not in a container")
     }
 
     @Test func loadBalancerMapMatchesTheCityMap() throws {
