@@ -11,12 +11,15 @@ TEST_PACKAGES := docker-compose
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps install-packages build run test test-fuzz bench bench-micro check load clean help
+.PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-compose compose-up compose-down bench bench-micro check load clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
+	@echo "make compose-up    the multi-region stack in containers (podman; COMPOSE_MODE=single for one region); prints the load balancer URL and CA"
+	@echo "make compose-down  stop it and remove its containers, networks and volumes"
+	@echo "make test-compose  integration tests, a region failure under load and a CA rotation against the composed stack (bounded, always tears down)"
 	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
 	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
@@ -28,6 +31,13 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) wrk"
+
+# Containers (docs/operations.md): podman with runc and CNI networks with DNS names, debootstrap
+# for the base image (no registry needed), Debian's docker-compose against podman's API.
+COMPOSE_PACKAGES := podman runc debootstrap docker-compose containernetworking-plugins \
+	golang-github-containernetworking-plugin-dnsname uidmap openssl python3 curl
+compose-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(COMPOSE_PACKAGES)"
 
 install-packages:
 	@missing=""; \
@@ -65,6 +75,22 @@ test-fuzz: test-deps
 	  grep -E "stat::number_of_executed_units|Done" .build-fuzz/$$target.log | tail -1; \
 	done
 	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
+
+# The composed stack under podman, with the project's own containers.conf (compose/podman/).
+COMPOSE_MODE ?= multi
+compose-up: compose-deps
+	$(SWIFT) build -c release
+	compose/stack.sh up $(COMPOSE_MODE)
+
+compose-down:
+	@compose/stack.sh down
+
+# Bounded: 25 min for the whole run (images cached: about 5); the script tears down on any exit.
+COMPOSE_TEST_MINUTES ?= 25
+test-compose: compose-deps
+	$(SWIFT) build -c release
+	$(SWIFT) build --build-tests
+	timeout --kill-after=120 $$(( $(COMPOSE_TEST_MINUTES) * 60 )) compose/test-compose.sh
 
 # Benchmarks are measured here, never timed in tests: medians and ratios from one run.
 # Release binaries: a debug build measures the compiler's checks, not the system.

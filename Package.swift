@@ -68,7 +68,8 @@ let package = Package(
         .executableTarget(name: "movr-users", dependencies: ["MovRUsers"], path: "Services/Users/Main"),
         .target(name: "MovRRides", dependencies: ["MovRService", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Services/Rides/Sources"),
         .executableTarget(name: "movr-rides", dependencies: ["MovRRides"], path: "Services/Rides/Main"),
-        .target(name: "MovRGateway", dependencies: ["MovRService"], path: "Services/Gateway/Sources"),
+        .target(name: "MovRGateway", dependencies: ["MovRService", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                path: "Services/Gateway/Sources"),
         .executableTarget(name: "movr-gateway", dependencies: ["MovRGateway"], path: "Services/Gateway/Main"),
 
         // Operator tool.

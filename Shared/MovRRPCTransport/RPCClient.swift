@@ -32,6 +32,9 @@ public struct RPCCallOptions: Sendable {
     public var idempotent: Bool
     /// Extra HTTP headers (e.g. `authorization` for the public API).
     public var headers: [(String, String)]
+    /// When the endpoint cannot be reached at all (every attempt failed before the request was
+    /// sent), throw ``RPCUnreachableError`` instead of 503, so the caller may send it elsewhere.
+    public var reportUnreachable = false
 
     public init(requestID: String = RequestTrace.newRequestID(), deadline: ContinuousClock.Instant? = nil,
                 idempotent: Bool = false, headers: [(String, String)] = []) {
@@ -45,6 +48,14 @@ public struct RPCCallOptions: Sendable {
     public init(from context: RPCContext, idempotent: Bool) {
         self.init(requestID: context.requestID, deadline: context.deadline, idempotent: idempotent)
     }
+}
+
+/// Thrown instead of 503 when ``RPCCallOptions/reportUnreachable`` is set and no attempt got as
+/// far as sending the request: the endpoint did not run it.
+public struct RPCUnreachableError: Error, CustomStringConvertible {
+    public var endpoint: String
+    public var underlying: String
+    public var description: String { "\(endpoint) unreachable: \(underlying)" }
 }
 
 /// The event loop the current task runs on, when a server runs its handlers on the loop of
@@ -125,6 +136,18 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// `GET path` (e.g. `/readyz`) on a fresh or pooled connection; returns the HTTP status.
+    /// Health checks (`movr health`) use it: a status, not an RPC result.
+    public func probe(path: String, deadline: ContinuousClock.Instant) async throws -> Int {
+        do {
+            let reply = try await exchange(body: ByteBuffer(), options: RPCCallOptions(deadline: deadline, idempotent: true),
+                                           deadline: deadline, method: .GET, uri: path)
+            return reply.status
+        } catch let error as CallFailure {
+            throw error.isDeadline ? RPCError.deadlineExceeded() : RPCError.unavailable(reason: "upstream_unavailable")
+        }
+    }
+
     /// Sends one request body, retrying connection failures of idempotent calls.
     private func send(method: String, body: ByteBuffer, options: RPCCallOptions) async throws -> ClientReply {
         let deadline = options.deadline ?? (.now + configuration.defaultTimeout)
@@ -147,6 +170,9 @@ public final class RPCClient: Sendable {
                         try? await Task.sleep(for: backoff)
                         continue
                     }
+                }
+                if options.reportUnreachable && error.isBeforeSending && !error.isDeadline {
+                    throw RPCUnreachableError(endpoint: "\(endpoint)", underlying: error.underlying)
                 }
                 throw error.isDeadline
                     ? RPCError.deadlineExceeded()
@@ -185,22 +211,24 @@ public final class RPCClient: Sendable {
         var description: String { underlying }
     }
 
-    private func exchange(body: ByteBuffer, options: RPCCallOptions,
-                          deadline: ContinuousClock.Instant) async throws -> ClientReply {
+    private func exchange(body: ByteBuffer, options: RPCCallOptions, deadline: ContinuousClock.Instant,
+                          method: HTTPMethod = .POST, uri: String = "/rpc") async throws -> ClientReply {
         let connection = try await acquire(deadline: deadline)
         let channel = connection.channel
         let remaining = deadline - .now
         var headers = HTTPHeaders()
         headers.reserveCapacity(8)
         headers.add(name: "host", value: endpoint.serverName ?? endpoint.host)
-        headers.add(name: "content-type", value: "application/json")
+        if method == .POST {
+            headers.add(name: "content-type", value: "application/json")
+        }
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: RPCHeader.traceparent, value: RequestTrace.traceparent(requestID: options.requestID))
         headers.add(name: RPCHeader.requestID, value: options.requestID)
         headers.add(name: RPCHeader.deadline, value: String(max(1, remaining.nanosecondsClamped / 1_000_000)))
         for (name, value) in options.headers { headers.add(name: name, value: value) }
         if RequestCost.current != nil { headers.add(name: RequestCost.header, value: "1") }
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/rpc", headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
 
         let timedOut = NIOLockedValueBox(false)
         let promise = channel.eventLoop.makePromise(of: ClientReply.self)
@@ -408,7 +436,7 @@ public final class RPCClient: Sendable {
         let bootstrap = loop.flatMap { ClientBootstrap(validatingGroup: $0) } ?? ClientBootstrap(group: group)
         return try await bootstrap
             .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // IPPROTO_TCP, not SOL_SOCKET (see RPCServer)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MovRRPCTransport
 import MovRTLS
@@ -25,31 +26,65 @@ public struct RPCServerService: Service {
     }
 }
 
-/// Re-reads certificate files periodically so rotated certificates take effect without a
-/// restart; a failed reload keeps the previous certificates and logs why.
+/// Re-reads certificate files so rotated certificates take effect without a restart: every
+/// `interval` when a file changed (modification time or size), and at once, unconditionally, on
+/// SIGHUP. A failed reload keeps the previous certificates and logs why.
 public struct CertificateReloadService: Service {
     let providers: [TLSContextProvider]
     let interval: Duration
     let logger: Logger
+    let reloadSignal: Int32?
 
-    public init(providers: [TLSContextProvider], interval: Duration, logger: Logger) {
+    /// `reloadSignal` (SIGHUP by default; nil for none) forces a reload of every provider.
+    public init(providers: [TLSContextProvider], interval: Duration, logger: Logger, reloadSignal: Int32? = SIGHUP) {
         self.providers = providers
         self.interval = interval
         self.logger = logger
+        self.reloadSignal = reloadSignal
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            for provider in providers {
-                do {
-                    if try provider.reloadIfChanged() {
-                        logger.info("certificates reloaded")
-                    }
-                } catch {
-                    logger.error("certificate reload failed; keeping the previous certificates",
-                                 metadata: ["error": "\(error)"])
+        // Each wake-up says whether to reload unconditionally (signal) or only changed files (timer).
+        let (wakeups, continuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(4))
+        var source: (any DispatchSourceSignal)?
+        if let reloadSignal {
+            signal(reloadSignal, SIG_IGN)
+            let signalSource = DispatchSource.makeSignalSource(signal: reloadSignal, queue: .global())
+            signalSource.setEventHandler { continuation.yield(true) }
+            signalSource.resume()
+            source = signalSource
+        }
+        let interval = self.interval
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                continuation.yield(false)
+            }
+        }
+        defer {
+            source?.cancel()
+            ticker.cancel()
+        }
+        try? await cancelWhenGracefulShutdown {
+            for await forced in wakeups {
+                reloadAll(forced: forced)
+            }
+        }
+        continuation.finish()
+    }
+
+    private func reloadAll(forced: Bool) {
+        for provider in providers {
+            do {
+                if forced {
+                    try provider.reload()
+                    logger.info("certificates reloaded (signal)")
+                } else if try provider.reloadIfChanged() {
+                    logger.info("certificates reloaded")
                 }
+            } catch {
+                logger.error("certificate reload failed; keeping the previous certificates",
+                             metadata: ["error": "\(error)"])
             }
         }
     }

@@ -30,6 +30,29 @@ import Testing
         await domain.shutdown()
     }
 
+    /// `movr health` (the containers' health check) answers from /readyz over the service's own
+    /// mutual TLS, and fails when the identity does not match the server it reaches.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MOVR_GATEWAY_URL"] == nil,
+                   "needs the local stack's certificate directory"))
+    func healthCommandAsksReadinessOverTheServicesOwnTLS() async throws {
+        let domain = try await Domain.connect()
+        let certs = await LocalStackHarness.shared.directory + "/certs"
+        let users = try domain.stack.topology.url(of: .users, in: domain.stack.primaryRegion)
+        let gateway = try domain.stack.topology.url(of: .gateway, in: domain.stack.primaryRegion)
+        var (status, output) = try await LocalStackHarness.runTool(["health", "users", "--url", users, "--certs-dir", certs])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("users: ready"))
+        (status, output) = try await LocalStackHarness.runTool(["health", "gateway", "--url", gateway, "--certs-dir", certs])
+        #expect(status == 0, "\(output)")
+        // The vehicles identity expects vehicles.movr.internal; the users service is not it.
+        (status, output) = try await LocalStackHarness.runTool(["health", "vehicles", "--url", users, "--certs-dir", certs])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("unreachable"))
+        (status, output) = try await LocalStackHarness.runTool(["health", "operator"])
+        #expect(status != 0, "\(output)")
+        await domain.shutdown()
+    }
+
     @Test func moreErrorReasonsThroughTheGateway() async throws {
         let domain = try await Domain.connect()
         let rider = try await domain.newUser()

@@ -23,24 +23,62 @@ import Testing
         return (output.status, output.text)
     }
 
-    @Test(arguments: ["compose/multi-region.yml", "compose/single-node.yml"])
+    @Test(arguments: ["compose/multi-region.yml", "compose/single-region.yml", "compose/cockroach-multi-region.yml"])
     func composeFileParses(_ file: String) async throws {
         let (status, output) = try await Self.dockerCompose(["-f", file, "config"])
         #expect(status == 0, "\(output.suffix(2000))")
     }
 
-    @Test func multiRegionFileHasEveryRegion() throws {
-        let text = try String(contentsOfFile: Self.root + "/compose/multi-region.yml", encoding: .utf8)
+    @Test(arguments: ["compose/multi-region.yml", "compose/cockroach-multi-region.yml"])
+    func multiRegionFileHasEveryRegion(_ file: String) throws {
+        let text = try String(contentsOfFile: Self.root + "/" + file, encoding: .utf8)
+        let cockroach = file.contains("cockroach")
         for region in try Self.locality.regions.map(\.name) {
-            for service in ["gateway", "users", "vehicles", "rides", "roach"] {
-                let name = service == "roach" ? "roach-\(region):" : "\(service)-\(region):"
-                #expect(text.contains("  \(name)\n"), "missing service \(name)")
+            for service in ["gateway", "users", "vehicles", "rides"] + (cockroach ? ["roach"] : []) {
+                let name = "\(service)-\(region):"
+                #expect(text.contains("  \(name)\n"), "\(file): missing service \(name)")
             }
-            #expect(text.contains("--locality=region=\(region),"))
+            if cockroach { #expect(text.contains("--locality=region=\(region),")) }
             let env = try String(contentsOfFile: Self.root + "/compose/env/\(region).env", encoding: .utf8)
             #expect(env.contains("MOVR_REGION=\(region)\n"))
             #expect(try LocalStack.regionEnvironment(region: region, root: Self.root)["MOVR_REGION"] == region)
         }
+    }
+
+    /// The load balancer has a backend per region whose first server is that region's gateway,
+    /// with every other region as a backup (a region that is down is routed around).
+    @Test func loadBalancerRoutesAroundEveryRegion() throws {
+        let config = try String(contentsOfFile: Self.root + "/compose/haproxy.cfg", encoding: .utf8)
+        let regions = try Self.locality.regions.map(\.name)
+        for region in regions {
+            guard let start = config.range(of: "backend gateway-\(region)\n") else {
+                Issue.record("no backend for \(region)")
+                continue
+            }
+            let block = String(config[start.upperBound...]).components(separatedBy: "\n\n").first ?? ""
+            let servers = block.split(separator: "\n").filter { $0.contains("server ") }
+            #expect(servers.first?.contains("gateway-\(region):8443") == true, "\(region): \(servers)")
+            #expect(servers.first?.contains("backup") == false)
+            #expect(servers.dropFirst().filter { $0.contains("backup") }.count == regions.count - 1, "\(region): \(servers)")
+        }
+        #expect(config.contains("option httpchk GET /readyz"))
+    }
+
+    /// No MovR container mounts anything but its own secrets directory: no shared certs volume
+    /// (which would hand every key, and the CA key, to every container).
+    @Test(arguments: ["compose/multi-region.yml", "compose/single-region.yml", "compose/cockroach-multi-region.yml"])
+    func everyContainerMountsOnlyItsOwnSecrets(_ file: String) throws {
+        let text = try String(contentsOfFile: Self.root + "/" + file, encoding: .utf8)
+        var service: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") {
+                service = String(line.dropFirst(2).dropLast())
+            }
+            guard let service, line.contains(":/run/movr") else { continue }
+            #expect(line.contains("}/\(service):/run/movr:ro"), "\(file): \(service) mounts \(line)")
+        }
+        #expect(!text.contains("ca.key"))
+        #expect(!text.contains("movr certs"), "\(file): certificates are made on the host, not in a container")
     }
 
     @Test func loadBalancerMapMatchesTheCityMap() throws {

@@ -7,8 +7,11 @@ import MovRTLS
 public enum CertificateSetup {
     /// Creates what is missing in `directory` (or everything, with `force`). Returns the files written.
     @discardableResult
-    public static func ensure(directory: String, publicNames: [String] = [], validityDays: Int = 825,
-                              force: Bool = false) throws -> [String] {
+    /// `postgresNames`, when given, adds `postgres.pem/.key`: a server-only certificate for a
+    /// PostgreSQL server reached by those names (and 127.0.0.1), which clients check with
+    /// `sslmode=verify-full` (compose's database).
+    public static func ensure(directory: String, publicNames: [String] = [], postgresNames: [String] = [],
+                              validityDays: Int = 825, force: Bool = false) throws -> [String] {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                         attributes: [.posixPermissions: 0o700])
@@ -35,6 +38,9 @@ public enum CertificateSetup {
         var leaves: [(file: String, commonName: String, dnsNames: [String], addresses: [String], usage: CertificateFactory.Usage)] =
             ServiceIdentity.allCases.map { ($0.rawValue, $0.rawValue, [$0.serverName], [], .serverAndClient) }
         leaves.append((publicFileName, publicCommonName, ["localhost"] + publicNames, ["127.0.0.1", "::1"], .serverOnly))
+        if !postgresNames.isEmpty {
+            leaves.append(("postgres", "movr-postgres", postgresNames + ["localhost"], ["127.0.0.1"], .serverOnly))
+        }
         for leaf in leaves {
             let certificate = "\(directory)/\(leaf.file).pem"
             let key = "\(directory)/\(leaf.file).key"

@@ -12,7 +12,7 @@ public struct MovRCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "movr",
         abstract: "Run, set up and check a MovR deployment.",
-        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, Check.self, Bench.self, Load.self])
+        subcommands: [Up.self, Certs.self, Migrate.self, GrantAdmin.self, DemoDataCommand.self, Check.self, Health.self, Bench.self, Load.self])
 
     public init() {}
 
@@ -70,11 +70,14 @@ extension MovRCommand {
         var dir = ".movr/certs"
         @Option(name: .customLong("public-name"), help: "An extra DNS name of the public certificate (repeatable; localhost is always in).")
         var publicNames: [String] = []
+        @Option(name: .customLong("postgres-name"), help: "Also issue postgres.pem/.key, a PostgreSQL server certificate for this DNS name (repeatable; localhost and 127.0.0.1 are always in).")
+        var postgresNames: [String] = []
         @Flag(help: "Replace existing files (a new CA invalidates every old certificate).")
         var force = false
 
         func run() async throws {
-            let written = try CertificateSetup.ensure(directory: dir, publicNames: publicNames, force: force)
+            let written = try CertificateSetup.ensure(directory: dir, publicNames: publicNames, postgresNames: postgresNames,
+                                                      force: force)
             print(written.isEmpty ? "certificates already present in \(dir)" : written.joined(separator: "\n"))
         }
     }
@@ -143,6 +146,25 @@ extension MovRCommand {
 }
 
 extension MovRCommand {
+    /// `movr demo-data`: what `movr up` seeds, for a stack started another way (compose).
+    struct DemoDataCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "demo-data",
+            abstract: "Seed the demo users, vehicles and promo codes through the stack's primary gateway (skipped when present).")
+
+        @Option(help: "Stack file naming the gateway, the primary region's users service, the CA and the operator certificate.")
+        var stack = ".movr/stack.json"
+
+        func run() async throws {
+            let file = try StackFile.load(stack)
+            try await DemoData(logger: MovRCommand.logger()).seed(
+                gatewayURL: try file.topology.url(of: .gateway, in: file.primaryRegion), caPath: file.ca,
+                usersURL: try file.topology.url(of: .users, in: file.primaryRegion),
+                operatorCertificate: (file.clientCertificate, file.clientKey), locality: try Locality.loadDefault())
+            Swift.print("demo data present")
+        }
+    }
+
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify docs/architecture.md §2's invariants across the users, vehicles and rides databases.")

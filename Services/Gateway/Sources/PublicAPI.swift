@@ -5,11 +5,15 @@ import MovRLocality
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import NIOConcurrencyHelpers
 
 /// The public methods of docs/architecture.md §3. Each handler validates its params, authenticates when the
 /// method needs it, resolves the region, and makes one call to the owning service there.
 struct PublicAPI: Sendable {
     let runtime: ServiceRuntime
+    /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
+    /// that is down costs one connect timeout per service every few seconds, not one per request.
+    let unreachable = UnreachableServices(retryAfter: .seconds(5))
 
     func dispatcher() -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
@@ -41,9 +45,14 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         as: R.Type = R.self, context: RPCContext, idempotent: Bool
     ) async throws -> R {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.call(method, params: params, as: R.self,
-                                     options: RPCCallOptions(from: context, idempotent: idempotent))
+        let raw = try await forward(service, region: region, method, params, context: context, idempotent: idempotent)
+        do {
+            // Lenient: a newer service may add result members this gateway does not know yet.
+            return try raw.parsed().decode(as: R.self, strict: false)
+        } catch {
+            runtime.logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
+            throw RPCError.internalError
+        }
     }
 
     /// Calls the owning service and hands its result to the client as it came: the service built
@@ -53,8 +62,30 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         context: RPCContext, idempotent: Bool
     ) async throws -> RawJSON {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.callRaw(method, params: params, options: RPCCallOptions(from: context, idempotent: idempotent))
+        let options = RPCCallOptions(from: context, idempotent: idempotent)
+        guard let region, region != runtime.region else {
+            return try await runtime.client(for: service).callRaw(method, params: params, options: options)
+        }
+        let key = "\(service.rawValue)@\(region)"
+        // A region this deployment does not run (no address in the topology) is served here.
+        if !unreachable.isSkipped(key), let home = try? runtime.client(for: service, region: region) {
+            var homeOptions = options
+            homeOptions.reportUnreachable = true
+            do {
+                let result = try await home.callRaw(method, params: params, options: homeOptions)
+                unreachable.markReachable(key)
+                return result
+            } catch let failure as RPCUnreachableError {
+                // The home region's service is down (the request never left): every region's
+                // services share the database, so this region's own service serves it instead.
+                // This is what keeps a failed region's cities served (docs/operations.md).
+                if unreachable.markUnreachable(key) {
+                    runtime.logger.notice("home region unreachable; serving its cities from this region",
+                                          metadata: ["region": "\(region)", "service": "\(service.rawValue)", "error": "\(failure)"])
+                }
+            }
+        }
+        return try await runtime.client(for: service).callRaw(method, params: params, options: options)
     }
 
     /// The signed-in user, or 401.
@@ -288,6 +319,41 @@ struct PublicAPI: Sendable {
             return try await api.forward(.rides, InternalMethod.Rides.promoApply,
                                       InternalPromoApplyParams(userID: session.user.id, code: params.code),
                                       context: context, idempotent: true)
+        }
+    }
+}
+
+/// Which home-region services to skip for now (see ``PublicAPI/unreachable``).
+final class UnreachableServices: Sendable {
+    private let retryAfter: Duration
+    private let until = NIOLockedValueBox([String: ContinuousClock.Instant]())
+
+    init(retryAfter: Duration) {
+        self.retryAfter = retryAfter
+    }
+
+    /// True while `key` was found unreachable less than `retryAfter` ago.
+    func isSkipped(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+        until.withLockedValue { entries in
+            guard let deadline = entries[key] else { return false }
+            return now < deadline
+        }
+    }
+
+    /// The service answered again: its outage is over.
+    func markReachable(_ key: String) {
+        until.withLockedValue { entries in
+            if entries[key] != nil { entries[key] = nil }
+        }
+    }
+
+    /// Records a failure; returns whether `key` was not already marked (log once per outage).
+    @discardableResult
+    func markUnreachable(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+        until.withLockedValue { entries in
+            let wasMarked = entries[key] != nil
+            entries[key] = now + retryAfter
+            return !wasMarked
         }
     }
 }

@@ -6,7 +6,7 @@ extension MovRCommand {
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate MovR load through the public API of a running stack (see docs/load.md).",
-            subcommands: [LoadInitCommand.self, LoadRunCommand.self])
+            subcommands: [LoadInitCommand.self, LoadRunCommand.self, LoadVerifyCommand.self])
     }
 }
 
@@ -87,6 +87,8 @@ struct LoadRunCommand: AsyncParsableCommand {
     var via: String?
     @Flag(help: "Leave rides active at the end instead of ending them.")
     var keepRides = false
+    @Option(help: "Append every acknowledged write (ride started/ended, vehicle added, user registered) to this file, for `movr load verify`.")
+    var ackLog: String?
 
     func validate() throws {
         if let mix {
@@ -103,6 +105,7 @@ struct LoadRunCommand: AsyncParsableCommand {
         options.cities = target.cityList
         options.via = via
         options.keepRides = keepRides
+        options.ackJournal = try ackLog.map { try AckJournal(path: $0) }
         let users = try LoadUsersFile.load(target.usersFile)
         let workload = try await MovRWorkload.prepare(stack: try StackFile.load(target.stack), users: users,
                                                       options: options, concurrency: concurrency,
@@ -123,5 +126,26 @@ struct LoadRunCommand: AsyncParsableCommand {
             try JSONEncoder.snakeCase.encode(report).write(to: URL(fileURLWithPath: json))
             Console.line("report written to \(json)")
         }
+    }
+}
+
+/// `movr load verify JOURNAL`: every write a `run --ack-log` saw acknowledged is in the databases.
+struct LoadVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that every acknowledged write of a --ack-log journal is in the databases (exit 2 if one is lost).")
+
+    @Argument(help: "The journal written by `movr load run --ack-log`.")
+    var journal: String
+    @Option(help: "Stack file (its database_url is used unless --database-url is given).")
+    var stack = ".movr/stack.json"
+    @Option(help: "Superuser URL of the cluster.")
+    var databaseURL: String?
+
+    func run() async throws {
+        let url = try databaseURL ?? StackFile.load(stack).databaseURL
+        let result = try await AckJournal.verify(path: journal, superuserURL: url, logger: MovRCommand.logger())
+        Console.line(result.description)
+        if !result.isComplete { throw ExitCode(2) }
     }
 }

@@ -51,8 +51,10 @@ public struct MovRLoadWorker: LoadWorker {
         guard !workload.keepRides else { return }
         for rider in riders.indices {
             guard case .active(let ride) = riders[rider].ride, let token = riders[rider].token else { continue }
-            _ = try? await call(RidesEndParams(rideId: ride, location: randomLocation(in: riders[rider].city)),
-                                "rides.end", as: RideResult.self, token: token, city: riders[rider].city)
+            if (try? await call(RidesEndParams(rideId: ride, location: randomLocation(in: riders[rider].city)),
+                                "rides.end", as: RideResult.self, token: token, city: riders[rider].city)) != nil {
+                workload.ackJournal?.record(.rideEnded, ride.uuidString)
+            }
         }
     }
 
@@ -130,6 +132,7 @@ public struct MovRLoadWorker: LoadWorker {
                                          idempotent: true)
             vehicles[city]?.removeAll { $0 == vehicle }
             riders[rider].ride = .active(started.ride.id)
+            workload.ackJournal?.record(.rideStarted, started.ride.id.uuidString)
             return LoadStep(.ridesStart, .success)
         } catch {
             let step = failed(.ridesStart, error, rider: rider)
@@ -149,6 +152,7 @@ public struct MovRLoadWorker: LoadWorker {
             _ = try await call(RidesEndParams(rideId: ride, location: location, battery: Int.random(in: 5...100, using: &random)),
                                "rides.end", as: RideResult.self, token: riders[rider].token, city: riders[rider].city)
             riders[rider].ride = .idle
+            workload.ackJournal?.record(.rideEnded, ride.uuidString)
             return LoadStep(.ridesEnd, .success)
         } catch {
             if let reason = (error as? RPCError)?.data?.reason, reason == "ride_already_ended" || reason == "ride_not_found" {
@@ -227,6 +231,7 @@ public struct MovRLoadWorker: LoadWorker {
                                                    lastName: "Rider", city: city),
                                "users.register", as: UserResult.self, city: city)
             riders.append(Rider(username: username, city: city))
+            workload.ackJournal?.record(.userRegistered, username)
             return LoadStep(.usersRegister, .success)
         } catch {
             return failed(.usersRegister, error)
@@ -244,6 +249,7 @@ public struct MovRLoadWorker: LoadWorker {
             let added = try await call(params, "vehicles.add", as: VehicleResult.self, token: riders[rider].token,
                                        city: city, idempotent: true)
             vehicles[city, default: []].append(added.vehicle.id)
+            workload.ackJournal?.record(.vehicleAdded, added.vehicle.id.uuidString)
             return LoadStep(.vehiclesAdd, .success)
         } catch {
             return failed(.vehiclesAdd, error, rider: rider)

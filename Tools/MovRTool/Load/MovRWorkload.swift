@@ -16,6 +16,8 @@ public struct MovRWorkload: LoadWorkload {
         public var via: String?
         /// Leave rides that are still active at the end (default: end them, unmeasured).
         public var keepRides = false
+        /// Journal of acknowledged writes (`--ack-log`), for `movr load verify`.
+        public var ackJournal: AckJournal?
         public init() {}
     }
 
@@ -36,6 +38,7 @@ public struct MovRWorkload: LoadWorkload {
     let adminToken: String?
     let mix: LoadMix
     let keepRides: Bool
+    let ackJournal: AckJournal?
     public let notes: [String]
 
     /// Connects to the stack's gateways and signs the admin account in (if the users file has
@@ -72,7 +75,8 @@ public struct MovRWorkload: LoadWorkload {
             gateways: gateways, locality: locality, cities: cities,
             accounts: users.accounts.filter { $0.role != .admin && names.contains($0.city) },
             password: users.password, prefix: users.prefix, runTag: String(UUID().uuidString.prefix(4)).lowercased(),
-            adminToken: adminToken, mix: mix, keepRides: options.keepRides, notes: notes)
+            adminToken: adminToken, mix: mix, keepRides: options.keepRides, ackJournal: options.ackJournal,
+            notes: notes)
     }
 
     private static func cities(of users: LoadUsersFile, in locality: Locality) -> [String] {
