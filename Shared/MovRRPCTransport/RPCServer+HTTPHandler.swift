@@ -228,8 +228,10 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         var logger = environment.logger
         if let caller { logger[metadataKey: "caller"] = "\(caller)" }
 
-        let rpcContext = RPCContext(
+        var rpcContext = RPCContext(
             requestID: requestID, caller: caller, lowercasedHeaders: headers, deadline: deadline, logger: logger)
+        let servedBy = configuration.reportsServingRegions ? ServedRegions() : nil
+        rpcContext.servedBy = servedBy
         let dispatcher = environment.dispatcher
         let loop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
@@ -253,11 +255,16 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.deadlineTimer?.cancel()
             self.deadlineTimer = nil
             let status = reply == nil ? 204 : 200
+            let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
+            var extraHeaders = [(RPCHeader.requestID, requestID)]
+            if let servedBy {
+                if let regions = servedBy.headerValue { extraHeaders.append((RPCHeader.servedByRegion, regions)) }
+                let milliseconds = Double(elapsed / 10_000) / 100
+                extraHeaders.append(("server-timing", "gateway;dur=\(milliseconds)"))
+            }
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: [(RPCHeader.requestID, requestID)],
-                         keepAlive: keepAlive)
-            self.environment.metrics.rpcDuration(status: status)
-                .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)
+                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders, keepAlive: keepAlive)
+            self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
     }
 
@@ -266,18 +273,19 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPPlainResponse,
                          extraHeaders: [(String, String)] = [], keepAlive: Bool) {
         respond(context: context, head: head, status: response.status, contentType: response.contentType,
-                body: context.channel.allocator.buffer(bytes: response.body), extraHeaders: extraHeaders,
-                keepAlive: keepAlive)
+                body: context.channel.allocator.buffer(bytes: response.body), cacheControl: response.cacheControl,
+                extraHeaders: response.headers + extraHeaders, keepAlive: keepAlive)
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: Int, contentType: String,
-                         body: ByteBuffer, extraHeaders: [(String, String)] = [], keepAlive: Bool) {
+                         body: ByteBuffer, cacheControl: String = "no-store", extraHeaders: [(String, String)] = [],
+                         keepAlive: Bool) {
         let keepAlive = keepAlive && !quiescing
         var headers = HTTPHeaders()
         headers.reserveCapacity(4 + extraHeaders.count)
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: status == 204 ? "0" : String(body.readableBytes))
-        headers.add(name: "cache-control", value: "no-store")
+        headers.add(name: "cache-control", value: cacheControl)
         for (name, value) in environment.configuration.responseHeaders { headers.add(name: name, value: value) }
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }

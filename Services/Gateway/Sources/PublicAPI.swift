@@ -54,6 +54,7 @@ struct PublicAPI: Sendable {
         context: RPCContext, idempotent: Bool
     ) async throws -> RawJSON {
         let client = try runtime.client(for: service, region: region)
+        context.servedBy?.record(region ?? runtime.region)
         return try await client.callRaw(method, params: params, options: RPCCallOptions(from: context, idempotent: idempotent))
     }
 
@@ -94,6 +95,17 @@ struct PublicAPI: Sendable {
         }
     }
 
+    static func sourceName(_ source: ResolvedLocation.Source) -> String {
+        switch source {
+        case .param: "param"
+        case .xCity: "x_city"
+        case .xPlaceCity: "x_place_city"
+        case .xPlaceCoordinates: "x_place_coordinates"
+        case .user: "user"
+        case .gateway: "gateway"
+        }
+    }
+
     static func rpcError(_ error: LocalityError, field: String?) -> RPCError {
         switch error {
         case .unknownCity:
@@ -126,11 +138,18 @@ struct PublicAPI: Sendable {
     // MARK: Methods
 
     private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
+        let api = self
         let locality = runtime.locality
-        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, _ in
-            CitiesListResult(
-                cities: locality.cities.map { CityInfo(city: $0.name, region: $0.region) },
-                regions: locality.regions.map(\.name))
+        let cities = locality.cities.map {
+            CityInfo(city: $0.name, region: $0.region, latitude: $0.latitude, longitude: $0.longitude, radiusKm: $0.radiusKm)
+        }
+        let regions = locality.regions.map(\.name)
+        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, context in
+            // Where the caller is, so a client (the web UI) can preselect its city.
+            let location = try await api.resolveLocation(explicitCity: nil, context: context)
+            return CitiesListResult(
+                cities: cities, regions: regions, gatewayRegion: api.runtime.region,
+                location: ClientLocationInfo(city: location.city, region: location.region, source: Self.sourceName(location.source)))
         }
     }
 
@@ -162,7 +181,8 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.usersMe.rawValue, params: RPCEmptyParams.self) { _, context in
-            UserResult(user: try await api.authenticate(context).user)
+            context.servedBy?.record(api.runtime.region)
+            return UserResult(user: try await api.authenticate(context).user)
         }
         dispatcher.register(PublicMethod.usersDelete.rawValue, params: RPCEmptyParams.self) { _, context in
             let session = try await api.authenticate(context)
