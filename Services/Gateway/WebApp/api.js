@@ -37,7 +37,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * backoff and jitter; so are network failures of calls that are safe to repeat (`safe`: reads,
  * and writes carrying an idempotency key).
  */
-export async function rpc(method, params = {}, { safe = false, locate = false, retries = 3 } = {}) {
+export async function rpc(method, params = {}, { safe = false, locate = false, retries = 4 } = {}) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await once(method, params, locate);

@@ -81,6 +81,8 @@ export function formatTime(iso) {
 export function bindForm(form, action, { validate = () => ({}) } = {}) {
   const formError = form.querySelector(".form-error");
   const submit = form.querySelector("button[type=submit]");
+  // A field's message goes as soon as the field is edited.
+  form.addEventListener("input", (event) => clearFieldError(event.target));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(form);
@@ -126,9 +128,12 @@ export function setFieldError(form, name, message) {
 }
 
 function clearFieldErrors(form) {
-  for (const note of form.querySelectorAll(".field-error")) note.remove();
-  for (const input of form.querySelectorAll("[aria-invalid]")) {
-    input.removeAttribute("aria-invalid");
-    input.removeAttribute("aria-describedby");
-  }
+  for (const input of form.querySelectorAll("[aria-invalid]")) clearFieldError(input);
+}
+
+function clearFieldError(input) {
+  if (!input.hasAttribute || !input.hasAttribute("aria-invalid")) return;
+  input.closest("label")?.querySelector(".field-error")?.remove();
+  input.removeAttribute("aria-invalid");
+  input.removeAttribute("aria-describedby");
 }
