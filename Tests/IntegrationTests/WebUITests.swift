@@ -260,6 +260,27 @@ import Testing
         try await browser.click(".tab[data-view=history]")
         try await browser.waitForText("#history-rows", containing: promo)
 
+        // Four more rides (through the API, as the same rider) make a second history page.
+        let login = try await domain.call("auth.login", AuthLoginParams(username: username, password: password),
+                                          as: AuthLoginResult.self)
+        let me = SignedInUser(user: login.user, token: login.token, password: password)
+        for _ in 0..<4 {
+            let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: ours[1].id), as: RideResult.self,
+                                             as: me, city: city).ride
+            _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: ride.startLocation),
+                                      as: RideResult.self, as: me)
+        }
+        try await browser.click(".tab[data-view=ride]")
+        try await browser.click(".tab[data-view=history]")
+        try await browser.waitUntil("a full first page") { try await browser.findAll("#history-rows tr").count == 5 }
+        try await browser.click("#history-next")
+        try await browser.waitForText("#history-page", containing: "page 2")
+        try await browser.waitUntil("the second page") { try await browser.findAll("#history-rows tr").count == 1 }
+        #expect(try await browser.property("#history-next", "disabled") as? Bool == true)
+        try await browser.click("#history-prev")
+        try await browser.waitForText("#history-page", containing: "page 1")
+        try await browser.waitUntil("the first page again") { try await browser.findAll("#history-rows tr").count == 5 }
+
         // Owner: validation (no position yet), add a vehicle at a picked position, see its path,
         // remove it.
         try await browser.click(".tab[data-view=owner]")
@@ -272,8 +293,8 @@ import Testing
         try await browser.click("#add-vehicle-form button[type=submit]")
         try await browser.waitForText("#owned-rows", containing: "WebOwn")
         let added = try #require(try await browser.attribute("#owned-rows tr", "data-id").flatMap(UUID.init(uuidString:)))
-        let me = try await domain.call("vehicles.get", VehiclesGetParams(id: added), as: VehicleResult.self).vehicle
-        #expect(me.brand == "WebOwn" && me.color == "violet" && me.city == city && me.ownerId != nil)
+        let mine = try await domain.call("vehicles.get", VehiclesGetParams(id: added), as: VehicleResult.self).vehicle
+        #expect(mine.brand == "WebOwn" && mine.color == "violet" && mine.city == city && mine.ownerId == me.user.id)
         try await browser.click("#owned-rows tr[data-id='\(added.uuidString.lowercased())'] button:first-child")
         try await browser.waitForText("#owned-history", containing: "1 recorded position,")
         try await shoot(browser, shots, "owner")
