@@ -331,6 +331,22 @@ import Testing
         try await browser.click("#signin-form button[type=submit]")
         try await browser.waitForText("#who", containing: username)
         try await browser.waitForText("#where", containing: "your account's city")
+
+        // A session revoked elsewhere: the next call drops it and says so; then sign in again.
+        let token = try #require(try await browser.execute("return sessionStorage.getItem('movr.session')") as? String)
+        _ = try await domain.call("auth.logout", EmptyObject(), as: EmptyObject.self,
+                                  as: SignedInUser(user: me.user, token: token, password: password))
+        try await browser.click(".tab[data-view=history]")
+        try await browser.waitForText("#global-error", containing: "session has ended")
+        try await browser.waitForText("#who", containing: "Not signed in")
+        try await browser.waitForText("#where", containing: "Located by the gateway you reached")
+        try await browser.click(".tab[data-view=account]")
+        try await browser.type("#signin-form [name=username]", username)
+        try await browser.type("#signin-form [name=password]", password)
+        try await browser.click("#signin-form button[type=submit]")
+        try await browser.waitForText("#who", containing: username)
+        try await browser.waitForText("#where", containing: "your account's city")
+        #expect(try await browser.isDisplayed("#global-error") == false)
         try await browser.click(".tab[data-view=account]")
         try await browser.click("#delete-account")
         try await browser.click("#delete-confirm")

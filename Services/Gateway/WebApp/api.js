@@ -30,6 +30,10 @@ export function setCity(name) { city = name; }
 /** Called after every attempt with {method, ok, region, gateway, ms, serverMs, error}. */
 export function onCall(listener) { listeners.add(listener); }
 
+const expiryListeners = new Set();
+/** Called when the server refuses the session token (expired or revoked elsewhere). */
+export function onSessionExpired(listener) { expiryListeners.add(listener); }
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -77,7 +81,15 @@ async function once(method, params, locate) {
     } catch (failure) {
       throw new ApiError(0, `The gateway answered HTTP ${reply.status}.`, { retryable: reply.status >= 500 });
     }
-    if (body.error) throw new ApiError(body.error.code, body.error.message, body.error.data || {});
+    if (body.error) {
+      const error = new ApiError(body.error.code, body.error.message, body.error.data || {});
+      // A session the server no longer knows is dropped here too.
+      if (token && (error.reason === "invalid_token" || error.reason === "token_expired")) {
+        session.clear();
+        for (const listener of expiryListeners) listener();
+      }
+      throw error;
+    }
     report.ok = true;
     return body.result;
   } catch (error) {

@@ -1,5 +1,5 @@
 // MovR for riders and fleet owners: one page over the public JSON-RPC API (docs/API.md).
-import { ApiError, newKey, onCall, rpc, session, setCity } from "./api.js";
+import { ApiError, newKey, onCall, onSessionExpired, rpc, session, setCity } from "./api.js";
 import { CityMap, step } from "./map.js";
 import { $, bindForm, describe, el, fillDetails, formatDuration, formatTime, showError } from "./ui.js";
 
@@ -559,6 +559,7 @@ bindForm($("register-form"), async (values) => {
 
 async function signedIn(user) {
   state.user = user;
+  showError("global-error", null);
   $("who").textContent = `Signed in as ${user.username} (${user.city})`;
   $("header-signout").hidden = false;
   $("signed-in-card").hidden = false;
@@ -601,6 +602,22 @@ function signedOut() {
   drawMap();
 }
 
+onSessionExpired(async () => {
+  if (!state.user) return;
+  signedOut();
+  showError("global-error", "Your session has ended; sign in again (Account tab).");
+  await relocate();
+});
+
+/** Without the account's city the gateway locates the caller again. */
+async function relocate() {
+  try {
+    await chooseCity(await locate());
+  } catch (error) {
+    showError("global-error", describe(error));
+  }
+}
+
 async function signOut() {
   showError("account-error", null);
   try {
@@ -611,12 +628,7 @@ async function signOut() {
   }
   signedOut();
   show("account");
-  // Without the account's city the gateway locates the caller again.
-  try {
-    await chooseCity(await locate());
-  } catch (error) {
-    showError("global-error", describe(error));
-  }
+  await relocate();
 }
 $("signout").addEventListener("click", signOut);
 $("header-signout").addEventListener("click", signOut);
@@ -632,7 +644,7 @@ $("delete-confirm").addEventListener("click", () => guarded("account-error", asy
   const done = $("register-form").querySelector(".ok");
   done.textContent = "Your account was deleted.";
   done.hidden = false;
-  await chooseCity(await locate());
+  await relocate();
 }));
 
 // ---- Start -------------------------------------------------------------------------------
