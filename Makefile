@@ -4,8 +4,9 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 # Debian packages the build, the local stack and the tests need.
 DEBIAN_PACKAGES := postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl
-# Only the tests need these: a compose parser (no engine) for the deployment files.
-TEST_PACKAGES := docker-compose
+# Only the tests need these: a compose parser (no engine) for the deployment files, and headless
+# Chromium with its WebDriver for the web app's browser tests (Tests/IntegrationTests/WebUITests).
+TEST_PACKAGES := docker-compose chromium chromium-driver
 # `make run` serves from release binaries: a debug build measures the compiler's checks, not
 # the system (about 4x slower per request). Tests stay on the debug build.
 RELEASE_BIN := $(shell pwd)/.build/release

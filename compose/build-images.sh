@@ -42,7 +42,8 @@ fi
 swift build -c release --product movr-gateway >/dev/null
 for product in movr-users movr-vehicles movr-rides movr; do swift build -c release --product $product >/dev/null; done
 products=(movr-gateway movr-users movr-vehicles movr-rides movr)
-digest=$( (for product in "${products[@]}"; do cat ".build/release/$product"; done; cat compose/Dockerfile config/*.json) \
+digest=$( (for product in "${products[@]}"; do cat ".build/release/$product"; done; cat compose/Dockerfile config/*.json; \
+  find Services/Gateway/WebApp -type f | sort | xargs cat) \
   | sha256sum | cut -c1-16)
 previous=$(podman image inspect --format '{{.Id}}' localhost/movr:latest 2>/dev/null || true)
 if [ "${FORCE:-0}" = 1 ] || ! exists "localhost/movr:$digest"; then

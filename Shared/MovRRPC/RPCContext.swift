@@ -16,6 +16,9 @@ public struct RPCContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// A logger carrying `request_id` metadata.
     public var logger: Logger
+    /// Where a public listener collects the regions whose services answered this request (sent
+    /// back as `X-MovR-Region`); nil on internal listeners, which report nothing.
+    public var servedBy: ServedRegions?
 
     public init(
         requestID: String = UUID().uuidString.lowercased(),
@@ -50,5 +53,27 @@ public struct RPCContext: Sendable {
     public var isPastDeadline: Bool {
         guard let deadline else { return false }
         return ContinuousClock.now >= deadline
+    }
+}
+
+/// The regions whose services a request reached, filled in by handlers (concurrently for a
+/// batch) and read once the reply is written.
+public final class ServedRegions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var regions: [String] = []
+
+    public init() {}
+
+    public func record(_ region: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !regions.contains(region) { regions.append(region) }
+    }
+
+    /// The recorded regions in the order first seen, comma-separated; nil when none.
+    public var headerValue: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return regions.isEmpty ? nil : regions.joined(separator: ",")
     }
 }

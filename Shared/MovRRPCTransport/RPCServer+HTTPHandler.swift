@@ -233,6 +233,8 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         rpcContext.clientAddress = ClientAddress.resolve(peer: context.channel.remoteAddress?.ipAddress,
                                                          forwardedFor: headers["x-forwarded-for"],
                                                          trustedProxies: configuration.trustedProxies)
+        let servedBy = configuration.reportsServingRegions ? ServedRegions() : nil
+        rpcContext.servedBy = servedBy
         let dispatcher = environment.dispatcher
         let loop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
@@ -260,13 +262,17 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.deadlineTimer?.cancel()
             self.deadlineTimer = nil
             let status = reply == nil ? 204 : 200
+            let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
             var extraHeaders = [(RPCHeader.requestID, requestID)]
             if let cost { extraHeaders.append((RequestCost.header, cost.headerValue)) }
+            if let servedBy {
+                if let regions = servedBy.headerValue { extraHeaders.append((RPCHeader.servedByRegion, regions)) }
+                let milliseconds = Double(elapsed / 10_000) / 100
+                extraHeaders.append(("server-timing", "gateway;dur=\(milliseconds)"))
+            }
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders,
-                         keepAlive: keepAlive)
-            self.environment.metrics.rpcDuration(status: status)
-                .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)
+                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders, keepAlive: keepAlive)
+            self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
     }
 
@@ -275,18 +281,19 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPPlainResponse,
                          extraHeaders: [(String, String)] = [], keepAlive: Bool) {
         respond(context: context, head: head, status: response.status, contentType: response.contentType,
-                body: context.channel.allocator.buffer(bytes: response.body), extraHeaders: extraHeaders,
-                keepAlive: keepAlive)
+                body: context.channel.allocator.buffer(bytes: response.body), cacheControl: response.cacheControl,
+                extraHeaders: response.headers + extraHeaders, keepAlive: keepAlive)
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: Int, contentType: String,
-                         body: ByteBuffer, extraHeaders: [(String, String)] = [], keepAlive: Bool) {
+                         body: ByteBuffer, cacheControl: String = "no-store", extraHeaders: [(String, String)] = [],
+                         keepAlive: Bool) {
         let keepAlive = keepAlive && !quiescing
         var headers = HTTPHeaders()
         headers.reserveCapacity(4 + extraHeaders.count)
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: status == 204 ? "0" : String(body.readableBytes))
-        headers.add(name: "cache-control", value: "no-store")
+        headers.add(name: "cache-control", value: cacheControl)
         for (name, value) in environment.configuration.responseHeaders { headers.add(name: name, value: value) }
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }

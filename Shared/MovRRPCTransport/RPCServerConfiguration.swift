@@ -31,6 +31,9 @@ public struct RPCServerConfiguration: Sendable {
     /// The name this server accounts request costs under when a caller sends `movr-cost`
     /// (``RequestCost``); `nil` ignores the header.
     public var costName: String?
+    /// Whether RPC replies say which regions' services answered (`X-MovR-Region`) and how long
+    /// the gateway spent (`Server-Timing`): the public listener's locality story for clients.
+    public var reportsServingRegions: Bool = false
     /// How long a `/readyz` answer is reused: probing every dependency on each request would let
     /// a client amplify cheap requests into internal calls.
     public var readinessCacheDuration: Duration = .seconds(1)
@@ -43,11 +46,18 @@ public struct HTTPPlainResponse: Sendable {
     public var status: Int
     public var contentType: String
     public var body: [UInt8]
+    /// `Cache-Control` of this answer (the default never lets anything be stored).
+    public var cacheControl: String
+    /// Headers of this answer beyond the listener's own (e.g. a page's `Content-Security-Policy`).
+    public var headers: [(String, String)]
 
-    public init(status: Int, contentType: String, body: [UInt8]) {
+    public init(status: Int, contentType: String, body: [UInt8], cacheControl: String = "no-store",
+                headers: [(String, String)] = []) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.cacheControl = cacheControl
+        self.headers = headers
     }
 
     public init(status: Int, json: String) {

@@ -132,7 +132,9 @@ public final class ServiceRuntime: Sendable {
 
     /// An RPC server on `listen` (host:port) with the standard routes and limits.
     ///
-    /// A public listener (the gateway's) sends HSTS and `nosniff` with every answer and serves
+    /// A public listener (the gateway's) sends HSTS, `nosniff`, `Referrer-Policy: no-referrer` and
+    /// its region (`X-MovR-Gateway-Region`) with every answer, reports which regions served each
+    /// RPC reply (`X-MovR-Region`, `Server-Timing`), and serves
     /// `/metrics` only with `--public-metrics` (metrics describe the deployment).
     public func makeServer(listen: String, dispatcher: RPCDispatcher, tls: TLSContextProvider,
                            identifiesCallers: Bool, isPublic: Bool = false,
@@ -159,7 +161,10 @@ public final class ServiceRuntime: Sendable {
             settings.responseHeaders = [
                 ("strict-transport-security", "max-age=31536000"),
                 ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "no-referrer"),
+                (RPCHeader.gatewayRegion, region),
             ]
+            settings.reportsServingRegions = true
             if try !configuration.bool("public-metrics", default: false) {
                 routes.metrics = nil
             }

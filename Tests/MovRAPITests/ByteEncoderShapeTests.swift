@@ -45,7 +45,11 @@ struct ByteEncoderShapeTests {
         try expectSame(Self.promo)
         try expectSame(PromoCodesListResult(promoCodes: [Self.promo]))
         try expectSame(UserPromoCodeResult(userPromoCode: UserPromoCode(userId: userID, code: "WELCOME10", appliedAt: sampleTime)))
-        try expectSame(CitiesListResult(cities: [CityInfo(city: "new york", region: "us-east1")], regions: ["us-east1"]))
+        let newYork = CityInfo(city: "new york", region: "us-east1", latitude: 40.7128, longitude: -74.006, radiusKm: 20)
+        try expectSame(CitiesListResult(cities: [newYork], regions: ["us-east1"], gatewayRegion: "us-east1",
+                                        location: ClientLocationInfo(city: nil, region: "us-east1", source: "gateway")))
+        try expectSame(CitiesListResult(cities: [newYork], regions: ["us-east1"], gatewayRegion: "us-west1",
+                                        location: ClientLocationInfo(city: "new york", region: "us-east1", source: "x_city")))
     }
 
     @Test func nullableMembersStayPresentAsNull() throws {

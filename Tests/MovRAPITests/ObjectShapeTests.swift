@@ -121,10 +121,15 @@ struct ObjectShapeTests {
     }
 
     @Test func citiesListShape() throws {
-        let result = CitiesListResult(cities: [CityInfo(city: "new york", region: "us-east1")],
-                                      regions: ["us-east1"])
+        let result = CitiesListResult(
+            cities: [CityInfo(city: "new york", region: "us-east1", latitude: 40.7128, longitude: -74.006, radiusKm: 20)],
+            regions: ["us-east1"], gatewayRegion: "us-west1",
+            location: ClientLocationInfo(city: nil, region: "us-west1", source: "gateway"))
         #expect(try jsonObject(encoding: result) == (try jsonObject("""
-            {"cities": [{"city": "new york", "region": "us-east1"}], "regions": ["us-east1"]}
+            {"cities": [{"city": "new york", "region": "us-east1", "latitude": 40.7128, "longitude": -74.006,
+                         "radius_km": 20}],
+             "regions": ["us-east1"], "gateway_region": "us-west1",
+             "location": {"city": null, "region": "us-west1", "source": "gateway"}}
             """)))
     }
 

@@ -200,7 +200,10 @@ struct ParamsDecodingTests {
     }
 
     @Test func resultsDecodedLenientlyIgnoreUnknownKeys() throws {
-        let text = #"{"cities": [], "regions": [], "new_field": 1}"#
+        let text = #"""
+            {"cities": [], "regions": [], "gateway_region": "us-east1",
+             "location": {"city": null, "region": "us-east1", "source": "gateway"}, "new_field": 1}
+            """#
         #expect(try decode(CitiesListResult.self, text, strict: false).cities.isEmpty)
         #expect(decodingFailure(CitiesListResult.self, text)?.field == "new_field")
     }

@@ -12,6 +12,8 @@ import MovRTLS
 public struct GatewayService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.gateway
     let publicTLS: TLSContextProvider
+    /// The browser app, or nil when its files are not installed (then `/` is 404).
+    let webUI: WebUI?
 
     public init(runtime: ServiceRuntime) async throws {
         // The public listener never serves the internal `gateway` identity (which services trust
@@ -24,6 +26,15 @@ public struct GatewayService: MovRServiceDefinition {
                 requireClientCertificate: false,
                 minimumVersion: .tls12),
             role: .server)
+        let configuredWebDirectory = runtime.configuration.string("web-dir")
+        if let directory = WebUI.locate(configured: configuredWebDirectory) {
+            // A configured directory that cannot be read stops the start; a guessed one too.
+            webUI = try WebUI(directory: directory)
+            runtime.logger.info("web app loaded", metadata: ["directory": "\(directory)", "version": "\(webUI?.version ?? "")"])
+        } else {
+            webUI = nil
+            runtime.logger.warning("web app files not found (set MOVR_WEB_DIR); GET / answers 404")
+        }
     }
 
     /// The public listener's certificate is rotated like the internal ones.
@@ -35,6 +46,6 @@ public struct GatewayService: MovRServiceDefinition {
         return [try runtime.makeServer(
             listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false, isPublic: true,
             readiness: { await api.dependenciesReachable() },
-            staticContent: WebUI.response(for:))]
+            staticContent: { [webUI] path in webUI?.response(for: path) })]
     }
 }

@@ -64,6 +64,7 @@ struct PublicAPI: Sendable {
     ) async throws -> RawJSON {
         let options = RPCCallOptions(from: context, idempotent: idempotent)
         guard let region, region != runtime.region else {
+            context.servedBy?.record(runtime.region)
             return try await runtime.client(for: service).callRaw(method, params: params, options: options)
         }
         let key = "\(service.rawValue)@\(region)"
@@ -72,6 +73,7 @@ struct PublicAPI: Sendable {
             var homeOptions = options
             homeOptions.reportUnreachable = true
             do {
+                context.servedBy?.record(region)
                 let result = try await home.callRaw(method, params: params, options: homeOptions)
                 unreachable.markReachable(key)
                 return result
@@ -85,6 +87,7 @@ struct PublicAPI: Sendable {
                 }
             }
         }
+        context.servedBy?.record(runtime.region)
         return try await runtime.client(for: service).callRaw(method, params: params, options: options)
     }
 
@@ -125,6 +128,17 @@ struct PublicAPI: Sendable {
         }
     }
 
+    static func sourceName(_ source: ResolvedLocation.Source) -> String {
+        switch source {
+        case .param: "param"
+        case .xCity: "x_city"
+        case .xPlaceCity: "x_place_city"
+        case .xPlaceCoordinates: "x_place_coordinates"
+        case .user: "user"
+        case .gateway: "gateway"
+        }
+    }
+
     static func rpcError(_ error: LocalityError, field: String?) -> RPCError {
         switch error {
         case .unknownCity:
@@ -157,11 +171,18 @@ struct PublicAPI: Sendable {
     // MARK: Methods
 
     private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
+        let api = self
         let locality = runtime.locality
-        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, _ in
-            CitiesListResult(
-                cities: locality.cities.map { CityInfo(city: $0.name, region: $0.region) },
-                regions: locality.regions.map(\.name))
+        let cities = locality.cities.map {
+            CityInfo(city: $0.name, region: $0.region, latitude: $0.latitude, longitude: $0.longitude, radiusKm: $0.radiusKm)
+        }
+        let regions = locality.regions.map(\.name)
+        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, context in
+            // Where the caller is, so a client (the web UI) can preselect its city.
+            let location = try await api.resolveLocation(explicitCity: nil, context: context)
+            return CitiesListResult(
+                cities: cities, regions: regions, gatewayRegion: api.runtime.region,
+                location: ClientLocationInfo(city: location.city, region: location.region, source: Self.sourceName(location.source)))
         }
     }
 
@@ -194,7 +215,8 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.usersMe.rawValue, params: RPCEmptyParams.self) { _, context in
-            UserResult(user: try await api.authenticate(context).user)
+            context.servedBy?.record(api.runtime.region)
+            return UserResult(user: try await api.authenticate(context).user)
         }
         dispatcher.register(PublicMethod.usersDelete.rawValue, params: RPCEmptyParams.self) { _, context in
             let session = try await api.authenticate(context)

@@ -1,103 +1,112 @@
+import Foundation
 import MovRRPCTransport
+import MovRTLS
 
-/// The gateway's browser UI: one self-contained page that talks to `POST /rpc` like any client.
-enum WebUI {
-    static func response(for path: String) -> HTTPPlainResponse? {
-        switch path {
-        case "/", "/index.html":
-            return HTTPPlainResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(page.utf8))
-        default:
-            return nil
+/// The gateway's browser app: the files of `Services/Gateway/WebApp` (plain HTML, CSS and
+/// JavaScript modules), read once at start and served from memory.
+///
+/// - `GET /` (and `/index.html`) is the page: `Cache-Control: no-store` and a strict
+///   `Content-Security-Policy` (only this origin's scripts, styles and connections; nothing inline;
+///   no framing).
+/// - Every other file is under `/assets/<version>/<name>`, where `<version>` is a hash of all the
+///   files: its URL changes whenever any file does, so it is cached for a year as `immutable`.
+///   Modules import each other by relative paths and so stay within one version.
+/// - Anything else, including another version or an unknown name, is 404.
+public struct WebUI: Sendable {
+    public static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    static let immutable = "public, max-age=31536000, immutable"
+
+    /// The hash of every file, naming this set of assets.
+    public let version: String
+    private let page: HTTPPlainResponse
+    private let assets: [String: HTTPPlainResponse]
+
+    /// Reads every file of `directory` (which must hold `index.html`).
+    public init(directory: String) throws {
+        let base = URL(fileURLWithPath: directory, isDirectory: true)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: base.path).sorted()
+        } catch {
+            throw WebUIError(message: "cannot read the web app directory \(base.path): \(error.localizedDescription)")
+        }
+        var files: [(name: String, bytes: [UInt8])] = []
+        for name in names where !name.hasPrefix(".") {
+            guard Self.contentType(of: name) != nil else { continue }
+            let bytes = try Array(Data(contentsOf: base.appendingPathComponent(name)))
+            files.append((name, bytes))
+        }
+        guard let index = files.first(where: { $0.name == "index.html" }) else {
+            throw WebUIError(message: "the web app directory \(base.path) has no index.html")
+        }
+        var digestInput: [UInt8] = []
+        for file in files {
+            digestInput += Array(file.name.utf8) + [0] + Digest.sha256(file.bytes)
+        }
+        version = Digest.sha256(digestInput).prefix(6).map { String(format: "%02x", $0) }.joined()
+
+        let html = String(decoding: index.bytes, as: UTF8.self).replacingOccurrences(of: "{{VERSION}}", with: version)
+        page = HTTPPlainResponse(
+            status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8), cacheControl: "no-store",
+            headers: [("content-security-policy", Self.contentSecurityPolicy), ("x-frame-options", "DENY")])
+        var assets: [String: HTTPPlainResponse] = [:]
+        for file in files where file.name != "index.html" {
+            guard let type = Self.contentType(of: file.name) else { continue }
+            assets["/assets/\(version)/\(file.name)"] = HTTPPlainResponse(
+                status: 200, contentType: type, body: file.bytes, cacheControl: Self.immutable)
+        }
+        self.assets = assets
+    }
+
+    /// The answer for `GET path`; nil (404) for anything that is not the page or a current asset.
+    public func response(for path: String) -> HTTPPlainResponse? {
+        if path == "/" || path == "/index.html" { return page }
+        return assets[path]
+    }
+
+    /// Content types of the files served; other files in the directory are ignored.
+    static func contentType(of name: String) -> String? {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "html": "text/html; charset=utf-8"
+        case "js", "mjs": "text/javascript; charset=utf-8"
+        case "css": "text/css; charset=utf-8"
+        case "svg": "image/svg+xml"
+        case "png": "image/png"
+        case "json": "application/json"
+        default: nil
         }
     }
 
-    static let page = #"""
-    <!doctype html>
-    <html lang="en"><head><meta charset="utf-8"><title>MovR</title>
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <style>
-    body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
-    h1{margin-bottom:.2rem} .muted{color:#666} table{border-collapse:collapse;width:100%}
-    td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left} button{margin:.1rem}
-    section{margin:1.2rem 0} input,select{margin:.1rem .3rem .1rem 0} #status{min-height:1.3rem;color:#a33}
-    </style></head><body>
-    <h1>MovR</h1><div class="muted">vehicle sharing in <span id="ncities">?</span> cities across <span id="nregions">?</span> regions</div>
-    <div id="status"></div>
-    <section><h2>Account</h2>
-     <div id="who" class="muted">not signed in</div>
-     <input id="username" placeholder="username"><input id="password" type="password" placeholder="password">
-     <button id="login">Sign in</button><button id="logout">Sign out</button>
-     <details><summary>Register</summary>
-      <input id="r_username" placeholder="username"><input id="r_password" type="password" placeholder="password (8+)">
-      <input id="r_email" placeholder="email"><input id="r_first" placeholder="first name"><input id="r_last" placeholder="last name">
-      <select id="r_city"></select><button id="register">Register</button></details>
-    </section>
-    <section><h2>Vehicles near you</h2><select id="city"></select><button id="refresh">Refresh</button>
-     <table><thead><tr><th>type</th><th>brand</th><th>color</th><th>battery</th><th>location</th><th></th></tr></thead>
-     <tbody id="vehicles"></tbody></table></section>
-    <section><h2>My rides</h2><table><thead><tr><th>started</th><th>vehicle</th><th>ended</th><th>revenue</th><th></th></tr></thead>
-     <tbody id="rides"></tbody></table></section>
-    <script>
-    let token = sessionStorage.getItem("movr_token"); let nextId = 1;
-    const $ = id => document.getElementById(id);
-    async function rpc(method, params) {
-      const headers = {"Content-Type": "application/json"};
-      if (token) headers["Authorization"] = "Bearer " + token;
-      const city = $("city").value; if (city) headers["X-City"] = city;
-      const reply = await fetch("/rpc", {method: "POST", headers, body: JSON.stringify({jsonrpc: "2.0", id: nextId++, method, params: params || {}})});
-      const body = await reply.json();
-      if (body.error) { const reason = body.error.data && body.error.data.reason; throw new Error(body.error.message + (reason ? " (" + reason + ")" : "")); }
-      return body.result;
+    /// Where the app's files are: `--web-dir` / `MOVR_WEB_DIR` when set; otherwise
+    /// `Services/Gateway/WebApp` of the source tree the executable was built in (found by walking
+    /// up from the executable, as `.build/release/movr-gateway` and `.build/debug/movr-gateway`
+    /// are), then from the working directory. Containers set `MOVR_WEB_DIR`.
+    public static func locate(configured: String?) -> String? {
+        if let configured { return configured }
+        let relative = "Services/Gateway/WebApp"
+        var starts: [URL] = []
+        if let executable = Bundle.main.executableURL {
+            starts.append(executable.deletingLastPathComponent())
+            starts.append(executable.resolvingSymlinksInPath().deletingLastPathComponent())
+        }
+        starts.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+        for start in starts {
+            var directory = start.standardizedFileURL
+            for _ in 0..<6 {
+                let candidate = directory.appendingPathComponent(relative)
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("index.html").path) {
+                    return candidate.path
+                }
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        return nil
     }
-    function say(text) { $("status").textContent = text || ""; }
-    function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
-    async function loadCities() {
-      const result = await rpc("cities.list");
-      $("ncities").textContent = result.cities.length; $("nregions").textContent = result.regions.length;
-      for (const select of [$("city"), $("r_city")]) {
-        select.innerHTML = "";
-        for (const c of result.cities) { const o = document.createElement("option"); o.value = c.city; o.textContent = c.city + " (" + c.region + ")"; select.appendChild(o); }
-      }
-    }
-    async function loadVehicles() {
-      const result = await rpc("vehicles.list", {city: $("city").value, limit: 25});
-      const body = $("vehicles"); body.innerHTML = "";
-      for (const v of result.vehicles) {
-        const row = document.createElement("tr");
-        cell(row, v.type); cell(row, v.brand); cell(row, v.color); cell(row, v.battery + "%");
-        cell(row, v.location.latitude.toFixed(4) + ", " + v.location.longitude.toFixed(4));
-        const b = document.createElement("button"); b.textContent = "Ride";
-        b.onclick = () => act(async () => { await rpc("rides.start", {vehicle_id: v.id, idempotency_key: crypto.randomUUID()}); await refresh(); });
-        cell(row, "").appendChild(b); body.appendChild(row);
-      }
-    }
-    async function loadRides() {
-      const body = $("rides"); body.innerHTML = ""; if (!token) return;
-      const result = await rpc("rides.list", {limit: 10});
-      for (const r of result.rides) {
-        const row = document.createElement("tr");
-        cell(row, r.start_time); cell(row, r.vehicle_id.slice(0, 8)); cell(row, r.end_time || "active");
-        cell(row, r.revenue ? r.revenue + " " + r.currency : "");
-        if (!r.end_time) { const b = document.createElement("button"); b.textContent = "End";
-          b.onclick = () => act(async () => { await rpc("rides.end", {ride_id: r.id, location: r.start_location}); await refresh(); });
-          cell(row, "").appendChild(b); } else cell(row, "");
-        body.appendChild(row);
-      }
-    }
-    async function whoAmI() {
-      if (!token) { $("who").textContent = "not signed in"; return; }
-      try { const me = await rpc("users.me"); $("who").textContent = "signed in as " + me.user.username + " (" + me.user.city + ")"; }
-      catch (e) { token = null; sessionStorage.removeItem("movr_token"); $("who").textContent = "not signed in"; }
-    }
-    async function refresh() { await whoAmI(); await loadVehicles(); await loadRides(); }
-    async function act(f) { try { say(""); await f(); } catch (e) { say(e.message); } }
-    $("login").onclick = () => act(async () => { const r = await rpc("auth.login", {username: $("username").value, password: $("password").value});
-      token = r.token; sessionStorage.setItem("movr_token", token); await refresh(); });
-    $("logout").onclick = () => act(async () => { if (token) await rpc("auth.logout"); token = null; sessionStorage.removeItem("movr_token"); await refresh(); });
-    $("register").onclick = () => act(async () => { await rpc("users.register", {username: $("r_username").value, password: $("r_password").value,
-      email: $("r_email").value, first_name: $("r_first").value, last_name: $("r_last").value, city: $("r_city").value}); say("registered — now sign in"); });
-    $("refresh").onclick = () => act(refresh); $("city").onchange = () => act(loadVehicles);
-    act(async () => { await loadCities(); await refresh(); });
-    </script></body></html>
-    """#
+}
+
+public struct WebUIError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
