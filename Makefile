@@ -42,8 +42,10 @@ install-packages:
 build: deps
 	$(SWIFT) build -c release
 
+# WAN=1: simulated distances between regions; REPLICAS=1: a hot standby per non-primary region.
+UP_FLAGS := $(if $(filter 1,$(WAN)),--wan) $(if $(filter 1,$(REPLICAS)),--replicas)
 run: build
-	$(RELEASE_BIN)/movr up
+	$(RELEASE_BIN)/movr up $(UP_FLAGS)
 
 test: test-deps
 	$(SWIFT) build --build-tests

@@ -17,6 +17,8 @@ struct ClientReply: Sendable {
     var body: ByteBuffer
     /// False when the server asked to close the connection after this reply.
     var reusable: Bool
+    /// `X-MovR-LSN`: the WAL position after the write this reply answers.
+    var lsn: String? = nil
 }
 
 /// Why an exchange failed below the JSON-RPC layer.
@@ -41,6 +43,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var status = 0
     private var reusable = true
     private var body: ByteBuffer?
+    private var lsn: String?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -64,6 +67,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             status = Int(head.status.code)
             reusable = head.isKeepAlive
+            lsn = head.headers.first(name: RPCHeader.lsn)
             body = nil
         case .body(var part):
             if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
@@ -79,7 +83,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .end:
             guard pending != nil else { return }
-            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable)
+            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, lsn: lsn)
             body = nil
             let promise = pending
             pending = nil

@@ -237,9 +237,12 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = loop.makePromise(of: ByteBuffer?.self)
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
+        let replyHeaders = RPCResponseHeaders()
         inFlight = Task(executorPreference: executor) {
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
-                await dispatcher.handle(body: body, context: rpcContext)
+                await RPCResponseHeaders.$current.withValue(replyHeaders) {
+                    await dispatcher.handle(body: body, context: rpcContext)
+                }
             }
             promise.succeed(reply)
         }
@@ -254,7 +257,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.deadlineTimer = nil
             let status = reply == nil ? 204 : 200
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: [(RPCHeader.requestID, requestID)],
+                         body: reply ?? ByteBuffer(), extraHeaders: [(RPCHeader.requestID, requestID)] + replyHeaders.all,
                          keepAlive: keepAlive)
             self.environment.metrics.rpcDuration(status: status)
                 .recordNanoseconds((ContinuousClock.now - startedAt).nanosecondsClamped)

@@ -56,4 +56,8 @@ public enum RPCHeader {
     public static let requestID = "x-request-id"
     /// Milliseconds the caller is still willing to wait; relative, so clocks need not agree.
     public static let deadline = "x-movr-deadline-ms"
+    /// On a reply: the primary's WAL position after the write it answers (with replicas).
+    public static let lsn = "x-movr-lsn"
+    /// On a request: read nothing older than this WAL position (read-your-writes on replicas).
+    public static let minimumLSN = "x-movr-min-lsn"
 }

@@ -42,6 +42,18 @@ extension MovRCommand {
         var logLevel = "info"
         @Flag(help: "Stop everything when the process that started `movr up` exits (test harnesses).")
         var exitWithParent = false
+        @Flag(help: "Simulate the WAN: a delaying proxy (one-way = RTT/2 of the region pair) on every link between regions.")
+        var wan = false
+        @Option(help: "With --wan: extra random delay per chunk, 0...N ms.")
+        var wanJitterMs = 0
+        @Option(help: "With --wan: probability (0...1) that a chunk is lost and retransmitted (delayed by max(200 ms, RTT)).")
+        var wanLoss = 0.0
+        @Flag(help: "A streaming-replication hot standby per region other than the database's; regional reads use it.")
+        var replicas = false
+        @Option(help: "With --replicas: the replication lag (ms) beyond which reads go to the primary.")
+        var replicaMaxLagMs = 2000
+        @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
+        var noHomeRouting = false
 
         func run() async throws {
             var options = LocalStack.Options()
@@ -52,6 +64,12 @@ extension MovRCommand {
             options.seedDemoData = !noDemoData
             options.logLevel = logLevel
             options.exitWithParent = exitWithParent
+            options.wan = wan
+            options.wanJitterMs = wanJitterMs
+            options.wanLoss = wanLoss
+            options.replicas = replicas
+            options.replicaMaxLagMs = replicaMaxLagMs
+            options.homeRegionRouting = !noHomeRouting
             for (key, value) in ProcessInfo.processInfo.environment where key.hasPrefix("MOVR_FAULT") {
                 options.extraEnvironment[key] = value
             }
@@ -150,11 +168,21 @@ extension MovRCommand {
         var bound = 30
         @Option(help: "Seconds to keep re-checking while repairs are pending.")
         var wait = 0
+        @Option(help: "Stack file (its standbys are checked too).")
+        var stack = ".movr/stack.json"
+        @Option(help: "Milliseconds a standby may lag in replay before it counts as a violation.")
+        var replicaMaxLagMs = 5000
 
         func run() async throws {
-            let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
-            let checker = InvariantChecker(superuserURL: url, bound: .seconds(bound), logger: MovRCommand.logger())
-            let report = try await checker.check(wait: .seconds(wait))
+            let stackFile = try? StackFile.load(stack)
+            guard let url = databaseURL ?? stackFile?.databaseURL else {
+                throw ValidationError("no --database-url and no readable \(stack); is the stack running (make run)?")
+            }
+            let logger = MovRCommand.logger()
+            let checker = InvariantChecker(superuserURL: url, bound: .seconds(bound), logger: logger)
+            var report = try await checker.check(wait: .seconds(wait))
+            try await ReplicationCheck(primaryURL: url, standbys: stackFile?.replicas ?? [:],
+                                       maxLag: .milliseconds(replicaMaxLagMs), logger: logger).check(into: &report)
             Swift.print(report)
             if !report.isClean { throw ExitCode(2) }
         }

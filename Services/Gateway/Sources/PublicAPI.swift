@@ -10,6 +10,29 @@ import MovRService
 /// method needs it, resolves the region, and makes one call to the owning service there.
 struct PublicAPI: Sendable {
     let runtime: ServiceRuntime
+    /// False (`--home-region-routing false`): every city is served by this region's services,
+    /// which then reach data homed elsewhere across the WAN (benchmarks compare the two).
+    let homeRegionRouting: Bool
+    let fences = WriteFences()
+
+    init(runtime: ServiceRuntime) throws {
+        self.runtime = runtime
+        homeRegionRouting = try runtime.configuration.bool("home-region-routing", default: true)
+    }
+
+    /// Where a call about data homed in `region` goes (nil: this region).
+    func route(_ region: String) -> String? {
+        homeRegionRouting ? region : nil
+    }
+
+    /// Internal methods a standby may answer: they carry the caller's write fence.
+    static let replicaReadable: Set<String> = [InternalMethod.Vehicles.list, InternalMethod.Vehicles.get,
+                                               InternalMethod.Rides.promoList]
+    /// Internal methods that write: the WAL position in their reply becomes the caller's fence.
+    static let writes: Set<String> = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove,
+                                      InternalMethod.Rides.start, InternalMethod.Rides.end,
+                                      InternalMethod.Rides.updateLocation, InternalMethod.Rides.promoCreate,
+                                      InternalMethod.Rides.promoApply]
 
     func dispatcher() -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
@@ -41,9 +64,51 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         as: R.Type = R.self, context: RPCContext, idempotent: Bool
     ) async throws -> R {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.call(method, params: params, as: R.self,
-                                     options: RPCCallOptions(from: context, idempotent: idempotent))
+        try await hop(service, region: region, method, context: context, idempotent: idempotent) { client, options in
+            try await client.call(method, params: params, as: R.self, options: options)
+        }
+    }
+
+    /// One call to a service: times it for `Server-Timing` (`remote` when the service is in
+    /// another region), carries the caller's write fence to reads a standby may answer, and
+    /// after a write records the reply's WAL position as the caller's fence and hands it to
+    /// the client (`X-MovR-LSN`, to echo as `X-MovR-Min-LSN` through another gateway).
+    func hop<T>(_ service: ServiceIdentity, region: String?, _ method: String, context: RPCContext, idempotent: Bool,
+                _ body: (RPCClient, RPCCallOptions) async throws -> T) async throws -> T {
+        let target = region ?? runtime.region
+        let client = try runtime.client(for: service, region: target)
+        var options = RPCCallOptions(from: context, idempotent: idempotent)
+        let token = Self.bearerToken(context)
+        if Self.replicaReadable.contains(method) {
+            let fence = [try Self.clientFence(context), fences.fence(token: token)].compactMap { $0 }.max()
+            if let fence { options.headers.append((RPCHeader.minimumLSN, fence.description)) }
+        }
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            let (seconds, attoseconds) = elapsed.components
+            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            let kind = target == runtime.region ? "local" : "remote"
+            RPCResponseHeaders.add("server-timing",
+                                   "\(kind);desc=\"\(target) \(method)\";dur=\((milliseconds * 10).rounded() / 10)")
+        }
+        guard Self.writes.contains(method) else { return try await body(client, options) }
+        let reply = RPCReplyMetadata()
+        let result = try await RPCReplyMetadata.$current.withValue(reply) { try await body(client, options) }
+        if let text = reply.lsn, let position = WALPosition(text) {
+            if let token { fences.record(position, token: token) }
+            RPCResponseHeaders.add(RPCHeader.lsn, position.description)
+        }
+        return result
+    }
+
+    /// The client's own `X-MovR-Min-LSN` (the `X-MovR-LSN` of a write it made elsewhere).
+    static func clientFence(_ context: RPCContext) throws -> WALPosition? {
+        guard let header = context.headers[RPCHeader.minimumLSN] else { return nil }
+        guard let position = WALPosition(header.trimmingCharacters(in: .whitespaces)) else {
+            throw RPCError.invalidParams(field: "X-MovR-Min-LSN", message: "X-MovR-Min-LSN must be a WAL position like 0/16B3748")
+        }
+        return position
     }
 
     /// Calls the owning service and hands its result to the client as it came: the service built
@@ -53,8 +118,9 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         context: RPCContext, idempotent: Bool
     ) async throws -> RawJSON {
-        let client = try runtime.client(for: service, region: region)
-        return try await client.callRaw(method, params: params, options: RPCCallOptions(from: context, idempotent: idempotent))
+        try await hop(service, region: region, method, context: context, idempotent: idempotent) { client, options in
+            try await client.callRaw(method, params: params, options: options)
+        }
     }
 
     /// The signed-in user, or 401.
@@ -144,7 +210,7 @@ struct PublicAPI: Sendable {
             } catch let error as LocalityError {
                 throw Self.rpcError(error, field: "city")
             }
-            return try await api.forward(.users, region: region, InternalMethod.Users.register, params,
+            return try await api.forward(.users, region: api.route(region), InternalMethod.Users.register, params,
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.authLogin.rawValue, params: AuthLoginParams.self) { params, context in
@@ -181,7 +247,7 @@ struct PublicAPI: Sendable {
             guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
                 throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
             }
-            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.list,
+            return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.list,
                                       InternalVehiclesListParams(city: city, limit: params.effectiveLimit,
                                                                  cursor: params.cursor),
                                       context: context, idempotent: true)
@@ -200,7 +266,7 @@ struct PublicAPI: Sendable {
                 id: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
                 ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
                 color: params.color, brand: params.brand, battery: params.battery ?? 100)
-            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.add, add,
+            return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.add, add,
                                          context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesRemove.rawValue, params: VehiclesRemoveParams.self) { params, context in
@@ -225,7 +291,7 @@ struct PublicAPI: Sendable {
             let start = InternalRidesStartParams(
                 rideID: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
                 riderID: session.user.id, vehicleID: params.vehicleId)
-            return try await api.forward(.rides, region: location.region, InternalMethod.Rides.start, start,
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
