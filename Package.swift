@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
         .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),
-        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRWAN", "MovRTestSupport"]),
+        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRWAN", "MovRGateway", "MovRTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MovRService", "MovRTestSupport", "MovRAPI", "MovRInternalAPI", "MovRTool"]),
     ],
     swiftLanguageModes: [.v6]

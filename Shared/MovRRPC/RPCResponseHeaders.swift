@@ -30,6 +30,7 @@ public final class RPCReplyMetadata: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
     private var writeLSN: String?
+    private var timing: String?
 
     @TaskLocal public static var current: RPCReplyMetadata?
 
@@ -39,5 +40,11 @@ public final class RPCReplyMetadata: @unchecked Sendable {
     public var lsn: String? {
         get { lock.withLock { writeLSN } }
         set { lock.withLock { writeLSN = newValue } }
+    }
+
+    /// `Server-Timing` of the last reply (its entries joined by ", ").
+    public var serverTiming: String? {
+        get { lock.withLock { timing } }
+        set { lock.withLock { timing = newValue } }
     }
 }

@@ -19,6 +19,8 @@ struct ClientReply: Sendable {
     var reusable: Bool
     /// `X-MovR-LSN`: the WAL position after the write this reply answers.
     var lsn: String? = nil
+    /// `Server-Timing` entries, joined.
+    var serverTiming: String? = nil
 }
 
 /// Why an exchange failed below the JSON-RPC layer.
@@ -44,6 +46,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var reusable = true
     private var body: ByteBuffer?
     private var lsn: String?
+    private var serverTiming: String?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -68,6 +71,8 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status = Int(head.status.code)
             reusable = head.isKeepAlive
             lsn = head.headers.first(name: RPCHeader.lsn)
+            let timings = head.headers[canonicalForm: "server-timing"]
+            serverTiming = timings.isEmpty ? nil : timings.joined(separator: ", ")
             body = nil
         case .body(var part):
             if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
@@ -83,7 +88,8 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .end:
             guard pending != nil else { return }
-            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, lsn: lsn)
+            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, lsn: lsn,
+                                    serverTiming: serverTiming)
             body = nil
             let promise = pending
             pending = nil

@@ -94,7 +94,10 @@ public final class RPCClient: Sendable {
             throw RPCError.internalError
         }
         let reply = try await send(method: method, body: body, options: options)
-        if let lsn = reply.lsn { RPCReplyMetadata.current?.lsn = lsn }
+        if let metadata = RPCReplyMetadata.current {
+            if let lsn = reply.lsn { metadata.lsn = lsn }
+            metadata.serverTiming = reply.serverTiming
+        }
         switch try Self.outcome(of: reply, maxReplyBytes: configuration.maxReplyBytes) {
         case .success(let result): return result
         case .failure(let error): throw error
