@@ -106,6 +106,12 @@ extension MovRCommand {
         var dialect = "postgres"
         @Option(help: "CockroachDB survival goal: zone or region.")
         var survive = "zone"
+        @Option(help: "CockroachDB: comma-separated database regions (default: the locality map's).")
+        var regions: String?
+        @Option(help: "CockroachDB: the database's primary region (default: the locality map's).")
+        var primaryRegion: String?
+        @Option(help: "CockroachDB with --print: comma-separated host:port of the nodes; prints each service's multi-host URL.")
+        var hosts: String?
 
         func run() async throws {
             guard let dialect = SQLDialect(rawValue: dialect) else {
@@ -115,8 +121,24 @@ extension MovRCommand {
                 throw ValidationError("survive must be zone or region")
             }
             let locality = try Locality.loadDefault()
+            if dialect == .postgres, regions != nil || primaryRegion != nil || hosts != nil {
+                throw ValidationError("--regions, --primary-region and --hosts apply to --dialect cockroach")
+            }
+            let plan: CockroachSchema.RegionPlan
+            do {
+                plan = try CockroachSchema.RegionPlan(
+                    locality: locality, regions: regions?.split(separator: ",").map(String.init), primary: primaryRegion)
+            } catch {
+                throw ValidationError("\(error)")
+            }
             if print {
-                Swift.print(SchemaPrinter.ddl(dialect: dialect, locality: locality, survival: survival))
+                let hostList = hosts?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+                do {
+                    Swift.print(try SchemaPrinter.ddl(dialect: dialect, locality: locality, survival: survival,
+                                                      plan: plan, hosts: hostList))
+                } catch {
+                    throw ValidationError("\(error)")
+                }
                 return
             }
             let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
@@ -127,7 +149,8 @@ extension MovRCommand {
                 try await DatabaseSetup.createDatabases(superuserURL: url, logger: logger)
                 applied = try await DatabaseSetup.migrate(superuserURL: url, logger: logger)
             case .cockroach:
-                applied = try await CockroachSchema.apply(rootURL: url, locality: locality, survival: survival, logger: logger)
+                applied = try await CockroachSchema.apply(rootURL: url, locality: locality, survival: survival, plan: plan,
+                                                          logger: logger)
             }
             for (database, versions) in applied.sorted(by: { $0.key < $1.key }) {
                 Swift.print("\(database): \(versions.isEmpty ? "up to date" : "applied \(versions)")")

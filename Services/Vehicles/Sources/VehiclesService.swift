@@ -25,7 +25,11 @@ public struct VehiclesService: MovRServiceDefinition {
         if try runtime.configuration.bool("migrate", default: true) {
             _ = try await Migrator(client: database).apply(VehiclesSchema.migrations)
         }
-        store = VehiclesStore(database: database, locality: runtime.locality)
+        let followerReads = try runtime.configuration.bool("follower-reads", default: false)
+        guard !followerReads || database.configuration.dialect == .cockroach else {
+            throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
+        }
+        store = VehiclesStore(database: database, locality: runtime.locality, followerReads: followerReads)
         reads = try runtime.makeRegionalReads(primary: database)
         replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: runtime.locality) }
     }

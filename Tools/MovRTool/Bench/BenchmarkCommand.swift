@@ -4,7 +4,8 @@ import Foundation
 extension MovRCommand {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the gateway against pgbench on the same SQL (vehicles.list, ride cycle), CPU per request, latencies, RSS; append a dated report to docs/benchmarks.md.")
+            abstract: "Measure the gateway against pgbench on the same SQL (vehicles.list, ride cycle), CPU per request, latencies, RSS; append a dated report to docs/benchmarks.md.",
+            subcommands: [LocalityCommand.self])
 
         @Option(help: "Seconds per run.")
         var seconds = 10
@@ -32,6 +33,32 @@ extension MovRCommand {
             options.markdownPath = markdown.isEmpty ? nil : markdown
             options.command = (["movr"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
             try await Benchmark(options: options, logger: MovRCommand.logger()).run()
+        }
+    }
+
+    struct LocalityCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "locality",
+            abstract: "With the WAN simulator: p50/p99 of vehicles.list, a ride cycle and users.me from each region's gateway for a local and a remote city, with and without home-region routing and standbys; append the table to docs/benchmarks.md.")
+
+        @Option(help: "Sequential calls per operation and cell.")
+        var samples = 20
+        @Flag(help: "Three calls per cell: checks that everything works, measures little.")
+        var quick = false
+        @Option(help: "Markdown file the table is appended to ('' = none).")
+        var markdown = "docs/benchmarks.md"
+        @Option(help: "Port base of the private stacks.")
+        var portBase = 18440
+
+        func run() async throws {
+            guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+            var options = LocalityBenchmark.Options()
+            options.samples = samples
+            options.quick = quick
+            options.markdownPath = markdown.isEmpty ? nil : markdown
+            options.portBase = portBase
+            options.command = (["movr"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            try await LocalityBenchmark(options: options, logger: MovRCommand.logger()).run()
         }
     }
 }
