@@ -33,7 +33,7 @@ public struct WALPosition: Comparable, Hashable, Sendable, CustomStringConvertib
 ///   at most `maxLag` behind the primary and, if the request carries `X-MovR-Min-LSN` (the WAL
 ///   position of the caller's last write), when it has replayed at least that far; otherwise
 ///   the primary does. A stale read is never served to the writer of a newer change.
-/// - After a write, ``reportWritePosition()`` adds `X-MovR-LSN` (the primary's current WAL
+/// - After a write, ``reportWritePosition(_:)`` adds `X-MovR-LSN` (the primary's current WAL
 ///   position, which every commit acknowledged so far precedes) to the reply.
 /// - ``sample()`` (every `interval`) measures the lag: it reads the primary's position P at time
 ///   t and the standby's replay position R; the standby holds everything committed before the
@@ -100,9 +100,12 @@ public final class RegionalReads: Sendable {
         return false
     }
 
-    /// Adds `X-MovR-LSN` to the current reply (after a successful write), when configured.
-    public func reportWritePosition() async {
-        guard reportsWritePosition else { return }
+    /// Adds `X-MovR-LSN` to the current reply (after a successful write), when configured and
+    /// the caller is a gateway. A service calling another (rides -> vehicles) needs no position:
+    /// it reports its own after the whole flow, which follows every commit of the flow (one
+    /// cluster, one WAL), so the inner call skips the extra primary round trip.
+    public func reportWritePosition(_ context: RPCContext) async {
+        guard reportsWritePosition, context.caller == nil || context.caller == "gateway" else { return }
         do {
             let position = try await Self.position(primary, "SELECT pg_current_wal_lsn()::text")
             RPCResponseHeaders.add(RPCHeader.lsn, position.description)

@@ -125,8 +125,14 @@ public struct LocalStack: Sendable {
         // 4. The WAN simulator (delays switched on after the demo data) and the standbys.
         let network = try await startNetwork(cluster: cluster, directory: directory, regions: regions,
                                              primary: primary, locality: locality, endpoints: endpoints)
-        try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
-                           primaryRegion: primary, endpoints: endpoints, network: network)
+        do {
+            try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
+                               primaryRegion: primary, endpoints: endpoints, network: network)
+        } catch {
+            for standby in network.standbys.values { try? standby.stop() }
+            await network.stopProxies()
+            throw error
+        }
 
         // 5. Executables, per region.
         var children: [ChildProcess] = []

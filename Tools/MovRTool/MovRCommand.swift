@@ -55,6 +55,16 @@ extension MovRCommand {
         @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
         var noHomeRouting = false
 
+        func validate() throws {
+            if !wan, wanJitterMs != 0 || wanLoss != 0 {
+                throw ValidationError("--wan-jitter-ms and --wan-loss need --wan")
+            }
+            guard wanJitterMs >= 0, (0...1).contains(wanLoss) else {
+                throw ValidationError("--wan-jitter-ms must be >= 0 and --wan-loss within 0...1")
+            }
+            guard replicaMaxLagMs > 0 else { throw ValidationError("--replica-max-lag-ms must be positive") }
+        }
+
         func run() async throws {
             var options = LocalStack.Options()
             options.directory = dir

@@ -69,7 +69,7 @@ public struct RidesService: MovRServiceDefinition {
         }
         var dispatcher = Self.dispatcher(flows: flows, promoReader: promoReader)
         if reads.reportsWritePosition {
-            dispatcher.afterSuccess(of: Self.writeMethods) { _ in await reads.reportWritePosition() }
+            dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
         }
         return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
                                        tls: runtime.internalServerTLS, identifiesCallers: true,

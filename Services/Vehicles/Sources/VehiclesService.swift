@@ -44,7 +44,7 @@ public struct VehiclesService: MovRServiceDefinition {
         var dispatcher = Self.dispatcher(store: store, reader: Self.reader(store: store, replica: replicaStore, reads: reads))
         let reads = self.reads
         if reads.reportsWritePosition {
-            dispatcher.afterSuccess(of: Self.writeMethods) { _ in await reads.reportWritePosition() }
+            dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
         }
         return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
                                        tls: runtime.internalServerTLS, identifiesCallers: true,

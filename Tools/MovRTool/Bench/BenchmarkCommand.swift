@@ -2,10 +2,19 @@ import ArgumentParser
 import Foundation
 
 extension MovRCommand {
+    /// `movr bench` (= `movr bench gateway`) and `movr bench locality`. The group has no
+    /// options of its own: ArgumentParser would give a parent's option to the parent even when
+    /// written after the subcommand's name.
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the gateway against pgbench on the same SQL (vehicles.list, ride cycle), CPU per request, latencies, RSS; append a dated report to docs/benchmarks.md.",
-            subcommands: [LocalityCommand.self])
+            abstract: "Benchmarks: the request path against pgbench (default), or the cost of distance (locality).",
+            subcommands: [GatewayCommand.self, LocalityCommand.self], defaultSubcommand: GatewayCommand.self)
+    }
+
+    struct GatewayCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gateway",
+            abstract: "Measure the gateway against pgbench on the same SQL (vehicles.list, ride cycle), CPU per request, latencies, RSS; append a dated report to docs/benchmarks.md.")
 
         @Option(help: "Seconds per run.")
         var seconds = 10
