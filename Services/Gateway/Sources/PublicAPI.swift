@@ -297,7 +297,9 @@ struct PublicAPI: Sendable {
         dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.updateLocation,
+            // Where the rider is (X-City, X-Place, then their home city): the ride's home region.
+            let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.updateLocation,
                                       InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
                                                                         location: params.location),
                                       context: context, idempotent: true)
@@ -305,7 +307,8 @@ struct PublicAPI: Sendable {
         dispatcher.register(PublicMethod.ridesEnd.rawValue, params: RidesEndParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.end,
+            let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.end,
                                       InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
                                                              location: params.location, battery: params.battery),
                                       context: context, idempotent: false)
