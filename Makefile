@@ -12,10 +12,10 @@ TEST_PACKAGES := docker-compose chromium chromium-driver
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-compose compose-up compose-down bench bench-micro check load clean help
+.PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-compose compose-up compose-down bench bench-locality bench-micro check load clean help
 
 help:
-	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops)"
+	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops); WAN=1 simulates distances, REPLICAS=1 adds standbys"
 	@echo "make test   build and run every test (unit, PostgreSQL, TLS, integration against real processes)"
 	@echo "make check  verify the invariants of a running stack (movr check)"
 	@echo "make compose-up    the multi-region stack in containers (podman; COMPOSE_MODE=single for one region); prints the load balancer URL and CA"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-compose  integration tests, a region failure under load and a CA rotation against the composed stack (bounded, always tears down)"
 	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
 	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
+	@echo "make bench-locality  WAN simulator on: latency from each region's gateway, local vs remote city, routing and standbys on/off; appends to docs/benchmarks.md"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
 	@echo "make load ARGS='init' | ARGS='run --duration 60 [--rate R]'   movr load against the running stack (docs/load.md)"
 
@@ -53,8 +54,10 @@ install-packages:
 build: deps
 	$(SWIFT) build -c release
 
+# WAN=1: simulated distances between regions; REPLICAS=1: a hot standby per non-primary region.
+UP_FLAGS := $(if $(filter 1,$(WAN)),--wan) $(if $(filter 1,$(REPLICAS)),--replicas)
 run: build
-	$(RELEASE_BIN)/movr up
+	$(RELEASE_BIN)/movr up $(UP_FLAGS)
 
 test: test-deps
 	$(SWIFT) build --build-tests
@@ -99,6 +102,11 @@ bench:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
 	$(SWIFT) build -c release
 	.build/release/movr bench $(BENCH_ARGS)
+
+# The cost of distance: WAN simulator on, 4 stacks (home-region routing x standbys) one after
+# the other; appends the latency table to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run).
+bench-locality: build
+	.build/release/movr bench locality $(BENCH_ARGS)
 
 # Micro-benchmarks live in their own package (Benchmarks/) so the main package never depends on
 # the benchmark framework; its plugin builds them in release mode and counts mallocs.

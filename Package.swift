@@ -72,9 +72,12 @@ let package = Package(
                 path: "Services/Gateway/Sources"),
         .executableTarget(name: "movr-gateway", dependencies: ["MovRGateway"], path: "Services/Gateway/Main"),
 
+        // WAN simulator: latency-injecting TCP proxies for `movr up --wan`.
+        .target(name: "MovRWAN", dependencies: nio, path: "Tools/MovRWAN"),
+
         // Operator tool.
         .target(name: "MovRTool",
-                dependencies: ["MovRService", "MovRVehicles", "MovRUsers", "MovRRides", "MovRGateway",
+                dependencies: ["MovRService", "MovRWAN", "MovRVehicles", "MovRUsers", "MovRRides", "MovRGateway",
                                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],
                 path: "Tools/MovRTool"),
@@ -93,7 +96,7 @@ let package = Package(
         .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
         .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
         .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),
-        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRTestSupport"]),
+        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRWAN", "MovRGateway", "MovRTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MovRService", "MovRTestSupport", "MovRAPI", "MovRInternalAPI", "MovRTool"]),
     ],
     swiftLanguageModes: [.v6]

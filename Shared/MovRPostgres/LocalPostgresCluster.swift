@@ -78,6 +78,23 @@ public struct LocalPostgresCluster: Sendable {
         try run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "-m", "fast", "restart"])
     }
 
+    /// Makes this (not yet existing or stale) data directory a streaming-replication standby of
+    /// the cluster listening on 127.0.0.1:`primaryPort`: `pg_basebackup` copies it, creates the
+    /// physical replication slot `slot` (`-C -S`) so the primary keeps the WAL the standby still
+    /// needs, and writes `standby.signal` and `primary_conninfo` (`-R`). `start()` then runs it
+    /// as a hot standby that streams from the primary through whatever listens on that port.
+    public func createStandby(primaryPort: Int, slot: String) throws {
+        guard Self.isPlainIdentifier(slot) else {
+            throw PostgresError(code: .invalidQuery, serverMessage: "slot names must match [a-z_][a-z0-9_]*")
+        }
+        if FileManager.default.fileExists(atPath: dataDirectory) {
+            try FileManager.default.removeItem(atPath: dataDirectory)
+        }
+        try prepareDirectories()
+        try run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", "postgres", "-D", dataDirectory,
+                                  "-R", "-X", "stream", "-C", "-S", slot, "--checkpoint=fast", "--no-password"])
+    }
+
     public var isRunning: Bool {
         (try? run("pg_ctl", ["-D", dataDirectory, "status"])) != nil
     }

@@ -12,6 +12,12 @@ extension PostgresClient {
         maxAttempts: Int = 6,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
+        if configuration.dialect == .cockroach {
+            return try await withConnection { connection in
+                try await CockroachRetry.run(on: connection, isolation: isolation, maxAttempts: maxAttempts,
+                                             logger: logger, body)
+            }
+        }
         var attempt = 1
         while true {
             do {
@@ -71,5 +77,45 @@ enum TransactionBackoff {
         let exponent = min(max(attempt - 1, 0), 20)
         let ceiling = min(capNanoseconds, baseNanoseconds << UInt64(exponent))
         return UInt64.random(in: ceiling / 2...ceiling)
+    }
+}
+
+/// CockroachDB's client-side transaction retry protocol: the transaction opens a savepoint named
+/// `cockroach_restart`; when a statement (or the RELEASE) fails with SQLSTATE 40001, the client
+/// rolls back to the savepoint and reruns the body in the same transaction, which keeps its
+/// place in line (priority, timestamps) instead of starting over; RELEASE then COMMIT end it.
+///
+/// The statements are CockroachDB's documented ones and are pinned by unit tests; they also
+/// run on PostgreSQL (where a savepoint of that name is an ordinary one), which is how the
+/// tests exercise the protocol here: no CockroachDB can run on these machines.
+public enum CockroachRetry {
+    public static let savepoint = "SAVEPOINT cockroach_restart"
+    public static let rollbackToSavepoint = "ROLLBACK TO SAVEPOINT cockroach_restart"
+    public static let releaseSavepoint = "RELEASE SAVEPOINT cockroach_restart"
+
+    static func run<R>(on connection: PostgresConnection, isolation: IsolationLevel, maxAttempts: Int,
+                       logger: Logger, _ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await connection.execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        do {
+            try await connection.execute(savepoint)
+            var attempt = 1
+            while true {
+                do {
+                    let result = try await body(connection)
+                    try await connection.execute(releaseSavepoint)
+                    let commit = try await connection.execute("COMMIT")
+                    guard commit.commandTag != "ROLLBACK" else { throw PostgresError(code: .transactionRolledBack) }
+                    return result
+                } catch let error as PostgresError where error.sqlState == "40001" && attempt < maxAttempts {
+                    logger.debug("transaction retry (savepoint protocol)", metadata: ["attempt": "\(attempt)"])
+                    try await connection.execute(rollbackToSavepoint)
+                    try await Task.sleep(nanoseconds: TransactionBackoff.delay(afterAttempt: attempt))
+                    attempt += 1
+                }
+            }
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
     }
 }

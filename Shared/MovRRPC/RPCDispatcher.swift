@@ -59,6 +59,22 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
+    /// Runs `hook` after every successful call of the named (already registered) methods,
+    /// before the result is sent; e.g. to add a reply header about what the call wrote.
+    public mutating func afterSuccess(of names: [String], _ hook: @escaping @Sendable (RPCContext) async -> Void) {
+        for name in names {
+            guard let registered = methods[name] else {
+                preconditionFailure("afterSuccess: JSON-RPC method \(name) is not registered")
+            }
+            let invoke = registered.invoke
+            methods[name]?.invoke = { params, context in
+                let result = try await invoke(params, context)
+                await hook(context)
+                return result
+            }
+        }
+    }
+
     /// Handles one request body (a request object or a batch).
     ///
     /// - Returns: the response body, or `nil` when there is nothing to send (notifications

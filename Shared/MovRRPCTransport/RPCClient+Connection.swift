@@ -20,6 +20,10 @@ struct ClientReply: Sendable {
     var reusable: Bool
     /// The callee's `movr-cost` header, when the call asked for one.
     var cost: String? = nil
+    /// `X-MovR-LSN`: the WAL position after the write this reply answers.
+    var lsn: String? = nil
+    /// `Server-Timing` entries, joined.
+    var serverTiming: String? = nil
 }
 
 /// Why an exchange failed below the JSON-RPC layer.
@@ -45,6 +49,8 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var reusable = true
     private var body: ByteBuffer?
     private var cost: String?
+    private var lsn: String?
+    private var serverTiming: String?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -69,6 +75,9 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status = Int(head.status.code)
             reusable = head.isKeepAlive
             cost = head.headers.first(name: RequestCost.header)
+            lsn = head.headers.first(name: RPCHeader.lsn)
+            let timings = head.headers[canonicalForm: "server-timing"]
+            serverTiming = timings.isEmpty ? nil : timings.joined(separator: ", ")
             body = nil
         case .body(var part):
             if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
@@ -84,7 +93,8 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .end:
             guard pending != nil else { return }
-            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, cost: cost)
+            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, cost: cost, lsn: lsn,
+                                    serverTiming: serverTiming)
             body = nil
             let promise = pending
             pending = nil

@@ -106,6 +106,10 @@ public final class RPCClient: Sendable {
         }
         let reply = try await send(method: method, body: body, options: options)
         RequestCost.current?.addCall(reply: reply.cost)
+        if let metadata = RPCReplyMetadata.current {
+            if let lsn = reply.lsn { metadata.lsn = lsn }
+            metadata.serverTiming = reply.serverTiming
+        }
         switch try Self.outcome(of: reply, maxReplyBytes: configuration.maxReplyBytes) {
         case .success(let result): return result
         case .failure(let error): throw error

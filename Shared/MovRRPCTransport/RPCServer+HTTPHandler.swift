@@ -244,10 +244,13 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
+        let replyHeaders = RPCResponseHeaders()
         inFlight = Task(executorPreference: executor) {
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
                 await RequestCost.$current.withValue(cost) {
-                    await dispatcher.handle(body: body, context: rpcContext)
+                    await RPCResponseHeaders.$current.withValue(replyHeaders) {
+                        await dispatcher.handle(body: body, context: rpcContext)
+                    }
                 }
             }
             promise.succeed(reply)
@@ -271,7 +274,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 extraHeaders.append(("server-timing", "gateway;dur=\(milliseconds)"))
             }
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders, keepAlive: keepAlive)
+                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders + replyHeaders.all, keepAlive: keepAlive)
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
     }

@@ -60,4 +60,8 @@ public enum RPCHeader {
     public static let servedByRegion = "x-movr-region"
     /// On public answers: the region of the gateway that answered.
     public static let gatewayRegion = "x-movr-gateway-region"
+    /// On a reply: the primary's WAL position after the write it answers (with replicas).
+    public static let lsn = "x-movr-lsn"
+    /// On a request: read nothing older than this WAL position (read-your-writes on replicas).
+    public static let minimumLSN = "x-movr-min-lsn"
 }

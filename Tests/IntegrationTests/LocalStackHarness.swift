@@ -11,6 +11,21 @@ import Testing
 /// deployment named by `MOVR_GATEWAY_URL` (+ `MOVR_STACK_FILE`).
 actor LocalStackHarness {
     static let shared = LocalStackHarness()
+    /// A second stack with the WAN simulator and standbys, two regions (us-east1 holds the
+    /// database, europe-west1 a standby), no demo data: started only by the tests that use it.
+    static let wan = LocalStackHarness(name: "wan", portSlotOffset: 97,
+                                       arguments: ["--wan", "--replicas", "--regions", "us-east1,europe-west1",
+                                                   "--no-demo-data"])
+
+    let name: String
+    let portSlotOffset: Int32
+    let arguments: [String]
+
+    init(name: String = "", portSlotOffset: Int32 = 0, arguments: [String] = []) {
+        self.name = name
+        self.portSlotOffset = portSlotOffset
+        self.arguments = arguments
+    }
 
     private var starting: Task<StackFile, any Error>?
     private(set) var directory = ""
@@ -38,15 +53,15 @@ actor LocalStackHarness {
 
     private func launch() async throws -> StackFile {
         let environment = ProcessInfo.processInfo.environment
-        if environment["MOVR_GATEWAY_URL"] != nil, let file = environment["MOVR_STACK_FILE"] {
+        if name.isEmpty, environment["MOVR_GATEWAY_URL"] != nil, let file = environment["MOVR_STACK_FILE"] {
             return try StackFile.load(file)
         }
         Self.removeStaleDirectories()
-        directory = NSTemporaryDirectory() + "movr-it-\(getpid())"
+        directory = NSTemporaryDirectory() + "movr-it-\(getpid())" + (name.isEmpty ? "" : "-\(name)")
         faultDirectory = directory + "/faults"
         try FileManager.default.createDirectory(atPath: faultDirectory, withIntermediateDirectories: true)
         // A port range unlikely to be in use: 20000-59000, step 200, from the pid.
-        let base = 20_000 + Int(getpid() % 195) * 200
+        let base = 20_000 + Int((getpid() + portSlotOffset) % 195) * 200
         var childEnvironment = environment
         childEnvironment["MOVR_FAULT_DIR"] = faultDirectory
         // The suite signs in hundreds of users at once on a two-core machine: real scrypt, at
@@ -56,12 +71,12 @@ actor LocalStackHarness {
         let log = directory + "/movr-up.log"
         let pid = try TestProcess.spawn(
             Self.binaryDirectory + "/movr",
-            ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent", "--log-level", "info"],
+            ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent", "--log-level", "info"] + arguments,
             currentDirectory: Self.repositoryRoot, environment: childEnvironment, outputPath: log)
-        Self.pidForExit = pid
+        Self.pidsForExit.withLock { $0.append(pid) }
         atexit {
-            // Best effort: the stack also stops by itself when this process goes away.
-            if let pid = LocalStackHarness.pidForExit { kill(pid, SIGTERM) }
+            // Best effort: the stacks also stop by themselves when this process goes away.
+            for pid in LocalStackHarness.pidsForExit.withLock({ $0 }) { kill(pid, SIGTERM) }
         }
 
         let deadline = Date().addingTimeInterval(600)
@@ -79,13 +94,14 @@ actor LocalStackHarness {
         throw HarnessError("movr up did not come up within 600 s; see \(log)")
     }
 
-    nonisolated(unsafe) static var pidForExit: Int32?
+    static let pidsForExit = LockedPIDs()
 
     /// State directories of earlier test processes that are gone (their stacks stopped with them).
     static func removeStaleDirectories() {
         let temporary = NSTemporaryDirectory()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("movr-it-") {
-            guard let pid = Int32(name.dropFirst("movr-it-".count)), kill(pid, 0) != 0 else { continue }
+            let pidText = name.dropFirst("movr-it-".count).prefix { $0.isNumber }
+            guard let pid = Int32(pidText), kill(pid, 0) != 0 else { continue }
             let path = temporary + name
             if !FileManager.default.fileExists(atPath: path + "/pgdata/postmaster.pid") {
                 try? FileManager.default.removeItem(atPath: path)
@@ -114,6 +130,14 @@ actor LocalStackHarness {
     func logText(_ name: String) -> String {
         (try? String(contentsOfFile: directory + "/logs/\(name).log", encoding: .utf8)) ?? ""
     }
+}
+
+/// Pids of the stacks this process started, stopped at exit.
+final class LockedPIDs: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var pids: [Int32] = []
+    func withLock<R>(_ body: (inout [Int32]) -> R) -> R { lock.withLock { body(&pids) } }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

@@ -94,3 +94,67 @@ import Testing
         }
     }
 }
+
+/// CockroachDB's savepoint retry protocol, run on real PostgreSQL (no CockroachDB can run here;
+/// PostgreSQL accepts the same statements, a savepoint named cockroach_restart being an
+/// ordinary one). A 40001 raised inside the body must roll back to the savepoint and rerun the
+/// body in the same transaction; the first attempt's writes must not survive.
+@Suite struct CockroachRetryTests {
+    actor Attempts {
+        private(set) var value = 0
+        func next() -> Int { value += 1; return value }
+    }
+
+    @Test func theStatementsAreCockroachDBsDocumentedOnes() {
+        #expect(CockroachRetry.savepoint == "SAVEPOINT cockroach_restart")
+        #expect(CockroachRetry.rollbackToSavepoint == "ROLLBACK TO SAVEPOINT cockroach_restart")
+        #expect(CockroachRetry.releaseSavepoint == "RELEASE SAVEPOINT cockroach_restart")
+    }
+
+    @Test func a40001RollsBackToTheSavepointAndRerunsTheBody() async throws {
+        let url = try await TestPostgres.createDatabase()
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1, dialect: .cockroach),
+                                    logger: TestPostgres.logger)
+        do {
+            try await client.execute("CREATE TABLE marks (attempt int NOT NULL)")
+            let attempts = Attempts()
+            let backend = try await client.withTransaction { connection in
+                let attempt = await attempts.next()
+                _ = try await connection.query("INSERT INTO marks VALUES (\(attempt))")
+                if attempt < 3 {
+                    try await connection.execute("DO $$ BEGIN RAISE EXCEPTION 'restart' USING ERRCODE = '40001'; END $$")
+                }
+                // Same transaction throughout: the savepoint protocol never reconnects or re-begins.
+                return try await connection.query("SELECT pg_backend_pid()::text, txid_current()::text").first.map { [$0[0], $0[1]] }
+            }
+            #expect(await attempts.value == 3)
+            let rows = try await client.query("SELECT attempt FROM marks")
+            #expect(rows.count == 1)
+            #expect(try rows.first?.decode("attempt", as: Int.self) == 3)
+            #expect(backend?.count == 2)
+
+            // Other errors end the transaction at once.
+            let failures = Attempts()
+            await #expect(throws: PostgresError.self) {
+                try await client.withTransaction { connection in
+                    _ = await failures.next()
+                    try await connection.execute("SELECT 1/0")
+                }
+            }
+            #expect(await failures.value == 1)
+            // Retries are bounded.
+            let bounded = Attempts()
+            await #expect(throws: PostgresError.self) {
+                try await client.withTransaction(maxAttempts: 2) { connection in
+                    _ = await bounded.next()
+                    try await connection.execute("DO $$ BEGIN RAISE EXCEPTION 'restart' USING ERRCODE = '40001'; END $$")
+                }
+            }
+            #expect(await bounded.value == 2)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+}

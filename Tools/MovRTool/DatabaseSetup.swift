@@ -36,11 +36,27 @@ public enum DatabaseSetup {
     /// `postgresql://user@host:port/db` URL for `database` on the cluster behind `superuserURL`,
     /// logging in as the service's own role.
     public static func serviceURL(superuserURL: String, database: OwnedDatabase) -> String {
+        if let multiHost = multiHostServiceURL(superuserURL: superuserURL, database: database) { return multiHost }
         guard var components = URLComponents(string: superuserURL) else { return superuserURL }
         components.user = database.name
         components.password = nil
         components.path = "/\(database.name)"
         return components.string ?? superuserURL
+    }
+
+    /// `postgresql://root@h1:26257,h2:26257/defaultdb?x=y` -> the service's role and database on
+    /// the same hosts with the same query (URLComponents cannot parse a host list); nil when the
+    /// URL names one host.
+    static func multiHostServiceURL(superuserURL: String, database: OwnedDatabase) -> String? {
+        guard let schemeEnd = superuserURL.range(of: "://") else { return nil }
+        let rest = superuserURL[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let hosts = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        guard hosts.contains(",") else { return nil }
+        let query = rest[authorityEnd...].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            .dropFirst().first.map { "?" + $0 } ?? ""
+        return superuserURL[..<schemeEnd.upperBound] + "\(database.name)@\(hosts)/\(database.name)\(query)"
     }
 
     /// Idempotent: creates what is missing.

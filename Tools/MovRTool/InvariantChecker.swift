@@ -12,12 +12,18 @@ public struct InvariantChecker: Sendable {
         public var violations: [String] = []
         public var pending: [String] = []
         public var counts: [String: Int] = [:]
+        /// One line per standby (ReplicationCheck).
+        public var replication: [String] = []
 
         public var isClean: Bool { violations.isEmpty }
 
         public var description: String {
             var lines = counts.sorted(by: { $0.key < $1.key }).map { "  \($0.key): \($0.value)" }
             lines.insert("checked:", at: 0)
+            if !replication.isEmpty {
+                lines.append("replication:")
+                lines += replication.map { "  \($0)" }
+            }
             if violations.isEmpty {
                 lines.append("OK: every invariant holds")
             } else {

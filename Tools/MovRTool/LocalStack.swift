@@ -6,6 +6,7 @@ import MovRRPC
 import MovRRPCTransport
 import MovRService
 import MovRTLS
+import MovRWAN
 import NIOPosix
 
 /// `movr up`: the whole system on one machine — a private PostgreSQL cluster, certificates,
@@ -28,6 +29,18 @@ public struct LocalStack: Sendable {
         public var exitWithParent: Bool = false
         /// Extra MOVR_* settings given to every executable (e.g. fault points in tests).
         public var extraEnvironment: [String: String] = [:]
+        /// Put a latency-injecting proxy on every link between regions (docs/operations.md).
+        public var wan: Bool = false
+        public var wanJitterMs: Int = 0
+        /// Probability (0...1) that a chunk on a WAN link needs a retransmission.
+        public var wanLoss: Double = 0
+        /// A streaming-replication hot standby per region other than the database's.
+        public var replicas: Bool = false
+        /// Replica reads are allowed while the standby is at most this far behind.
+        public var replicaMaxLagMs: Int = 2000
+        /// False: gateways call their own region's services for every city (benchmarks show
+        /// what home-region routing saves).
+        public var homeRegionRouting: Bool = true
 
         public init() {}
     }
@@ -108,13 +121,24 @@ public struct LocalStack: Sendable {
         }
         let stackPath = "\(directory)/stack.json"
         let primary = regions.contains(locality.primaryRegion) ? locality.primaryRegion : regions[0]
-        try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
-                           primaryRegion: primary, endpoints: endpoints)
 
-        // 4. Executables, per region.
+        // 4. The WAN simulator (delays switched on after the demo data) and the standbys.
+        let network = try await startNetwork(cluster: cluster, directory: directory, regions: regions,
+                                             primary: primary, locality: locality, endpoints: endpoints)
+        do {
+            try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
+                               primaryRegion: primary, endpoints: endpoints, network: network)
+        } catch {
+            for standby in network.standbys.values { try? standby.stop() }
+            await network.stopProxies()
+            throw error
+        }
+
+        // 5. Executables, per region.
         var children: [ChildProcess] = []
         let stopAll = {
             for child in children.reversed() { child.stop() }
+            for standby in network.standbys.values { try? standby.stop() }
             try? cluster.stop()
         }
         do {
@@ -122,7 +146,7 @@ public struct LocalStack: Sendable {
                 for identity in Self.serviceOrder {
                     let child = try makeChild(identity: identity, region: region, endpoints: endpoints,
                                               directory: directory, certs: certs, binaries: binaries,
-                                              superuserURL: superuserURL)
+                                              superuserURL: superuserURL, network: network)
                     try child.start()
                     children.append(child)
                 }
@@ -138,10 +162,13 @@ public struct LocalStack: Sendable {
             }
         } catch {
             stopAll()
+            await network.stopProxies()
             throw error
         }
+        network.switchOnDelays(jitterMs: options.wanJitterMs, loss: options.wanLoss)
 
         Console.line("MovR is up.")
+        printNetwork(network)
         for region in regions {
             if let gateway = endpoints[region]?.gateway {
                 Console.line("  \(region): gateway \(gateway)/rpc   web UI \(gateway)/")
@@ -153,12 +180,14 @@ public struct LocalStack: Sendable {
         await Self.waitForTerminationSignal(orParentExit: options.exitWithParent)
         Console.line("stopping...")
         stopAll()
+        await network.stopProxies()
         try? FileManager.default.removeItem(atPath: "\(directory)/pids")
         Console.line("stopped.")
     }
 
     private func makeChild(identity: ServiceIdentity, region: String, endpoints: [String: Topology.RegionEndpoints],
-                           directory: String, certs: String, binaries: String, superuserURL: String) throws -> ChildProcess {
+                           directory: String, certs: String, binaries: String, superuserURL: String,
+                           network: LocalNetwork) throws -> ChildProcess {
         guard let listen = endpoints[region]?.url(of: identity).flatMap({ URLComponents(string: $0)?.port }) else {
             throw StackError("no port for \(identity.rawValue) in \(region)")
         }
@@ -178,11 +207,28 @@ public struct LocalStack: Sendable {
         if let localityPath = ProcessInfo.processInfo.environment["MOVR_LOCALITY_CONFIG"] {
             environment["MOVR_LOCALITY_CONFIG"] = localityPath
         }
-        switch identity {
-        case .users: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .users)
-        case .vehicles: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .vehicles)
-        case .rides: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: .rides)
-        case .gateway, .operator: break
+        if let topologyPath = network.topologyFiles[region] {
+            environment["MOVR_TOPOLOGY"] = topologyPath
+        }
+        if !options.homeRegionRouting {
+            environment["MOVR_HOME_REGION_ROUTING"] = "false"
+        }
+        if let database = OwnedDatabase(rawValue: identity.rawValue) {
+            // The primary through this region's WAN link when it lives elsewhere.
+            var primaryURL = DatabaseSetup.serviceURL(superuserURL: superuserURL, database: database)
+            if let port = WANPlan.databasePort(for: region, links: network.links) {
+                primaryURL = WANPlan.replacingPort(of: primaryURL, with: port)
+            }
+            environment["MOVR_DATABASE_URL"] = primaryURL
+            if options.replicas {
+                // Every writer reports the WAL position of its writes, for readers elsewhere.
+                environment["MOVR_REPORT_WRITE_LSN"] = "true"
+                if let standby = network.standbys[region], database != .users {
+                    environment["MOVR_REPLICA_DATABASE_URL"] = DatabaseSetup.serviceURL(
+                        superuserURL: standby.superuserURL, database: database)
+                    environment["MOVR_REPLICA_MAX_LAG_MS"] = "\(options.replicaMaxLagMs)"
+                }
+            }
         }
         // Every client of a local stack is 127.0.0.1 (tests, load, browsers), so per-client
         // limits would treat them all as one client. The process-wide limits stay: the global
@@ -222,13 +268,13 @@ public struct LocalStack: Sendable {
     }
 
     private func writeStackFile(path: String, directory: String, superuserURL: String, primaryRegion: String,
-                                endpoints: [String: Topology.RegionEndpoints]) throws {
+                                endpoints: [String: Topology.RegionEndpoints], network: LocalNetwork) throws {
         var regions: [String: Any] = [:]
         for (region, endpoint) in endpoints {
             regions[region] = ["gateway": endpoint.gateway ?? "", "users": endpoint.users ?? "",
                                "vehicles": endpoint.vehicles ?? "", "rides": endpoint.rides ?? ""]
         }
-        let stack: [String: Any] = [
+        var stack: [String: Any] = [
             "ca": "\(directory)/certs/ca.pem",
             "client_cert": "\(directory)/certs/operator.pem",
             "client_key": "\(directory)/certs/operator.key",
@@ -236,6 +282,14 @@ public struct LocalStack: Sendable {
             "primary_region": primaryRegion,
             "regions": regions,
         ]
+        if options.wan {
+            stack["wan"] = ["jitter_ms": options.wanJitterMs, "loss": options.wanLoss,
+                            "links": network.links.map(\.json)]
+        }
+        if !network.standbys.isEmpty {
+            stack["replicas"] = network.standbys.mapValues(\.superuserURL)
+        }
+        stack["home_region_routing"] = options.homeRegionRouting
         let data = try JSONSerialization.data(withJSONObject: stack, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }

@@ -42,6 +42,28 @@ extension MovRCommand {
         var logLevel = "info"
         @Flag(help: "Stop everything when the process that started `movr up` exits (test harnesses).")
         var exitWithParent = false
+        @Flag(help: "Simulate the WAN: a delaying proxy (one-way = RTT/2 of the region pair) on every link between regions.")
+        var wan = false
+        @Option(help: "With --wan: extra random delay per chunk, 0...N ms.")
+        var wanJitterMs = 0
+        @Option(help: "With --wan: probability (0...1) that a chunk is lost and retransmitted (delayed by max(200 ms, RTT)).")
+        var wanLoss = 0.0
+        @Flag(help: "A streaming-replication hot standby per region other than the database's; regional reads use it.")
+        var replicas = false
+        @Option(help: "With --replicas: the replication lag (ms) beyond which reads go to the primary.")
+        var replicaMaxLagMs = 2000
+        @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
+        var noHomeRouting = false
+
+        func validate() throws {
+            if !wan, wanJitterMs != 0 || wanLoss != 0 {
+                throw ValidationError("--wan-jitter-ms and --wan-loss need --wan")
+            }
+            guard wanJitterMs >= 0, (0...1).contains(wanLoss) else {
+                throw ValidationError("--wan-jitter-ms must be >= 0 and --wan-loss within 0...1")
+            }
+            guard replicaMaxLagMs > 0 else { throw ValidationError("--replica-max-lag-ms must be positive") }
+        }
 
         func run() async throws {
             var options = LocalStack.Options()
@@ -52,8 +74,14 @@ extension MovRCommand {
             options.seedDemoData = !noDemoData
             options.logLevel = logLevel
             options.exitWithParent = exitWithParent
+            options.wan = wan
+            options.wanJitterMs = wanJitterMs
+            options.wanLoss = wanLoss
+            options.replicas = replicas
+            options.replicaMaxLagMs = replicaMaxLagMs
+            options.homeRegionRouting = !noHomeRouting
             // Fault injection for tests, and the scrypt cost (tests run dozens of sign-ins at once
-            // on two cores and lower it; docs/operations.md, "Password hashing").
+            // on two cores and lower it; docs/operations.md, "Configuration").
             for (key, value) in ProcessInfo.processInfo.environment
             where key.hasPrefix("MOVR_FAULT") || key == "MOVR_SCRYPT_LOG2N" {
                 options.extraEnvironment[key] = value
@@ -94,6 +122,12 @@ extension MovRCommand {
         var dialect = "postgres"
         @Option(help: "CockroachDB survival goal: zone or region.")
         var survive = "zone"
+        @Option(help: "CockroachDB: comma-separated database regions (default: the locality map's).")
+        var regions: String?
+        @Option(help: "CockroachDB: the database's primary region (default: the locality map's).")
+        var primaryRegion: String?
+        @Option(help: "CockroachDB with --print: comma-separated host:port of the nodes; prints each service's multi-host URL.")
+        var hosts: String?
 
         func run() async throws {
             guard let dialect = SQLDialect(rawValue: dialect) else {
@@ -103,8 +137,24 @@ extension MovRCommand {
                 throw ValidationError("survive must be zone or region")
             }
             let locality = try Locality.loadDefault()
+            if dialect == .postgres, regions != nil || primaryRegion != nil || hosts != nil {
+                throw ValidationError("--regions, --primary-region and --hosts apply to --dialect cockroach")
+            }
+            let plan: CockroachSchema.RegionPlan
+            do {
+                plan = try CockroachSchema.RegionPlan(
+                    locality: locality, regions: regions?.split(separator: ",").map(String.init), primary: primaryRegion)
+            } catch {
+                throw ValidationError("\(error)")
+            }
             if print {
-                Swift.print(SchemaPrinter.ddl(dialect: dialect, locality: locality, survival: survival))
+                let hostList = hosts?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+                do {
+                    Swift.print(try SchemaPrinter.ddl(dialect: dialect, locality: locality, survival: survival,
+                                                      plan: plan, hosts: hostList))
+                } catch {
+                    throw ValidationError("\(error)")
+                }
                 return
             }
             let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
@@ -115,7 +165,8 @@ extension MovRCommand {
                 try await DatabaseSetup.createDatabases(superuserURL: url, logger: logger)
                 applied = try await DatabaseSetup.migrate(superuserURL: url, logger: logger)
             case .cockroach:
-                applied = try await CockroachSchema.apply(rootURL: url, locality: locality, survival: survival, logger: logger)
+                applied = try await CockroachSchema.apply(rootURL: url, locality: locality, survival: survival, plan: plan,
+                                                          logger: logger)
             }
             for (database, versions) in applied.sorted(by: { $0.key < $1.key }) {
                 Swift.print("\(database): \(versions.isEmpty ? "up to date" : "applied \(versions)")")
@@ -175,11 +226,21 @@ extension MovRCommand {
         var bound = 30
         @Option(help: "Seconds to keep re-checking while repairs are pending.")
         var wait = 0
+        @Option(help: "Stack file (its standbys are checked too).")
+        var stack = ".movr/stack.json"
+        @Option(help: "Milliseconds a standby may lag in replay before it counts as a violation.")
+        var replicaMaxLagMs = 5000
 
         func run() async throws {
-            let url = try databaseURL ?? StackFile.load(".movr/stack.json").databaseURL
-            let checker = InvariantChecker(superuserURL: url, bound: .seconds(bound), logger: MovRCommand.logger())
-            let report = try await checker.check(wait: .seconds(wait))
+            let stackFile = try? StackFile.load(stack)
+            guard let url = databaseURL ?? stackFile?.databaseURL else {
+                throw ValidationError("no --database-url and no readable \(stack); is the stack running (make run)?")
+            }
+            let logger = MovRCommand.logger()
+            let checker = InvariantChecker(superuserURL: url, bound: .seconds(bound), logger: logger)
+            var report = try await checker.check(wait: .seconds(wait))
+            try await ReplicationCheck(primaryURL: url, standbys: stackFile?.replicas ?? [:],
+                                       maxLag: .milliseconds(replicaMaxLagMs), logger: logger).check(into: &report)
             Swift.print(report)
             if !report.isClean { throw ExitCode(2) }
         }

@@ -41,6 +41,19 @@ public struct PublicClient: Sendable {
                                                              headers: headers))
     }
 
+    /// ``call(_:_:as:token:city:idempotent:headers:)`` and what the reply's headers said:
+    /// `X-MovR-LSN` after a write, the gateway's `Server-Timing`.
+    public func callReportingHeaders<P: Encodable & Sendable, R: Decodable>(
+        _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
+        idempotent: Bool = false, headers: [(String, String)] = []
+    ) async throws -> (result: R, lsn: String?, serverTiming: [ServerTiming]) {
+        let metadata = RPCReplyMetadata()
+        let result = try await RPCReplyMetadata.$current.withValue(metadata) {
+            try await call(method, params, as: R.self, token: token, city: city, idempotent: idempotent, headers: headers)
+        }
+        return (result, metadata.lsn, ServerTiming.parse(metadata.serverTiming ?? ""))
+    }
+
     public func shutdown() async {
         await client.shutdown()
     }
@@ -60,5 +73,47 @@ public struct PublicClient: Sendable {
                 try await Task.sleep(for: .milliseconds(min(100 * attempt, 2_000) + Int.random(in: 0..<100)))
             }
         }
+    }
+}
+
+/// One `Server-Timing` entry of a gateway reply: `remote;desc="us-east1 movr.vehicles.list";dur=68.4`.
+public struct ServerTiming: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var milliseconds: Double
+
+    public var isRemote: Bool { name == "remote" }
+
+    /// Entries separated by commas; unreadable ones are skipped.
+    public static func parse(_ header: String) -> [ServerTiming] {
+        var entries: [ServerTiming] = []
+        var current = ""
+        var quoted = false
+        for character in header + "," {
+            if character == "\"" { quoted.toggle() }
+            if character == ",", !quoted {
+                if let entry = entry(current) { entries.append(entry) }
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        return entries
+    }
+
+    private static func entry(_ text: String) -> ServerTiming? {
+        let parts = text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let name = parts.first, !name.isEmpty else { return nil }
+        var entry = ServerTiming(name: name, description: "", milliseconds: 0)
+        var sawDuration = false
+        for part in parts.dropFirst() {
+            if part.hasPrefix("desc=") {
+                entry.description = String(part.dropFirst(5)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            } else if part.hasPrefix("dur="), let value = Double(part.dropFirst(4)) {
+                entry.milliseconds = value
+                sawDuration = true
+            }
+        }
+        return sawDuration ? entry : nil
     }
 }

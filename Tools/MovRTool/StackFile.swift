@@ -11,6 +11,11 @@ public struct StackFile: Sendable {
     public var databaseURL: String
     public var primaryRegion: String
     public var topology: Topology
+    /// Superuser URLs of the hot standbys by region (`movr up --replicas`).
+    public var replicas: [String: String] = [:]
+    /// How many links the WAN simulator delays (`movr up --wan`; 0 without it).
+    public var wanLinkCount: Int = 0
+    public var homeRegionRouting: Bool = true
 
     public static func load(_ path: String) throws -> StackFile {
         guard let data = FileManager.default.contents(atPath: path),
@@ -27,7 +32,10 @@ public struct StackFile: Sendable {
             ca: try resolve("ca"), clientCertificate: try resolve("client_cert"), clientKey: try resolve("client_key"),
             databaseURL: object["database_url"] as? String ?? "",
             primaryRegion: object["primary_region"] as? String ?? "us-east1",
-            topology: regions)
+            topology: regions,
+            replicas: object["replicas"] as? [String: String] ?? [:],
+            wanLinkCount: ((object["wan"] as? [String: Any])?["links"] as? [Any])?.count ?? 0,
+            homeRegionRouting: object["home_region_routing"] as? Bool ?? true)
     }
 
     /// A client of `service` presenting the operator certificate.

@@ -41,7 +41,7 @@ public struct GatewayService: MovRServiceDefinition {
     public var extraTLSProviders: [TLSContextProvider] { [publicTLS] }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
-        let api = PublicAPI(runtime: runtime)
+        let api = try PublicAPI(runtime: runtime)
         let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
         return [try runtime.makeServer(
             listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false, isPublic: true,

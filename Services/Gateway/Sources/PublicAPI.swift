@@ -14,6 +14,29 @@ struct PublicAPI: Sendable {
     /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
     /// that is down costs one connect timeout per service every few seconds, not one per request.
     let unreachable = UnreachableServices(retryAfter: .seconds(5))
+    /// False (`--home-region-routing false`): every city is served by this region's services,
+    /// which then reach data homed elsewhere across the WAN (benchmarks compare the two).
+    let homeRegionRouting: Bool
+    let fences = WriteFences()
+
+    init(runtime: ServiceRuntime) throws {
+        self.runtime = runtime
+        homeRegionRouting = try runtime.configuration.bool("home-region-routing", default: true)
+    }
+
+    /// Where a call about data homed in `region` goes (nil: this region).
+    func route(_ region: String) -> String? {
+        homeRegionRouting ? region : nil
+    }
+
+    /// Internal methods a standby may answer: they carry the caller's write fence.
+    static let replicaReadable: Set<String> = [InternalMethod.Vehicles.list, InternalMethod.Vehicles.get,
+                                               InternalMethod.Rides.promoList]
+    /// Internal methods that write: the WAL position in their reply becomes the caller's fence.
+    static let writes: Set<String> = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove,
+                                      InternalMethod.Rides.start, InternalMethod.Rides.end,
+                                      InternalMethod.Rides.updateLocation, InternalMethod.Rides.promoCreate,
+                                      InternalMethod.Rides.promoApply]
 
     func dispatcher() -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
@@ -55,6 +78,78 @@ struct PublicAPI: Sendable {
         }
     }
 
+    /// One call to a service of `region` (nil: this region). A call to another region whose
+    /// service is unreachable (the request never left) is served by this region's own service
+    /// instead: every region's services share the database, so this keeps a failed region's
+    /// cities served (docs/operations.md). Each attempt is timed for `Server-Timing` (`remote`
+    /// when the service is in another region) and named in `X-MovR-Region`; reads a standby may
+    /// answer carry the caller's write fence, and after a write the reply's WAL position becomes
+    /// the caller's fence and goes to the client (`X-MovR-LSN`, to echo as `X-MovR-Min-LSN`
+    /// through another gateway).
+    func hop<T>(_ service: ServiceIdentity, region: String?, _ method: String, context: RPCContext, idempotent: Bool,
+                _ body: (RPCClient, RPCCallOptions) async throws -> T) async throws -> T {
+        var options = RPCCallOptions(from: context, idempotent: idempotent)
+        let token = Self.bearerToken(context)
+        if Self.replicaReadable.contains(method) {
+            let fence = [try Self.clientFence(context), fences.fence(token: token)].compactMap { $0 }.max()
+            if let fence { options.headers.append((RPCHeader.minimumLSN, fence.description)) }
+        }
+        if let region, region != runtime.region {
+            let key = "\(service.rawValue)@\(region)"
+            // A region this deployment does not run (no address in the topology) is served here.
+            if !unreachable.isSkipped(key), let home = try? runtime.client(for: service, region: region) {
+                var homeOptions = options
+                homeOptions.reportUnreachable = true
+                do {
+                    let result = try await attempt(region, method, token: token, context: context) {
+                        try await body(home, homeOptions)
+                    }
+                    unreachable.markReachable(key)
+                    return result
+                } catch let failure as RPCUnreachableError {
+                    if unreachable.markUnreachable(key) {
+                        runtime.logger.notice("home region unreachable; serving its cities from this region",
+                                              metadata: ["region": "\(region)", "service": "\(service.rawValue)",
+                                                         "error": "\(failure)"])
+                    }
+                }
+            }
+        }
+        let local = try runtime.client(for: service)
+        return try await attempt(runtime.region, method, token: token, context: context) { try await body(local, options) }
+    }
+
+    private func attempt<T>(_ target: String, _ method: String, token: String?, context: RPCContext,
+                            _ call: () async throws -> T) async throws -> T {
+        context.servedBy?.record(target)
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            let (seconds, attoseconds) = elapsed.components
+            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            let kind = target == runtime.region ? "local" : "remote"
+            RPCResponseHeaders.add("server-timing",
+                                   "\(kind);desc=\"\(target) \(method)\";dur=\((milliseconds * 10).rounded() / 10)")
+        }
+        guard Self.writes.contains(method) else { return try await call() }
+        let reply = RPCReplyMetadata()
+        let result = try await RPCReplyMetadata.$current.withValue(reply) { try await call() }
+        if let text = reply.lsn, let position = WALPosition(text) {
+            if let token { fences.record(position, token: token) }
+            RPCResponseHeaders.add(RPCHeader.lsn, position.description)
+        }
+        return result
+    }
+
+    /// The client's own `X-MovR-Min-LSN` (the `X-MovR-LSN` of a write it made elsewhere).
+    static func clientFence(_ context: RPCContext) throws -> WALPosition? {
+        guard let header = context.headers[RPCHeader.minimumLSN] else { return nil }
+        guard let position = WALPosition(header.trimmingCharacters(in: .whitespaces)) else {
+            throw RPCError.invalidParams(field: "X-MovR-Min-LSN", message: "X-MovR-Min-LSN must be a WAL position like 0/16B3748")
+        }
+        return position
+    }
+
     /// Calls the owning service and hands its result to the client as it came: the service built
     /// it, the RPC client checked it is well-formed JSON, and the dispatcher splices the bytes
     /// into the reply; decoding and re-encoding it here would only cost time.
@@ -62,33 +157,9 @@ struct PublicAPI: Sendable {
         _ service: ServiceIdentity, region: String? = nil, _ method: String, _ params: P,
         context: RPCContext, idempotent: Bool
     ) async throws -> RawJSON {
-        let options = RPCCallOptions(from: context, idempotent: idempotent)
-        guard let region, region != runtime.region else {
-            context.servedBy?.record(runtime.region)
-            return try await runtime.client(for: service).callRaw(method, params: params, options: options)
+        try await hop(service, region: region, method, context: context, idempotent: idempotent) { client, options in
+            try await client.callRaw(method, params: params, options: options)
         }
-        let key = "\(service.rawValue)@\(region)"
-        // A region this deployment does not run (no address in the topology) is served here.
-        if !unreachable.isSkipped(key), let home = try? runtime.client(for: service, region: region) {
-            var homeOptions = options
-            homeOptions.reportUnreachable = true
-            do {
-                context.servedBy?.record(region)
-                let result = try await home.callRaw(method, params: params, options: homeOptions)
-                unreachable.markReachable(key)
-                return result
-            } catch let failure as RPCUnreachableError {
-                // The home region's service is down (the request never left): every region's
-                // services share the database, so this region's own service serves it instead.
-                // This is what keeps a failed region's cities served (docs/operations.md).
-                if unreachable.markUnreachable(key) {
-                    runtime.logger.notice("home region unreachable; serving its cities from this region",
-                                          metadata: ["region": "\(region)", "service": "\(service.rawValue)", "error": "\(failure)"])
-                }
-            }
-        }
-        context.servedBy?.record(runtime.region)
-        return try await runtime.client(for: service).callRaw(method, params: params, options: options)
     }
 
     /// The signed-in user, or 401.
@@ -196,7 +267,7 @@ struct PublicAPI: Sendable {
             } catch let error as LocalityError {
                 throw Self.rpcError(error, field: "city")
             }
-            return try await api.forward(.users, region: region, InternalMethod.Users.register,
+            return try await api.forward(.users, region: api.route(region), InternalMethod.Users.register,
                                       InternalRegisterParams(params, clientAddress: context.clientAddress),
                                       context: context, idempotent: true)
         }
@@ -235,7 +306,7 @@ struct PublicAPI: Sendable {
             guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
                 throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
             }
-            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.list,
+            return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.list,
                                       InternalVehiclesListParams(city: city, limit: params.effectiveLimit,
                                                                  cursor: params.cursor),
                                       context: context, idempotent: true)
@@ -254,7 +325,7 @@ struct PublicAPI: Sendable {
                 id: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
                 ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
                 color: params.color, brand: params.brand, battery: params.battery ?? 100)
-            return try await api.forward(.vehicles, region: location.region, InternalMethod.Vehicles.add, add,
+            return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.add, add,
                                          context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesRemove.rawValue, params: VehiclesRemoveParams.self) { params, context in
@@ -279,13 +350,15 @@ struct PublicAPI: Sendable {
             let start = InternalRidesStartParams(
                 rideID: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
                 riderID: session.user.id, vehicleID: params.vehicleId)
-            return try await api.forward(.rides, region: location.region, InternalMethod.Rides.start, start,
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.updateLocation,
+            // Where the rider is (X-City, X-Place, then their home city): the ride's home region.
+            let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.updateLocation,
                                       InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
                                                                         location: params.location),
                                       context: context, idempotent: true)
@@ -293,7 +366,8 @@ struct PublicAPI: Sendable {
         dispatcher.register(PublicMethod.ridesEnd.rawValue, params: RidesEndParams.self) { params, context in
             let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.end,
+            let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
+            return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.end,
                                       InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
                                                              location: params.location, battery: params.battery),
                                       context: context, idempotent: false)

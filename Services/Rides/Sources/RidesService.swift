@@ -22,6 +22,13 @@ public struct RidesService: MovRServiceDefinition {
     public let reconciler: RideReconciler
     let reconcileInterval: Duration
     let logger: Logger
+    /// Promo code lists from this region's standby, when there is one (RegionalReads).
+    let reads: RegionalReads
+    let replicaStore: RidesStore?
+
+    /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
+    static let writeMethods = [InternalMethod.Rides.start, InternalMethod.Rides.end, InternalMethod.Rides.updateLocation,
+                               InternalMethod.Rides.promoCreate, InternalMethod.Rides.promoApply]
 
     public var store: RidesStore { flows.store }
 
@@ -40,7 +47,10 @@ public struct RidesService: MovRServiceDefinition {
         if try configuration.bool("migrate", default: true) {
             _ = try await Migrator(client: database).apply(RidesSchema.migrations)
         }
-        let store = RidesStore(database: database, tariffs: try RideTariffs(pricing: pricing))
+        let tariffs = try RideTariffs(pricing: pricing)
+        let store = RidesStore(database: database, tariffs: tariffs)
+        reads = try runtime.makeRegionalReads(primary: database)
+        replicaStore = reads.replica.map { RidesStore(database: $0, tariffs: tariffs) }
         let vehicles = RPCVehiclesPort(client: try runtime.client(for: .vehicles))
         flows = RideFlows(store: store, vehicles: vehicles, region: runtime.region,
                           armedFault: configuration.string("fault"), logger: runtime.logger)
@@ -52,7 +62,16 @@ public struct RidesService: MovRServiceDefinition {
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let database = store.database
         let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
-        return [try runtime.makeServer(listen: listen, dispatcher: Self.dispatcher(flows: flows),
+        let reads = self.reads, replicaStore = self.replicaStore
+        var promoReader: (@Sendable (RPCContext) async -> RidesStore?)?
+        if let replicaStore {
+            promoReader = { context in await reads.useReplica(context) ? replicaStore : nil }
+        }
+        var dispatcher = Self.dispatcher(flows: flows, promoReader: promoReader)
+        if reads.reportsWritePosition {
+            dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
+        }
+        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
                                        tls: runtime.internalServerTLS, identifiesCallers: true,
                                        readiness: { await database.ping() })]
     }
@@ -68,16 +87,19 @@ public struct RidesService: MovRServiceDefinition {
             PeriodicService(name: "outbox acknowledgements", interval: .milliseconds(200), logger: logger) {
                 await flows.acknowledgeDelivered()
             },
-        ]
+        ] + (reads.replica == nil ? [] : [reads.monitor()])
     }
 
     public func shutdown() async {
         await flows.acknowledgeDelivered()
+        await reads.shutdown()
         await store.database.shutdown()
     }
 
-    /// The internal methods and who may call them.
-    public static func dispatcher(flows: RideFlows) -> RPCDispatcher {
+    /// The internal methods and who may call them. `promoReader` returns the standby's store
+    /// when `promo_codes.list` may be answered there (nil: the primary's).
+    public static func dispatcher(flows: RideFlows,
+                                  promoReader: (@Sendable (RPCContext) async -> RidesStore?)? = nil) -> RPCDispatcher {
         let store = flows.store
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Rides.self
@@ -111,8 +133,9 @@ public struct RidesService: MovRServiceDefinition {
         dispatcher.register(M.listActive, params: RPCEmptyParams.self, allowedCallers: Caller.operator) { _, _ in
             ActiveRidesResult(rides: try await store.activeRides())
         }
-        dispatcher.register(M.promoList, params: RPCEmptyParams.self, allowedCallers: Caller.gateway) { _, _ in
-            PromoCodesListResult(promoCodes: try await store.unexpiredPromoCodes())
+        dispatcher.register(M.promoList, params: RPCEmptyParams.self, allowedCallers: Caller.gateway) { _, context in
+            let source = await promoReader?(context) ?? store
+            return PromoCodesListResult(promoCodes: try await source.unexpiredPromoCodes())
         }
         dispatcher.register(M.promoCreate, params: InternalPromoCreateParams.self, allowedCallers: Caller.gateway) { params, _ in
             guard let promoCode = try await store.createPromoCode(params) else {

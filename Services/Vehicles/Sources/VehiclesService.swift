@@ -5,50 +5,86 @@ import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import ServiceLifecycle
 
 /// The vehicles service: owns `movr_vehicles`; answers the gateway (catalogue) and the rides
 /// service (reserve, release, positions during a ride).
 public struct VehiclesService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.vehicles
     public let store: VehiclesStore
+    /// The standby of this region, when there is one (`--replica-database-url`).
+    let reads: RegionalReads
+    let replicaStore: VehiclesStore?
+
+    /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
+    static let writeMethods = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove, InternalMethod.Vehicles.reserve,
+                               InternalMethod.Vehicles.release, InternalMethod.Vehicles.recordLocation]
 
     public init(runtime: ServiceRuntime) async throws {
         let database = try runtime.makeDatabase()
         if try runtime.configuration.bool("migrate", default: true) {
             _ = try await Migrator(client: database).apply(VehiclesSchema.migrations)
         }
-        store = VehiclesStore(database: database, locality: runtime.locality)
+        let followerReads = try runtime.configuration.bool("follower-reads", default: false)
+        guard !followerReads || database.configuration.dialect == .cockroach else {
+            throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
+        }
+        store = VehiclesStore(database: database, locality: runtime.locality, followerReads: followerReads)
+        reads = try runtime.makeRegionalReads(primary: database)
+        replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: runtime.locality) }
+    }
+
+    public var backgroundServices: [any Service] {
+        reads.replica == nil ? [] : [reads.monitor()]
     }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let store = self.store
         let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
-        return [try runtime.makeServer(listen: listen, dispatcher: Self.dispatcher(store: store),
+        var dispatcher = Self.dispatcher(store: store, reader: Self.reader(store: store, replica: replicaStore, reads: reads))
+        let reads = self.reads
+        if reads.reportsWritePosition {
+            dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
+        }
+        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
                                        tls: runtime.internalServerTLS, identifiesCallers: true,
                                        readiness: { await store.database.ping() })]
     }
 
     public func shutdown() async {
+        await reads.shutdown()
         await store.database.shutdown()
     }
 
-    /// The internal methods and who may call them.
-    public static func dispatcher(store: VehiclesStore) -> RPCDispatcher {
+    /// The store a read-only call uses: the standby's when it may answer (RegionalReads).
+    static func reader(store: VehiclesStore, replica: VehiclesStore?, reads: RegionalReads)
+        -> @Sendable (RPCContext) async -> VehiclesStore {
+        guard let replica else { return { _ in store } }
+        return { context in await reads.useReplica(context) ? replica : store }
+    }
+
+    /// The internal methods and who may call them; `reader` picks the store of read-only
+    /// methods (default: the primary's).
+    public static func dispatcher(store: VehiclesStore,
+                                  reader: (@Sendable (RPCContext) async -> VehiclesStore)? = nil) -> RPCDispatcher {
+        let reader = reader ?? { _ in store }
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Vehicles.self
         dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
-        dispatcher.register(M.list, params: InternalVehiclesListParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.list, params: InternalVehiclesListParams.self, allowedCallers: Caller.gateway) { params, context in
             let cursor: PageCursor?
             do {
                 cursor = try params.cursor.map { try PageCursor(decoding: $0) }
             } catch let error as APIValidationError {
                 throw RPCError.invalidParams(field: error.field, message: error.message)
             }
-            let page = try await store.listAvailable(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
+            let page = try await reader(context).listAvailable(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
             return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
         }
-        dispatcher.register(M.get, params: VehiclesGetParams.self, allowedCallers: Caller.gatewayAndRides) { params, _ in
-            guard let vehicle = try await store.get(id: params.id) else {
+        dispatcher.register(M.get, params: VehiclesGetParams.self, allowedCallers: Caller.gatewayAndRides) { params, context in
+            // The rides service reads what it is about to change: always the primary.
+            let source = context.caller == "rides" ? store : await reader(context)
+            guard let vehicle = try await source.get(id: params.id) else {
                 throw RPCError.notFound(reason: "vehicle_not_found")
             }
             return VehicleResult(vehicle: vehicle)

@@ -11,9 +11,15 @@ public struct VehiclesStore: Sendable {
     public let database: PostgresClient
     let locality: Locality
 
-    public init(database: PostgresClient, locality: Locality) {
+    /// CockroachDB only (`--follower-reads`): `vehicles.list` reads at
+    /// `follower_read_timestamp()` (about 4.8 s old), which any replica in the caller's region
+    /// can serve without a trip to the leaseholder. A vehicle added or freed since may be missing.
+    public let followerReads: Bool
+
+    public init(database: PostgresClient, locality: Locality, followerReads: Bool = false) {
         self.database = database
         self.locality = locality
+        self.followerReads = followerReads
     }
 
     static let columns = "id, type, city, region, owner_id, status, battery, latitude, longitude, color, brand, current_ride_id, created_at"
@@ -22,13 +28,13 @@ public struct VehiclesStore: Sendable {
         let rows: PostgresRows
         if let cursor {
             rows = try await database.query("""
-                SELECT \(unsafeSQL: Self.columns) FROM vehicles
+                SELECT \(unsafeSQL: Self.columns) FROM vehicles\(unsafeSQL: Self.asOf(followerReads))
                 WHERE status = 'available' AND city = \(city)
                   AND (created_at, id) > (\(cursor.time), \(cursor.id))
                 ORDER BY created_at, id LIMIT \(limit + 1)
                 """)
         } else {
-            rows = try await database.query(Self.firstPageQuery(city: city, limit: limit))
+            rows = try await database.query(Self.firstPageQuery(city: city, limit: limit, followerReads: followerReads))
         }
         var vehicles = try rows.map(Self.vehicle(from:))
         var next: PageCursor?
@@ -41,12 +47,17 @@ public struct VehiclesStore: Sendable {
 
     /// The hot path's SQL (first page of a city's available vehicles); `movr bench` runs this
     /// exact statement with pgbench beside the same operation through the gateway.
-    public static func firstPageQuery(city: String, limit: Int) -> PostgresQuery {
+    public static func firstPageQuery(city: String, limit: Int, followerReads: Bool = false) -> PostgresQuery {
         """
-        SELECT \(unsafeSQL: Self.columns) FROM vehicles
+        SELECT \(unsafeSQL: Self.columns) FROM vehicles\(unsafeSQL: asOf(followerReads))
         WHERE status = 'available' AND city = \(city)
         ORDER BY created_at, id LIMIT \(limit + 1)
         """
+    }
+
+    /// CockroachDB's bounded-staleness clause, after the FROM list.
+    static func asOf(_ followerReads: Bool) -> String {
+        followerReads ? " AS OF SYSTEM TIME follower_read_timestamp()" : ""
     }
 
     public func get(id: UUID) async throws -> Vehicle? {

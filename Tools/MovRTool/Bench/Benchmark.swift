@@ -171,10 +171,7 @@ public struct Benchmark: Sendable {
         try data.write(to: URL(fileURLWithPath: options.reportPath))
         Console.line("JSON report written to \(options.reportPath)")
         if let path = options.markdownPath {
-            let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
-            try (existing + (existing.hasSuffix("\n\n") ? "" : existing.hasSuffix("\n") ? "\n" : "\n\n") + markdown + "\n")
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            Console.line("report section appended to \(path)")
+            try BenchStack.appendSection(markdown, to: path)
         }
         if results.totalErrors > 0 || !results.errors.isEmpty {
             Console.line("ERRORS: \(results.totalErrors) failed requests; \(results.errors.joined(separator: "; "))")
@@ -200,24 +197,7 @@ public struct Benchmark: Sendable {
     // MARK: Stack
 
     private func startStack(directory: String) async throws -> (pid_t, String) {
-        let log = directory + ".log"
-        try? FileManager.default.removeItem(atPath: log)
-        let movr = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-        let pid = try Subprocess.spawn([movr, "up", "--dir", directory, "--port-base", "18440", "--exit-with-parent",
-                                        "--log-level", "warning"], outputPath: log)
-        Console.line("starting a private stack for the benchmark (log: \(log))...")
-        let deadline = Date().addingTimeInterval(600)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
-                return (pid, directory + "/stack.json")
-            }
-            if let status = Subprocess.exitStatus(pid) {
-                throw StackError("movr up exited with \(status); see \(log)")
-            }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        kill(pid, SIGTERM)
-        throw StackError("the stack did not start within 600 s; see \(log)")
+        try await BenchStack.start(directory: directory, portBase: 18440)
     }
 
     // MARK: pgbench
