@@ -268,13 +268,19 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
             var extraHeaders = [(RPCHeader.requestID, requestID)]
             if let cost { extraHeaders.append((RequestCost.header, cost.headerValue)) }
+            // One Server-Timing header: the gateway's total first, then each service call.
+            var timings: [String] = []
             if let servedBy {
                 if let regions = servedBy.headerValue { extraHeaders.append((RPCHeader.servedByRegion, regions)) }
                 let milliseconds = Double(elapsed / 10_000) / 100
-                extraHeaders.append(("server-timing", "gateway;dur=\(milliseconds)"))
+                timings.append("gateway;dur=\(milliseconds)")
             }
+            for (name, value) in replyHeaders.all {
+                if name == "server-timing" { timings.append(value) } else { extraHeaders.append((name, value)) }
+            }
+            if !timings.isEmpty { extraHeaders.append(("server-timing", timings.joined(separator: ", "))) }
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders + replyHeaders.all, keepAlive: keepAlive)
+                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders, keepAlive: keepAlive)
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
     }

@@ -125,7 +125,8 @@ import Testing
                                                 parameters: [ride.uppercased(), "us-east1", "12.5", "7", nil, "a", "b", "c", "d", "e", vehicle])]
         let end = [BenchParse.LoggedStatement(database: "movr_rides", sql: "WITH q AS (SELECT 1) SELECT 1 AS outbox_id",
                                               parameters: [ride]),
-                   BenchParse.LoggedStatement(database: "movr_rides", sql: "DELETE FROM outbox WHERE id = $1", parameters: ["17"])]
+                   BenchParse.LoggedStatement(database: "movr_rides", sql: "DELETE FROM outbox WHERE id = ANY($1::int8[])",
+                                                              parameters: ["{17}"])]
         let unrelated = BenchParse.LoggedStatement(database: "movr_rides", sql: "SELECT now()", parameters: [])
         #expect(RideSQLScript.relevant(start + [unrelated] + end, database: "movr_rides", ids: [ride, vehicle]).count == 3)
         #expect(RideSQLScript.relevant(start, database: "movr_vehicles", ids: [ride]).isEmpty)
@@ -135,7 +136,8 @@ import Testing
         #expect(lines[1] == "INSERT INTO t VALUES (:ride_id::uuid, :r1_2::text, :r1_3::float8, :r1_10::text, "
                     + ":vehicle_id::uuid, :r1_4::int8, NULL, :r1_6::text, :r1_7::text, :r1_8::text, :r1_9::text);")
         #expect(lines[2] == "WITH q AS (SELECT 1) SELECT 1 AS outbox_id \\gset e_")
-        #expect(lines[3] == "DELETE FROM outbox WHERE id = :e_outbox_id::int8;")
+        // The service's batch delete, with this cycle's one entry as the batch.
+        #expect(lines[3] == "DELETE FROM outbox WHERE id = ANY(ARRAY[:e_outbox_id::int8]);")
         #expect(script.defines["r1_2"] == "us-east1")
         #expect(script.defines["r1_4"] == "7")
         #expect(script.defines.count == 8)

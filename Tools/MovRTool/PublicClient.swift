@@ -42,7 +42,8 @@ public struct PublicClient: Sendable {
     }
 
     /// ``call(_:_:as:token:city:idempotent:headers:)`` and what the reply's headers said:
-    /// `X-MovR-LSN` after a write, the gateway's `Server-Timing`.
+    /// `X-MovR-LSN` after a write, and the service calls in the gateway's `Server-Timing`
+    /// (its own `gateway` total left out).
     public func callReportingHeaders<P: Encodable & Sendable, R: Decodable>(
         _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
         idempotent: Bool = false, headers: [(String, String)] = []
@@ -51,7 +52,7 @@ public struct PublicClient: Sendable {
         let result = try await RPCReplyMetadata.$current.withValue(metadata) {
             try await call(method, params, as: R.self, token: token, city: city, idempotent: idempotent, headers: headers)
         }
-        return (result, metadata.lsn, ServerTiming.parse(metadata.serverTiming ?? ""))
+        return (result, metadata.lsn, ServerTiming.parse(metadata.serverTiming ?? "").filter(\.isServiceCall))
     }
 
     public func shutdown() async {
@@ -83,6 +84,8 @@ public struct ServerTiming: Sendable, Equatable {
     public var milliseconds: Double
 
     public var isRemote: Bool { name == "remote" }
+    /// A call to a service (`local` or `remote`), not the gateway's own total (`gateway`).
+    public var isServiceCall: Bool { name == "local" || name == "remote" }
 
     /// Entries separated by commas; unreadable ones are skipped.
     public static func parse(_ header: String) -> [ServerTiming] {

@@ -59,6 +59,12 @@ enum RideSQLScript {
                         if let variable = variables[value.lowercased()] {
                             replacement = ":\(variable)::uuid"
                         } else if isOutboxDelete(sql) {
+                            // The service deletes delivered entries in batches (`id = ANY($1::int8[])`);
+                            // per cycle, the batch is this cycle's one entry.
+                            if sql.contains("\(placeholder)::int8[]") {
+                                sql = sql.replacingOccurrences(of: "\(placeholder)::int8[]", with: "ARRAY[:e_outbox_id::int8]")
+                                continue
+                            }
                             replacement = ":e_outbox_id::int8"
                         } else {
                             let name = "\(prefix)\(command)_\(offset + 1)"
