@@ -23,10 +23,9 @@ public enum PublicMethod: String, CaseIterable, Sendable {
     /// Whether the call needs `Authorization: Bearer <token>`.
     public var requiresAuth: Bool {
         switch self {
-        case .citiesList, .usersRegister, .authLogin, .vehiclesList, .vehiclesGet,
-             .vehiclesLocationHistory, .promoCodesList:
+        case .citiesList, .usersRegister, .authLogin, .vehiclesList, .vehiclesGet, .promoCodesList:
             false
-        case .authLogout, .usersMe, .usersDelete, .vehiclesAdd, .vehiclesRemove,
+        case .authLogout, .usersMe, .usersDelete, .vehiclesAdd, .vehiclesRemove, .vehiclesLocationHistory,
              .ridesStart, .ridesUpdateLocation, .ridesEnd, .ridesList, .ridesGet,
              .promoCodesCreate, .promoCodesApply:
             true

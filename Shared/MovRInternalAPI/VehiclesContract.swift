@@ -61,15 +61,40 @@ public struct InternalVehiclesRemoveParams: Codable, Sendable {
 public struct ReserveVehicleParams: Codable, Sendable {
     public var vehicleID: UUID
     public var rideID: UUID
+    /// Who rides: only they see the positions of the ride in the vehicle's location history.
+    /// Optional so a rides service of the previous release can still reserve.
+    public var riderID: UUID?
 
     enum CodingKeys: String, CodingKey {
         case vehicleID = "vehicle_id"
         case rideID = "ride_id"
+        case riderID = "rider_id"
     }
 
-    public init(vehicleID: UUID, rideID: UUID) {
+    public init(vehicleID: UUID, rideID: UUID, riderID: UUID?) {
         self.vehicleID = vehicleID
         self.rideID = rideID
+        self.riderID = riderID
+    }
+}
+
+/// `vehicles.location_history` for a signed-in viewer: the owner sees the vehicle's history
+/// except the positions of another user's ride in progress; the rider of the ride in progress
+/// sees that ride's positions; anyone else is refused (docs/API.md).
+public struct InternalLocationHistoryParams: Codable, Sendable {
+    public var id: UUID
+    public var limit: Int
+    public var viewerID: UUID
+
+    enum CodingKeys: String, CodingKey {
+        case id, limit
+        case viewerID = "viewer_id"
+    }
+
+    public init(id: UUID, limit: Int, viewerID: UUID) {
+        self.id = id
+        self.limit = limit
+        self.viewerID = viewerID
     }
 }
 

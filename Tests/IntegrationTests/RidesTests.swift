@@ -36,6 +36,22 @@ import Testing
         let waypoint = Location(latitude: 41.91, longitude: 12.49)
         _ = try await domain.call("rides.update_location", RidesUpdateLocationParams(rideId: ride.id, location: waypoint),
                                   as: EmptyObject.self, as: rider)
+        // While the ride is on, its positions are the rider's: the rider sees them, the owner
+        // sees the vehicle's earlier history only, anyone else nothing, and no one anonymously.
+        let live = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
+                                         as: LocationHistoryResult.self, as: rider)
+        #expect(!live.locations.isEmpty && live.locations.allSatisfy { $0.rideId == ride.id })
+        #expect(live.locations.contains { $0.latitude == waypoint.latitude })
+        let ownersView = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
+                                               as: LocationHistoryResult.self, as: owner)
+        #expect(ownersView.locations.allSatisfy { $0.rideId != ride.id }, "\(ownersView.locations)")
+        await expectRPCError(403, reason: "not_vehicle_owner") {
+            try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self,
+                                  as: other)
+        }
+        await expectRPCError(401, reason: "missing_token") {
+            try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self)
+        }
         let end = Location(latitude: 41.895, longitude: 12.482)
         let ended = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end, battery: 61),
                                           as: RideResult.self, as: rider).ride
@@ -48,9 +64,15 @@ import Testing
 
         let released = try await domain.call("vehicles.get", VehiclesGetParams(id: vehicle.id), as: VehicleResult.self).vehicle
         #expect(released.status == .available && released.location == end && released.battery == 61)
+        // Once the ride has ended, its path is part of the vehicle's history, for its owner; the
+        // former rider no longer sees anything of the vehicle.
         let history = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
-                                            as: LocationHistoryResult.self)
+                                            as: LocationHistoryResult.self, as: owner)
         #expect(history.locations.contains { $0.rideId == ride.id && $0.latitude == waypoint.latitude })
+        await expectRPCError(403, reason: "not_vehicle_owner") {
+            try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self,
+                                  as: rider)
+        }
 
         await expectRPCError(409, reason: "ride_already_ended") {
             try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end), as: RideResult.self, as: rider)

@@ -61,7 +61,8 @@ import Testing
             try await domain.call("auth.logout", EmptyObject(), as: EmptyObject.self)
         }
         await expectRPCError(404, reason: "vehicle_not_found") {
-            try await domain.call("vehicles.location_history", LocationHistoryParams(id: UUID()), as: LocationHistoryResult.self)
+            try await domain.call("vehicles.location_history", LocationHistoryParams(id: UUID()), as: LocationHistoryResult.self,
+                                  as: rider)
         }
         await expectRPCError(404, reason: "vehicle_not_found") {
             try await domain.call("vehicles.remove", VehiclesRemoveParams(id: UUID()), as: VehicleResult.self, as: rider)

@@ -19,7 +19,7 @@ import Testing
         let fetched = try await domain.call("vehicles.get", VehiclesGetParams(id: added.id), as: VehicleResult.self).vehicle
         #expect(fetched == added)
         let history = try await domain.call("vehicles.location_history", LocationHistoryParams(id: added.id),
-                                            as: LocationHistoryResult.self)
+                                            as: LocationHistoryResult.self, as: owner)
         #expect(history.locations.count == 1)
         let removed = try await domain.call("vehicles.remove", VehiclesRemoveParams(id: added.id), as: VehicleResult.self,
                                             as: owner).vehicle

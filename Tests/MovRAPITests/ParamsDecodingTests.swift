@@ -82,8 +82,8 @@ struct ParamsDecodingTests {
                  "color": "red", "brand": "b", "battery": 100}
                 """),
             row(V.remove, InternalVehiclesRemoveParams.self, #"{"id": "\#(id)", "owner_id": "\#(otherID)"}"#),
-            row(V.locationHistory, LocationHistoryParams.self, #"{"id": "\#(id)", "limit": 3}"#),
-            row(V.reserve, ReserveVehicleParams.self, #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)"}"#),
+            row(V.locationHistory, InternalLocationHistoryParams.self, #"{"id": "\#(id)", "limit": 3, "viewer_id": "\#(otherID)"}"#),
+            row(V.reserve, ReserveVehicleParams.self, #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", \#(rider)}"#),
             row(V.release, ReleaseVehicleParams.self,
              #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location), "battery": 40}"#),
             row(V.recordLocation, RecordVehicleLocationParams.self,

@@ -122,7 +122,7 @@ actor FakeVehicles: VehiclesPort {
         vehicles[vehicleID]?.status = .inUse
     }
 
-    func reserve(vehicleID: UUID, rideID: UUID, context: RPCContext?) async throws -> Vehicle {
+    func reserve(vehicleID: UUID, rideID: UUID, riderID: UUID, context: RPCContext?) async throws -> Vehicle {
         reserveCalls += 1
         guard let vehicle = vehicles[vehicleID] else { throw RPCError.notFound(reason: "vehicle_not_found") }
         if let current = held[vehicleID] {

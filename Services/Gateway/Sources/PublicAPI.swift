@@ -335,8 +335,12 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         dispatcher.register(PublicMethod.vehiclesLocationHistory.rawValue, params: LocationHistoryParams.self) { params, context in
+            // Positions are personal data: the owner's vehicles, a rider's ride in progress.
+            let session = try await api.authenticate(context)
             let params = try Self.validated(params)
-            return try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory, params,
+            return try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory,
+                                      InternalLocationHistoryParams(id: params.id, limit: params.effectiveLimit,
+                                                                    viewerID: session.user.id),
                                       context: context, idempotent: true)
         }
     }

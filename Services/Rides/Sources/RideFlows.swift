@@ -40,7 +40,8 @@ public struct RideFlows: Sendable {
         case .clear: break
         }
 
-        let vehicle = try await vehicles.reserve(vehicleID: params.vehicleID, rideID: params.rideID, context: context)
+        let vehicle = try await vehicles.reserve(vehicleID: params.vehicleID, rideID: params.rideID, riderID: params.riderID,
+                                                  context: context)
         FaultPoint.hit(FaultPoint.afterReserve, armed: armedFault)
 
         let currency: String

@@ -8,7 +8,7 @@ import MovRRPCTransport
 /// id, so callers may retry freely. Errors are ``RPCError``s as the vehicles service sent them.
 public protocol VehiclesPort: Sendable {
     /// Holds the vehicle for the ride; returns the vehicle as held.
-    func reserve(vehicleID: UUID, rideID: UUID, context: RPCContext?) async throws -> Vehicle
+    func reserve(vehicleID: UUID, rideID: UUID, riderID: UUID, context: RPCContext?) async throws -> Vehicle
     /// Frees the vehicle if `rideID` still holds it (at `location` with `battery` when given).
     func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws
     func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws
@@ -28,9 +28,9 @@ public struct RPCVehiclesPort: VehiclesPort {
         context.map { RPCCallOptions(from: $0, idempotent: true) } ?? RPCCallOptions(idempotent: true)
     }
 
-    public func reserve(vehicleID: UUID, rideID: UUID, context: RPCContext?) async throws -> Vehicle {
+    public func reserve(vehicleID: UUID, rideID: UUID, riderID: UUID, context: RPCContext?) async throws -> Vehicle {
         try await client.call(InternalMethod.Vehicles.reserve,
-                              params: ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID),
+                              params: ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID, riderID: riderID),
                               as: VehicleResult.self, options: options(context)).vehicle
     }
 

@@ -43,5 +43,9 @@ public enum VehiclesSchema {
             CREATE INDEX vehicle_location_histories_by_vehicle
                 ON vehicle_location_histories (vehicle_id, recorded_at DESC, id DESC);
             """),
+        // Who rides a vehicle in use: the positions of a ride in progress are the rider's to see.
+        Migration(version: 2, name: "vehicles current rider", sql: """
+            ALTER TABLE vehicles ADD COLUMN current_rider_id uuid;
+            """),
     ]
 }

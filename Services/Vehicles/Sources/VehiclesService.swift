@@ -95,14 +95,17 @@ public struct VehiclesService: MovRServiceDefinition {
         dispatcher.register(M.remove, params: InternalVehiclesRemoveParams.self, allowedCallers: Caller.gateway) { params, _ in
             VehicleResult(vehicle: try await store.remove(id: params.id, ownerID: params.ownerID))
         }
-        dispatcher.register(M.locationHistory, params: LocationHistoryParams.self, allowedCallers: Caller.gateway) { params, _ in
-            guard let records = try await store.locationHistory(id: params.id, limit: params.effectiveLimit) else {
-                throw RPCError.notFound(reason: "vehicle_not_found")
+        dispatcher.register(M.locationHistory, params: InternalLocationHistoryParams.self,
+                            allowedCallers: Caller.gateway) { params, _ in
+            switch try await store.locationHistory(id: params.id, limit: params.limit, viewerID: params.viewerID) {
+            case .records(let records): return LocationHistoryResult(locations: records)
+            case .notFound: throw RPCError.notFound(reason: "vehicle_not_found")
+            case .forbidden: throw RPCError.forbidden(reason: "not_vehicle_owner")
             }
-            return LocationHistoryResult(locations: records)
         }
         dispatcher.register(M.reserve, params: ReserveVehicleParams.self, allowedCallers: Caller.rides) { params, _ in
-            VehicleResult(vehicle: try await store.reserve(vehicleID: params.vehicleID, rideID: params.rideID))
+            VehicleResult(vehicle: try await store.reserve(vehicleID: params.vehicleID, rideID: params.rideID,
+                                                           riderID: params.riderID))
         }
         dispatcher.register(M.release, params: ReleaseVehicleParams.self, allowedCallers: Caller.rides) { params, _ in
             VehicleResult(vehicle: try await store.release(params))

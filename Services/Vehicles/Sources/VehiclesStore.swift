@@ -131,30 +131,48 @@ public struct VehiclesStore: Sendable {
         return vehicle
     }
 
-    public func locationHistory(id: UUID, limit: Int) async throws -> [LocationRecord]? {
+    /// What `viewerID` may see of the vehicle's recorded positions, newest first: its owner all
+    /// of them except those of a ride in progress by someone else, the rider of the ride in
+    /// progress that ride's. `.notFound` for an unknown vehicle, `.forbidden` for anyone else.
+    public enum LocationHistoryOutcome: Sendable, Equatable {
+        case records([LocationRecord])
+        case notFound
+        case forbidden
+    }
+
+    public func locationHistory(id: UUID, limit: Int, viewerID: UUID) async throws -> LocationHistoryOutcome {
         let rows = try await database.query("""
-            SELECT h.latitude, h.longitude, h.recorded_at, h.ride_id
+            SELECT v.owner_id = \(viewerID) AS is_owner, v.current_rider_id = \(viewerID) AS is_rider,
+                   h.latitude, h.longitude, h.recorded_at, h.ride_id
             FROM vehicles v LEFT JOIN LATERAL (
                 SELECT latitude, longitude, recorded_at, ride_id FROM vehicle_location_histories
-                WHERE vehicle_id = v.id ORDER BY recorded_at DESC, id DESC LIMIT \(limit)
+                WHERE vehicle_id = v.id
+                  AND CASE WHEN v.current_ride_id IS NOT NULL AND ride_id = v.current_ride_id
+                           THEN v.current_rider_id = \(viewerID)
+                           ELSE v.owner_id = \(viewerID) END
+                ORDER BY recorded_at DESC, id DESC LIMIT \(limit)
             ) h ON true
             WHERE v.id = \(id)
             """)
-        guard rows.first != nil else { return nil }
-        return try rows.compactMap { row -> LocationRecord? in
+        guard let first = rows.first else { return .notFound }
+        guard try first.decode("is_owner", as: Bool?.self) == true || first.decode("is_rider", as: Bool?.self) == true else {
+            return .forbidden
+        }
+        return .records(try rows.compactMap { row -> LocationRecord? in
             guard let latitude = try row.decode("latitude", as: Double?.self),
                   let longitude = try row.decode("longitude", as: Double?.self),
                   let recordedAt = try row.decode("recorded_at", as: Date?.self) else { return nil }
             return LocationRecord(latitude: latitude, longitude: longitude, recordedAt: recordedAt,
                                   rideId: try row.decode("ride_id", as: UUID?.self))
-        }
+        })
     }
 
     /// Holds the vehicle for `rideID`. Idempotent: the same ride gets the same answer again.
-    public func reserve(vehicleID: UUID, rideID: UUID) async throws -> Vehicle {
+    public func reserve(vehicleID: UUID, rideID: UUID, riderID: UUID? = nil) async throws -> Vehicle {
         let rows = try await database.query("""
             WITH reserved AS (
-                UPDATE vehicles SET status = 'in_use', current_ride_id = \(rideID), reserved_at = now(), updated_at = now()
+                UPDATE vehicles SET status = 'in_use', current_ride_id = \(rideID), current_rider_id = \(riderID),
+                    reserved_at = now(), updated_at = now()
                 WHERE id = \(vehicleID) AND status = 'available'
                 RETURNING \(unsafeSQL: Self.columns)
             ), history AS (
@@ -189,7 +207,7 @@ public struct VehiclesStore: Sendable {
         let longitude = params.location?.longitude
         let rows = try await database.query("""
             WITH released AS (
-                UPDATE vehicles SET status = 'available', current_ride_id = NULL, reserved_at = NULL,
+                UPDATE vehicles SET status = 'available', current_ride_id = NULL, current_rider_id = NULL, reserved_at = NULL,
                     latitude = COALESCE(\(latitude)::float8, latitude),
                     longitude = COALESCE(\(longitude)::float8, longitude),
                     battery = COALESCE(\(params.battery)::int, battery),
