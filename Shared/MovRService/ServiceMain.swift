@@ -28,11 +28,35 @@ extension MovRServiceDefinition {
 /// The shared `main` of every MovR executable: configuration, logging, metrics, servers,
 /// background services, certificate reload, and graceful shutdown on SIGTERM/SIGINT.
 public enum ServiceMain {
+    /// The executable's synchronous `main`: gives up root on the main thread, while it is the
+    /// only thread, then runs ``run(_:)`` and exits. (An `async` main would be too late: the
+    /// runtime parks the main thread with `pthread_exit` before the first line runs, and a
+    /// thread that has exited keeps the credentials it had, so the process would still show as
+    /// root however its running threads changed.)
+    public static func main<Definition: MovRServiceDefinition>(_ definition: Definition.Type) -> Never {
+        let identity = Definition.identity
+        do {
+            let configuration = try ServiceConfiguration()
+            try ServiceUser.dropRootPrivileges(to: configuration.string("user", default: ServiceUser.defaultName))
+        } catch {
+            fail("movr-\(identity.rawValue): \(error)")
+        }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await run(definition)
+            done.signal()
+        }
+        done.wait()
+        exit(0)
+    }
+
     public static func run<Definition: MovRServiceDefinition>(_ definition: Definition.Type) async {
         let identity = Definition.identity
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration()
+            // Normally done by main(_:) already; a no-op then.
+            try ServiceUser.dropRootPrivileges(to: configuration.string("user", default: ServiceUser.defaultName))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }
@@ -50,11 +74,14 @@ public enum ServiceMain {
                 providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
                 interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
             services += service.backgroundServices
+            var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             if try configuration.bool("exit-with-parent", default: false) {
-                services.append(ParentWatchService())
+                // Its parent gone, the process shuts down in order, like on SIGTERM: not a failure.
+                configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
+                    service: ParentWatchService(), successTerminationBehavior: .gracefullyShutdownGroup))
             }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                services: configurations,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: runtime.logger))
             runtime.logger.info("starting")

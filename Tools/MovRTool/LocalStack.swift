@@ -106,8 +106,14 @@ public struct LocalStack: Sendable {
         let applied = try await DatabaseSetup.migrate(superuserURL: superuserURL, logger: logger)
         logger.info("migrations applied", metadata: ["versions": "\(applied)"])
 
-        // 2. Certificates for every identity.
+        // 2. Certificates for every identity; as root, readable by the account the executables
+        //    become (they give up root at start: docs/operations.md, "Running as root").
         try CertificateSetup.ensure(directory: certs)
+        try FileManager.default.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
+        try ServiceAccount.prepare(
+            certificates: certs,
+            writableDirectories: [ProcessInfo.processInfo.environment["MOVR_FAULT_DIR"]].compactMap { $0 },
+            logDirectory: "\(directory)/logs")
 
         // 3. Topology, written before the services start because they read it.
         var endpoints: [String: Topology.RegionEndpoints] = [:]

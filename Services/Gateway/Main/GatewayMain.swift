@@ -3,7 +3,7 @@ import MovRService
 
 @main
 struct GatewayMain {
-    static func main() async {
-        await ServiceMain.run(GatewayService.self)
+    static func main() {
+        ServiceMain.main(GatewayService.self)
     }
 }

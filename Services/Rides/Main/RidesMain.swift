@@ -3,7 +3,7 @@ import MovRService
 
 @main
 struct RidesMain {
-    static func main() async {
-        await ServiceMain.run(RidesService.self)
+    static func main() {
+        ServiceMain.main(RidesService.self)
     }
 }

@@ -3,7 +3,7 @@ import MovRUsers
 
 @main
 struct UsersMain {
-    static func main() async {
-        await ServiceMain.run(UsersService.self)
+    static func main() {
+        ServiceMain.main(UsersService.self)
     }
 }

@@ -3,7 +3,7 @@ import MovRVehicles
 
 @main
 struct VehiclesMain {
-    static func main() async {
-        await ServiceMain.run(VehiclesService.self)
+    static func main() {
+        ServiceMain.main(VehiclesService.self)
     }
 }
