@@ -8,6 +8,7 @@ public enum PublicMethod: String, CaseIterable, Sendable {
     case usersDelete = "users.delete"
     case vehiclesList = "vehicles.list"
     case vehiclesGet = "vehicles.get"
+    case vehiclesMine = "vehicles.mine"
     case vehiclesAdd = "vehicles.add"
     case vehiclesRemove = "vehicles.remove"
     case vehiclesLocationHistory = "vehicles.location_history"
@@ -25,7 +26,7 @@ public enum PublicMethod: String, CaseIterable, Sendable {
         switch self {
         case .citiesList, .usersRegister, .authLogin, .vehiclesList, .vehiclesGet, .promoCodesList:
             false
-        case .authLogout, .usersMe, .usersDelete, .vehiclesAdd, .vehiclesRemove, .vehiclesLocationHistory,
+        case .authLogout, .usersMe, .usersDelete, .vehiclesMine, .vehiclesAdd, .vehiclesRemove, .vehiclesLocationHistory,
              .ridesStart, .ridesUpdateLocation, .ridesEnd, .ridesList, .ridesGet,
              .promoCodesCreate, .promoCodesApply:
             true
@@ -45,6 +46,7 @@ public enum PublicMethod: String, CaseIterable, Sendable {
         case .authLogin: AuthLoginParams.self
         case .vehiclesList: VehiclesListParams.self
         case .vehiclesGet: VehiclesGetParams.self
+        case .vehiclesMine: VehiclesMineParams.self
         case .vehiclesAdd: VehiclesAddParams.self
         case .vehiclesRemove: VehiclesRemoveParams.self
         case .vehiclesLocationHistory: LocationHistoryParams.self

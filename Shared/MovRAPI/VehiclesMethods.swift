@@ -29,7 +29,26 @@ public struct VehiclesListParams: APIParams {
     }
 }
 
-/// Result of `vehicles.list`; `nextCursor` is nil (JSON `null`) on the last page.
+/// `vehicles.mine`: the caller's own vehicles, every city and status but removed, oldest first.
+public struct VehiclesMineParams: APIParams {
+    public var limit: Int?
+    public var cursor: String?
+
+    public init(limit: Int? = nil, cursor: String? = nil) {
+        self.limit = limit
+        self.cursor = cursor
+    }
+
+    /// `limit`, or the API's default page size.
+    public var effectiveLimit: Int { limit ?? PageLimit.default }
+
+    public func validate() throws(APIValidationError) {
+        try FieldRule.limit(limit)
+        try FieldRule.cursor(cursor)
+    }
+}
+
+/// Result of `vehicles.list` and `vehicles.mine`; `nextCursor` is nil (JSON `null`) on the last page.
 public struct VehiclesListResult: Codable, Sendable, Hashable {
     public var vehicles: [Vehicle]
     public var nextCursor: String?

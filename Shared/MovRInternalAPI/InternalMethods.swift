@@ -7,6 +7,8 @@ public enum InternalMethod {
     public enum Vehicles {
         public static let list = "vehicles.list"
         public static let get = "vehicles.get"
+        /// Gateway only: one owner's vehicles (`vehicles.mine`).
+        public static let owned = "vehicles.owned"
         public static let add = "vehicles.add"
         public static let remove = "vehicles.remove"
         public static let locationHistory = "vehicles.location_history"

@@ -13,6 +13,24 @@ public struct InternalVehiclesListParams: Codable, Sendable {
     }
 }
 
+/// One owner's vehicles, a page at a time (`vehicles.mine`).
+public struct InternalVehiclesOwnedParams: Codable, Sendable {
+    public var ownerID: UUID
+    public var limit: Int
+    public var cursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case limit, cursor
+        case ownerID = "owner_id"
+    }
+
+    public init(ownerID: UUID, limit: Int, cursor: String?) {
+        self.ownerID = ownerID
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
 /// A vehicle to create; the gateway sets the id (deterministic from an idempotency key when the
 /// client gives one), the owner (the caller) and the city.
 public struct InternalVehiclesAddParams: Codable, Sendable {

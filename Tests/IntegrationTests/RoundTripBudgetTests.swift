@@ -100,6 +100,9 @@ import Testing
         _ = try await record("vehicles.list") {
             try await domain.call("vehicles.list", VehiclesListParams(city: "new york"), as: VehiclesListResult.self)
         }
+        _ = try await record("vehicles.mine") {
+            try await domain.call("vehicles.mine", VehiclesMineParams(), as: VehiclesListResult.self, as: admin)
+        }
         _ = try await record("vehicles.get") {
             try await domain.call("vehicles.get", VehiclesGetParams(id: vehicle.id), as: VehicleResult.self)
         }

@@ -31,6 +31,46 @@ import Testing
         await domain.shutdown()
     }
 
+    /// An owner's vehicles in every city and status but removed, a page at a time; nobody else's.
+    @Test func mineListsTheCallersVehiclesInEveryCityAndStatus() async throws {
+        let domain = try await Domain.connect()
+        let owner = try await domain.newUser()
+        let neighbour = try await domain.newUser()
+        let rider = try await domain.newUser()
+        let first = try await domain.newVehicle(owner: owner)
+        let second = try await domain.newVehicle(owner: owner)
+        let gone = try await domain.newVehicle(owner: owner)
+        let abroad = try await domain.newVehicle(owner: owner, city: "rome")
+        let theirs = try await domain.newVehicle(owner: neighbour)
+        _ = try await domain.call("vehicles.remove", VehiclesRemoveParams(id: gone.id), as: VehicleResult.self, as: owner)
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: first.id), as: RideResult.self,
+                                         as: rider, city: "new york").ride
+
+        var seen: [Vehicle] = []
+        var cursor: String?
+        repeat {
+            let page = try await domain.call("vehicles.mine", VehiclesMineParams(limit: 2, cursor: cursor),
+                                             as: VehiclesListResult.self, as: owner)
+            #expect(page.vehicles.count <= 2)
+            seen += page.vehicles
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(seen.map(\.id) == [first.id, second.id, abroad.id], "oldest first, removed left out")
+        #expect(seen.first?.status == .inUse && seen.allSatisfy { $0.ownerId == owner.user.id })
+        #expect(!seen.contains { $0.id == theirs.id })
+
+        await expectRPCError(401, reason: "missing_token") {
+            try await domain.call("vehicles.mine", VehiclesMineParams(), as: VehiclesListResult.self)
+        }
+        await expectRPCError(-32602) {
+            try await domain.call("vehicles.mine", VehiclesMineParams(cursor: "not a cursor"), as: VehiclesListResult.self,
+                                  as: owner)
+        }
+        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.75, longitude: -73.99)),
+                                  as: RideResult.self, as: rider)
+        await domain.shutdown()
+    }
+
     @Test func retriedAddWithTheSameKeyCreatesOneVehicle() async throws {
         let domain = try await Domain.connect()
         let owner = try await domain.newUser()

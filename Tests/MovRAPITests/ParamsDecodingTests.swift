@@ -51,6 +51,7 @@ struct ParamsDecodingTests {
         case .authLogin: #"{"username": "alice", "password": "pw"}"#
         case .vehiclesList: #"{"city": "paris", "limit": 10, "cursor": "AQAAAAAAAAAB_ty6mHZUQyGP7cuph2VDIQ"}"#
         case .vehiclesGet, .vehiclesRemove, .ridesGet: #"{"id": "\#(id)"}"#
+        case .vehiclesMine: #"{"limit": 20, "cursor": "AQAAAAAAAAAB_ty6mHZUQyGP7cuph2VDIQ"}"#
         case .vehiclesAdd:
             #"{"type": "bike", "city": "rome", "location": \#(location), "color": "red", "brand": "b", "battery": 50, "idempotency_key": "k"}"#
         case .vehiclesLocationHistory: #"{"id": "\#(id)", "limit": 3}"#
@@ -77,6 +78,7 @@ struct ParamsDecodingTests {
             row("any " + InternalMethod.ping, RPCEmptyParams.self, "{}"),
             row(V.list, InternalVehiclesListParams.self, #"{"city": "paris", "limit": 10, "cursor": "c"}"#),
             row(V.get, VehiclesGetParams.self, #"{"id": "\#(id)"}"#),
+            row(V.owned, InternalVehiclesOwnedParams.self, #"{"owner_id": "\#(id)", "limit": 20, "cursor": "c"}"#),
             row(V.add, InternalVehiclesAddParams.self, """
                 {"id": "\(id)", "owner_id": "\(otherID)", "city": "rome", "type": "bike", "location": \(location),
                  "color": "red", "brand": "b", "battery": 100}

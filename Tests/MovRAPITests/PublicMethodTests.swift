@@ -7,7 +7,7 @@ struct PublicMethodTests {
     @Test func namesMatchTheDesignTable() {
         #expect(PublicMethod.allCases.map(\.rawValue) == [
             "cities.list", "users.register", "auth.login", "auth.logout", "users.me", "users.delete",
-            "vehicles.list", "vehicles.get", "vehicles.add", "vehicles.remove", "vehicles.location_history",
+            "vehicles.list", "vehicles.get", "vehicles.mine", "vehicles.add", "vehicles.remove", "vehicles.location_history",
             "rides.start", "rides.update_location", "rides.end", "rides.list", "rides.get",
             "promo_codes.list", "promo_codes.create", "promo_codes.apply",
         ])

@@ -311,6 +311,14 @@ struct PublicAPI: Sendable {
                                                                  cursor: params.cursor),
                                       context: context, idempotent: true)
         }
+        dispatcher.register(PublicMethod.vehiclesMine.rawValue, params: VehiclesMineParams.self) { params, context in
+            let session = try await api.authenticate(context)
+            let params = try Self.validated(params)
+            return try await api.forward(.vehicles, InternalMethod.Vehicles.owned,
+                                      InternalVehiclesOwnedParams(ownerID: session.user.id, limit: params.effectiveLimit,
+                                                                  cursor: params.cursor),
+                                      context: context, idempotent: true)
+        }
         dispatcher.register(PublicMethod.vehiclesGet.rawValue, params: VehiclesGetParams.self) { params, context in
             try await api.forward(.vehicles, InternalMethod.Vehicles.get, params, context: context, idempotent: true)
         }

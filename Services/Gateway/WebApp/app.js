@@ -429,9 +429,8 @@ createPromoForm.elements.code.addEventListener("input", (event) => {
 // ---- Owners ------------------------------------------------------------------------------
 
 /**
- * The caller's vehicles in the selected city: the API lists available vehicles by city, so this
- * walks that list (up to 10 pages of 100) for the caller's, and adds those created in this tab
- * (re-read by id, so a vehicle in use or removed still shows its status).
+ * The caller's vehicles in the selected city: `vehicles.mine` pages through all of the caller's
+ * vehicles (every city, available or in use), kept here for the city on screen.
  */
 async function loadOwned() {
   if (!state.user) {
@@ -440,22 +439,15 @@ async function loadOwned() {
   }
   const found = new Map();
   let cursor = null;
-  for (let page = 0; page < 10; page++) {
-    const params = { city: state.city, limit: 100 };
+  for (let page = 0; page < 50; page++) {
+    const params = { limit: 100 };
     if (cursor) params.cursor = cursor;
-    const result = await rpc("vehicles.list", params, { safe: true });
-    for (const vehicle of result.vehicles) if (vehicle.owner_id === state.user.id) found.set(vehicle.id, vehicle);
+    const result = await rpc("vehicles.mine", params, { safe: true });
+    for (const vehicle of result.vehicles) found.set(vehicle.id, vehicle);
     cursor = result.next_cursor;
     if (!cursor) break;
   }
-  for (const [id, vehicle] of state.owned) {
-    if (found.has(id) || vehicle.city !== state.city) continue;
-    try {
-      found.set(id, (await rpc("vehicles.get", { id }, { safe: true })).vehicle);
-    } catch (error) {
-      if (error.reason !== "vehicle_not_found") throw error;
-    }
-  }
+  state.owned = new Map();
   for (const [id, vehicle] of found) state.owned.set(id, vehicle);
   renderOwned();
 }

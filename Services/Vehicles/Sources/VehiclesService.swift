@@ -95,6 +95,16 @@ public struct VehiclesService: MovRServiceDefinition {
         dispatcher.register(M.remove, params: InternalVehiclesRemoveParams.self, allowedCallers: Caller.gateway) { params, _ in
             VehicleResult(vehicle: try await store.remove(id: params.id, ownerID: params.ownerID))
         }
+        dispatcher.register(M.owned, params: InternalVehiclesOwnedParams.self, allowedCallers: Caller.gateway) { params, _ in
+            let cursor: PageCursor?
+            do {
+                cursor = try params.cursor.map { try PageCursor(decoding: $0) }
+            } catch let error as APIValidationError {
+                throw RPCError.invalidParams(field: error.field, message: error.message)
+            }
+            let page = try await store.listOwned(ownerID: params.ownerID, limit: min(max(params.limit, 1), 100), after: cursor)
+            return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
+        }
         dispatcher.register(M.locationHistory, params: InternalLocationHistoryParams.self,
                             allowedCallers: Caller.gateway) { params, _ in
             switch try await store.locationHistory(id: params.id, limit: params.limit, viewerID: params.viewerID) {

@@ -45,6 +45,31 @@ public struct VehiclesStore: Sendable {
         return (vehicles, next)
     }
 
+    /// `ownerID`'s vehicles that are not removed (any city, any status), oldest first.
+    public func listOwned(ownerID: UUID, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
+        let rows: PostgresRows
+        if let cursor {
+            rows = try await database.query("""
+                SELECT \(unsafeSQL: Self.columns) FROM vehicles
+                WHERE owner_id = \(ownerID) AND status <> 'removed' AND (created_at, id) > (\(cursor.time), \(cursor.id))
+                ORDER BY created_at, id LIMIT \(limit + 1)
+                """)
+        } else {
+            rows = try await database.query("""
+                SELECT \(unsafeSQL: Self.columns) FROM vehicles
+                WHERE owner_id = \(ownerID) AND status <> 'removed'
+                ORDER BY created_at, id LIMIT \(limit + 1)
+                """)
+        }
+        var vehicles = try rows.map(Self.vehicle(from:))
+        var next: PageCursor?
+        if vehicles.count > limit {
+            vehicles.removeLast()
+            if let last = vehicles.last { next = PageCursor(time: last.createdAt, id: last.id) }
+        }
+        return (vehicles, next)
+    }
+
     /// The hot path's SQL (first page of a city's available vehicles); `movr bench` runs this
     /// exact statement with pgbench beside the same operation through the gateway.
     public static func firstPageQuery(city: String, limit: Int, followerReads: Bool = false) -> PostgresQuery {
