@@ -72,12 +72,7 @@ public struct VehiclesService: MovRServiceDefinition {
         let M = InternalMethod.Vehicles.self
         dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
         dispatcher.register(M.list, params: InternalVehiclesListParams.self, allowedCallers: Caller.gateway) { params, context in
-            let cursor: PageCursor?
-            do {
-                cursor = try params.cursor.map { try PageCursor(decoding: $0) }
-            } catch let error as APIValidationError {
-                throw RPCError.invalidParams(field: error.field, message: error.message)
-            }
+            let cursor = try Self.pageCursor(params.cursor)
             let page = try await reader(context).listAvailable(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
             return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
         }
@@ -96,12 +91,7 @@ public struct VehiclesService: MovRServiceDefinition {
             VehicleResult(vehicle: try await store.remove(id: params.id, ownerID: params.ownerID))
         }
         dispatcher.register(M.owned, params: InternalVehiclesOwnedParams.self, allowedCallers: Caller.gateway) { params, _ in
-            let cursor: PageCursor?
-            do {
-                cursor = try params.cursor.map { try PageCursor(decoding: $0) }
-            } catch let error as APIValidationError {
-                throw RPCError.invalidParams(field: error.field, message: error.message)
-            }
+            let cursor = try Self.pageCursor(params.cursor)
             let page = try await store.listOwned(ownerID: params.ownerID, limit: min(max(params.limit, 1), 100), after: cursor)
             return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
         }
@@ -129,5 +119,14 @@ public struct VehiclesService: MovRServiceDefinition {
                                                                            reservedBefore: params.reservedBefore))
         }
         return dispatcher
+    }
+
+    /// A page cursor from the wire; a malformed one is `-32602` naming the field.
+    static func pageCursor(_ text: String?) throws -> PageCursor? {
+        do {
+            return try text.map { try PageCursor(decoding: $0) }
+        } catch let error as APIValidationError {
+            throw RPCError.invalidParams(field: error.field, message: error.message)
+        }
     }
 }

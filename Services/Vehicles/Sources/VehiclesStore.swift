@@ -36,13 +36,7 @@ public struct VehiclesStore: Sendable {
         } else {
             rows = try await database.query(Self.firstPageQuery(city: city, limit: limit, followerReads: followerReads))
         }
-        var vehicles = try rows.map(Self.vehicle(from:))
-        var next: PageCursor?
-        if vehicles.count > limit {
-            vehicles.removeLast()
-            if let last = vehicles.last { next = PageCursor(time: last.createdAt, id: last.id) }
-        }
-        return (vehicles, next)
+        return try Self.page(rows, limit: limit)
     }
 
     /// `ownerID`'s vehicles that are not removed (any city, any status), oldest first.
@@ -61,6 +55,12 @@ public struct VehiclesStore: Sendable {
                 ORDER BY created_at, id LIMIT \(limit + 1)
                 """)
         }
+        return try Self.page(rows, limit: limit)
+    }
+
+    /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
+    /// cursor of that next page.
+    static func page(_ rows: PostgresRows, limit: Int) throws -> (vehicles: [Vehicle], next: PageCursor?) {
         var vehicles = try rows.map(Self.vehicle(from:))
         var next: PageCursor?
         if vehicles.count > limit {
