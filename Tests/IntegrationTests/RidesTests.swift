@@ -42,6 +42,9 @@ import Testing
                                          as: LocationHistoryResult.self, as: rider)
         #expect(!live.locations.isEmpty && live.locations.allSatisfy { $0.rideId == ride.id })
         #expect(live.locations.contains { $0.latitude == waypoint.latitude })
+        // Nor does the vehicle's public position follow the rider: it stays where the ride began.
+        let during = try await domain.call("vehicles.get", VehiclesGetParams(id: vehicle.id), as: VehicleResult.self).vehicle
+        #expect(during.location == vehicle.location, "\(during.location)")
         let ownersView = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
                                                as: LocationHistoryResult.self, as: owner)
         #expect(ownersView.locations.allSatisfy { $0.rideId != ride.id }, "\(ownersView.locations)")

@@ -254,14 +254,14 @@ public struct VehiclesStore: Sendable {
         return vehicle
     }
 
-    /// Moves the vehicle during its ride and appends to its history.
+    /// Appends a position of the vehicle's ride in progress to its history. The vehicle's public
+    /// position (`vehicles.get`, `vehicles.list`) stays where the ride started until the ride
+    /// ends: where someone is riding right now is theirs to see (`vehicles.location_history`).
     public func recordLocation(_ params: RecordVehicleLocationParams) async throws {
         let rows = try await database.query("""
             WITH moved AS (
-                UPDATE vehicles SET latitude = \(params.location.latitude), longitude = \(params.location.longitude),
-                    updated_at = now()
+                SELECT id, city, region FROM vehicles
                 WHERE id = \(params.vehicleID) AND current_ride_id = \(params.rideID)
-                RETURNING id, city, region
             )
             INSERT INTO vehicle_location_histories (vehicle_id, city, region, ride_id, latitude, longitude)
             SELECT id, city, region, \(params.rideID), \(params.location.latitude), \(params.location.longitude) FROM moved
