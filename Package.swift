@@ -3,14 +3,8 @@ import PackageDescription
 
 // One package, one build: shared modules under Shared/, one library + thin executable per
 // service under Services/, the operator tool under Tools/, tests under Tests/.
-let nio: [Target.Dependency] = [
-    .product(name: "NIOCore", package: "swift-nio"),
-    .product(name: "NIOPosix", package: "swift-nio"),
-    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-]
-let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
-let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
-
+// Every target lists exactly the modules its sources import (nothing reaches a dependency
+// through another module); the executables' libraries pull in what they run.
 let package = Package(
     name: "movr",
     platforms: [.macOS(.v14)],
@@ -44,60 +38,312 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
 
         // Shared platform.
-        .target(name: "MovRPostgres", dependencies: ["CLibPQ", logging] + nio, path: "Shared/MovRPostgres"),
-        .target(name: "MovRTLS", dependencies: ["COpenSSL", logging] + nio, path: "Shared/MovRTLS"),
-        .target(name: "MovRRPC", dependencies: [logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Shared/MovRRPC"),
-        .target(name: "MovRRPCTransport",
-                dependencies: ["MovRRPC", "MovRTLS", logging, metrics,
-                               .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
-                path: "Shared/MovRRPCTransport"),
-        .target(name: "MovRLocality", path: "Shared/MovRLocality"),
+        .target(
+            name: "MovRPostgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/MovRPostgres"),
+        .target(
+            name: "MovRTLS",
+            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Shared/MovRTLS"),
+        .target(
+            name: "MovRRPC",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Shared/MovRRPC"),
+        .target(
+            name: "MovRRPCTransport",
+            dependencies: [
+                "MovRRPC",
+                "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/MovRRPCTransport"),
+        .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
         .target(name: "MovRAPI", dependencies: ["MovRRPC"], path: "Shared/MovRAPI"),
         .target(name: "MovRInternalAPI", dependencies: ["MovRAPI"], path: "Shared/MovRInternalAPI"),
-        .target(name: "MovRService",
-                dependencies: ["MovRRPC", "MovRRPCTransport", "MovRTLS", "MovRPostgres", "MovRLocality", "MovRAPI", "MovRInternalAPI",
-                               logging, metrics,
-                               .product(name: "Prometheus", package: "swift-prometheus"),
-                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
-                path: "Shared/MovRService"),
+        .target(
+            name: "MovRService",
+            dependencies: [
+                "MovRLocality",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/MovRService"),
+
+        // Database access for the services that own a database; the gateway does not link libpq.
+        .target(
+            name: "MovRServiceDatabase",
+            dependencies: [
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/MovRServiceDatabase"),
 
         // Services: domain logic in a library, a thin @main executable each.
-        .target(name: "MovRVehicles", dependencies: ["MovRService"], path: "Services/Vehicles/Sources"),
-        .executableTarget(name: "movr-vehicles", dependencies: ["MovRVehicles"], path: "Services/Vehicles/Main"),
-        .target(name: "MovRUsers", dependencies: ["MovRService", "COpenSSL"] + nio, path: "Services/Users/Sources"),
-        .executableTarget(name: "movr-users", dependencies: ["MovRUsers"], path: "Services/Users/Main"),
-        .target(name: "MovRRides", dependencies: ["MovRService", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Services/Rides/Sources"),
-        .executableTarget(name: "movr-rides", dependencies: ["MovRRides"], path: "Services/Rides/Main"),
-        .target(name: "MovRGateway", dependencies: ["MovRService", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-                path: "Services/Gateway/Sources"),
-        .executableTarget(name: "movr-gateway", dependencies: ["MovRGateway"], path: "Services/Gateway/Main"),
+        .target(
+            name: "MovRVehicles",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRServiceDatabase",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Vehicles/Sources"),
+        .executableTarget(
+            name: "movr-vehicles",
+            dependencies: ["MovRService", "MovRVehicles"],
+            path: "Services/Vehicles/Main"),
+        .target(
+            name: "MovRUsers",
+            dependencies: [
+                "COpenSSL",
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRServiceDatabase",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Users/Sources"),
+        .executableTarget(
+            name: "movr-users",
+            dependencies: ["MovRService", "MovRUsers"],
+            path: "Services/Users/Main"),
+        .target(
+            name: "MovRRides",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRServiceDatabase",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Rides/Sources"),
+        .executableTarget(
+            name: "movr-rides",
+            dependencies: ["MovRRides", "MovRService"],
+            path: "Services/Rides/Main"),
+        .target(
+            name: "MovRGateway",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRTLS",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Services/Gateway/Sources"),
+        .executableTarget(
+            name: "movr-gateway",
+            dependencies: ["MovRGateway", "MovRService"],
+            path: "Services/Gateway/Main"),
 
         // WAN simulator: latency-injecting TCP proxies for `movr up --wan`.
-        .target(name: "MovRWAN", dependencies: nio, path: "Tools/MovRWAN"),
+        .target(
+            name: "MovRWAN",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tools/MovRWAN"),
 
         // Operator tool.
-        .target(name: "MovRTool",
-                dependencies: ["MovRService", "MovRWAN", "MovRVehicles", "MovRUsers", "MovRRides", "MovRGateway",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                               .product(name: "Histogram", package: "hdrhistogram-swift")],
-                path: "Tools/MovRTool"),
+        .target(
+            name: "MovRTool",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRRides",
+                "MovRService",
+                "MovRTLS",
+                "MovRUsers",
+                "MovRVehicles",
+                "MovRWAN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tools/MovRTool"),
         .executableTarget(name: "movr", dependencies: ["MovRTool"], path: "Tools/movr"),
 
         // Tests.
-        .target(name: "MovRTestSupport", dependencies: ["MovRPostgres", "MovRTLS", logging] + nio,
-                path: "Tests/MovRTestSupport"),
+        .target(
+            name: "MovRTestSupport",
+            dependencies: [
+                "MovRPostgres",
+                "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/MovRTestSupport"),
         .testTarget(name: "MovRPostgresTests", dependencies: ["MovRPostgres", "MovRTestSupport"]),
-        .testTarget(name: "MovRTLSTests", dependencies: ["MovRTLS", "MovRTestSupport"]),
-        .testTarget(name: "MovRRPCTests", dependencies: ["MovRRPC"]),
-        .testTarget(name: "MovRRPCTransportTests", dependencies: ["MovRRPCTransport", "MovRTestSupport"]),
+        .testTarget(
+            name: "MovRTLSTests",
+            dependencies: [
+                "COpenSSL",
+                "MovRTLS",
+                "MovRTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "MovRRPCTests",
+            dependencies: [
+                "MovRRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "MovRRPCTransportTests",
+            dependencies: [
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRTLS",
+                "MovRTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "MovRLocalityTests", dependencies: ["MovRLocality"]),
-        .testTarget(name: "MovRAPITests", dependencies: ["MovRAPI", "MovRInternalAPI", "MovRRPC",
-                                                         .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "MovRUsersTests", dependencies: ["MovRUsers", "MovRTestSupport"]),
-        .testTarget(name: "MovRVehiclesTests", dependencies: ["MovRVehicles", "MovRAPI", "MovRLocality", "MovRPostgres", "MovRRPC", "MovRTestSupport"]),
-        .testTarget(name: "MovRRidesTests", dependencies: ["MovRRides", "MovRTestSupport"]),
-        .testTarget(name: "MovRToolTests", dependencies: ["MovRTool", "MovRWAN", "MovRGateway", "MovRTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MovRService", "MovRTestSupport", "MovRAPI", "MovRInternalAPI", "MovRTool"]),
+        .testTarget(
+            name: "MovRAPITests",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "MovRUsersTests",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRTLS",
+                "MovRTestSupport",
+                "MovRUsers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "MovRVehiclesTests",
+            dependencies: [
+                "MovRAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRTestSupport",
+                "MovRVehicles",
+            ]),
+        .testTarget(
+            name: "MovRRidesTests",
+            dependencies: [
+                "MovRAPI",
+                "MovRInternalAPI",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRRides",
+                "MovRService",
+                "MovRTLS",
+                "MovRTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "MovRToolTests",
+            dependencies: [
+                "MovRGateway",
+                "MovRLocality",
+                "MovRPostgres",
+                "MovRService",
+                "MovRServiceDatabase",
+                "MovRTLS",
+                "MovRTestSupport",
+                "MovRTool",
+                "MovRVehicles",
+                "MovRWAN",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "MovRAPI",
+                "MovRGateway",
+                "MovRInternalAPI",
+                "MovRRPC",
+                "MovRService",
+                "MovRTestSupport",
+                "MovRTool",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

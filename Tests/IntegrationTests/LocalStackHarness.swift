@@ -61,7 +61,7 @@ actor LocalStackHarness {
         faultDirectory = directory + "/faults"
         try FileManager.default.createDirectory(atPath: faultDirectory, withIntermediateDirectories: true)
         // A port range unlikely to be in use: 20000-59000, step 200, from the pid.
-        let base = 20_000 + Int((getpid() + portSlotOffset) % 195) * 200
+        let base = LocalStack.freePortBase(preferred: 20_000 + Int((getpid() + portSlotOffset) % 195) * 200)
         var childEnvironment = environment
         childEnvironment["MOVR_FAULT_DIR"] = faultDirectory
         // The suite signs in hundreds of users at once on a two-core machine: real scrypt, at

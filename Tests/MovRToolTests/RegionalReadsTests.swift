@@ -1,5 +1,6 @@
 @testable import MovRGateway
 import MovRService
+import MovRServiceDatabase
 @testable import MovRTool
 import Testing
 

@@ -135,3 +135,40 @@ extension LocalStack {
         }
     }
 }
+
+extension LocalStack {
+    /// Ports a stack on `base` uses: services from base+3, PostgreSQL at base+100 and its
+    /// standbys after it, WAN proxies from base+110.
+    static let portSpan = 200
+
+    /// `preferred`, or the next base (in steps of ``portSpan``) whose ports are all free on
+    /// 127.0.0.1, so stacks started at once on one machine (tests, benchmarks) do not collide.
+    /// A best effort: another process may still take a port between this check and its use.
+    public static func freePortBase(preferred: Int, attempts: Int = 40) -> Int {
+        var base = preferred
+        for _ in 0..<attempts {
+            if base + portSpan > 65_535 { base = 10_000 }
+            if (base..<(base + portSpan)).allSatisfy(isFree) { return base }
+            base += portSpan
+        }
+        return preferred
+    }
+
+    /// Whether a listener could bind 127.0.0.1:`port` now (with SO_REUSEADDR, as servers do).
+    static func isFree(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRServiceDatabase
 import ServiceLifecycle
 
 /// The rides service: owns `movr_rides` (rides, their positions, promo codes, the outbox);

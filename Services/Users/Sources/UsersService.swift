@@ -6,6 +6,7 @@ import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRServiceDatabase
 import NIOCore
 import NIOPosix
 import ServiceLifecycle

@@ -5,6 +5,7 @@ import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRServiceDatabase
 import ServiceLifecycle
 
 /// The vehicles service: owns `movr_vehicles`; answers the gateway (catalogue) and the rides

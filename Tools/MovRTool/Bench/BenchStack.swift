@@ -9,6 +9,7 @@ enum BenchStack {
         let log = directory + ".log"
         try? FileManager.default.removeItem(atPath: log)
         let movr = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let portBase = LocalStack.freePortBase(preferred: portBase)
         let pid = try Subprocess.spawn([movr, "up", "--dir", directory, "--port-base", "\(portBase)", "--exit-with-parent",
                                         "--log-level", "warning"] + arguments, outputPath: log)
         Console.line("starting a private stack for the benchmark \(arguments.joined(separator: " ")) (log: \(log))...")
