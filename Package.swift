@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/MovRRPCTransport"),
+        .target(name: "MovRCrypto", dependencies: ["COpenSSL"], path: "Shared/MovRCrypto"),
         .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
         .target(name: "MovRAPI", dependencies: ["MovRRPC"], path: "Shared/MovRAPI"),
         .target(name: "MovRInternalAPI", dependencies: ["MovRAPI"], path: "Shared/MovRInternalAPI"),
@@ -129,8 +130,8 @@ let package = Package(
         .target(
             name: "MovRUsers",
             dependencies: [
-                "COpenSSL",
                 "MovRAPI",
+                "MovRCrypto",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
@@ -174,6 +175,7 @@ let package = Package(
             name: "MovRGateway",
             dependencies: [
                 "MovRAPI",
+                "MovRCrypto",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRRPC",
@@ -275,6 +277,7 @@ let package = Package(
             name: "MovRUsersTests",
             dependencies: [
                 "MovRAPI",
+                "MovRCrypto",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",

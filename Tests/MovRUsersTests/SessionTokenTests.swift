@@ -1,3 +1,4 @@
+import MovRCrypto
 import Foundation
 import Testing
 @testable import MovRUsers
@@ -42,9 +43,9 @@ import Testing
     }
 
     @Test func constantTimeComparison() {
-        #expect(CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2, 3]))
-        #expect(!CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2, 4]))
-        #expect(!CryptoPrimitives.constantTimeEqual([1, 2, 3], [1, 2]))
-        #expect(CryptoPrimitives.constantTimeEqual([], []))
+        #expect(ConstantTime.equal([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2]))
+        #expect(ConstantTime.equal([], []))
     }
 }

@@ -1,16 +1,16 @@
 import Foundation
-import MovRTLS
+import MovRCrypto
 
 /// Name-based UUIDs (RFC 9562 version 8 layout over SHA-256): the same namespace and parts
 /// always give the same id, different ones practically never collide.
 enum DeterministicID {
-    static func make(namespace: String, parts: [String]) -> UUID {
+    static func make(namespace: String, parts: [String]) throws -> UUID {
         // Length-prefix every part so ("ab","c") and ("a","bc") differ.
         var input = Array("movr:\(namespace)".utf8)
         for part in parts {
             input += Array("\(part.utf8.count):".utf8) + Array(part.utf8)
         }
-        var bytes = Array(Digest.sha256(input).prefix(16))
+        var bytes = Array(try SHA256.hash(input).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -234,9 +234,9 @@ struct PublicAPI: Sendable {
 
     /// A stable id for a client-keyed create: the same caller and key always name the same
     /// object, so a retry finds the first attempt's result instead of creating another.
-    static func objectID(owner: UUID, idempotencyKey: String?, kind: String) -> UUID {
+    static func objectID(owner: UUID, idempotencyKey: String?, kind: String) throws -> UUID {
         guard let idempotencyKey else { return UUID() }
-        return DeterministicID.make(namespace: kind, parts: [owner.uuidString.lowercased(), idempotencyKey])
+        return try DeterministicID.make(namespace: kind, parts: [owner.uuidString.lowercased(), idempotencyKey])
     }
 
     // MARK: Methods
@@ -330,7 +330,7 @@ struct PublicAPI: Sendable {
                 throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
             }
             let add = InternalVehiclesAddParams(
-                id: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
+                id: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
                 ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
                 color: params.color, brand: params.brand, battery: params.battery ?? 100)
             return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.add, add,
@@ -360,7 +360,7 @@ struct PublicAPI: Sendable {
             let params = try Self.validated(params)
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             let start = InternalRidesStartParams(
-                rideID: Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
+                rideID: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
                 riderID: session.user.id, vehicleID: params.vehicleId)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)

@@ -1,6 +1,6 @@
 import Foundation
+import MovRCrypto
 import MovRRPCTransport
-import MovRTLS
 
 /// The gateway's browser app: the files of `Services/Gateway/WebApp` (plain HTML, CSS and
 /// JavaScript modules), read once at start and served from memory.
@@ -43,9 +43,9 @@ public struct WebUI: Sendable {
         }
         var digestInput: [UInt8] = []
         for file in files {
-            digestInput += Array(file.name.utf8) + [0] + Digest.sha256(file.bytes)
+            digestInput += Array(file.name.utf8) + [0] + (try SHA256.hash(file.bytes))
         }
-        version = Digest.sha256(digestInput).prefix(6).map { String(format: "%02x", $0) }.joined()
+        version = Hex.encode(try SHA256.hash(digestInput).prefix(6))
 
         let html = String(decoding: index.bytes, as: UTF8.self).replacingOccurrences(of: "{{VERSION}}", with: version)
         page = HTTPPlainResponse(

@@ -1,4 +1,5 @@
 import Foundation
+import MovRCrypto
 
 /// Bearer tokens: 32 random bytes, base64url without padding (43 characters) on the wire; the
 /// database holds only SHA-256 of that text, so a copy of the table cannot be replayed.
@@ -8,12 +9,12 @@ public enum SessionToken {
 
     /// A new token as the client sees it. Never log it.
     public static func generate() throws -> String {
-        base64URL(try CryptoPrimitives.randomBytes(randomByteCount))
+        base64URL(try SecureRandom.bytes(randomByteCount))
     }
 
     /// SHA-256 of the token's text: the `sessions.token_hash` key.
     public static func hash(_ token: String) throws -> [UInt8] {
-        try CryptoPrimitives.sha256(token.utf8)
+        try SHA256.hash(token.utf8)
     }
 
     /// Whether `token` could have come from ``generate()``. Anything else is rejected without a
@@ -34,15 +35,8 @@ public enum SessionToken {
         return text
     }
 
-    /// Lowercase hex, for `decode(…, 'hex')` in SQL (the database layer binds text only).
+    /// Lowercase hex of `bytes`, for `decode(…, 'hex')` in SQL (the database layer binds text only).
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(bytes)
     }
 }

@@ -1,0 +1,97 @@
+import COpenSSL
+
+/// The cryptography MovR itself performs, from libcrypto, in one place: digests, random bytes,
+/// constant-time comparison, scrypt, hex. (TLS is MovRTLS's.) Every call's return code is
+/// checked; failures are thrown, never trapped, and name only the operation, never its inputs.
+public struct CryptoError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var operation: String
+
+    public init(operation: String) {
+        self.operation = operation
+    }
+
+    public var description: String { "libcrypto \(operation) failed" }
+}
+
+public enum SHA256 {
+    /// The 32-byte SHA-256 digest of `input`.
+    public static func hash(_ input: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+        let bytes = Array(input)
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let status = bytes.withUnsafeBufferPointer { source in
+            digest.withUnsafeMutableBufferPointer { target in
+                EVP_Digest(source.baseAddress, source.count, target.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        guard status == 1, length == 32 else { throw CryptoError(operation: "EVP_Digest") }
+        return Array(digest.prefix(32))
+    }
+}
+
+public enum SecureRandom {
+    /// `count` bytes from OpenSSL's CSPRNG.
+    public static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let status = bytes.withUnsafeMutableBufferPointer { buffer in
+            RAND_bytes(buffer.baseAddress, Int32(clamping: buffer.count))
+        }
+        guard status == 1 else { throw CryptoError(operation: "RAND_bytes") }
+        return bytes
+    }
+}
+
+public enum ConstantTime {
+    /// Compares in time that depends only on the lengths (which are public), not the contents.
+    public static func equal(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        guard !lhs.isEmpty else { return true }
+        return lhs.withUnsafeBufferPointer { left in
+            rhs.withUnsafeBufferPointer { right in
+                CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0
+            }
+        }
+    }
+}
+
+public enum Hex {
+    /// Lowercase hexadecimal, two digits per byte.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+public enum ScryptKDF {
+    /// scrypt (RFC 7914) of `password` and `salt` with N = 2^`log2N`, `r`, `p`, allowing libcrypto
+    /// `maxMemory` bytes. CPU- and memory-heavy and blocking: run it on a thread of its own. The
+    /// copy of the password made here is wiped afterwards.
+    public static func deriveKey(password: String, salt: [UInt8], log2N: Int, r: Int, p: Int, maxMemory: UInt64,
+                                 keyLength: Int) throws(CryptoError) -> [UInt8] {
+        guard (1...63).contains(log2N), r > 0, p > 0, keyLength > 0 else { throw CryptoError(operation: "EVP_PBE_scrypt") }
+        var passwordBytes = Array(password.utf8)
+        defer { OPENSSL_cleanse(&passwordBytes, passwordBytes.count) }
+        var key = [UInt8](repeating: 0, count: keyLength)
+        let status = passwordBytes.withUnsafeBufferPointer { passwordBuffer in
+            passwordBuffer.withMemoryRebound(to: CChar.self) { passwordChars in
+                salt.withUnsafeBufferPointer { saltBuffer in
+                    key.withUnsafeMutableBufferPointer { keyBuffer in
+                        EVP_PBE_scrypt(passwordChars.baseAddress, passwordChars.count,
+                                       saltBuffer.baseAddress, saltBuffer.count,
+                                       UInt64(1) << UInt64(log2N), UInt64(r), UInt64(p), maxMemory,
+                                       keyBuffer.baseAddress, keyBuffer.count)
+                    }
+                }
+            }
+        }
+        guard status == 1 else { throw CryptoError(operation: "EVP_PBE_scrypt") }
+        return key
+    }
+}
