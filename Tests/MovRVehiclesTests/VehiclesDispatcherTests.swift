@@ -43,6 +43,20 @@ struct VehiclesDispatcherTests {
         }
     }
 
+    /// The same fault has the same reason from every service: an unknown city is
+    /// `-32602 unknown_city` on field `city` here as from the users service and the gateway.
+    @Test func anUnknownCityIsUnknownCity() async throws {
+        try await withDispatcher { dispatcher, _ in
+            let refused = try await call(dispatcher, "vehicles.add", [
+                "id": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": "atlantis",
+                "type": "bike", "location": ["latitude": 40, "longitude": 10], "color": "red", "brand": "b", "battery": 90,
+            ], caller: "gateway")
+            #expect(refused.error?["code"] == -32602)
+            #expect(refused.error?["data"]?["reason"] == "unknown_city")
+            #expect(refused.error?["data"]?["field"] == "city")
+        }
+    }
+
     @Test func listIsForTheGatewayOnly() async throws {
         try await withDispatcher { dispatcher, _ in
             let refused = try await call(dispatcher, "vehicles.list", ["city": "new york", "limit": 5], caller: "users")

@@ -213,7 +213,7 @@ struct PublicAPI: Sendable {
     static func rpcError(_ error: LocalityError, field: String?) -> RPCError {
         switch error {
         case .unknownCity:
-            return RPCError(code: RPCError.Code.invalidParams, message: "unknown city", reason: "unknown_city", field: field ?? "city")
+            return RPCError.unknownCity(field: field ?? "city")
         case .invalidPlace:
             return RPCError(code: RPCError.Code.invalidParams, message: "X-Place must be 'city,latitude,longitude'",
                             reason: "invalid_place", field: "X-Place")
@@ -304,7 +304,7 @@ struct PublicAPI: Sendable {
             let location = try await api.resolveLocation(explicitCity: params.city, context: context)
             // A region without a city (no location given) lists the region's first city.
             guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
-                throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
+                throw RPCError.unknownCity(message: "a city is required")
             }
             return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.list,
                                       InternalVehiclesListParams(city: city, limit: params.effectiveLimit,
@@ -327,7 +327,7 @@ struct PublicAPI: Sendable {
             let params = try Self.validated(params)
             let location = try await api.resolveLocation(explicitCity: params.city, context: context, session: session)
             guard let city = location.city else {
-                throw RPCError(code: RPCError.Code.invalidParams, message: "a city is required", reason: "unknown_city", field: "city")
+                throw RPCError.unknownCity(message: "a city is required")
             }
             let add = InternalVehiclesAddParams(
                 id: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),

@@ -43,8 +43,7 @@ public struct UsersStore: Sendable {
         do {
             region = try locality.region(ofCity: params.city)
         } catch {
-            throw RPCError(code: RPCError.Code.invalidParams, message: "unknown city", reason: "unknown_city",
-                           field: "city")
+            throw RPCError.unknownCity()
         }
         let city = PlaceName.normalized(params.city)
         let passwordHash = try await Self.shedding { try await passwordHasher.hash(params.password) }

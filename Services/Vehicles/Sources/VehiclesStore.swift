@@ -96,7 +96,7 @@ public struct VehiclesStore: Sendable {
         do {
             region = try locality.region(ofCity: params.city)
         } catch {
-            throw RPCError.invalidParams(field: "city", message: "unknown city")
+            throw RPCError.unknownCity()
         }
         let city = PlaceName.normalized(params.city)
         let rows = try await database.query("""
