@@ -137,8 +137,11 @@ public final class WANProxy: Sendable {
             defer { open = [:] }
             return Array(open.values)
         }
+        // Linger 0 on every socket first: closing one side makes its relay close the other.
         for channel in channels {
             try? await (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        for channel in channels {
             try? await channel.close()
         }
         return channels.count / 2
