@@ -88,7 +88,7 @@ inject() {  # kind target -> performs the fault, prints what it did
 failed=0
 for fault in $FAULTS; do
   kind=${fault%%:*} target=${fault#*:} dir="$state/runs/$kind-$target"
-  mkdir -p "$dir"
+  rm -rf "$dir" && mkdir -p "$dir"   # the ack journal appends: one per run
   echo "== $kind $target: ${LOAD_SECONDS}s load, fault at ${FAULT_AT}s"
   load_start=$(date +%s.%N)
   "$movr" load run --stack "$stack" --users-file "$state/users.json" --duration "$LOAD_SECONDS" --concurrency 8 \
