@@ -84,7 +84,7 @@ test-fuzz: test-deps
 # Faults under load (docs/reliability.md): a private one-region stack (.movr-faults, port base
 # 9700) with resettable proxies on every internal link; each executable SIGKILLed and SIGTERMed,
 # PostgreSQL restarted, connections reset, each during its own ride-cycle load. Bounded by
-# FAULTS_MINUTES (about 9 here); the script stops its stack on any exit.
+# FAULTS_MINUTES (about 5 here); the script stops its stack on any exit.
 FAULTS_MINUTES ?= 15
 test-faults: test-deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="python3"
