@@ -12,7 +12,7 @@ TEST_PACKAGES := docker-compose chromium chromium-driver
 RELEASE_BIN := $(shell pwd)/.build/release
 BIN := $(shell pwd)/.build/debug
 
-.PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-compose compose-up compose-down bench bench-locality bench-micro check load clean help
+.PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-faults test-compose compose-up compose-down bench bench-locality bench-micro check load clean help
 
 help:
 	@echo "make run    build, then start PostgreSQL, certificates, migrations, demo data and every region (Ctrl-C stops); WAN=1 simulates distances, REPLICAS=1 adds standbys"
@@ -21,6 +21,7 @@ help:
 	@echo "make compose-up    the multi-region stack in containers (podman; COMPOSE_MODE=single for one region); prints the load balancer URL and CA"
 	@echo "make compose-down  stop it and remove its containers, networks and volumes"
 	@echo "make test-compose  integration tests, a region failure under load and a CA rotation against the composed stack (bounded, always tears down)"
+	@echo "make test-faults  SIGKILL/SIGTERM of each executable, a PostgreSQL restart and connection resets under a ride-cycle load; figures, pass/fail (docs/reliability.md)"
 	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
 	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
 	@echo "make bench-locality  WAN simulator on: latency from each region's gateway, local vs remote city, routing and standbys on/off; appends to docs/benchmarks.md"
@@ -79,6 +80,16 @@ test-fuzz: test-deps
 	  grep -E "stat::number_of_executed_units|Done" .build-fuzz/$$target.log | tail -1; \
 	done
 	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
+
+# Faults under load (docs/reliability.md): a private one-region stack (.movr-faults, port base
+# 9700) with resettable proxies on every internal link; each executable SIGKILLed and SIGTERMed,
+# PostgreSQL restarted, connections reset, each during its own ride-cycle load. Bounded by
+# FAULTS_MINUTES (about 5 here); the script stops its stack on any exit.
+FAULTS_MINUTES ?= 15
+test-faults: test-deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="python3"
+	$(SWIFT) build --build-tests
+	timeout --kill-after=60 $$(( $(FAULTS_MINUTES) * 60 )) Tools/faults/test-faults.sh
 
 # The composed stack under podman, with the project's own containers.conf (compose/podman/).
 COMPOSE_MODE ?= multi

@@ -12,6 +12,9 @@ import NIOCore
 public struct RPCDispatcher: Sendable {
     public let limits: RPCLimits
     private var methods: [String: RegisteredMethod] = [:]
+    /// Turns a handler's non-RPC error into an answer when it knows better than 500 (e.g. the
+    /// database being unreachable is a retryable 503); `nil` from it means internal error.
+    public var errorTranslator: (@Sendable (any Error) -> RPCError?)?
 
     private struct RegisteredMethod: Sendable {
         var allowedCallers: Set<String>?
@@ -185,6 +188,13 @@ public struct RPCDispatcher: Sendable {
             // The transport cancels a handler whose caller went away or whose deadline passed.
             if error is CancellationError || Task.isCancelled {
                 return .failure(.deadlineExceeded(reason: context.isPastDeadline ? "deadline_exceeded" : "cancelled"))
+            }
+            if let translated = errorTranslator?(error) {
+                context.logger.warning("JSON-RPC handler failed", metadata: [
+                    "rpc_method": .string(request.method), "error": .string("\(error)"),
+                    "answer": .string("\(translated.code) \(translated.data?.reason ?? "")"),
+                ])
+                return .failure(translated)
             }
             context.logger.error("JSON-RPC handler failed", metadata: [
                 "rpc_method": .string(request.method), "error": .string("\(error)"),

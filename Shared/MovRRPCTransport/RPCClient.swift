@@ -156,12 +156,15 @@ public final class RPCClient: Sendable {
     private func send(method: String, body: ByteBuffer, options: RPCCallOptions) async throws -> ClientReply {
         let deadline = options.deadline ?? (.now + configuration.defaultTimeout)
         var attempt = 0
+        // Whether an attempt got as far as sending: then the endpoint may have run the call.
+        var sent = false
         while true {
             attempt += 1
             guard ContinuousClock.now < deadline else { throw RPCError.deadlineExceeded() }
             do {
                 return try await exchange(body: body, options: options, deadline: deadline)
             } catch let error as CallFailure {
+                sent = sent || !error.isBeforeSending
                 if Task.isCancelled { throw RPCError.deadlineExceeded(reason: "cancelled") }
                 if error.isTooLarge { throw RPCError.internalError }
                 let retry = (options.idempotent || error.isBeforeSending) && attempt < configuration.maxAttempts
@@ -175,7 +178,7 @@ public final class RPCClient: Sendable {
                         continue
                     }
                 }
-                if options.reportUnreachable && error.isBeforeSending && !error.isDeadline {
+                if options.reportUnreachable && !sent && !error.isDeadline {
                     throw RPCUnreachableError(endpoint: "\(endpoint)", underlying: error.underlying)
                 }
                 throw error.isDeadline

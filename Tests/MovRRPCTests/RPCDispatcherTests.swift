@@ -192,6 +192,22 @@ struct RPCDispatcherTests {
         #expect(errors.first?.metadata["rpc_method"] == "fail.leaky")
     }
 
+    @Test("an error translator turns a handler's error into its answer; what it declines stays -32603")
+    func errorTranslatorAnswers() async throws {
+        struct Unreachable: Error {}
+        struct Other: Error {}
+        var dispatcher = RPCDispatcher()
+        dispatcher.register("down", params: RPCEmptyParams.self) { _, _ -> RPCEmpty in throw Unreachable() }
+        dispatcher.register("broken", params: RPCEmptyParams.self) { _, _ -> RPCEmpty in throw Other() }
+        dispatcher.errorTranslator = { error in error is Unreachable ? .unavailable(reason: "database_unavailable") : nil }
+        let down = try #require(try await respond(dispatcher, #"{"jsonrpc":"2.0","method":"down","id":1}"#))
+        #expect(down["error"]?["code"] == 503)
+        #expect(down["error"]?["data"]?["reason"] == "database_unavailable")
+        #expect(down["error"]?["data"]?["retryable"] == true)
+        let broken = try #require(try await respond(dispatcher, #"{"jsonrpc":"2.0","method":"broken","id":2}"#))
+        #expect(broken["error"]?["code"] == -32603)
+    }
+
     @Test("notifications never get a response, even for errors", arguments: [
         #"{"jsonrpc":"2.0","method":"nope"}"#, #"{"jsonrpc":"2.0","method":"fail.leaky"}"#,
         #"{"jsonrpc":"2.0","method":"vehicles.add","params":{}}"#, #"{"jsonrpc":"2.0","method":"vehicles.reserve"}"#,

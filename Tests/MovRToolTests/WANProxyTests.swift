@@ -154,4 +154,46 @@ import Testing
                               databaseRegion: "us-east1", postgresPort: 9100, firstPort: 9110, portCount: 10)
         }
     }
+
+    /// Fault injection: every connection open through the proxy is aborted with a reset (the
+    /// client's next read fails with ECONNRESET, not a clean end), and the proxy relays new
+    /// connections as before.
+    @Test func resetConnectionsAbortsOpenConnectionsOnly() async throws {
+        let (echo, echoPort) = try await Self.startEcho()
+        let proxy = WANProxy(upstreamHost: "127.0.0.1", upstreamPort: echoPort, profile: WANLinkProfile(oneWay: .zero))
+        let port = try await proxy.start(port: 0)
+        let first = try Self.connect(port: port), second = try Self.connect(port: port)
+        defer { close(first); close(second) }
+        _ = try Self.roundTrip(socket: first, message: Array("one".utf8))
+        _ = try Self.roundTrip(socket: second, message: Array("two".utf8))
+        #expect(proxy.openConnections == 2)
+        #expect(await proxy.resetConnections() == 2)
+        for fd in [first, second] {
+            var byte: UInt8 = 0
+            let count = recv(fd, &byte, 1, 0)
+            #expect(count == -1 && errno == ECONNRESET, "read after the reset gave \(count), errno \(errno)")
+        }
+        let third = try Self.connect(port: port)
+        defer { close(third) }
+        _ = try Self.roundTrip(socket: third, message: Array("three".utf8))
+        #expect(proxy.openConnections == 1)
+        await proxy.stop()
+        try await echo.close()
+    }
+
+    /// `movr up --fault-proxies`: links inside each region too (and to the database from its
+    /// own region), without delay, so every internal connection passes a resettable proxy.
+    @Test func faultProxiesCoverLinksInsideARegion() throws {
+        let locality = try DeploymentFilesTests.locality
+        let endpoints = ["us-east1": Topology.RegionEndpoints(gateway: "https://127.0.0.1:9003", users: "https://127.0.0.1:9004",
+                                                              vehicles: "https://127.0.0.1:9005", rides: "https://127.0.0.1:9006")]
+        let links = try WANPlan.links(locality: locality, regions: ["us-east1"], endpoints: endpoints, databaseRegion: "us-east1",
+                                      postgresPort: 9100, firstPort: 9110, portCount: 90, includeLocal: true)
+        #expect(links.map(\.target) == ["users", "vehicles", "rides", "postgres"])
+        #expect(links.allSatisfy { $0.rttMs == 0 && $0.from == "us-east1" && $0.to == "us-east1" })
+        let view = WANPlan.topology(for: "us-east1", endpoints: endpoints, links: links)
+        #expect(view.regions["us-east1"]?.rides == "https://127.0.0.1:9112")
+        #expect(view.regions["us-east1"]?.gateway == "https://127.0.0.1:9003")
+        #expect(WANPlan.databasePort(for: "us-east1", links: links) == 9113)
+    }
 }

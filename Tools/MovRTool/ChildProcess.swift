@@ -13,6 +13,13 @@ final class ChildProcess: @unchecked Sendable {
     private var process: Process?
     private var stopping = false
     private var restarts = 0
+    private var restartHandler: (@Sendable () -> Void)?
+
+    /// Called after each restart (e.g. to rewrite the stack's pids file).
+    var afterRestart: (@Sendable () -> Void)? {
+        get { lock.withLock { restartHandler } }
+        set { lock.withLock { restartHandler = newValue } }
+    }
 
     init(name: String, executable: String, arguments: [String] = [], environment: [String: String], logPath: String) {
         self.name = name
@@ -27,7 +34,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     func start() throws {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        // Appended to across restarts: the log of the run that died is what explains it.
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         guard let log = FileHandle(forWritingAtPath: logPath) else {
             throw StackError("cannot open log file \(logPath)")
         }
@@ -57,8 +67,8 @@ final class ChildProcess: @unchecked Sendable {
         FileHandle.standardError.write(Data(
             "movr up: \(name) exited with status \(finished.terminationStatus); restarting (see \(logPath))\n".utf8))
         Thread.sleep(forTimeInterval: 1)
-        if lock.withLock({ !stopping }) {
-            try? start()
+        if lock.withLock({ !stopping }), (try? start()) != nil {
+            afterRestart?()
         }
     }
 

@@ -21,6 +21,33 @@ struct LocalNetwork: Sendable {
         }
     }
 
+    /// `--fault-proxies`: polls `directory/reset` (10 times a second); when it appears, resets
+    /// every open connection of the links it names — `services` (callers to users, vehicles,
+    /// rides), `postgres` (services to the database) or `all` — removes it and writes
+    /// `directory/reset.done` with what was reset (`postgres 7`).
+    func serveResetRequests(directory: String) -> Task<Void, Never> {
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let pairs = zip(links, proxies).map { ($0.target, $1) }
+        return Task.detached {
+            let request = "\(directory)/reset"
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let text = try? String(contentsOfFile: request, encoding: .utf8) else { continue }
+                let scope = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                var reset = 0
+                for (target, proxy) in pairs {
+                    let isDatabase = target == "postgres"
+                    if scope == "all" || (scope == "postgres" && isDatabase) || (scope == "services" && !isDatabase) {
+                        reset += await proxy.resetConnections()
+                    }
+                }
+                try? FileManager.default.removeItem(atPath: request)
+                try? "\(scope) \(reset)\n".write(toFile: "\(directory)/reset.done", atomically: true, encoding: .utf8)
+                Console.error("movr up: fault injection: reset \(reset) connections (\(scope))")
+            }
+        }
+    }
+
     func stopProxies() async {
         for proxy in proxies { await proxy.stop() }
     }
@@ -36,14 +63,14 @@ extension LocalStack {
     func startNetwork(cluster: LocalPostgresCluster, directory: String, regions: [String], primary: String,
                       locality: Locality, endpoints: [String: Topology.RegionEndpoints]) async throws -> LocalNetwork {
         var network = LocalNetwork()
-        if options.wan {
+        if options.wan || options.faultProxies {
             guard options.wanJitterMs >= 0, (0...1).contains(options.wanLoss) else {
                 throw StackError("--wan-jitter-ms must be >= 0 and --wan-loss within 0...1")
             }
             network.links = try WANPlan.links(locality: locality, regions: regions, endpoints: endpoints,
                                               databaseRegion: primary, postgresPort: cluster.port,
                                               firstPort: options.portBase + Self.wanPortOffset,
-                                              portCount: Self.wanPortCount)
+                                              portCount: Self.wanPortCount, includeLocal: options.faultProxies)
             do {
                 for link in network.links {
                     let proxy = WANProxy(upstreamHost: "127.0.0.1", upstreamPort: link.upstreamPort,
@@ -121,7 +148,10 @@ extension LocalStack {
         if !network.links.isEmpty {
             let jitter = options.wanJitterMs > 0 ? ", jitter up to \(options.wanJitterMs) ms" : ""
             let loss = options.wanLoss > 0 ? ", loss \(options.wanLoss * 100) % (as TCP retransmissions)" : ""
-            Console.line("  WAN simulator: \(network.links.count) delayed links (one-way = RTT/2\(jitter)\(loss)):")
+            if options.faultProxies {
+                Console.line("  fault proxies: \(network.links.count) links, resettable through \(options.directory)/faults/reset")
+            }
+            if options.wan { Console.line("  WAN simulator: \(network.links.count) delayed links (one-way = RTT/2\(jitter)\(loss)):") }
             for link in network.links {
                 let estimate = link.estimate ? " (estimated RTT)" : ""
                 Console.line("    \(link.from) -> \(link.to) \(link.target): RTT \(link.rttMs) ms\(estimate) via 127.0.0.1:\(link.listenPort)")

@@ -41,6 +41,9 @@ public struct LocalStack: Sendable {
         /// False: gateways call their own region's services for every city (benchmarks show
         /// what home-region routing saves).
         public var homeRegionRouting: Bool = true
+        /// A proxy (no delay) on every link between executables and to the database, which
+        /// resets its connections on request (`<dir>/faults/reset`; `make test-faults`).
+        public var faultProxies: Bool = false
 
         public init() {}
     }
@@ -157,7 +160,12 @@ public struct LocalStack: Sendable {
                     children.append(child)
                 }
             }
-            try writePIDs(children: children, path: "\(directory)/pids")
+            try Self.writePIDs(children: children, path: "\(directory)/pids")
+            // A restarted child has a new pid; fault tests (and bench) read the file.
+            let supervised = children
+            for child in supervised {
+                child.afterRestart = { try? Self.writePIDs(children: supervised, path: "\(directory)/pids") }
+            }
             try await waitUntilReady(endpoints: endpoints, certs: certs)
             if options.seedDemoData {
                 let topology = Topology(regions: endpoints)
@@ -171,7 +179,8 @@ public struct LocalStack: Sendable {
             await network.stopProxies()
             throw error
         }
-        network.switchOnDelays(jitterMs: options.wanJitterMs, loss: options.wanLoss)
+        if options.wan { network.switchOnDelays(jitterMs: options.wanJitterMs, loss: options.wanLoss) }
+        let resets = options.faultProxies ? network.serveResetRequests(directory: "\(directory)/faults") : nil
 
         Console.line("MovR is up.")
         printNetwork(network)
@@ -185,6 +194,7 @@ public struct LocalStack: Sendable {
 
         await Self.waitForTerminationSignal(orParentExit: options.exitWithParent)
         Console.line("stopping...")
+        resets?.cancel()
         stopAll()
         await network.stopProxies()
         try? FileManager.default.removeItem(atPath: "\(directory)/pids")
@@ -300,7 +310,7 @@ public struct LocalStack: Sendable {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    private func writePIDs(children: [ChildProcess], path: String) throws {
+    private static func writePIDs(children: [ChildProcess], path: String) throws {
         let lines = children.compactMap { child in child.pid.map { "\($0) \(child.name)" } }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }

@@ -54,6 +54,8 @@ extension MovRCommand {
         var replicaMaxLagMs = 2000
         @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
         var noHomeRouting = false
+        @Flag(help: "Fault injection (tests): a proxy on every link between executables and to the database; writing services, postgres or all to <dir>/faults/reset resets their open connections.")
+        var faultProxies = false
 
         func validate() throws {
             if !wan, wanJitterMs != 0 || wanLoss != 0 {
@@ -80,6 +82,7 @@ extension MovRCommand {
             options.replicas = replicas
             options.replicaMaxLagMs = replicaMaxLagMs
             options.homeRegionRouting = !noHomeRouting
+            options.faultProxies = faultProxies
             // Fault injection for tests, and the scrypt cost (tests run dozens of sign-ins at once
             // on two cores and lower it; docs/operations.md, "Configuration").
             for (key, value) in ProcessInfo.processInfo.environment

@@ -31,14 +31,15 @@ public struct PublicClient: Sendable {
 
     public func call<P: Encodable & Sendable, R: Decodable>(
         _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
-        idempotent: Bool = false, headers extraHeaders: [(String, String)] = []
+        idempotent: Bool = false, headers extraHeaders: [(String, String)] = [], reportUnreachable: Bool = false
     ) async throws -> R {
         var headers = extraHeaders
         if let token { headers.append(("authorization", "Bearer \(token)")) }
         if let city { headers.append(("x-city", city)) }
-        return try await client.call(method, params: params, as: R.self,
-                                     options: RPCCallOptions(deadline: .now + .seconds(30), idempotent: idempotent,
-                                                             headers: headers))
+        var options = RPCCallOptions(deadline: .now + .seconds(30), idempotent: idempotent, headers: headers)
+        // RPCUnreachableError instead of 503 when no attempt was sent (the gateway never saw it).
+        options.reportUnreachable = reportUnreachable
+        return try await client.call(method, params: params, as: R.self, options: options)
     }
 
     /// ``call(_:_:as:token:city:idempotent:headers:)`` and what the reply's headers said:

@@ -36,22 +36,27 @@ public enum WANPlan {
     /// A link per (caller region, other region, service) and per non-primary region to the
     /// database primary. Gateways are never a target: nothing calls another region's gateway.
     /// Ports are taken from `firstPort` up, at most `portCount` of them.
+    ///
+    /// `includeLocal` (`movr up --fault-proxies`) also puts a proxy, without delay, on every link
+    /// inside a region (gateway and services to their own region's services, and the database
+    /// region's services to the database), so every connection between the executables, and to
+    /// PostgreSQL, passes a proxy that can reset it.
     public static func links(locality: Locality, regions: [String], endpoints: [String: Topology.RegionEndpoints],
                              databaseRegion: String, postgresPort: Int, firstPort: Int,
-                             portCount: Int) throws -> [WANLink] {
+                             portCount: Int, includeLocal: Bool = false) throws -> [WANLink] {
         var links: [WANLink] = []
         var next = firstPort
         func add(from: String, to: String, target: String, upstream: Int) throws {
             guard next < firstPort + portCount else {
                 throw StackError("the WAN simulator needs more than \(portCount) ports; start fewer regions")
             }
-            let latency = try locality.latency(from: from, to: to)
+            let latency = from == to ? (ms: 0, estimate: false) : try locality.latency(from: from, to: to)
             links.append(WANLink(from: from, to: to, target: target, listenPort: next, upstreamPort: upstream,
                                  rttMs: latency.ms, estimate: latency.estimate))
             next += 1
         }
         for from in regions {
-            for to in regions where to != from {
+            for to in regions where to != from || includeLocal {
                 for service in services {
                     guard let url = endpoints[to]?.url(of: service), let port = URLComponents(string: url)?.port else {
                         throw StackError("no \(service.rawValue) endpoint for \(to)")
@@ -59,7 +64,7 @@ public enum WANPlan {
                     try add(from: from, to: to, target: service.rawValue, upstream: port)
                 }
             }
-            if from != databaseRegion {
+            if from != databaseRegion || includeLocal {
                 try add(from: from, to: databaseRegion, target: "postgres", upstream: postgresPort)
             }
         }

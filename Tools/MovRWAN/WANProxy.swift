@@ -74,6 +74,8 @@ public final class WANProxy: Sendable {
     private let currentProfile: NIOLockedValueBox<WANLinkProfile>
     private let group: any EventLoopGroup
     private let state = NIOLockedValueBox<(listener: (any Channel)?, connections: Int)>((nil, 0))
+    /// Both sockets of every relayed connection, for ``resetConnections()``.
+    private let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     static let maxBufferedBytes = 4 << 20
 
     public init(upstreamHost: String, upstreamPort: Int, profile: WANLinkProfile,
@@ -100,12 +102,13 @@ public final class WANProxy: Sendable {
     public func start(host: String = "127.0.0.1", port: Int) async throws -> Int {
         let profile = self.currentProfile
         let upstreamHost = self.upstreamHost, upstreamPort = self.upstreamPort
+        let open = self.open
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { inbound in
-                Self.connect(inbound: inbound, host: upstreamHost, port: upstreamPort, profile: profile)
+                Self.connect(inbound: inbound, host: upstreamHost, port: upstreamPort, profile: profile, open: open)
             }
             .bind(host: host, port: port)
             .get()
@@ -124,8 +127,32 @@ public final class WANProxy: Sendable {
         try? await listener?.close()
     }
 
+    /// Fault injection (`movr up --fault-proxies`, `make test-faults`): aborts every relayed
+    /// connection open now with a TCP reset on both sides (SO_LINGER 0, then close), as a
+    /// middlebox or a peer's crash would. New connections are relayed as before. Returns how
+    /// many relayed connections were reset.
+    @discardableResult
+    public func resetConnections() async -> Int {
+        let channels = open.withLockedValue { open -> [any Channel] in
+            defer { open = [:] }
+            return Array(open.values)
+        }
+        // Linger 0 on every socket first: closing one side makes its relay close the other.
+        for channel in channels {
+            try? await (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        for channel in channels {
+            try? await channel.close()
+        }
+        return channels.count / 2
+    }
+
+    /// Relayed connections open now.
+    public var openConnections: Int { open.withLockedValue { $0.count / 2 } }
+
     private static func connect(inbound: any Channel, host: String, port: Int,
-                                profile: NIOLockedValueBox<WANLinkProfile>) -> EventLoopFuture<Void> {
+                                profile: NIOLockedValueBox<WANLinkProfile>,
+                                open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) -> EventLoopFuture<Void> {
         let loop = inbound.eventLoop
         let accepted = NIODeadline.now()
         return ClientBootstrap(group: loop)
@@ -145,6 +172,11 @@ public final class WANProxy: Sendable {
                 do {
                     try inbound.pipeline.syncOperations.addHandler(forward)
                     try outbound.pipeline.syncOperations.addHandler(backward)
+                    for channel in [inbound, outbound] {
+                        let key = ObjectIdentifier(channel)
+                        open.withLockedValue { $0[key] = channel }
+                        channel.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: key) } }
+                    }
                 } catch {
                     outbound.close(promise: nil)
                     return loop.makeFailedFuture(error)

@@ -89,6 +89,8 @@ struct LoadRunCommand: AsyncParsableCommand {
     var keepRides = false
     @Option(help: "Append every acknowledged write (ride started/ended, vehicle added, user registered) to this file, for `movr load verify`.")
     var ackLog: String?
+    @Option(help: "Write one line per request (send and finish times, operation, outcome) to this file.")
+    var timeline: String?
 
     func validate() throws {
         if let mix {
@@ -115,7 +117,8 @@ struct LoadRunCommand: AsyncParsableCommand {
         configuration.cities = workload.cities.map(\.name)
         for note in workload.notes { Console.error("note: \(note)") }
         let progress = ProgressLine()
-        let report = await LoadGenerator.run(configuration, workload: workload) { tick in
+        let report = await LoadGenerator.run(configuration, workload: workload,
+                                             timeline: try timeline.map { try LoadTimeline(path: $0) }) { tick in
             progress.update(String(format: "%5.0f s  %7.1f ops/s  %d ops  %d errors  %d expected",
                                    tick.elapsed.inSeconds, tick.rate, tick.count, tick.errors, tick.expected))
         }

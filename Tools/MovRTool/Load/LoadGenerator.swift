@@ -15,6 +15,7 @@ public enum LoadGenerator {
     }
 
     public static func run<W: LoadWorkload>(_ configuration: LoadConfiguration, workload: W,
+                                            timeline: LoadTimeline? = nil,
                                             progress: (@Sendable (Progress) -> Void)? = nil) async -> LoadReport {
         let recorder = LoadRecorder()
         let startDate = Date()
@@ -27,7 +28,8 @@ public enum LoadGenerator {
             for index in 0..<max(1, configuration.concurrency) {
                 group.addTask {
                     var worker = workload.makeWorker(index: index, of: configuration.concurrency)
-                    await drive(&worker, schedule: schedule, recorder: recorder, lateThreshold: lateThreshold)
+                    await drive(&worker, schedule: schedule, recorder: recorder, lateThreshold: lateThreshold,
+                                timeline: timeline)
                 }
             }
         }
@@ -41,7 +43,7 @@ public enum LoadGenerator {
 
     /// One worker: take a ticket, wait for its time, send, record; until the schedule ends.
     static func drive<Worker: LoadWorker>(_ worker: inout Worker, schedule: LoadSchedule, recorder: LoadRecorder,
-                                          lateThreshold: Duration) async {
+                                          lateThreshold: Duration, timeline: LoadTimeline? = nil) async {
         while !Task.isCancelled, let ticket = schedule.next() {
             let origin: ContinuousClock.Instant
             var late = false
@@ -53,8 +55,10 @@ public enum LoadGenerator {
                 origin = due
                 late = ContinuousClock.now - due > lateThreshold
             }
+            let sent = Date()
             let step = await worker.step()
             recorder.record(step, latency: ContinuousClock.now - origin, late: late)
+            timeline?.record(step, sent: sent, finished: Date())
         }
         await worker.finish()
     }

@@ -1,4 +1,5 @@
 import MovRRPC
+import MovRRPCTransport
 
 /// What one request of a load run came to.
 public enum LoadOutcome: Sendable, Equatable {
@@ -14,6 +15,9 @@ public enum LoadOutcome: Sendable, Equatable {
         if let error = error as? RPCError {
             return error.data?.reason.map { "\(error.code) \($0)" } ?? "\(error.code)"
         }
+        // Nothing was sent (connection refused, TLS failed): the gateway never accepted it.
+        // Still a 503 (retryable) for whoever classifies by code, e.g. make test-compose.
+        if error is RPCUnreachableError { return "503 not_sent" }
         if error is CancellationError { return "transport: cancelled" }
         return "transport: \(type(of: error))"
     }

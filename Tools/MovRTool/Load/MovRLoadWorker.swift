@@ -290,7 +290,7 @@ public struct MovRLoadWorker: LoadWorker {
     func call<P: Encodable & Sendable, R: Decodable>(_ params: P, _ method: String, as: R.Type, token: String? = nil,
                                                     city: String, idempotent: Bool = false) async throws -> R {
         try await workload.gateways.client(for: city).call(method, params, as: R.self, token: token, city: city,
-                                                           idempotent: idempotent)
+                                                           idempotent: idempotent, reportUnreachable: true)
     }
 
     /// Classifies a failure; a refused token signs the rider out so the next use signs in again.
