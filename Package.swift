@@ -324,6 +324,7 @@ let package = Package(
                 "MovRGateway",
                 "MovRLocality",
                 "MovRPostgres",
+                "MovRRPC",
                 "MovRService",
                 "MovRServiceDatabase",
                 "MovRTLS",

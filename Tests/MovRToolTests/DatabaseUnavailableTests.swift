@@ -2,6 +2,7 @@ import Logging
 import MovRPostgres
 import MovRRPC
 import MovRService
+import MovRServiceDatabase
 import Testing
 
 /// A database that cannot be reached is a retryable 503 for clients, not an internal error

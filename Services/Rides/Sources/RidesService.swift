@@ -72,7 +72,7 @@ public struct RidesService: MovRServiceDefinition {
         if reads.reportsWritePosition {
             dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
         }
-        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
+        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher.answeringDatabaseOutages(),
                                        tls: runtime.internalServerTLS, identifiesCallers: true,
                                        readiness: { await database.ping() })]
     }

@@ -81,7 +81,7 @@ public struct UsersService: MovRServiceDefinition {
                                               options: RPCCallOptions(from: context, idempotent: true))
             return result.active
         }
-        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher, tls: runtime.internalServerTLS,
+        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher.answeringDatabaseOutages(), tls: runtime.internalServerTLS,
                                        identifiesCallers: true, readiness: { await store.database.ping() })]
     }
 

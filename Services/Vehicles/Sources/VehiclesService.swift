@@ -47,7 +47,7 @@ public struct VehiclesService: MovRServiceDefinition {
         if reads.reportsWritePosition {
             dispatcher.afterSuccess(of: Self.writeMethods) { context in await reads.reportWritePosition(context) }
         }
-        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher,
+        return [try runtime.makeServer(listen: listen, dispatcher: dispatcher.answeringDatabaseOutages(),
                                        tls: runtime.internalServerTLS, identifiesCallers: true,
                                        readiness: { await store.database.ping() })]
     }
