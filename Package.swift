@@ -25,6 +25,9 @@ let package = Package(
         .library(name: "MovRRPC", targets: ["MovRRPC"]),
         .library(name: "MovRAPI", targets: ["MovRAPI"]),
         .library(name: "MovRLocality", targets: ["MovRLocality"]),
+        .library(name: "MovRInternalAPI", targets: ["MovRInternalAPI"]),
+        .library(name: "MovRRPCTransport", targets: ["MovRRPCTransport"]),
+        .library(name: "MovRService", targets: ["MovRService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
