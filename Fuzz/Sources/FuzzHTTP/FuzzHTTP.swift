@@ -30,7 +30,11 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
     _ = try? channel.writeInbound(channel.allocator.buffer(bytes: bytes))
     channel.embeddedEventLoop.run()
     var output: [ByteBuffer] = []
-    while let part = try? channel.readOutbound(as: ByteBuffer.self) { output.append(part) }
+    do {
+        while let part = try channel.readOutbound(as: ByteBuffer.self) { output.append(part) }
+    } catch {
+        fatalError("the server wrote something other than bytes: \(error)")
+    }
     checkResponses(output)
     _ = try? channel.finish(acceptAlreadyClosed: true)
     return 0
