@@ -22,7 +22,7 @@ help:
 	@echo "make compose-down  stop it and remove its containers, networks and volumes"
 	@echo "make test-compose  integration tests, a region failure under load and a CA rotation against the composed stack (bounded, always tears down)"
 	@echo "make test-faults  SIGKILL/SIGTERM of each executable, a PostgreSQL restart and connection resets under a ride-cycle load; figures, pass/fail (docs/reliability.md)"
-	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every params type, cursors and X-Place ($(FUZZ_SECONDS) s each)"
+	@echo "make test-fuzz  libFuzzer (ASan) on the JSON parser, the dispatcher with every public and internal params type, cursors and X-Place, the HTTP pipeline, client header values ($(FUZZ_SECONDS) s each)"
 	@echo "make bench  gateway vs pgbench on the same SQL (lists, ride cycle), CPU/request, latencies, RSS; appends to docs/benchmarks.md (BENCH_ARGS='--quick' for a smoke run)"
 	@echo "make bench-locality  WAN simulator on: latency from each region's gateway, local vs remote city, routing and standbys on/off; appends to docs/benchmarks.md"
 	@echo "make bench-micro  micro-benchmarks with allocation counts (Benchmarks/, ordo-one/benchmark)"
@@ -68,7 +68,7 @@ test: test-deps
 # scratch copy of its seed corpus (Fuzz/Corpus/<target>). A crash stops the run, leaves the
 # input as crash-* under .build-fuzz/artifacts/ and must become a regression test.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := FuzzJSON FuzzDispatcher FuzzLocation
+FUZZ_TARGETS := FuzzJSON FuzzDispatcher FuzzLocation FuzzHTTP FuzzHeaders
 test-fuzz: test-deps
 	cd Fuzz && $(SWIFT) build --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	@rm -rf .build-fuzz/corpus && mkdir -p .build-fuzz/artifacts && cp -r Fuzz/Corpus .build-fuzz/corpus

@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "MovRRPC", targets: ["MovRRPC"]),
         .library(name: "MovRAPI", targets: ["MovRAPI"]),
         .library(name: "MovRLocality", targets: ["MovRLocality"]),
+        .library(name: "MovRInternalAPI", targets: ["MovRInternalAPI"]),
+        .library(name: "MovRRPCTransport", targets: ["MovRRPCTransport"]),
+        .library(name: "MovRService", targets: ["MovRService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -76,7 +79,7 @@ let package = Package(
         .target(name: "MovRCrypto", dependencies: ["COpenSSL"], path: "Shared/MovRCrypto"),
         .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
         .target(name: "MovRAPI", dependencies: ["MovRRPC"], path: "Shared/MovRAPI"),
-        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI"], path: "Shared/MovRInternalAPI"),
+        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRRPC"], path: "Shared/MovRInternalAPI"),
         .target(
             name: "MovRService",
             dependencies: [
@@ -295,6 +298,7 @@ let package = Package(
             name: "MovRVehiclesTests",
             dependencies: [
                 "MovRAPI",
+                "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
                 "MovRRPC",

@@ -10,9 +10,15 @@ let package = Package(
     dependencies: [
         // The name, not the folder (a checkout may be called anything), is what products refer to.
         .package(name: "movr", path: ".."),
+        // NIOEmbedded only (FuzzHTTP's EmbeddedChannel); the same checkout the main package uses.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        .target(
+            name: "FuzzSupport",
+            dependencies: [.product(name: "MovRRPC", package: "movr"), .product(name: "MovRAPI", package: "movr"),
+                           .product(name: "MovRInternalAPI", package: "movr")],
+            path: "Sources/FuzzSupport"),
         .executableTarget(
             name: "FuzzJSON",
             dependencies: ["FuzzSupport", .product(name: "MovRRPC", package: "movr")],
@@ -25,6 +31,16 @@ let package = Package(
             name: "FuzzLocation",
             dependencies: ["FuzzSupport", .product(name: "MovRAPI", package: "movr"), .product(name: "MovRLocality", package: "movr")],
             path: "Sources/FuzzLocation"),
+        .executableTarget(
+            name: "FuzzHTTP",
+            dependencies: ["FuzzSupport", .product(name: "MovRRPCTransport", package: "movr"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
+            path: "Sources/FuzzHTTP"),
+        .executableTarget(
+            name: "FuzzHeaders",
+            dependencies: ["FuzzSupport", .product(name: "MovRRPCTransport", package: "movr"),
+                           .product(name: "MovRService", package: "movr")],
+            path: "Sources/FuzzHeaders"),
     ],
     swiftLanguageModes: [.v6]
 )

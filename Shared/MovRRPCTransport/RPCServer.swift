@@ -115,6 +115,34 @@ public final class RPCServer: Sendable {
         channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel, peer: peer) }
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(TLSHandler(serverContext: tls.current))
+        try RPCHTTPPipeline(environment: environment).configure(channel)
+    }
+}
+
+/// The HTTP half of every ``RPCServer`` connection: NIO's HTTP/1.1 server pipeline (with
+/// pipelining assistance and protocol error handling) and MovR's RPC handler, exactly as the
+/// server adds them after its `TLSHandler`.
+///
+/// Public only as a seam for the HTTP fuzzer (Fuzz/Sources/FuzzHTTP), which drives it over an
+/// `EmbeddedChannel` without TLS or connection limits; servers use ``RPCServer``.
+public struct RPCHTTPPipeline: Sendable {
+    let environment: ConnectionEnvironment
+
+    init(environment: ConnectionEnvironment) {
+        self.environment = environment
+    }
+
+    public init(configuration: RPCServerConfiguration, dispatcher: RPCDispatcher,
+                routes: RPCServerRoutes = RPCServerRoutes(), logger: Logger) {
+        self.init(environment: ConnectionEnvironment(
+            configuration: configuration, dispatcher: dispatcher, routes: routes, logger: logger,
+            metrics: ServerMetrics(),
+            readiness: ReadinessCache(check: routes.readiness, validFor: configuration.readinessCacheDuration)))
+    }
+
+    /// Adds the HTTP handlers to `channel`'s pipeline; call on its event loop.
+    public func configure(_ channel: any Channel) throws {
+        let operations = channel.pipeline.syncOperations
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
         try operations.addHandler(RPCHTTPHandler(environment: environment))
     }

@@ -65,54 +65,54 @@ struct ParamsDecodingTests {
         return sample(method.rawValue, method.paramsType, json)
     }
 
-    /// One row per internal method, with the params type its service registers.
-    static let internalSamples: [ParamsSample] = {
+    /// A valid params object per internal method name; the params type of each row comes from
+    /// `InternalMethod.table`, the table the services' dispatchers are checked against.
+    static let internalJSON: [String: String] = {
         typealias V = InternalMethod.Vehicles
         typealias U = InternalMethod.Users
         typealias R = InternalMethod.Rides
         let rider = #""rider_id": "\#(otherID)""#
-        func row<T: Decodable & Sendable>(_ method: String, _ type: T.Type, _ json: String) -> ParamsSample {
-            ParamsSample(method: "internal " + method, type: type, json: json)
-        }
         return [
-            row("any " + InternalMethod.ping, RPCEmptyParams.self, "{}"),
-            row(V.list, InternalVehiclesListParams.self, #"{"city": "paris", "limit": 10, "cursor": "c"}"#),
-            row(V.get, VehiclesGetParams.self, #"{"id": "\#(id)"}"#),
-            row(V.owned, InternalVehiclesOwnedParams.self, #"{"owner_id": "\#(id)", "limit": 20, "cursor": "c"}"#),
-            row(V.add, InternalVehiclesAddParams.self, """
+            InternalMethod.ping: "{}",
+            V.list: #"{"city": "paris", "limit": 10, "cursor": "c"}"#,
+            V.get: #"{"id": "\#(id)"}"#,
+            V.owned: #"{"owner_id": "\#(id)", "limit": 20, "cursor": "c"}"#,
+            V.add: """
                 {"id": "\(id)", "owner_id": "\(otherID)", "city": "rome", "type": "bike", "location": \(location),
                  "color": "red", "brand": "b", "battery": 100}
-                """),
-            row(V.remove, InternalVehiclesRemoveParams.self, #"{"id": "\#(id)", "owner_id": "\#(otherID)"}"#),
-            row(V.locationHistory, InternalLocationHistoryParams.self, #"{"id": "\#(id)", "limit": 3, "viewer_id": "\#(otherID)"}"#),
-            row(V.reserve, ReserveVehicleParams.self, #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", \#(rider)}"#),
-            row(V.release, ReleaseVehicleParams.self,
-             #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location), "battery": 40}"#),
-            row(V.recordLocation, RecordVehicleLocationParams.self,
-             #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location)}"#),
-            row(V.listInUse, VehiclesInUseParams.self, #"{"region": "us-east1", "reserved_before": "2026-12-02T10:00:00.000Z"}"#),
-            row(U.register, InternalRegisterParams.self,
-             #"{"username": "alice", "password": "correct horse", "email": "a@b.co", "first_name": "A", "last_name": "L", "city": "boston", "client_address": "10.0.0.1"}"#),
-            row(U.login, InternalLoginParams.self, #"{"username": "alice", "password": "pw", "client_address": "10.0.0.1"}"#),
-            row(U.logout, SessionTokenParams.self, #"{"token": "t"}"#),
-            row(U.session, SessionTokenParams.self, #"{"token": "t"}"#),
-            row(U.get, UserIDParams.self, #"{"id": "\#(id)"}"#),
-            row(U.delete, UserIDParams.self, #"{"id": "\#(id)"}"#),
-            row(U.grantRole, GrantRoleParams.self, #"{"username": "alice", "role": "admin"}"#),
-            row(R.start, InternalRidesStartParams.self, #"{"ride_id": "\#(otherID)", \#(rider), "vehicle_id": "\#(id)"}"#),
-            row(R.end, InternalRidesEndParams.self, #"{"ride_id": "\#(id)", \#(rider), "location": \#(location), "battery": 9}"#),
-            row(R.updateLocation, InternalRidesUpdateLocationParams.self,
-             #"{"ride_id": "\#(id)", \#(rider), "location": \#(location)}"#),
-            row(R.list, InternalRidesListParams.self, #"{\#(rider), "active_only": false, "limit": 25, "cursor": "c"}"#),
-            row(R.get, InternalRidesGetParams.self, #"{"id": "\#(id)", \#(rider)}"#),
-            row(R.activeForRider, RiderParams.self, #"{\#(rider)}"#),
-            row(R.listActive, RPCEmptyParams.self, "{}"),
-            row(R.promoList, RPCEmptyParams.self, "{}"),
-            row(R.promoCreate, InternalPromoCreateParams.self,
-             #"{"code": "ABC", "description": "d", "percent_off": 5, "expires_at": 800000000, "created_by": "\#(id)"}"#),
-            row(R.promoApply, InternalPromoApplyParams.self, #"{"user_id": "\#(id)", "code": "ABC"}"#),
+                """,
+            V.remove: #"{"id": "\#(id)", "owner_id": "\#(otherID)"}"#,
+            V.locationHistory: #"{"id": "\#(id)", "limit": 3, "viewer_id": "\#(otherID)"}"#,
+            V.reserve: #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", \#(rider)}"#,
+            V.release: #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location), "battery": 40}"#,
+            V.recordLocation: #"{"vehicle_id": "\#(id)", "ride_id": "\#(otherID)", "location": \#(location)}"#,
+            V.listInUse: #"{"region": "us-east1", "reserved_before": "2026-12-02T10:00:00.000Z"}"#,
+            U.register: #"{"username": "alice", "password": "correct horse", "email": "a@b.co", "first_name": "A", "last_name": "L", "city": "boston", "client_address": "10.0.0.1"}"#,
+            U.login: #"{"username": "alice", "password": "pw", "client_address": "10.0.0.1"}"#,
+            U.logout: #"{"token": "t"}"#,
+            U.session: #"{"token": "t"}"#,
+            U.get: #"{"id": "\#(id)"}"#,
+            U.delete: #"{"id": "\#(id)"}"#,
+            U.grantRole: #"{"username": "alice", "role": "admin"}"#,
+            R.start: #"{"ride_id": "\#(otherID)", \#(rider), "vehicle_id": "\#(id)"}"#,
+            R.end: #"{"ride_id": "\#(id)", \#(rider), "location": \#(location), "battery": 9}"#,
+            R.updateLocation: #"{"ride_id": "\#(id)", \#(rider), "location": \#(location)}"#,
+            R.list: #"{\#(rider), "active_only": false, "limit": 25, "cursor": "c"}"#,
+            R.get: #"{"id": "\#(id)", \#(rider)}"#,
+            R.activeForRider: #"{\#(rider)}"#,
+            R.listActive: "{}",
+            R.promoList: "{}",
+            R.promoCreate: #"{"code": "ABC", "description": "d", "percent_off": 5, "expires_at": 800000000, "created_by": "\#(id)"}"#,
+            R.promoApply: #"{"user_id": "\#(id)", "code": "ABC"}"#,
         ]
     }()
+
+    /// One row per entry of `InternalMethod.table` (a method without a sample fails
+    /// `everyInternalMethodHasASample`).
+    static let internalSamples: [ParamsSample] = InternalMethod.table.map { entry in
+        ParamsSample(method: "internal \(entry.service.rawValue) \(entry.name)", type: entry.paramsType,
+                     json: internalJSON[entry.name] ?? "")
+    }
 
     static let samples = publicSamples + internalSamples
 
@@ -126,6 +126,15 @@ struct ParamsDecodingTests {
     @Test func everyPublicMethodHasASample() {
         #expect(Set(Self.publicSamples.map(\.method)) == Set(PublicMethod.allCases.map(\.rawValue)))
         #expect(Set(Self.internalSamples.map(\.method)).count == Self.internalSamples.count)
+    }
+
+    @Test func everyInternalMethodHasASample() {
+        let names = Set(InternalMethod.table.map(\.name))
+        #expect(Set(Self.internalJSON.keys) == names)
+        #expect(InternalMethod.table.count == Set(InternalMethod.table.map { "\($0.service) \($0.name)" }).count)
+        for service in InternalService.allCases {
+            #expect(InternalMethod.names(of: service).contains(InternalMethod.ping), "\(service) answers no ping")
+        }
     }
 
     @Test(arguments: samples)

@@ -1,4 +1,5 @@
 import Foundation
+import MovRInternalAPI
 import MovRRPC
 import MovRRides
 import Testing
@@ -18,6 +19,14 @@ struct RidesDispatcherTests {
 
     func reason(_ error: [String: Any]?) -> String? {
         (error?["data"] as? [String: Any])?["reason"] as? String
+    }
+
+    /// The table the params decoding tests and the fuzzer iterate names exactly these methods.
+    @Test func registersExactlyTheContractMethods() async throws {
+        try await withRidesStore { store async throws in
+            let flows = RideFlows(store: store, vehicles: FakeVehicles(), region: "us-east1", logger: testLogger)
+            #expect(Set(RidesService.dispatcher(flows: flows).methodNames) == InternalMethod.names(of: .rides))
+        }
     }
 
     @Test func methodsAnswerOnlyTheirCallers() async throws {

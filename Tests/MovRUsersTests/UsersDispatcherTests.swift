@@ -27,9 +27,7 @@ import Testing
     @Test func registersExactlyTheContractMethods() async throws {
         try await Fixture.withStore { store in
             let dispatcher = UsersService.makeDispatcher(store: store) { _, _ in false }
-            let U = InternalMethod.Users.self
-            #expect(Set(dispatcher.methodNames) == [U.register, U.login, U.logout, U.session, U.get, U.delete,
-                                                     U.grantRole, InternalMethod.ping])
+            #expect(Set(dispatcher.methodNames) == InternalMethod.names(of: .users))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MovRAPI
+import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
 import MovRRPC
@@ -15,6 +16,13 @@ struct VehiclesDispatcherTests {
             try await Migrator(client: client).apply(VehiclesSchema.migrations)
             let store = VehiclesStore(database: client, locality: try Locality.loadDefault())
             try await body(VehiclesService.dispatcher(store: store), store)
+        }
+    }
+
+    /// The table the params decoding tests and the fuzzer iterate names exactly these methods.
+    @Test func registersExactlyTheContractMethods() async throws {
+        try await withDispatcher { dispatcher, _ in
+            #expect(Set(dispatcher.methodNames) == InternalMethod.names(of: .vehicles))
         }
     }
 

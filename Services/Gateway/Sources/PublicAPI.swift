@@ -172,12 +172,7 @@ struct PublicAPI: Sendable {
     }
 
     static func bearerToken(_ context: RPCContext) -> String? {
-        guard let header = context.headers["authorization"] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard (1...256).contains(token.utf8.count) else { return nil }
-        return token
+        context.headers["authorization"].flatMap { BearerToken.parse(authorization: $0) }
     }
 
     /// Where the client is, by docs/architecture.md §3's order; the user's city is looked up only when nothing

@@ -2,18 +2,20 @@ import Foundation
 
 /// A blocking wait for one signal: libFuzzer calls the target synchronously, the dispatcher is
 /// async. The fuzzing thread is not one of Swift's cooperative threads, so blocking it is safe.
-final class DispatchSemaphoreLite: @unchecked Sendable {
+public final class DispatchSemaphoreLite: @unchecked Sendable {
     private let condition = NSCondition()
     private var signalled = false
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         condition.lock()
         signalled = true
         condition.signal()
         condition.unlock()
     }
 
-    func wait() {
+    public func wait() {
         condition.lock()
         while !signalled { condition.wait() }
         condition.unlock()
