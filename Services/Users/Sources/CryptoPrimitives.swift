@@ -1,9 +1,9 @@
 import COpenSSL
 
 /// The few libcrypto primitives this service needs, each with its return code checked.
-enum CryptoPrimitives {
+public enum CryptoPrimitives {
     /// `count` bytes from OpenSSL's CSPRNG.
-    static func randomBytes(_ count: Int) throws -> [UInt8] {
+    public static func randomBytes(_ count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let status = bytes.withUnsafeMutableBufferPointer { buffer in
             RAND_bytes(buffer.baseAddress, Int32(count))
@@ -12,7 +12,7 @@ enum CryptoPrimitives {
         return bytes
     }
 
-    static func sha256(_ input: some Collection<UInt8>) throws -> [UInt8] {
+    public static func sha256(_ input: some Collection<UInt8>) throws -> [UInt8] {
         let bytes = Array(input)
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
