@@ -20,7 +20,7 @@ public struct LocalPostgresCluster: Sendable {
     public let serviceUser: String
     /// The superuser's libpq password file (`*:*:*:postgres:<password>`, 0600; owned by
     /// `serviceUser` when root, because a standby's WAL receiver reads it too). Create it with
-    /// `createPasswordFile(at:serviceUser:)` before `initialize()`.
+    /// `createPasswordFile(at:role:owner:)` before `initialize()`.
     public let passwordFile: String
 
     public init(dataDirectory: String, port: Int, passwordFile: String, socketDirectory: String? = nil,
