@@ -208,6 +208,7 @@ let package = Package(
             name: "MovRTool",
             dependencies: [
                 "MovRAPI",
+                "MovRCrypto",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
@@ -346,6 +347,7 @@ let package = Package(
                 "MovRAPI",
                 "MovRGateway",
                 "MovRInternalAPI",
+                "MovRPostgres",
                 "MovRRPC",
                 "MovRService",
                 "MovRTestSupport",

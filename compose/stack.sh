@@ -3,11 +3,16 @@
 #   compose/stack.sh up [multi|single]   build missing images, create secrets, start, wait, print the URL
 #   compose/stack.sh down                stop and remove containers, networks, volumes and the API socket
 #   compose/stack.sh setup [multi|single] only the secrets (for Docker: then docker-compose up -d)
+#   compose/stack.sh setup cockroach     the secrets of compose/cockroach-multi-region.yml (validated
+#                                        only: no CockroachDB image can be obtained here; `up` refuses it)
+#   compose/stack.sh cockroach-certs     only CockroachDB's certificates (needs openssl, not movr)
 #   compose/stack.sh distribute DIR      copy certificates from DIR (a `movr certs` directory, or the
 #                                        stages of a rotation) into every container's own directory
 # State lives in $MOVR_COMPOSE_DIR (default .movr-compose/): pki/ (the CA and every certificate;
 # never mounted), secrets/ (database passwords, 0600), run/<container>/ (what one container
-# mounts at /run/movr: its own key only, 0600, owned by the uid it runs as), stack.json.
+# mounts at /run/movr: its own key only, 0600, owned by the uid it runs as), stack.json, and for
+# the CockroachDB file cockroach-pki/ (CockroachDB's CA and every node and client certificate;
+# never mounted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -17,12 +22,22 @@ project="${MOVR_COMPOSE_PROJECT:-movr}"
 movr="$root/.build/release/movr"
 regions=(us-east1 us-central1 us-west1 europe-west1)
 services=(users vehicles rides)
-# uids of the images (compose/Dockerfile, compose/postgres/Dockerfile, compose/lb/Dockerfile)
-movr_uid=10001 postgres_uid=10002 lb_uid=10003
+# uids of the images (compose/Dockerfile, compose/postgres/Dockerfile, compose/lb/Dockerfile;
+# cockroachdb/cockroach runs as root)
+movr_uid=10001 postgres_uid=10002 lb_uid=10003 cockroach_uid=0
+# compose/cockroach-multi-region.yml: three database regions of three nodes, one per zone.
+roach_regions=(us-east1 us-west1 europe-west1)
+roach_zones=(a b c)
 
 mode_file="$state/mode"
 mode() { cat "$mode_file" 2>/dev/null || echo multi; }
-compose_file() { if [ "$(mode)" = single ]; then echo compose/single-region.yml; else echo compose/multi-region.yml; fi; }
+compose_file() {
+  case "$(mode)" in
+    single) echo compose/single-region.yml ;;
+    cockroach) echo compose/cockroach-multi-region.yml ;;
+    *) echo compose/multi-region.yml ;;
+  esac
+}
 
 export DOCKER_HOST="unix://$state/podman.sock"
 export MOVR_RUN_DIR="$state/run"
@@ -86,10 +101,12 @@ distribute() {
       put "$pki/public.key" "$directory" public.key 0600 "$movr_uid:$movr_uid"
     fi
   done < <(containers)
-  directory=$(container_dir postgres "$postgres_uid:$postgres_uid")
-  put "$pki/postgres.pem" "$directory" postgres.pem 0644 "$postgres_uid:$postgres_uid"
-  put "$pki/postgres.key" "$directory" postgres.key 0600 "$postgres_uid:$postgres_uid"
-  if [ "$(mode)" = multi ]; then
+  if [ "$(mode)" != cockroach ]; then
+    directory=$(container_dir postgres "$postgres_uid:$postgres_uid")
+    put "$pki/postgres.pem" "$directory" postgres.pem 0644 "$postgres_uid:$postgres_uid"
+    put "$pki/postgres.key" "$directory" postgres.key 0600 "$postgres_uid:$postgres_uid"
+  fi
+  if [ "$(mode)" != single ]; then
     directory=$(container_dir lb "$lb_uid:$lb_uid")
     cat "$pki/public.pem" "$pki/public.key" > "$state/lb.pem.tmp"
     put "$state/lb.pem.tmp" "$directory" lb.pem 0600 "$lb_uid:$lb_uid"
@@ -113,11 +130,81 @@ print(f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).d
 PY
 }
 
+# CockroachDB's secure mode: its own CA (RSA 2048, as `cockroach cert` makes), per node a
+# certificate with CN=node, SAN its service name, localhost and 127.0.0.1, usable as server and
+# as client (nodes dial each other); per SQL user (root, each service role) a client certificate
+# with CN=<user>. Every certificate is checked with `openssl verify` against the CA. Files use
+# CockroachDB's names (ca.crt, node.crt/.key, client.<user>.crt/.key) in each container's own
+# directory; ca.key never leaves cockroach-pki/.
+roach_nodes() { local region zone; for region in "${roach_regions[@]}"; do for zone in "${roach_zones[@]}"; do echo "roach-$region-$zone"; done; done; }
+
+roach_issue() {
+  local pki=$1 base=$2 subject=$3 extensions=$4
+  if [ ! -s "$pki/$base.crt" ]; then
+    (umask 077; openssl genrsa -out "$pki/$base.key" 2048 2>/dev/null)
+    openssl req -new -key "$pki/$base.key" -subj "/O=MovR/CN=$subject" -out "$pki/$base.csr"
+    printf '%b\n' "$extensions" > "$pki/$base.ext"
+    openssl x509 -req -in "$pki/$base.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 825 -sha256 \
+      -extfile "$pki/$base.ext" -out "$pki/$base.crt" 2>/dev/null
+    rm -f "$pki/$base.csr" "$pki/$base.ext"
+  fi
+  openssl verify -CAfile "$pki/ca.crt" "$pki/$base.crt" >/dev/null
+}
+
+cockroach_certs() {
+  local pki="$state/cockroach-pki" node user identity name directory
+  mkdir -p "$pki" "$state/run" && chmod 0700 "$state" "$pki"
+  if [ ! -s "$pki/ca.crt" ]; then
+    (umask 077; openssl genrsa -out "$pki/ca.key" 2048 2>/dev/null)
+    openssl req -new -x509 -key "$pki/ca.key" -subj "/O=MovR/CN=MovR CockroachDB CA" -days 3650 -sha256 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$pki/ca.crt"
+  fi
+  local leaf="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment"
+  while read -r node; do
+    roach_issue "$pki" "node.$node" node "$leaf\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:$node,DNS:localhost,IP:127.0.0.1"
+  done < <(roach_nodes)
+  for user in root movr_users movr_vehicles movr_rides; do
+    roach_issue "$pki" "client.$user" "$user" "$leaf\nextendedKeyUsage=clientAuth"
+  done
+  while read -r node; do
+    directory=$(container_dir "$node" "$cockroach_uid:$cockroach_uid")
+    put "$pki/ca.crt" "$directory" ca.crt 0644 "$cockroach_uid:$cockroach_uid"
+    put "$pki/node.$node.crt" "$directory" node.crt 0644 "$cockroach_uid:$cockroach_uid"
+    put "$pki/node.$node.key" "$directory" node.key 0600 "$cockroach_uid:$cockroach_uid"
+  done < <(roach_nodes)
+  # roach-init runs `cockroach init` as root; migrate connects as root, then as each role.
+  directory=$(container_dir roach-init "$cockroach_uid:$cockroach_uid")
+  put "$pki/ca.crt" "$directory" ca.crt 0644 "$cockroach_uid:$cockroach_uid"
+  put "$pki/client.root.crt" "$directory" client.root.crt 0644 "$cockroach_uid:$cockroach_uid"
+  put "$pki/client.root.key" "$directory" client.root.key 0600 "$cockroach_uid:$cockroach_uid"
+  directory=$(container_dir migrate "$movr_uid:$movr_uid")
+  put "$pki/ca.crt" "$directory" ca.crt 0644 "$movr_uid:$movr_uid"
+  for user in root movr_users movr_vehicles movr_rides; do
+    put "$pki/client.$user.crt" "$directory" "client.$user.crt" 0644 "$movr_uid:$movr_uid"
+    put "$pki/client.$user.key" "$directory" "client.$user.key" 0600 "$movr_uid:$movr_uid"
+  done
+  # Each service container: its own role's client certificate only.
+  for region in "${regions[@]}"; do
+    for identity in "${services[@]}"; do
+      name="$identity-$region" user="movr_$identity"
+      directory=$(container_dir "$name" "$movr_uid:$movr_uid")
+      put "$pki/ca.crt" "$directory" ca.crt 0644 "$movr_uid:$movr_uid"
+      put "$pki/client.$user.crt" "$directory" "client.$user.crt" 0644 "$movr_uid:$movr_uid"
+      put "$pki/client.$user.key" "$directory" "client.$user.key" 0600 "$movr_uid:$movr_uid"
+    done
+  done
+}
+
 setup() {
   mkdir -p "$state/secrets" "$state/run" && chmod 0700 "$state" "$state/secrets"
   local names=(--postgres-name postgres --public-name gateway)
   for region in "${regions[@]}"; do names+=(--public-name "gateway-$region"); done
   "$movr" certs --dir "$state/pki" "${names[@]}" >/dev/null
+  if [ "$(mode)" = cockroach ]; then
+    distribute "$state/pki"
+    cockroach_certs
+    return
+  fi
   # One password per database role, generated once, kept 0600 by the operator.
   local role directory
   for role in postgres movr_users movr_vehicles movr_rides; do
@@ -193,6 +280,10 @@ wait_ready() {
 
 case "${1:-}" in
   up)
+    if [ "${2:-multi}" = cockroach ]; then
+      echo "the CockroachDB file is validated only (no CockroachDB image here): use setup cockroach, then docker-compose" >&2
+      exit 2
+    fi
     mkdir -p "$state"
     echo "${2:-multi}" > "$mode_file"
     [ -x "$movr" ] || swift build -c release --product movr
@@ -230,7 +321,8 @@ case "${1:-}" in
     echo "secrets ready under $state; now: MOVR_RUN_DIR=$state/run docker-compose -f $(compose_file) up -d"
     ;;
   distribute) distribute "$2" ;;
+  cockroach-certs) mkdir -p "$state"; cockroach_certs; echo "CockroachDB certificates ready under $state" ;;
   stack-file) write_stack_file ;;
   wait) wait_ready "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["regions"]["us-east1"]["gateway"])' "$state/stack.json")" "${2:-240}" ;;
-  *) echo "usage: $0 up [multi|single] | down | setup [multi|single] | distribute DIR | stack-file | wait [SECONDS]" >&2; exit 2 ;;
+  *) echo "usage: $0 up [multi|single] | down | setup [multi|single|cockroach] | cockroach-certs | distribute DIR | stack-file | wait [SECONDS]" >&2; exit 2 ;;
 esac

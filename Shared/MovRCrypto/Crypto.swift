@@ -95,3 +95,34 @@ public enum ScryptKDF {
         return key
     }
 }
+
+public enum HMACSHA256 {
+    /// HMAC-SHA-256 of `message` under `key` (32 bytes).
+    public static func authenticate(_ message: [UInt8], key: [UInt8]) throws(CryptoError) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard HMAC(EVP_sha256(), key, Int32(clamping: key.count), message, message.count, &output, &length) != nil,
+              length == 32 else {
+            throw CryptoError(operation: "HMAC")
+        }
+        return Array(output.prefix(32))
+    }
+}
+
+public enum PBKDF2SHA256 {
+    /// PBKDF2 with HMAC-SHA-256 (RFC 8018) of `password` and `salt`, `iterations` rounds.
+    public static func deriveKey(password: [UInt8], salt: [UInt8], iterations: Int,
+                                 keyLength: Int) throws(CryptoError) -> [UInt8] {
+        guard iterations > 0, keyLength > 0 else { throw CryptoError(operation: "PKCS5_PBKDF2_HMAC") }
+        var key = [UInt8](repeating: 0, count: keyLength)
+        let status = password.withUnsafeBufferPointer { passwordBuffer in
+            passwordBuffer.withMemoryRebound(to: CChar.self) { passwordChars in
+                PKCS5_PBKDF2_HMAC(passwordChars.baseAddress, Int32(clamping: passwordChars.count), salt,
+                                  Int32(clamping: salt.count), Int32(clamping: iterations), EVP_sha256(),
+                                  Int32(clamping: keyLength), &key)
+            }
+        }
+        guard status == 1 else { throw CryptoError(operation: "PKCS5_PBKDF2_HMAC") }
+        return key
+    }
+}

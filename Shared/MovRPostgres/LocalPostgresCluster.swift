@@ -4,6 +4,10 @@ import Logging
 /// A private PostgreSQL cluster managed with the system's `initdb` and `pg_ctl` (for `make run`
 /// and tests). When the current process is root, every command runs as the unprivileged
 /// `postgres` user and the directories are handed to it first; PostgreSQL never runs as root.
+///
+/// Every login needs a password: `initdb` sets SCRAM-SHA-256 for TCP and for the Unix socket
+/// (no `trust`, no `peer`), and the superuser's password comes from `passwordFile`, a libpq
+/// password file that URLs name with `passfile=` so the password is in no URL, log or argument.
 public struct LocalPostgresCluster: Sendable {
     public let dataDirectory: String
     public let port: Int
@@ -14,10 +18,15 @@ public struct LocalPostgresCluster: Sendable {
     public let binDirectory: String?
     /// The OS user that runs PostgreSQL when this process is root.
     public let serviceUser: String
+    /// The superuser's libpq password file (`*:*:*:postgres:<password>`, 0600; owned by
+    /// `serviceUser` when root, because a standby's WAL receiver reads it too). Create it with
+    /// `createPasswordFile(at:role:owner:)` before `initialize()`.
+    public let passwordFile: String
 
-    public init(dataDirectory: String, port: Int, socketDirectory: String? = nil,
+    public init(dataDirectory: String, port: Int, passwordFile: String, socketDirectory: String? = nil,
                 settings: [String: String] = [:], serviceUser: String = "postgres") {
         self.dataDirectory = (dataDirectory as NSString).standardizingPath
+        self.passwordFile = (passwordFile as NSString).standardizingPath
         self.port = port
         self.socketDirectory = socketDirectory
         self.settings = settings
@@ -25,11 +34,69 @@ public struct LocalPostgresCluster: Sendable {
         self.serviceUser = serviceUser
     }
 
-    /// Superuser URL over TCP (trust authentication on 127.0.0.1).
+    /// Superuser URL over TCP; the password comes from `passwordFile` (SCRAM-SHA-256).
     public var superuserURL: String { url(database: "postgres") }
 
-    public func url(database: String, user: String = "postgres") -> String {
-        "postgresql://\(user)@127.0.0.1:\(port)/\(database)"
+    /// `postgresql://<user>@127.0.0.1:<port>/<database>?passfile=<password file>`: libpq takes the
+    /// password of `user` from the file (for another user, pass that user's file).
+    public func url(database: String, user: String = "postgres", passwordFile: String? = nil) -> String {
+        var components = URLComponents()
+        components.scheme = "postgresql"
+        components.user = user
+        components.host = "127.0.0.1"
+        components.port = port
+        components.path = "/" + database
+        components.queryItems = [URLQueryItem(name: "passfile", value: passwordFile ?? self.passwordFile)]
+        return components.string ?? "postgresql://\(user)@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// Writes a libpq password file for `role` with a new random password (32 random bytes, hex)
+    /// unless `path` exists; mode 0600, owned by `owner` (an OS user name) when this process is
+    /// root, otherwise by this process. Returns the password.
+    @discardableResult
+    public static func createPasswordFile(at path: String, role: String, owner: String? = nil) throws -> String {
+        if let existing = try? readPassword(fromPasswordFile: path, role: role) { return existing }
+        guard isPlainIdentifier(role) else {
+            throw PostgresError(code: .invalidQuery, serverMessage: "role names must match [a-z_][a-z0-9_]*")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let password = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let temporary = path + ".tmp"
+        try writeSecret("*:*:*:\(role):\(password)\n", to: temporary)
+        if geteuid() == 0, let owner {
+            guard let user = getpwnam(owner), chown(temporary, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+                throw PostgresError(code: .clusterControl, serverMessage: "chown \(temporary) to \(owner) failed")
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "cannot rename \(temporary)")
+        }
+        return password
+    }
+
+    /// Creates (or truncates) `path` with mode 0600 from the start and writes `text`.
+    static func writeSecret(_ text: String, to path: String) throws {
+        unlink(path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw PostgresError(code: .clusterControl, serverMessage: "cannot create \(path)")
+        }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else {
+            throw PostgresError(code: .clusterControl, serverMessage: "cannot write \(path)")
+        }
+    }
+
+    /// The password of `role` in a libpq password file written by `createPasswordFile`.
+    public static func readPassword(fromPasswordFile path: String, role: String) throws -> String {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
+            if fields.count == 5, fields[3] == role, !fields[4].isEmpty { return String(fields[4]) }
+        }
+        throw PostgresError(code: .clusterControl, serverMessage: "\(path) holds no password for \(role)")
     }
 
     public var logFile: String { dataDirectory + "/server.log" }
@@ -42,8 +109,21 @@ public struct LocalPostgresCluster: Sendable {
     public func initialize() throws {
         try prepareDirectories()
         if !isInitialized {
-            try run("initdb", ["-D", dataDirectory, "-A", "trust", "-U", "postgres",
+            // initdb reads the superuser's password from a file of just the password.
+            let password = try Self.readPassword(fromPasswordFile: passwordFile, role: "postgres")
+            let passwordOnly = dataDirectory + ".initdb-password"
+            try Self.writeSecret(password + "\n", to: passwordOnly)
+            defer { try? FileManager.default.removeItem(atPath: passwordOnly) }
+            try handToServiceUser(passwordOnly)
+            try run("initdb", ["-D", dataDirectory, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
+                               "-U", "postgres", "--pwfile=" + passwordOnly,
                                "--encoding", "UTF8", "--locale", "C", "--no-instructions"])
+        }
+        let hba = (try? String(contentsOfFile: dataDirectory + "/pg_hba.conf", encoding: .utf8)) ?? ""
+        if hba.split(whereSeparator: \.isNewline).contains(where: { !$0.hasPrefix("#") && $0.hasSuffix("trust") }) {
+            throw PostgresError(code: .clusterControl, serverMessage:
+                "\(dataDirectory) was created with trust authentication by an older movr; remove it (its data is "
+                + "demo data) so it is created again with SCRAM-SHA-256 passwords")
         }
         // Our settings live in their own file so restarts with another port stay simple.
         let conf = dataDirectory + "/postgresql.conf"
@@ -91,7 +171,11 @@ public struct LocalPostgresCluster: Sendable {
             try FileManager.default.removeItem(atPath: dataDirectory)
         }
         try prepareDirectories()
-        try run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", "postgres", "-D", dataDirectory,
+        // The superuser's password file is named in the conninfo, and `-R` copies that conninfo
+        // (passfile included, no password) into the standby's `primary_conninfo`.
+        let quoted = passwordFile.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        let source = "host=127.0.0.1 port=\(primaryPort) user=postgres passfile='\(quoted)'"
+        try run("pg_basebackup", ["-d", source, "-D", dataDirectory,
                                   "-R", "-X", "stream", "-C", "-S", slot, "--checkpoint=fast", "--no-password"])
     }
 
@@ -111,14 +195,6 @@ public struct LocalPostgresCluster: Sendable {
         var sql = "CREATE DATABASE \"\(name)\""
         if let owner { sql += " OWNER \"\(owner)\"" }
         try await executeAsSuperuser(sql, logger: logger)
-    }
-
-    /// Creates a login role without a password (the local cluster trusts 127.0.0.1).
-    public func createRole(_ name: String, logger: Logger = Logger(label: "movr.postgres.cluster")) async throws {
-        guard Self.isPlainIdentifier(name) else {
-            throw PostgresError(code: .invalidQuery, serverMessage: "role names must match [a-z_][a-z0-9_]*")
-        }
-        try await executeAsSuperuser("CREATE ROLE \"\(name)\" LOGIN", logger: logger)
     }
 
     /// Utility statements (CREATE DATABASE/ROLE) take identifiers, not binds; callers validate them.
@@ -168,8 +244,15 @@ public struct LocalPostgresCluster: Sendable {
         guard runsAsRoot else { return }
         try handToServiceUser(dataDirectory)
         if let socketDirectory { try handToServiceUser(socketDirectory) }
-        // The service user must be able to reach the data directory.
-        var parent = (dataDirectory as NSString).deletingLastPathComponent
+        // The service user must be able to reach the data directory and the password file (a
+        // standby's WAL receiver reads it).
+        try grantTraversal(from: (dataDirectory as NSString).deletingLastPathComponent)
+        try grantTraversal(from: (passwordFile as NSString).deletingLastPathComponent)
+    }
+
+    /// o+x on `directory` and its ancestors (only what is missing), so the service user can pass.
+    private func grantTraversal(from directory: String) throws {
+        var parent = directory
         while parent != "/" && !parent.isEmpty {
             var info = stat()
             guard stat(parent, &info) == 0 else { break }

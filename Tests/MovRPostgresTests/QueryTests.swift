@@ -94,9 +94,9 @@ import Testing
     }
 
     @Test func connectionFailureIsTyped() async throws {
-        let port = try await TestPostgres.sharedCluster().port
+        let cluster = try await TestPostgres.sharedCluster()
         let client = PostgresClient(
-            configuration: PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:\(port)/no_such_database_xyz", poolSize: 1),
+            configuration: PostgresConfiguration(url: cluster.url(database: "no_such_database_xyz"), poolSize: 1),
             logger: TestPostgres.logger)
         let error = await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
         #expect(error?.code == .connectionFailed)
@@ -110,8 +110,8 @@ import Testing
         let cluster = try await TestPostgres.sharedCluster()
         let deadPort = try TestPostgres.freePort()
         let database = try await TestPostgres.createDatabase()
-        let name = try #require(database.split(separator: "/").last)
-        let url = "postgresql://postgres@127.0.0.1:\(deadPort),127.0.0.1:\(cluster.port)/\(name)?target_session_attrs=read-write"
+        let name = try #require(URLComponents(string: database)?.path.dropFirst())
+        let url = "postgresql://postgres@127.0.0.1:\(deadPort),127.0.0.1:\(cluster.port)/\(name)?target_session_attrs=read-write&passfile=\(cluster.passwordFile)"
         let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1), logger: TestPostgres.logger)
         let rows = try await client.query("SELECT current_database() AS db")
         #expect(rows.first?["db"] == String(name))

@@ -4,7 +4,9 @@ import MovRPostgres
 import NIOPosix
 
 /// A real PostgreSQL for tests: one shared cluster per test process, started on first use on a
-/// free port under /tmp/movr-test-XXXXXX, plus a fresh database per test.
+/// free port under /tmp/movr-test-XXXXXX, plus a fresh database per test. Like `movr up`'s, it
+/// asks every connection for the superuser's password (SCRAM-SHA-256), from the password file
+/// `<dir>/postgres.pgpass` that the URLs name.
 ///
 /// A watchdog shell process stops the cluster and removes its directory once the test process
 /// exits (also after a crash), so no server is left behind.
@@ -79,8 +81,10 @@ public enum TestPostgres {
             guard let base = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
                 throw PostgresError(code: .clusterControl, serverMessage: "mkdtemp failed")
             }
+            let passwordFile = base + "/postgres.pgpass"
+            try LocalPostgresCluster.createPasswordFile(at: passwordFile, role: "postgres", owner: "postgres")
             let cluster = LocalPostgresCluster(
-                dataDirectory: base + "/data", port: try freePort(), socketDirectory: base,
+                dataDirectory: base + "/data", port: try freePort(), passwordFile: passwordFile, socketDirectory: base,
                 settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
                            "max_connections": "200", "shared_buffers": "32MB"])
             if geteuid() == 0, let user = getpwnam(cluster.serviceUser) {

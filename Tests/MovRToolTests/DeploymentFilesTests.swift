@@ -34,15 +34,101 @@ import Testing
         let text = try String(contentsOfFile: Self.root + "/" + file, encoding: .utf8)
         let cockroach = file.contains("cockroach")
         for region in try Self.locality.regions.map(\.name) {
-            for service in ["gateway", "users", "vehicles", "rides"] + (cockroach ? ["roach"] : []) {
+            for service in ["gateway", "users", "vehicles", "rides"] {
                 let name = "\(service)-\(region):"
                 #expect(text.contains("  \(name)\n"), "\(file): missing service \(name)")
             }
-            if cockroach { #expect(text.contains("--locality=region=\(region),")) }
             let env = try String(contentsOfFile: Self.root + "/compose/env/\(region).env", encoding: .utf8)
             #expect(env.contains("MOVR_REGION=\(region)\n"))
             #expect(try LocalStack.regionEnvironment(region: region, root: Self.root)["MOVR_REGION"] == region)
         }
+    }
+
+    static let cockroachRegions = ["us-east1", "us-west1", "europe-west1"]
+    static var cockroachNodes: [String] {
+        cockroachRegions.flatMap { region in ["a", "b", "c"].map { "roach-\(region)-\($0)" } }
+    }
+
+    /// Three database regions of three nodes, each node in its own zone, all in secure mode;
+    /// every SQL client verifies the node and presents its own user's client certificate.
+    @Test func cockroachFileRunsNineSecureNodes() throws {
+        let text = try String(contentsOfFile: Self.root + "/compose/cockroach-multi-region.yml", encoding: .utf8)
+        #expect(!text.contains("--insecure") && !text.contains("sslmode=disable"))
+        let lines = text.split(separator: "\n").map(String.init)
+        let starts = lines.filter { $0.contains("command: start ") }
+        #expect(starts.count == 9)
+        for node in Self.cockroachNodes {
+            #expect(text.contains("  \(node):\n"), "missing node \(node)")
+            let region = String(node.dropFirst("roach-".count).dropLast(2)), zone = String(node.suffix(1))
+            let start = starts.first { $0.contains("--advertise-addr=\(node):26257") }
+            #expect(start?.contains("--certs-dir=/run/movr ") == true, "\(node)")
+            #expect(start?.contains("--locality=region=\(region),zone=\(region)-\(zone) ") == true, "\(node)")
+        }
+        #expect(text.contains("command: init --certs-dir=/run/movr --host=roach-us-east1-a:26257"))
+        #expect(text.contains("\"--dialect\", \"cockroach\", \"--regions\", \"us-east1,us-west1,europe-west1\""))
+        #expect(text.contains("sslcert=/run/movr/client.root.crt&sslkey=/run/movr/client.root.key"))
+        let urls = lines.filter { $0.contains("MOVR_DATABASE_URL:") }
+        #expect(urls.count == 12)
+        for url in urls {
+            let role = try #require(url.split(separator: "//").last?.split(separator: "@").first.map(String.init))
+            #expect(url.contains("sslmode=verify-full&sslrootcert=/run/movr/ca.crt&sslcert=/run/movr/client.\(role).crt"
+                                 + "&sslkey=/run/movr/client.\(role).key"), "\(url)")
+            #expect(Self.cockroachNodes.allSatisfy { url.contains("\($0):26257") }, "\(url)")
+        }
+    }
+
+    /// `compose/stack.sh cockroach-certs` makes CockroachDB's PKI: every certificate verifies
+    /// against its CA, each node's names its service, localhost and 127.0.0.1, and every
+    /// container's directory holds its own key only (0600), never the CA key.
+    @Test(.enabled(if: geteuid() == 0, "stack.sh hands the files to the containers' uids (CI runs as root)"))
+    func cockroachCertificatesVerify() async throws {
+        let state = NSTemporaryDirectory() + "movr-roach-pki-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["MOVR_COMPOSE_DIR"] = state
+        let setup = try await TestProcess.run("/bin/bash", [Self.root + "/compose/stack.sh", "cockroach-certs"],
+                                              currentDirectory: Self.root, environment: environment)
+        #expect(setup.status == 0, "\(setup.text)")
+        func openssl(_ arguments: [String]) async throws -> TestProcess.Output {
+            try await TestProcess.run("/usr/bin/openssl", arguments)
+        }
+        let ca = state + "/cockroach-pki/ca.crt"
+        func files(_ container: String) throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: "\(state)/run/\(container)"))
+        }
+        func mode(_ path: String) throws -> Int? {
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        }
+        for node in Self.cockroachNodes {
+            let directory = "\(state)/run/\(node)"
+            #expect(try files(node) == ["ca.crt", "node.crt", "node.key"])
+            #expect(try mode(directory + "/node.key") == 0o600)
+            let verify = try await openssl(["verify", "-purpose", "sslserver", "-CAfile", ca, directory + "/node.crt"])
+            #expect(verify.status == 0, "\(verify.text)")
+            let names = try await openssl(["x509", "-in", directory + "/node.crt", "-noout", "-subject", "-ext", "subjectAltName"])
+            #expect(names.text.contains("CN = node"))
+            #expect(names.text.contains("DNS:\(node), DNS:localhost, IP Address:127.0.0.1"), "\(names.text)")
+            // The key is the certificate's.
+            let certificateKey = try await openssl(["x509", "-in", directory + "/node.crt", "-noout", "-pubkey"])
+            let privateKey = try await openssl(["pkey", "-in", directory + "/node.key", "-pubout"])
+            #expect(certificateKey.text == privateKey.text)
+        }
+        #expect(try files("roach-init") == ["ca.crt", "client.root.crt", "client.root.key"])
+        for user in ["root", "movr_users", "movr_vehicles", "movr_rides"] {
+            let certificate = "\(state)/run/migrate/client.\(user).crt"
+            let verify = try await openssl(["verify", "-purpose", "sslclient", "-CAfile", ca, certificate])
+            #expect(verify.status == 0, "\(verify.text)")
+            let subject = try await openssl(["x509", "-in", certificate, "-noout", "-subject"])
+            #expect(subject.text.contains("CN = \(user)\n"), "\(subject.text)")
+            #expect(try mode("\(state)/run/migrate/client.\(user).key") == 0o600)
+        }
+        for region in try Self.locality.regions.map(\.name) {
+            for service in ["users", "vehicles", "rides"] {
+                #expect(try files("\(service)-\(region)") == ["ca.crt", "client.movr_\(service).crt", "client.movr_\(service).key"])
+            }
+        }
+        let everything = FileManager.default.enumerator(atPath: state + "/run")?.allObjects as? [String] ?? []
+        #expect(!everything.isEmpty && !everything.contains { $0.hasSuffix("ca.key") })
     }
 
     /// The load balancer has a backend per region whose first server is that region's gateway,

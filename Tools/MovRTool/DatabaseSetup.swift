@@ -34,14 +34,70 @@ public enum OwnedDatabase: String, CaseIterable, Sendable {
 /// can read another's tables, and applies each service's migrations as that role.
 public enum DatabaseSetup {
     /// `postgresql://user@host:port/db` URL for `database` on the cluster behind `superuserURL`,
-    /// logging in as the service's own role.
+    /// logging in as the service's own role, with the role's own credentials next to the
+    /// superuser's: `passfile=<dir>/postgres.pgpass` (what `movr up` writes) becomes
+    /// `passfile=<dir>/<role>.pgpass`, and CockroachDB's client certificate files
+    /// `sslcert=<dir>/client.root.crt`, `sslkey=<dir>/client.root.key` become
+    /// `<dir>/client.<role>.crt` and `.key`.
     public static func serviceURL(superuserURL: String, database: OwnedDatabase) -> String {
-        if let multiHost = multiHostServiceURL(superuserURL: superuserURL, database: database) { return multiHost }
-        guard var components = URLComponents(string: superuserURL) else { return superuserURL }
-        components.user = database.name
-        components.password = nil
-        components.path = "/\(database.name)"
-        return components.string ?? superuserURL
+        let url: String
+        if let multiHost = multiHostServiceURL(superuserURL: superuserURL, database: database) {
+            url = multiHost
+        } else {
+            guard var components = URLComponents(string: superuserURL) else { return superuserURL }
+            components.user = database.name
+            components.password = nil
+            components.path = "/\(database.name)"
+            url = components.string ?? superuserURL
+        }
+        return replacingFileParameters(in: url) { name, value in
+            let directory = (value as NSString).deletingLastPathComponent
+            let file = (value as NSString).lastPathComponent
+            switch name {
+            case "passfile":
+                return passwordFile(forRole: database.name, nextTo: value)
+            case "sslcert" where file.hasPrefix("client.") && file.hasSuffix(".crt"):
+                return directory + "/client.\(database.name).crt"
+            case "sslkey" where file.hasPrefix("client.") && file.hasSuffix(".key"):
+                return directory + "/client.\(database.name).key"
+            default:
+                return value
+            }
+        }
+    }
+
+    /// `<directory of superuserFile>/<role>.pgpass`.
+    public static func passwordFile(forRole role: String, nextTo superuserFile: String) -> String {
+        (superuserFile as NSString).deletingLastPathComponent + "/\(role).pgpass"
+    }
+
+    /// The `passfile` query parameter of a libpq URL, percent-decoded (nil: none).
+    public static func passwordFile(of url: String) -> String? {
+        queryItems(of: url).first { $0.hasPrefix("passfile=") }
+            .flatMap { $0.dropFirst("passfile=".count).removingPercentEncoding }
+    }
+
+    /// `url` with the values of its `passfile`, `sslcert` and `sslkey` parameters mapped by
+    /// `transform(name, value)` (percent-decoded, then encoded again).
+    public static func replacingFileParameters(in url: String, _ transform: (String, String) -> String) -> String {
+        guard let question = url.firstIndex(of: "?") else { return url }
+        let items = queryItems(of: url).map { item -> String in
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, ["passfile", "sslcert", "sslkey"].contains(String(parts[0])),
+                  let value = parts[1].removingPercentEncoding else {
+                return String(item)
+            }
+            var allowed = CharacterSet.urlQueryAllowed
+            allowed.remove(charactersIn: "&=+?#")
+            let mapped = transform(String(parts[0]), value)
+            return "\(parts[0])=" + (mapped.addingPercentEncoding(withAllowedCharacters: allowed) ?? mapped)
+        }
+        return url[..<question] + "?" + items.joined(separator: "&")
+    }
+
+    private static func queryItems(of url: String) -> [Substring] {
+        guard let question = url.firstIndex(of: "?") else { return [] }
+        return url[url.index(after: question)...].split(separator: "&")
     }
 
     /// `postgresql://root@h1:26257,h2:26257/defaultdb?x=y` -> the service's role and database on
@@ -59,8 +115,11 @@ public enum DatabaseSetup {
         return superuserURL[..<schemeEnd.upperBound] + "\(database.name)@\(hosts)/\(database.name)\(query)"
     }
 
-    /// Idempotent: creates what is missing.
-    public static func createDatabases(superuserURL: String, logger: Logger) async throws {
+    /// Idempotent: creates what is missing. Each role in `passwords` gets (again) that password,
+    /// sent as a SCRAM-SHA-256 verifier; other roles keep theirs (roles created without one
+    /// cannot log in over a connection that asks for a password).
+    public static func createDatabases(superuserURL: String, passwords: [OwnedDatabase: String] = [:],
+                                       logger: Logger) async throws {
         let admin = PostgresClient(configuration: PostgresConfiguration(url: superuserURL), logger: logger)
         do {
             for database in OwnedDatabase.allCases {
@@ -69,6 +128,13 @@ public enum DatabaseSetup {
                 if roleExists.isEmpty {
                     // Identifiers cannot be bound; `name` is one of three constants above.
                     _ = try await admin.query("CREATE ROLE \(unsafeSQL: name) LOGIN")
+                }
+                if let password = passwords[database] {
+                    // Utility statements take no binds: the verifier is checked to be of the
+                    // form SCRAM-SHA-256$4096:<base64>$<base64>:<base64> before it is spliced.
+                    let verifier = try SCRAMVerifier.make(password: password)
+                    guard SCRAMVerifier.isWellFormed(verifier) else { throw StackError("malformed SCRAM verifier") }
+                    _ = try await admin.query("ALTER ROLE \(unsafeSQL: name) PASSWORD '\(unsafeSQL: verifier)'")
                 }
                 let databaseExists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
                 if databaseExists.isEmpty {

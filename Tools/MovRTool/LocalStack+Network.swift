@@ -125,7 +125,7 @@ extension LocalStack {
             let index = locality.regions.firstIndex(where: { $0.name == region }) ?? 0
             let slot = Self.replicationSlot(for: region)
             let standby = LocalPostgresCluster(dataDirectory: "\(directory)/replicas/\(region)",
-                                               port: cluster.port + 1 + index,
+                                               port: cluster.port + 1 + index, passwordFile: cluster.passwordFile,
                                                settings: ["hot_standby_feedback": "on"])
             // A standby left running by an earlier `movr up`, and its slot, are replaced.
             if standby.isInitialized, standby.isRunning { try? standby.stop() }

@@ -85,27 +85,48 @@ public struct LocalStack: Sendable {
             throw StackError("unknown region \(region)")
         }
 
-        // 1. Database cluster, owned by an unprivileged user even when we are root.
+        // 1. Database cluster, owned by an unprivileged user even when we are root, with a
+        //    password per role (SCRAM-SHA-256) in `secrets/`.
         let postgresPort = options.postgresPort ?? options.portBase + 100
+        let secrets = try Self.createDatabasePasswords(directory: directory)
         let cluster = LocalPostgresCluster(dataDirectory: "\(directory)/pgdata", port: postgresPort,
-                                           socketDirectory: nil)
+                                           passwordFile: secrets.superuserFile, socketDirectory: nil)
         try cluster.initialize()
         // A previous `movr up` that died without stopping its database left it running.
         if cluster.isRunning { try cluster.stop() }
         try cluster.start()
         do {
-            try await bringUp(cluster: cluster, directory: directory, certs: certs, binaries: binaries,
-                              regions: regions, locality: locality)
+            try await bringUp(cluster: cluster, passwords: secrets.passwords, directory: directory, certs: certs,
+                              binaries: binaries, regions: regions, locality: locality)
         } catch {
             try? cluster.stop()
             throw error
         }
     }
 
-    private func bringUp(cluster: LocalPostgresCluster, directory: String, certs: String, binaries: String,
-                         regions: [String], locality: Locality) async throws {
+    /// `<directory>/secrets/` (0700): `postgres.pgpass`, the superuser's libpq password file
+    /// (owned by the PostgreSQL OS user when root: a standby's WAL receiver reads it), and
+    /// `<role>.pgpass` per service role, each 0600 with one random password, made once. URLs
+    /// name these files (`passfile=`), so no password is in a URL, the stack file or a log.
+    static func createDatabasePasswords(directory: String) throws
+        -> (superuserFile: String, passwords: [OwnedDatabase: String]) {
+        let secrets = "\(directory)/secrets"
+        try FileManager.default.createDirectory(atPath: secrets, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let superuserFile = "\(secrets)/postgres.pgpass"
+        try LocalPostgresCluster.createPasswordFile(at: superuserFile, role: "postgres", owner: "postgres")
+        var passwords: [OwnedDatabase: String] = [:]
+        for database in OwnedDatabase.allCases {
+            passwords[database] = try LocalPostgresCluster.createPasswordFile(
+                at: DatabaseSetup.passwordFile(forRole: database.name, nextTo: superuserFile), role: database.name)
+        }
+        return (superuserFile, passwords)
+    }
+
+    private func bringUp(cluster: LocalPostgresCluster, passwords: [OwnedDatabase: String], directory: String,
+                         certs: String, binaries: String, regions: [String], locality: Locality) async throws {
         let superuserURL = cluster.superuserURL
-        try await DatabaseSetup.createDatabases(superuserURL: superuserURL, logger: logger)
+        try await DatabaseSetup.createDatabases(superuserURL: superuserURL, passwords: passwords, logger: logger)
         let applied = try await DatabaseSetup.migrate(superuserURL: superuserURL, logger: logger)
         logger.info("migrations applied", metadata: ["versions": "\(applied)"])
 
@@ -115,6 +136,9 @@ public struct LocalStack: Sendable {
         try FileManager.default.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
         try ServiceAccount.prepare(
             certificates: certs,
+            passwordFiles: OwnedDatabase.allCases.map {
+                DatabaseSetup.passwordFile(forRole: $0.name, nextTo: "\(directory)/secrets/postgres.pgpass")
+            },
             writableDirectories: [ProcessInfo.processInfo.environment["MOVR_FAULT_DIR"]].compactMap { $0 },
             logDirectory: "\(directory)/logs")
 
