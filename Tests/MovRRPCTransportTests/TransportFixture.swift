@@ -42,6 +42,10 @@ struct TransportFixture {
     func client(as identity: TestCertificates.Certificate?, port: Int, serverName: String = "vehicles.movr.internal",
                 configure: (inout RPCClientConfiguration) -> Void = { _ in }) throws -> RPCClient {
         var configuration = RPCClientConfiguration()
+        // Generous defaults: a debug build's first TLS handshakes on a loaded two-core machine can
+        // take seconds. Tests about deadlines and timeouts set their own.
+        configuration.defaultTimeout = .seconds(60)
+        configuration.connectTimeout = .seconds(20)
         configure(&configuration)
         let tls = try TLSContextProvider(
             configuration: TLSConfiguration(certificateChainPath: identity?.certificatePath, privateKeyPath: identity?.keyPath,
