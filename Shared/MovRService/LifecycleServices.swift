@@ -65,7 +65,7 @@ public struct CertificateReloadService: Service {
             source?.cancel()
             ticker.cancel()
         }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await forced in wakeups {
                 reloadAll(forced: forced)
             }

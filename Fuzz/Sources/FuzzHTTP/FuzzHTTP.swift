@@ -119,6 +119,14 @@ func checkHead(_ bytes: [UInt8]) -> Int {
             contentLength = value
         }
     }
+    // 1xx, 204 and 304 have no body by definition (RFC 9110 §6.4.1): a JSON-RPC notification
+    // is answered 204 without content-length, and must carry no body.
+    if (100...199).contains(code) || code == 204 || code == 304 {
+        guard contentLength == nil || contentLength == 0 else {
+            fatalError("a \(code) response announces a body: \(text.debugDescription)")
+        }
+        return 0
+    }
     guard let contentLength else { fatalError("a response without content-length: \(text.debugDescription)") }
     return contentLength
 }
