@@ -53,6 +53,8 @@ grep -q "MovR is up." "$state/up.log" || { cat "$state/up.log"; echo "movr up di
 grep -E "fault proxies|->" "$state/up.log" | head -8
 stack="$state/stack.json"
 db_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["database_url"])' "$stack")
+# The rides database, keeping the URL's query (its `passfile=`: the stack's roles use SCRAM).
+rides_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/movr_rides")))' "$db_url")
 
 echo "== load init (riders and vehicles in $cities)"
 "$movr" load init --stack "$stack" --cities "$cities" --users-file "$state/users.json" --users-per-city 8 \
@@ -105,7 +107,7 @@ for fault in $FAULTS; do
   "$movr" load verify "$dir/acks.log" --stack "$stack" > "$dir/verify.txt" 2>&1 && verify=0 || verify=$?
   "$movr" check --database-url "$db_url" --bound 30 --wait 60 > "$dir/check.txt" 2>&1 && check=0 || check=$?
   # Rides the database holds that this run's requests created (no other client writes here).
-  rides_created=$(psql "${db_url%/*}/movr_rides" -X -A -t -c \
+  rides_created=$(psql "$rides_url" -X -A -t -c \
     "SELECT count(*) FROM rides WHERE start_time >= to_timestamp($load_start) AND start_time <= to_timestamp($load_end)" || echo "?")
   python3 "$root/Tools/faults/judge.py" fault --name "$kind $target" --kind "$kind" --target "$target" \
     --dir "$dir" --fault-at "$fault_at" --fault-done "$fault_done" --action "$action" --load-status "$load_status" \
