@@ -50,13 +50,11 @@ public enum ServiceMain {
         exit(0)
     }
 
-    public static func run<Definition: MovRServiceDefinition>(_ definition: Definition.Type) async {
+    private static func run<Definition: MovRServiceDefinition>(_ definition: Definition.Type) async {
         let identity = Definition.identity
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration()
-            // Normally done by main(_:) already; a no-op then.
-            try ServiceUser.dropRootPrivileges(to: configuration.string("user", default: ServiceUser.defaultName))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }

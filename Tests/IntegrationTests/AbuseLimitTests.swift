@@ -43,10 +43,10 @@ struct AbuseLimitTests {
         // Another client registers and signs in at once: the flood used its own bucket only.
         let bystander = [("x-forwarded-for", "198.51.100.20")]
         let name = Domain.uniqueName("bystander")
-        _ = try await Self.retryingShed {
+        _ = try await retryingShedHashes {
             try await stack.api.call("users.register", Self.registration(name), as: UserResult.self, headers: bystander)
         }
-        _ = try await Self.retryingShed {
+        _ = try await retryingShedHashes {
             try await stack.api.call("auth.login", AuthLoginParams(username: name, password: Self.password),
                                      as: AuthLoginResult.self, headers: bystander)
         }
@@ -109,7 +109,7 @@ struct AbuseLimitTests {
                 "\(outcomes)")
 
         // The owner, from their own address, signs in on the first try.
-        _ = try await Self.retryingShed {
+        _ = try await retryingShedHashes {
             try await stack.api.call("auth.login", AuthLoginParams(username: victim.username, password: Self.password),
                                      as: AuthLoginResult.self, headers: [("x-forwarded-for", "198.51.100.41")])
         }
@@ -126,7 +126,7 @@ struct AbuseLimitTests {
             }
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
-        _ = try await Self.retryingShed {
+        _ = try await retryingShedHashes {
             try await stack.api.call("auth.login", AuthLoginParams(username: victim.username, password: Self.password),
                                      as: AuthLoginResult.self, headers: [("x-forwarded-for", "198.51.100.42")])
         }
@@ -186,18 +186,6 @@ struct AbuseLimitTests {
             return "transport: \(error)"
         }
     }
-
-    /// Retries only a shed hash (503 `overloaded`); a 429 fails the test.
-    static func retryingShed<T>(_ call: () async throws -> T) async throws -> T {
-        for attempt in 1... {
-            do {
-                return try await call()
-            } catch let error as RPCError where error.data?.reason == "overloaded" && attempt < 60 {
-                try await Task.sleep(for: .milliseconds(250))
-            }
-        }
-        fatalError("unreachable")
-    }
 }
 
 /// A us-east1 users service and gateway of their own, with tight limits, next to the test stack.
@@ -212,11 +200,11 @@ actor AbuseStack {
         func signedIn(client: String) async throws -> (username: String, user: User, token: String) {
             let name = Domain.uniqueName("abuse")
             let headers = [("x-forwarded-for", client)]
-            _ = try await AbuseLimitTests.retryingShed {
+            _ = try await retryingShedHashes {
                 try await api.call("users.register", AbuseLimitTests.registration(name), as: UserResult.self,
                                    headers: headers)
             }
-            let login = try await AbuseLimitTests.retryingShed {
+            let login = try await retryingShedHashes {
                 try await api.call("auth.login", AuthLoginParams(username: name, password: AbuseLimitTests.password),
                                    as: AuthLoginResult.self, headers: headers)
             }

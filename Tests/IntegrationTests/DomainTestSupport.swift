@@ -32,14 +32,9 @@ struct Domain: Sendable {
     /// overloaded`: nothing was done, nothing counted) is sent again, as a client would.
     func call<P: Encodable & Sendable, R: Decodable>(_ method: String, _ params: P, as: R.Type = R.self,
                                                      as user: SignedInUser? = nil, city: String? = nil) async throws -> R {
-        for attempt in 1... {
-            do {
-                return try await api.call(method, params, as: R.self, token: user?.token, city: city)
-            } catch let error as RPCError where error.data?.reason == "overloaded" && attempt < 100 {
-                try await Task.sleep(for: .milliseconds(min(50 * attempt, 1_000)))
-            }
+        try await retryingShedHashes {
+            try await api.call(method, params, as: R.self, token: user?.token, city: city)
         }
-        preconditionFailure("unreachable")
     }
 
     /// Registers and signs in a fresh user (retrying politely if the login rate cap answers 429).
@@ -108,5 +103,19 @@ func expectRPCError<T>(_ code: Int, reason: String? = nil, field: String? = nil,
         #expect(error.data?.requestID != nil, "errors carry the request id", sourceLocation: sourceLocation)
     } catch {
         Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Runs `call` again while it is answered `503 overloaded` (a password hash shed: nothing was
+/// done, nothing counted); any other answer, a 429 included, is the caller's to see.
+func retryingShedHashes<T>(_ call: () async throws -> T) async throws -> T {
+    var attempt = 0
+    while true {
+        attempt += 1
+        do {
+            return try await call()
+        } catch let error as RPCError where error.data?.reason == "overloaded" && attempt < 100 {
+            try await Task.sleep(for: .milliseconds(min(50 * attempt, 1_000)))
+        }
     }
 }

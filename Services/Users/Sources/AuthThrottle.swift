@@ -125,11 +125,7 @@ public final class AuthThrottle: Sendable {
     /// its provisional failure is taken back from every key.
     public func loginAbandoned(client: String, username: String) {
         state.withLockedValue { state in
-            for key in [Key.pair(client: client, username: username), .client(client), .username(username)] {
-                guard var record = state.failures[key] else { continue }
-                record.count -= 1
-                state.failures[key] = record.count > 0 ? record : nil
-            }
+            Self.takeBack(&state, keys: [.pair(client: client, username: username), .client(client), .username(username)])
         }
     }
 
@@ -138,11 +134,16 @@ public final class AuthThrottle: Sendable {
     public func loginSucceeded(client: String, username: String) {
         state.withLockedValue { state in
             state.failures[.pair(client: client, username: username)] = nil
-            for key in [Key.client(client), .username(username)] {
-                guard var record = state.failures[key] else { continue }
-                record.count -= 1
-                state.failures[key] = record.count > 0 ? record : nil
-            }
+            Self.takeBack(&state, keys: [.client(client), .username(username)])
+        }
+    }
+
+    /// Removes one provisional failure from each of `keys`.
+    private static func takeBack(_ state: inout State, keys: [Key]) {
+        for key in keys {
+            guard var record = state.failures[key] else { continue }
+            record.count -= 1
+            state.failures[key] = record.count > 0 ? record : nil
         }
     }
 

@@ -1,10 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOPosix
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The hashing queue is full: the request is shed (the caller may retry later).
 public struct PasswordHashingOverloaded: Error, Equatable {}
 
@@ -94,7 +90,7 @@ public struct PasswordHasher: Sendable {
     /// exceeds ``maxWait``; records how long the work took for later estimates.
     private func admitted<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         let threads = self.threads
-        let limit = Double(maxWait.components.seconds) + Double(maxWait.components.attoseconds) / 1e18
+        let limit = Self.seconds(maxWait)
         let admitted = state.withLockedValue { state -> Bool in
             guard state.pending < maxPending else { return false }
             if Self.wait(ahead: state.pending, threads: threads, mean: state.meanSeconds) > limit {
@@ -107,18 +103,16 @@ public struct PasswordHasher: Sendable {
         defer { state.withLockedValue { $0.pending -= 1 } }
         let state = self.state
         return try await threadPool.runIfActive {
-            let started = Self.monotonicSeconds()
+            let started = ContinuousClock.now
             defer {
-                let took = Self.monotonicSeconds() - started
+                let took = Self.seconds(ContinuousClock.now - started)
                 state.withLockedValue { $0.meanSeconds = 0.8 * $0.meanSeconds + 0.2 * took }
             }
             return try work()
         }
     }
 
-    private static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
