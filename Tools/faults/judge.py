@@ -24,8 +24,10 @@ def retryable(kind):
 
 
 # A write whose first attempt committed but was not acknowledged (its client got a 503/504)
-# leaves the worker's idea of its rider stale: the next rides.end of that ride finds it ended,
-# the next rides.start of that rider finds the ride active. At most one per such failure.
+# leaves the worker's idea of its rider stale: the next rides.update_location or rides.end of
+# that ride finds it ended, the next rides.start of that rider finds the ride active. The worker
+# then lists the rider's rides before using that ride again, so at most one conflict per such
+# failure. A request reported `503 not_sent` never left the client and explains none.
 AFTERMATH = ("409_ride_already_ended", "409_active_ride_exists")
 
 
@@ -77,7 +79,8 @@ def fault(args):
     if bad:
         fail("clients saw errors that are not retryable: " + ", ".join(bad))
     unacknowledged = sum(n for k, n in kinds.items()
-                         if k.split(" ")[0] in ("rides.start", "rides.end") and retryable(k.split(" ", 1)[1]))
+                         if k.split(" ")[0] in ("rides.start", "rides.end") and retryable(k.split(" ", 1)[1])
+                         and k.split(" ", 1)[1] != "503_not_sent")
     aftermath = sum(n for k, n in kinds.items() if k.split(" ", 1)[1] in AFTERMATH)
     if aftermath > unacknowledged:
         fail("%d conflicts (%s) but only %d unacknowledged ride writes could explain them"

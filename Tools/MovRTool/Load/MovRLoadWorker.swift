@@ -140,8 +140,6 @@ public struct MovRLoadWorker: LoadWorker {
                 // Someone else has it: forget it and try another one next.
                 vehicles[city]?.removeAll { $0 == vehicle }
                 if attempts < 3 { retryStart = (rider, attempts + 1) }
-            } else if (error as? RPCError)?.data?.reason == "active_ride_exists" {
-                riders[rider].ride = .unknown
             }
             return step
         }
@@ -155,9 +153,6 @@ public struct MovRLoadWorker: LoadWorker {
             workload.ackJournal?.record(.rideEnded, ride.uuidString)
             return LoadStep(.ridesEnd, .success)
         } catch {
-            if let reason = (error as? RPCError)?.data?.reason, reason == "ride_already_ended" || reason == "ride_not_found" {
-                riders[rider].ride = .unknown
-            }
             return failed(.ridesEnd, error, rider: rider)
         }
     }
@@ -293,11 +288,18 @@ public struct MovRLoadWorker: LoadWorker {
                                                            idempotent: idempotent, reportUnreachable: true)
     }
 
-    /// Classifies a failure; a refused token signs the rider out so the next use signs in again.
+    /// Classifies a failure; a refused token signs the rider out so the next use signs in again,
+    /// and an answer saying the rider's ride is not what the worker believed (ended by a write
+    /// whose acknowledgement was lost, or gone) makes the worker look again (`rides.list`) before
+    /// it uses that ride: one stale belief costs at most one conflict.
     mutating func failed(_ operation: LoadOperation, _ error: any Error, rider: Int? = nil) -> LoadStep {
         let kind = LoadOutcome.kind(of: error)
         if let rider, (error as? RPCError)?.code == RPCError.Code.unauthenticated {
             riders[rider].token = nil
+            riders[rider].ride = .unknown
+        }
+        if let rider, let reason = (error as? RPCError)?.data?.reason,
+           ["ride_already_ended", "ride_not_found", "active_ride_exists"].contains(reason) {
             riders[rider].ride = .unknown
         }
         let expected = MovRWorkload.expectedOutcomes.contains("\(operation.rawValue) \(kind)")
