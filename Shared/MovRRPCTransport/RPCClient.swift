@@ -12,8 +12,10 @@ public struct RPCClientConfiguration: Sendable {
     public var maxConnections: Int = 32
     public var connectTimeout: TimeAmount = .seconds(3)
     /// Pooled connections idle longer than this are dropped instead of reused; shorter than the
-    /// server's idle timeout so a reused connection is never one the server is closing.
-    public var idleTimeout: Duration = .seconds(20)
+    /// server's idle timeout (60 s internal, 15 s on the public listener) so a reused connection
+    /// is never one the server is closing: a request written as the server closes is lost, and
+    /// one that is not idempotent cannot be sent again.
+    public var idleTimeout: Duration = .seconds(10)
     /// Deadline of a call that brings none.
     public var defaultTimeout: Duration = .seconds(10)
     /// Attempts for a call marked idempotent (connection failures only; JSON-RPC errors are final).

@@ -14,9 +14,11 @@ public struct PublicClient: Sendable {
 
     /// `gatewayURL` is verified against the CA at `caPath`; the operator certificate is presented
     /// when given (the public listener does not require it). `maxConnections` bounds the
-    /// keep-alive pool (load generation raises it to its concurrency).
+    /// keep-alive pool (load generation raises it to its concurrency); `idleTimeout` must stay
+    /// below the gateway's idle timeout (`MOVR_PUBLIC_IDLE_TIMEOUT_SECONDS`) so the pool never
+    /// reuses a connection the gateway is closing.
     public init(url: String, serverName: String? = nil, caPath: String, clientCertificate: (String, String)? = nil,
-                maxConnections: Int? = nil, logger: Logger) throws {
+                maxConnections: Int? = nil, idleTimeout: Duration? = nil, logger: Logger) throws {
         let tls = try TLSContextProvider(
             configuration: TLSConfiguration(certificateChainPath: clientCertificate?.0,
                                             privateKeyPath: clientCertificate?.1,
@@ -24,6 +26,7 @@ public struct PublicClient: Sendable {
             role: .client)
         var configuration = RPCClientConfiguration()
         if let maxConnections { configuration.maxConnections = max(configuration.maxConnections, maxConnections) }
+        if let idleTimeout { configuration.idleTimeout = idleTimeout }
         client = RPCClient(endpoint: try RPCEndpoint(url: url, serverName: serverName), tls: tls,
                            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration,
                            logger: logger)
