@@ -10,6 +10,9 @@ struct ClientExchange: Sendable {
     var promise: EventLoopPromise<ClientReply>
     /// A reply body beyond this fails the exchange while it is read.
     var maxReplyBytes: Int
+    /// When the caller stops waiting: the exchange fails with ``ClientTransportError/timedOut``
+    /// and the connection closes (its reply would be stray).
+    var deadline: NIODeadline
 }
 
 /// The answer to one exchange.
@@ -34,6 +37,8 @@ enum ClientTransportError: Error, Equatable {
     case busy
     /// The reply body exceeded the client's limit; the connection is closed.
     case replyTooLarge
+    /// The exchange's deadline passed before its reply; the connection is closed.
+    case timedOut
 }
 
 /// Turns one ``ClientExchange`` at a time into HTTP parts and the reply parts back into a
@@ -51,6 +56,8 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var cost: String?
     private var lsn: String?
     private var serverTiming: String?
+    /// The pending exchange's deadline.
+    private var timer = ConnectionTimer(step: .seconds(5))
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -61,6 +68,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         pending = exchange.promise
         maxReplyBytes = exchange.maxReplyBytes
+        timer.set(exchange.deadline, on: context.eventLoop) { self.timerFired(context: context) }
         body = nil
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if exchange.body.readableBytes > 0 {
@@ -96,10 +104,21 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, cost: cost, lsn: lsn,
                                     serverTiming: serverTiming)
             body = nil
+            timer.clear()
             let promise = pending
             pending = nil
             promise?.succeed(reply)
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer.cancel()
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        guard timer.fired(on: context.eventLoop, { self.timerFired(context: context) }), pending != nil else { return }
+        failPending(ClientTransportError.timedOut)
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -115,6 +134,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func failPending(_ error: any Error) {
         let promise = pending
         pending = nil
+        timer.clear()
         promise?.fail(error)
     }
 }

@@ -239,20 +239,17 @@ public final class RPCClient: Sendable {
         if RequestCost.current != nil { headers.add(name: RequestCost.header, value: "1") }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
 
-        let timedOut = NIOLockedValueBox(false)
         let promise = channel.eventLoop.makePromise(of: ClientReply.self)
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(max(1, remaining.nanosecondsClamped))) {
-            // A promise completes once; later completions (e.g. from the handler) are no-ops.
-            timedOut.withLockedValue { $0 = true }
-            promise.fail(ClientTransportError.connectionClosed)
-            channel.close(promise: nil)
-        }
+        // The connection's handler fails the exchange at its deadline and closes the connection.
         // A channel that closed before the exchange reached the handler (e.g. a failed TLS
-        // handshake) fails the write instead; that must end the exchange too.
+        // handshake) fails the write instead; that must end the exchange too (a promise completes
+        // once; later completions are no-ops).
         channel.writeAndFlush(ClientExchange(head: head, body: body, promise: promise,
-                                             maxReplyBytes: configuration.maxReplyBytes)).whenFailure { error in
-            promise.fail(error)
-        }
+                                             maxReplyBytes: configuration.maxReplyBytes,
+                                             deadline: .now() + .nanoseconds(max(1, remaining.nanosecondsClamped))))
+            .whenFailure { error in
+                promise.fail(error)
+            }
         do {
             let reply = try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
@@ -262,13 +259,11 @@ public final class RPCClient: Sendable {
                 promise.fail(CancellationError())
                 channel.close(promise: nil)
             }
-            timer.cancel()
             release(connection, reusable: reply.reusable)
             return reply
         } catch {
-            timer.cancel()
             release(connection, reusable: false)
-            throw CallFailure(isBeforeSending: false, isDeadline: timedOut.withLockedValue { $0 },
+            throw CallFailure(isBeforeSending: false, isDeadline: error as? ClientTransportError == .timedOut,
                               isTooLarge: error as? ClientTransportError == .replyTooLarge,
                               underlying: "\(error)")
         }

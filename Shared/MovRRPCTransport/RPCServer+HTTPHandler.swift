@@ -28,19 +28,30 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case closing
     }
 
+    /// What happens when the connection's deadline passes.
+    private enum Expiry {
+        /// A request that does not arrive in time, or an idle keep-alive: close.
+        case close
+        /// The caller of the request in flight stops waiting: cancel its handler (504).
+        case cancelHandler
+    }
+
     private let environment: ConnectionEnvironment
     private var state = State.idle
-    private var timer: Scheduled<Void>?
     private var quiescing = false
+    /// The connection's one deadline (read, handling or idle) and what its passing does.
+    private var timer: ConnectionTimer
+    private var expiry = Expiry.close
     /// The JSON-RPC call being handled: cancelled when the client goes away or the caller's
     /// deadline passes.
     private var inFlight: Task<Void, Never>?
-    private var deadlineTimer: Scheduled<Void>?
     /// Runs this connection's handlers on its event loop; made on first use.
     private var executor: EventLoopTaskExecutor?
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
+        let configuration = environment.configuration
+        timer = ConnectionTimer(step: min(configuration.requestReadTimeout, configuration.idleTimeout))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -48,8 +59,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         cancelInFlight()
     }
 
@@ -60,8 +70,6 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func cancelInFlight() {
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
         inFlight?.cancel()
         inFlight = nil
     }
@@ -120,9 +128,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return .rejected(HTTPPlainResponse(status: 405, json: #"{"error":"use POST for /rpc"}"#),
                                  extraHeaders: [("allow", "POST")])
             }
-            let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
-            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
-            guard mediaType == "application/json" else {
+            guard Self.isJSON(contentType: head.headers.first(name: "content-type") ?? "") else {
                 return .rejected(HTTPPlainResponse(status: 415, json: #"{"error":"content type must be application/json"}"#),
                                  extraHeaders: [])
             }
@@ -138,6 +144,18 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case "/metrics": return .metrics
         default: return .staticContent(path)
         }
+    }
+
+    /// Whether a Content-Type value names `application/json` (any case, parameters and
+    /// surrounding blanks ignored).
+    static func isJSON(contentType: String) -> Bool {
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while let first = mediaType.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { mediaType.removeFirst() }
+        while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType.removeLast() }
+        let expected = "application/json".utf8
+        guard mediaType.count == expected.count else { return false }
+        // ASCII letters compare without case (0x20 is the case bit); the other bytes must match.
+        return zip(mediaType, expected).allSatisfy { $0 == $1 || ($0 | 0x20) == $1 && $1 >= UInt8(ascii: "a") && $1 <= UInt8(ascii: "z") }
     }
 
     private func receiveBody(_ part: inout ByteBuffer, context: ChannelHandlerContext) {
@@ -159,8 +177,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func receiveEnd(context: ChannelHandlerContext) {
         guard case .reading(let head, let route, let body, let startedAt) = state else { return }
-        timer?.cancel()
-        timer = nil
+        timer.clear()
         let keepAlive = head.isKeepAlive && !quiescing
         state = .handling(head, keepAlive: keepAlive)
         switch route {
@@ -255,15 +272,13 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             promise.succeed(reply)
         }
+        // The caller stops waiting at its deadline: the handler is cancelled then and the
+        // dispatcher answers 504.
         let remaining = deadline - .now
-        deadlineTimer = loop.assumeIsolated().scheduleTask(in: .nanoseconds(max(0, remaining.nanosecondsClamped))) {
-            // The caller stops waiting now: cancel the handler; the dispatcher answers 504.
-            self.inFlight?.cancel()
-        }
+        setDeadline(.now() + .nanoseconds(max(0, remaining.nanosecondsClamped)), expiry: .cancelHandler, context: context)
         promise.futureResult.assumeIsolated().whenSuccess { reply in
             self.inFlight = nil
-            self.deadlineTimer?.cancel()
-            self.deadlineTimer = nil
+            self.timer.clear()
             let status = reply == nil ? 204 : 200
             let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
             var extraHeaders = [(RPCHeader.requestID, requestID)]
@@ -324,11 +339,21 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request that does not arrive in time (or an idle keep-alive) frees its slot.
     private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount) {
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            // A request that does not arrive in time (or an idle keep-alive) frees its slot.
-            context.close(promise: nil)
+        setDeadline(.now() + delay, expiry: .close, context: context)
+    }
+
+    private func setDeadline(_ deadline: NIODeadline, expiry: Expiry, context: ChannelHandlerContext) {
+        self.expiry = expiry
+        timer.set(deadline, on: context.eventLoop) { self.timerFired(context: context) }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        guard timer.fired(on: context.eventLoop, { self.timerFired(context: context) }) else { return }
+        switch expiry {
+        case .close: context.close(promise: nil)
+        case .cancelHandler: inFlight?.cancel()
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MovRRPC
 import MovRRPCTransport
+import MovRTestSupport
 import NIOConcurrencyHelpers
 import NIOPosix
 import Testing
@@ -40,6 +41,13 @@ import Testing
             OnLoop(onEventLoop: MultiThreadedEventLoopGroup.currentEventLoop != nil)
         }
         dispatcher.register("test.nan", params: RPCEmptyParams.self) { _, _ in [Double.nan] }
+        // Answers after 5 s whatever happens: cancelling it does not stop it.
+        dispatcher.register("test.stubborn", params: RPCEmptyParams.self) { _, _ in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + 5) { continuation.resume() }
+            }
+            return RPCEmpty()
+        }
         return dispatcher
     }
 
@@ -86,6 +94,75 @@ import Testing
         #expect(reply["error"]?["code"] == 504)
         #expect(reply["error"]?["data"]?["reason"] == "deadline_exceeded")
         #expect(probe.cancelled == 1)
+        await server.shutdownGracefully()
+    }
+
+    /// The connection's timer is moved, not rescheduled, per request: a short deadline after
+    /// a long one on the same keep-alive connection still ends its call on time.
+    @Test func aShortDeadlineAfterALongOneOnTheSameConnectionIsKept() async throws {
+        let fixture = try TransportFixture()
+        let probe = Probe()
+        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: probe))
+        let echo = fixture.certificates.path("echo.json"), wait = fixture.certificates.path("wait.json")
+        try Data(#"{"jsonrpc":"2.0","method":"test.echo","id":1}"#.utf8).write(to: URL(fileURLWithPath: echo))
+        try Data(#"{"jsonrpc":"2.0","method":"test.wait","id":2}"#.utf8).write(to: URL(fileURLWithPath: wait))
+        let url = "https://vehicles.movr.internal:\(port)/rpc"
+        let common = ["-sS", "--cacert", fixture.authority.certificatePath, "--cert", fixture.gateway.certificatePath,
+                      "--key", fixture.gateway.keyPath, "--resolve", "vehicles.movr.internal:\(port):127.0.0.1",
+                      "-H", "Content-Type: application/json"]
+        // One curl, one connection: three calls with a 60 s deadline, then one with 300 ms
+        // whose handler sleeps 30 s (curl gives up after 20 s).
+        var arguments = ["--max-time", "20"]
+        for _ in 0..<3 { arguments += common + ["-H", "X-MovR-Deadline-Ms: 60000", "--data-binary", "@\(echo)", "-w", "\n", url, "--next"] }
+        arguments += common + ["-H", "X-MovR-Deadline-Ms: 300", "--data-binary", "@\(wait)", "-w", "\n%{num_connects}", url]
+        let started = ContinuousClock.now
+        let output = try await TestProcess.run("/usr/bin/curl", arguments)
+        #expect(ContinuousClock.now - started < .seconds(5), "the 300 ms deadline was kept, not the next timer step (10 s)")
+        let lines = output.text.split(separator: "\n")
+        #expect(lines.last == "0", "the last call reused the connection: \(output.text)")
+        #expect(lines.count == 5, "\(output.text)")
+        let reply = try JSONValue.parse(Array((lines.dropLast().last ?? "").utf8))
+        #expect(reply["id"] == 2)
+        #expect(reply["error"]?["code"] == 504, "\(output.text)")
+        #expect(probe.cancelled == 1)
+        await server.shutdownGracefully()
+    }
+
+    /// The client's side of the same: a connection's exchange timer is moved per call, and a
+    /// short deadline after long ones ends the call on time even when the server answers late.
+    @Test func theClientKeepsAShortDeadlineAfterLongOnesOnTheSameConnection() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: Probe()))
+        let client = try fixture.client(as: fixture.rides, port: port) { $0.maxConnections = 1 }
+        for _ in 0..<3 {
+            _ = try await client.call("test.on_loop", params: RPCEmpty(), as: OnLoop.self,
+                                      options: RPCCallOptions(deadline: .now + .seconds(60)))
+        }
+        let started = ContinuousClock.now
+        await #expect(throws: RPCError.deadlineExceeded()) {
+            try await client.call("test.stubborn", params: .object([:]), options: RPCCallOptions(deadline: .now + .milliseconds(300)))
+        }
+        #expect(ContinuousClock.now - started < .seconds(3), "the 300 ms deadline was kept, not the server's 5 s answer")
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func anIdleKeepAliveConnectionIsClosedAfterSeveralRequests() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest()) {
+            $0.idleTimeout = .seconds(1)
+            $0.requestReadTimeout = .seconds(5)
+        }
+        let client = try fixture.client(as: fixture.rides, port: port) {
+            $0.maxConnections = 1
+            $0.idleTimeout = .seconds(60)  // the client keeps it: only the server can close it
+        }
+        for _ in 0..<5 { _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions()) }
+        #expect(server.openConnections == 1)
+        let limit = ContinuousClock.now + .seconds(10)
+        while server.openConnections > 0, ContinuousClock.now < limit { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(server.openConnections == 0, "the server closed the idle connection")
+        await client.shutdown()
         await server.shutdownGracefully()
     }
 
