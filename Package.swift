@@ -41,10 +41,13 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
 
         // Shared platform.
+        // Civil dates <-> days and epoch counts under RFC 3339 (MovRAPI) and PostgreSQL timestamps.
+        .target(name: "MovRCalendar", dependencies: [], path: "Shared/MovRCalendar"),
         .target(
             name: "MovRPostgres",
             dependencies: [
                 "CLibPQ",
+                "MovRCalendar",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +81,7 @@ let package = Package(
             path: "Shared/MovRRPCTransport"),
         .target(name: "MovRCrypto", dependencies: ["COpenSSL"], path: "Shared/MovRCrypto"),
         .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
-        .target(name: "MovRAPI", dependencies: ["MovRRPC"], path: "Shared/MovRAPI"),
+        .target(name: "MovRAPI", dependencies: ["MovRCalendar", "MovRRPC"], path: "Shared/MovRAPI"),
         .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRRPC"], path: "Shared/MovRInternalAPI"),
         .target(
             name: "MovRService",
@@ -268,6 +271,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        .testTarget(name: "MovRCalendarTests", dependencies: ["MovRCalendar"]),
         .testTarget(name: "MovRLocalityTests", dependencies: ["MovRLocality"]),
         .testTarget(
             name: "MovRAPITests",

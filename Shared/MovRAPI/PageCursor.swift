@@ -1,4 +1,5 @@
 import Foundation
+import MovRCalendar
 
 /// The position after the last item of a page, for keyset pagination on `(time, id)`.
 ///
@@ -30,16 +31,28 @@ public struct PageCursor: Sendable, Hashable {
     /// Builds a cursor from a `Date`, rounded to the nearest microsecond and clamped to
     /// ``validSortKeys`` (a database time is always inside; the clamp only makes this total).
     public init(time: Date, id: UUID) {
-        let micros = (time.timeIntervalSince1970 * 1_000_000).rounded()
         let key: Int64
-        if micros.isNaN || micros <= Double(Self.validSortKeys.lowerBound) {
-            key = Self.validSortKeys.lowerBound
-        } else if micros >= Double(Self.validSortKeys.upperBound) {
-            key = Self.validSortKeys.upperBound
+        if let micros = CivilCalendar.count(of: time, perSecond: 1_000_000) {
+            key = min(max(micros, Self.validSortKeys.lowerBound), Self.validSortKeys.upperBound)
         } else {
-            key = Int64(exactly: micros) ?? Self.validSortKeys.lowerBound
+            // Beyond Int64: the far future is the last key; the far past and NaN the first.
+            key = time.timeIntervalSince1970 > 0 ? Self.validSortKeys.upperBound : Self.validSortKeys.lowerBound
         }
         self.init(sortKeyMicroseconds: key, id: id)
+    }
+
+    /// One page of a keyset query that asked for `limit + 1` rows in `(time, id)` order: the
+    /// first `limit` items, and the cursor after the last of them when the extra row shows that
+    /// another page follows (the vehicles and rides listings share this).
+    public static func page<Item>(_ rows: [Item], limit: Int, position: (Item) -> (time: Date, id: UUID))
+        -> (items: [Item], next: PageCursor?) {
+        var items = rows
+        var next: PageCursor?
+        if items.count > limit {
+            items.removeLast()
+            if let last = items.last.map(position) { next = PageCursor(time: last.time, id: last.id) }
+        }
+        return (items, next)
     }
 
     /// The sort key as a `Date`.

@@ -1,11 +1,13 @@
 import Foundation
+import MovRCalendar
 import MovRRPC
 
 /// RFC 3339 times as the API writes them: UTC, millisecond precision, `Z` suffix
 /// (`2026-11-27T16:30:02.123Z`).
 ///
 /// Hand-written rather than `DateFormatter`/`ISO8601DateFormatter`: those are costly to create,
-/// locale-sensitive and not `Sendable`, and this runs for every time in every reply.
+/// locale-sensitive and not `Sendable`, and this runs for every time in every reply. The calendar
+/// arithmetic is `CivilCalendar`'s (shared with PostgreSQL's timestamps); this is the format.
 public enum RFC3339 {
     /// Years outside 0000...9999 cannot be written in RFC 3339; dates beyond are clamped.
     private static let firstMillisecond: Int64 = -62_167_219_200_000 // 0000-01-01T00:00:00Z
@@ -13,20 +15,17 @@ public enum RFC3339 {
 
     /// `date` in milliseconds since the epoch, rounded and clamped to what RFC 3339 can spell.
     private static func clampedMilliseconds(_ date: Date) -> Int64 {
-        let scaled = (date.timeIntervalSince1970 * 1000).rounded()
-        if !scaled.isFinite || scaled >= Double(lastMillisecond) {
-            return scaled == -.infinity ? firstMillisecond : lastMillisecond
-        } else if scaled <= Double(firstMillisecond) {
-            return firstMillisecond
+        guard let milliseconds = CivilCalendar.count(of: date, perSecond: 1000) else {
+            // NaN, infinities and counts beyond Int64: the nearer end (NaN: the last).
+            return date.timeIntervalSince1970 < 0 ? firstMillisecond : lastMillisecond
         }
-        return Int64(scaled)
+        return min(max(milliseconds, firstMillisecond), lastMillisecond)
     }
 
     /// Writes `date` as a quoted JSON string, exactly as ``string(from:)`` spells it, without
     /// building the string (this runs for every time in every listing).
     public static func write(_ date: Date, into writer: inout JSONByteWriter) {
-        let (days, millisecondOfDay) = floorDivide(clampedMilliseconds(date), 86_400_000)
-        let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
+        let (civil, millisecondOfDay) = CivilCalendar.split(clampedMilliseconds(date), perDay: CivilCalendar.millisecondsPerDay)
         let secondOfDay = millisecondOfDay / 1000
         writer.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 26) { out in
             func put(_ value: Int64, _ width: Int, at position: Int) {
@@ -37,11 +36,11 @@ public enum RFC3339 {
                 }
             }
             out[0] = UInt8(ascii: "\"")
-            put(year, 4, at: 1)
+            put(civil.year, 4, at: 1)
             out[5] = UInt8(ascii: "-")
-            put(month, 2, at: 6)
+            put(civil.month, 2, at: 6)
             out[8] = UInt8(ascii: "-")
-            put(day, 2, at: 9)
+            put(civil.day, 2, at: 9)
             out[11] = UInt8(ascii: "T")
             put(secondOfDay / 3600, 2, at: 12)
             out[14] = UInt8(ascii: ":")
@@ -58,12 +57,11 @@ public enum RFC3339 {
 
     /// Formats `date` in UTC with milliseconds, rounding to the nearest millisecond.
     public static func string(from date: Date) -> String {
-        let (days, millisecondOfDay) = floorDivide(clampedMilliseconds(date), 86_400_000)
-        let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
+        let (civil, millisecondOfDay) = CivilCalendar.split(clampedMilliseconds(date), perDay: CivilCalendar.millisecondsPerDay)
         let secondOfDay = millisecondOfDay / 1000
         var text = ""
         text.reserveCapacity(24)
-        text += pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        text += pad(civil.year, 4) + "-" + pad(civil.month, 2) + "-" + pad(civil.day, 2)
         text += "T" + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
         text += "." + pad(millisecondOfDay % 1000, 3) + "Z"
         return text
@@ -80,7 +78,7 @@ public enum RFC3339 {
               let minute = scanner.digits(2), scanner.take(":"),
               let second = scanner.digits(2)
         else { return nil }
-        guard (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day),
+        guard CivilCalendar.isValid(year: Int64(year), month: Int64(month), day: Int64(day)),
               (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
         else { return nil }
 
@@ -109,44 +107,11 @@ public enum RFC3339 {
         }
         guard scanner.isAtEnd else { return nil }
 
-        let days = daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
-        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        guard let seconds = CivilCalendar.secondsSinceEpoch(
+            year: Int64(year), month: Int64(month), day: Int64(day), hour: Int64(hour), minute: Int64(minute),
+            second: Int64(second), offsetSeconds: Int64(offsetSeconds))
+        else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
-    }
-
-    // Days <-> civil dates in the proleptic Gregorian calendar (H. Hinnant's algorithms).
-    static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civilDate(fromDaysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
-        let remainder = value % divisor
-        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Finds and reads the JSON configuration files shared by every executable.
-enum ConfigFile {
+/// Finds and reads the JSON configuration files shared by every executable: the locality file
+/// here, and the files of the domains that own them (the rides service's `pricing.json`).
+public enum ConfigFile {
     /// How many directories above the executable's own directory are searched: enough to reach
     /// the repository root from `.build/<triple>/debug/`, and `<prefix>` from `<prefix>/bin/`.
     static let executableSearchDepth = 4
@@ -30,7 +31,7 @@ enum ConfigFile {
     }
 
     /// The first candidate that exists as a regular file.
-    static func locate(fileName: String, environmentVariable: String,
+    public static func locate(fileName: String, environmentVariable: String,
                        environment: [String: String] = ProcessInfo.processInfo.environment,
                        currentDirectory: String = FileManager.default.currentDirectoryPath,
                        executablePath: String? = Bundle.main.executablePath) throws(LocalityError) -> String {
@@ -45,7 +46,7 @@ enum ConfigFile {
     }
 
     /// Decodes a JSON file, turning I/O and decoding failures into readable configuration errors.
-    static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(LocalityError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(LocalityError) -> T {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -1,6 +1,8 @@
 import Foundation
+import MovRCalendar
 
 /// Text codec for `timestamptz` with microsecond precision, independent of locale and time zone.
+/// The calendar arithmetic is `CivilCalendar`'s (shared with the API's RFC 3339); this is the format.
 enum PostgresTimestamp {
     /// The times `format` spells as digits, 0001-01-01 through 9999-12-31 (the years RFC 3339
     /// and the API can spell), in microseconds since the Unix epoch.
@@ -11,18 +13,13 @@ enum PostgresTimestamp {
     /// Total: a time outside ``formattableMicros`` (or NaN) becomes PostgreSQL's `-infinity` or
     /// `infinity`, which sort before and after every real time, instead of an integer overflow.
     static func format(_ date: Date) -> String {
-        let scaled = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        guard let totalMicros = Int64(exactly: scaled), formattableMicros.contains(totalMicros) else {
-            return scaled > 0 ? "infinity" : "-infinity"
+        guard let totalMicros = CivilCalendar.count(of: date, perSecond: 1_000_000),
+              formattableMicros.contains(totalMicros) else {
+            return date.timeIntervalSince1970 > 0 ? "infinity" : "-infinity"
         }
-        var seconds = totalMicros / 1_000_000
-        var micros = totalMicros % 1_000_000
-        if micros < 0 { micros += 1_000_000; seconds -= 1 }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        let (year, month, day) = civilFromDays(days)
-        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
+        let (civil, microOfDay) = CivilCalendar.split(totalMicros, perDay: CivilCalendar.microsecondsPerDay)
+        let (secondOfDay, micros) = (microOfDay / 1_000_000, microOfDay % 1_000_000)
+        return pad(civil.year, 4) + "-" + pad(civil.month, 2) + "-" + pad(civil.day, 2) + "T"
             + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
             + "." + pad(micros, 6) + "Z"
     }
@@ -79,31 +76,11 @@ enum PostgresTimestamp {
         }
         guard scanner.isAtEnd else { return nil }
 
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        // A day past its month's end (never from the server) counts on into the next month.
+        guard let seconds = CivilCalendar.secondsSinceEpoch(year: year, month: month, day: day, hour: hour, minute: minute,
+                                                            second: second, offsetSeconds: offsetSeconds)
+        else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
-    }
-
-    // Howard Hinnant's days-from-civil algorithm (proleptic Gregorian).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

@@ -56,6 +56,34 @@ struct PageCursorTests {
         }
     }
 
+    @Test func farTimesClampToTheEndsTheyAreNear() {
+        #expect(PageCursor(time: Date(timeIntervalSince1970: 1e300), id: rideID).sortKeyMicroseconds
+                == PageCursor.validSortKeys.upperBound)
+        #expect(PageCursor(time: Date(timeIntervalSince1970: -.infinity), id: rideID).sortKeyMicroseconds
+                == PageCursor.validSortKeys.lowerBound)
+        #expect(PageCursor(time: Date(timeIntervalSince1970: .nan), id: rideID).sortKeyMicroseconds
+                == PageCursor.validSortKeys.lowerBound)
+        #expect(PageCursor(time: Date(timeIntervalSince1970: 3e11), id: rideID).sortKeyMicroseconds
+                == PageCursor.validSortKeys.upperBound)
+    }
+
+    /// A keyset query asks for one row more than the page; that row only says a page follows.
+    @Test func aPageIsTheFirstLimitRowsWithACursorWhenMoreFollow() {
+        let times = (0..<4).map { Date(timeIntervalSince1970: 1_795_797_000 + Double($0)) }
+        let ids = times.map { _ in UUID() }
+        let rows = Array(zip(times, ids))
+        let position: ((Date, UUID)) -> (time: Date, id: UUID) = { ($0.0, $0.1) }
+
+        let full = PageCursor.page(rows, limit: 3, position: position)
+        #expect(full.items.map(\.1) == Array(ids.prefix(3)))
+        #expect(full.next == PageCursor(time: times[2], id: ids[2]))
+
+        let last = PageCursor.page(Array(rows.prefix(3)), limit: 3, position: position)
+        #expect(last.items.map(\.1) == Array(ids.prefix(3)) && last.next == nil)
+        #expect(PageCursor.page([(Date, UUID)](), limit: 3, position: position).next == nil)
+        #expect(PageCursor.page(Array(rows.prefix(1)), limit: 0, position: position).items.isEmpty)
+    }
+
     @Test func paddedOrStandardBase64SpellingsAreRejected() throws {
         let text = PageCursor(sortKeyMicroseconds: -1, id: rideID).encoded
         #expect(throws: APIValidationError.self) { try PageCursor(decoding: text + "==") }

@@ -13,10 +13,8 @@ enum TestConfig {
         .appendingPathComponent("config")
 
     static var localityPath: String { directory.appendingPathComponent("locality.json").path }
-    static var pricingPath: String { directory.appendingPathComponent("pricing.json").path }
 
     static func defaultLocality() throws -> Locality { try Locality.load(from: localityPath) }
-    static func defaultPricing() throws -> PricingTable { try PricingTable.load(from: pricingPath) }
 
     /// Writes `contents` to a fresh temporary file, runs `body` with its path, then deletes it.
     static func withTemporaryFile<T>(_ contents: String, _ body: (String) throws -> T) throws -> T {

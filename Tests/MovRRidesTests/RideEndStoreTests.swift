@@ -1,6 +1,5 @@
 import Foundation
 import MovRAPI
-import MovRLocality
 import MovRRides
 import Testing
 
@@ -56,35 +55,6 @@ struct RideEndStoreTests {
             let third = try await store.startForTest(newRide(rider: rider))
             try await store.backdate(rideID: third.id, seconds: 630)
             #expect(try await store.endForTest(third).ride.promoCode == nil)
-        }
-    }
-
-    /// The statement's arithmetic against `PricingTable.price` for many durations, vehicle
-    /// types, regions and discounts.
-    @Test(arguments: [
-        PriceCase(seconds: 1, type: "scooter", region: "us-east1", percentOff: 0),
-        PriceCase(seconds: 59, type: "bike", region: "us-east1", percentOff: 1),
-        PriceCase(seconds: 61, type: "skateboard", region: "us-east1", percentOff: 33),
-        PriceCase(seconds: 3599.5, type: "scooter", region: "europe-west1", percentOff: 50),
-        PriceCase(seconds: 7201, type: "bike", region: "europe-west1", percentOff: 99),
-        PriceCase(seconds: 45, type: "scooter", region: "us-east1", percentOff: 100),
-        PriceCase(seconds: 12345.6, type: "skateboard", region: "us-east1", percentOff: 7),
-    ])
-    func priceMatchesThePricingTable(_ priceCase: PriceCase) async throws {
-        let (seconds, type, region, percentOff) = (priceCase.seconds, priceCase.type, priceCase.region, priceCase.percentOff)
-        try await withRidesStore { store async throws in
-            let rider = UUID()
-            if percentOff > 0 {
-                try await store.makePromo("P\(percentOff)", percentOff: percentOff)
-                _ = try await store.applyPromoCode(userID: rider, code: "P\(percentOff)")
-            }
-            let ride = try await store.startForTest(newRide(rider: rider, type: type, region: region))
-            try await store.backdate(rideID: ride.id, seconds: seconds)
-            let ended = try await store.endForTest(ride)
-            let expected = try testPricing.price(vehicleType: type, region: region, startTime: ended.ride.startTime,
-                                                 endTime: try #require(ended.ride.endTime), percentOff: percentOff)
-            #expect(ended.ride.revenue == expected.decimalString)
-            #expect(ended.ride.currency == expected.currency)
         }
     }
 
@@ -145,13 +115,4 @@ struct RideEndStoreTests {
             #expect(try await store.count("SELECT count(*) FROM ride_locations") == 1)
         }
     }
-}
-
-struct PriceCase: Sendable, CustomTestStringConvertible {
-    var seconds: Double
-    var type: String
-    var region: String
-    var percentOff: Int
-
-    var testDescription: String { "\(type) in \(region), \(seconds) s, \(percentOff) % off" }
 }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import MovRAPI
 import MovRInternalAPI
-import MovRLocality
 import MovRPostgres
 import MovRRPC
 import MovRRides

@@ -115,27 +115,9 @@ public struct RideFlows: Sendable {
         case .alreadyEnded:
             throw RPCError.conflict(reason: "ride_already_ended")
         case .ended(let ended):
-            checkPrice(of: ended)
             let entry = OutboxEntry(id: ended.outboxID, rideID: ended.ride.id, attempts: 0, release: ended.release)
             _ = await deliver(entry, context: context)
             return ended.ride
-        }
-    }
-
-    /// Compares the price the statement computed with `PricingTable.price`; they must agree.
-    private func checkPrice(of ended: EndedRide) {
-        guard let endTime = ended.ride.endTime, let revenue = ended.ride.revenue,
-              let charged = DecimalMoney.cents(revenue) else { return }
-        do {
-            let expected = try store.tariffs.pricing.price(
-                vehicleType: ended.vehicleType, region: ended.ride.region, startTime: ended.ride.startTime,
-                endTime: endTime, percentOff: ended.percentOff ?? 0)
-            if Int64(expected.minorUnits) != charged || expected.currency != ended.ride.currency {
-                logger.error("ride price differs from the pricing table",
-                             metadata: ["ride_id": "\(ended.ride.id)", "charged": "\(revenue)", "expected": "\(expected)"])
-            }
-        } catch {
-            logger.error("ride price cannot be checked", metadata: ["ride_id": "\(ended.ride.id)", "reason": "\(error.reason)"])
         }
     }
 

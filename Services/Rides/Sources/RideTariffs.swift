@@ -1,14 +1,14 @@
 import Foundation
 import MovRAPI
-import MovRLocality
 import MovRPostgres
 
 /// The pricing table in the shape the end-ride statement reads it, so the price is computed in
 /// the same round trip that closes the ride.
 ///
-/// The SQL mirrors `PricingTable.price` exactly (integer minor units, started minutes from the
-/// microsecond duration, discount rounded half up, never below zero); `RidePricingTests` check
-/// the two against each other, and `RideFlows` cross-checks every ended ride.
+/// The fare is computed only by that statement (`RidesStore.endRide`: integer minor units,
+/// started minutes from the microsecond duration, discount rounded half up, never below zero);
+/// Swift keeps the table and the currency lookup. `RidePricingTests` check the statement's fares
+/// against hand-computed ones on a real PostgreSQL.
 public struct RideTariffs: Sendable {
     public let pricing: PricingTable
     /// `{"region": {"vehicle type": {"unlock": minor, "per_minute": minor}}}`.

@@ -70,9 +70,10 @@ extension RidesStore {
     /// tariffs minus the rider's best unexpired unused promo code (marked used by this ride),
     /// and an outbox entry to release the vehicle.
     ///
-    /// The price follows `PricingTable.price`: unlock + per-minute x started minutes, where the
-    /// duration is taken in whole microseconds; the discount is rounded half up to the minor
-    /// unit. End time is never before start time, even across database nodes' clocks.
+    /// This statement is the only place a fare is computed (``RideTariffs`` feeds it the table):
+    /// unlock + per-minute x started minutes, where the duration is taken in whole microseconds;
+    /// the discount is rounded half up to the minor unit and the fare is never below zero. End
+    /// time is never before start time, even across database nodes' clocks.
     public func endRide(id rideID: UUID, riderID: UUID, location: Location, battery: Int?) async throws -> EndRideOutcome {
         let rows = try await database.query("""
             WITH promo AS (

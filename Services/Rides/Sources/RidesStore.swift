@@ -79,13 +79,8 @@ public struct RidesStore: Sendable {
                 ORDER BY start_time DESC, id DESC LIMIT \(limit + 1)
                 """)
         }
-        var rides = try rows.map(Self.ride(from:))
-        var next: PageCursor?
-        if rides.count > limit {
-            rides.removeLast()
-            if let last = rides.last { next = PageCursor(time: last.startTime, id: last.id) }
-        }
-        return (rides, next)
+        let page = PageCursor.page(try rows.map(Self.ride(from:)), limit: limit) { ($0.startTime, $0.id) }
+        return (page.items, page.next)
     }
 
     public func hasActiveRide(riderID: UUID) async throws -> Bool {

@@ -61,13 +61,8 @@ public struct VehiclesStore: Sendable {
     /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
     /// cursor of that next page.
     static func page(_ rows: PostgresRows, limit: Int) throws -> (vehicles: [Vehicle], next: PageCursor?) {
-        var vehicles = try rows.map(Self.vehicle(from:))
-        var next: PageCursor?
-        if vehicles.count > limit {
-            vehicles.removeLast()
-            if let last = vehicles.last { next = PageCursor(time: last.createdAt, id: last.id) }
-        }
-        return (vehicles, next)
+        let page = PageCursor.page(try rows.map(Self.vehicle(from:)), limit: limit) { ($0.createdAt, $0.id) }
+        return (page.items, page.next)
     }
 
     /// The hot path's SQL (first page of a city's available vehicles); `movr bench` runs this

@@ -1,15 +1,9 @@
-import Foundation
+import MovRLocality
 
-/// Why a price could not be computed or the pricing file could not be used.
+/// Why a ride has no tariff or the pricing file could not be used.
 public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownRegion(String)
     case unknownVehicleType(String)
-    /// The ride ends before it starts.
-    case negativeDuration
-    /// A percentage outside 0...100.
-    case invalidPercentOff(Int)
-    /// The amount does not fit in an `Int` (an absurdly long ride or rate).
-    case overflow
     /// The pricing file is missing, unreadable or invalid; wraps the locality config error.
     case configuration(LocalityError)
 
@@ -18,9 +12,6 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unknownRegion: "unknown_region"
         case .unknownVehicleType: "unknown_vehicle_type"
-        case .negativeDuration: "negative_duration"
-        case .invalidPercentOff: "invalid_percent_off"
-        case .overflow: "price_overflow"
         case .configuration(let error): error.reason
         }
     }
@@ -29,9 +20,6 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unknownRegion(let name): "no pricing for region \"\(name.prefix(80))\""
         case .unknownVehicleType(let name): "no pricing for vehicle type \"\(name.prefix(80))\""
-        case .negativeDuration: "ride ends before it starts"
-        case .invalidPercentOff(let value): "percent off \(value) is outside 0...100"
-        case .overflow: "price does not fit in an integer"
         case .configuration(let error): error.description
         }
     }
@@ -50,10 +38,12 @@ public struct Tariff: Sendable, Hashable {
     }
 }
 
-/// Ride prices per region and vehicle type, loaded from `config/pricing.json`.
+/// Ride tariffs per region and vehicle type, loaded from `config/pricing.json`: data only.
 ///
-/// revenue = unlock fee + per-minute rate x started minutes, minus a percentage rounded half up
-/// to the minor unit. Integer arithmetic only, so every service computes the same amount.
+/// A fare is computed in one place, the end-ride statement (`RidesStore.endRide`, fed by
+/// ``RideTariffs``): unlock fee + per-minute rate x started minutes, minus the promo percentage
+/// rounded half up to the minor unit, never below zero. Pricing is a rule of the rides domain,
+/// so the table lives here rather than with the locality facts (cities, regions).
 public struct PricingTable: Sendable {
     /// Environment variable naming the pricing file; overrides the search of ``loadDefault()``.
     public static let configEnvironmentVariable = "MOVR_PRICING_CONFIG"
@@ -155,37 +145,6 @@ public struct PricingTable: Sendable {
             throw .unknownVehicleType(vehicleType)
         }
         return (tariff, currency)
-    }
-
-    /// Started minutes of a ride: 0 s -> 0, 1 s -> 1, 60 s -> 1, 61 s -> 2.
-    ///
-    /// The duration is first rounded to whole microseconds (the precision of a database
-    /// timestamp), so floating-point noise in `Date` cannot add a minute.
-    public static func startedMinutes(from startTime: Date, to endTime: Date) throws(PricingError) -> Int {
-        let seconds = endTime.timeIntervalSince(startTime)
-        guard seconds.isFinite else { throw .overflow }
-        let micros = (seconds * 1_000_000).rounded()
-        guard micros >= 0 else { throw .negativeDuration }
-        guard micros < 9.0e18 else { throw .overflow }
-        let perMinute: Int64 = 60_000_000
-        let whole = Int64(micros)
-        return Int(whole / perMinute + (whole % perMinute == 0 ? 0 : 1))
-    }
-
-    /// The price of a ride: unlock fee + rate x started minutes, minus `percentOff` percent of
-    /// that total rounded half up to the minor unit; never below zero.
-    public func price(vehicleType: String, region: String, startTime: Date, endTime: Date,
-                      percentOff: Int = 0) throws(PricingError) -> Money {
-        guard (0...100).contains(percentOff) else { throw .invalidPercentOff(percentOff) }
-        let (tariff, currency) = try tariff(vehicleType: vehicleType, region: region)
-        let minutes = try Self.startedMinutes(from: startTime, to: endTime)
-
-        let (usage, usageOverflow) = tariff.perMinute.multipliedReportingOverflow(by: minutes)
-        let (total, totalOverflow) = usage.addingReportingOverflow(tariff.unlockFee)
-        let (scaled, scaledOverflow) = total.multipliedReportingOverflow(by: percentOff)
-        guard !usageOverflow, !totalOverflow, !scaledOverflow else { throw .overflow }
-        let discount = (scaled + 50) / 100
-        return Money(minorUnits: max(0, total - discount), currency: currency)
     }
 }
 
