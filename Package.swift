@@ -203,12 +203,26 @@ let package = Package(
             ],
             path: "Tools/MovRWAN"),
 
+        // Development tooling for `movr` and the tests, never linked by a service: the local
+        // PostgreSQL cluster, certificate generation and child processes.
+        .target(
+            name: "MovRDevTools",
+            dependencies: [
+                "CLibPQ",
+                "COpenSSL",
+                "MovRPostgres",
+                "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/MovRDevTools"),
+
         // Operator tool.
         .target(
             name: "MovRTool",
             dependencies: [
                 "MovRAPI",
                 "MovRCrypto",
+                "MovRDevTools",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
@@ -233,6 +247,7 @@ let package = Package(
         .target(
             name: "MovRTestSupport",
             dependencies: [
+                "MovRDevTools",
                 "MovRPostgres",
                 "MovRTLS",
                 .product(name: "Logging", package: "swift-log"),
@@ -244,6 +259,7 @@ let package = Package(
             name: "MovRTLSTests",
             dependencies: [
                 "COpenSSL",
+                "MovRDevTools",
                 "MovRTLS",
                 "MovRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -326,6 +342,7 @@ let package = Package(
         .testTarget(
             name: "MovRToolTests",
             dependencies: [
+                "MovRDevTools",
                 "MovRGateway",
                 "MovRLocality",
                 "MovRPostgres",
@@ -345,6 +362,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MovRAPI",
+                "MovRDevTools",
                 "MovRGateway",
                 "MovRInternalAPI",
                 "MovRPostgres",

@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 import NIOPosix
 
 /// Child processes for tests (posix_spawn + waitpid through ``Subprocess``; see there why not

@@ -1,4 +1,5 @@
 import Foundation
+import MovRDevTools
 import MovRLocality
 import MovRPostgres
 import MovRService

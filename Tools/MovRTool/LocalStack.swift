@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRDevTools
 import MovRLocality
 import MovRPostgres
 import MovRRPC

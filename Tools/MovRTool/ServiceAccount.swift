@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 import MovRService
 
 #if canImport(Glibc)

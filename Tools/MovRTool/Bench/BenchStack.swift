@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 
 /// What the benchmarks share: a private `movr up` for the run, and the dated report section.
 enum BenchStack {

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRLocality
-import MovRPostgres
 import MovRService
 import MovRVehicles
 

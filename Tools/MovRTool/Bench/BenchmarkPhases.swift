@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRInternalAPI
-import MovRPostgres
 import MovRRPC
 import MovRService
 

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRLocality
-import MovRPostgres
 
 /// A signed-in rider of the benchmark with the vehicle it rides again and again.
 struct BenchRider: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 
 /// The processes of a stack as `movr bench` measures them: the executables `movr up` started
 /// (its `pids` file: `PID region/identity` lines) and PostgreSQL (the postmaster's children).

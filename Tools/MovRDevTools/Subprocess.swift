@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import MovRPostgres
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRPostgres
 
 /// A private PostgreSQL cluster managed with the system's `initdb` and `pg_ctl` (for `make run`
 /// and tests). When the current process is root, every command runs as the unprivileged
