@@ -32,6 +32,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Latency histograms of `movr load` (MovRTool only).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Child processes of the development tooling (MovRDevTools only; no service links them).
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // FileDescriptor and FilePath for swift-subprocess's API (Apple platforms: System).
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // C system libraries with shim headers for what Swift cannot import (macros).
@@ -208,11 +212,12 @@ let package = Package(
         .target(
             name: "MovRDevTools",
             dependencies: [
-                "CLibPQ",
                 "COpenSSL",
                 "MovRPostgres",
                 "MovRTLS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system", condition: .when(platforms: [.linux])),
             ],
             path: "Tools/MovRDevTools"),
 
