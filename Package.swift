@@ -32,6 +32,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Latency histograms of `movr load` (MovRTool only).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Child processes of the development tooling (MovRDevTools only; no service links them).
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // FileDescriptor and FilePath for swift-subprocess's API (Apple platforms: System).
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // C system libraries with shim headers for what Swift cannot import (macros).
@@ -206,12 +210,27 @@ let package = Package(
             ],
             path: "Tools/MovRWAN"),
 
+        // Development tooling for `movr` and the tests, never linked by a service: the local
+        // PostgreSQL cluster, certificate generation and child processes.
+        .target(
+            name: "MovRDevTools",
+            dependencies: [
+                "COpenSSL",
+                "MovRPostgres",
+                "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system", condition: .when(platforms: [.linux])),
+            ],
+            path: "Tools/MovRDevTools"),
+
         // Operator tool.
         .target(
             name: "MovRTool",
             dependencies: [
                 "MovRAPI",
                 "MovRCrypto",
+                "MovRDevTools",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
@@ -236,6 +255,7 @@ let package = Package(
         .target(
             name: "MovRTestSupport",
             dependencies: [
+                "MovRDevTools",
                 "MovRPostgres",
                 "MovRTLS",
                 .product(name: "Logging", package: "swift-log"),
@@ -247,6 +267,7 @@ let package = Package(
             name: "MovRTLSTests",
             dependencies: [
                 "COpenSSL",
+                "MovRDevTools",
                 "MovRTLS",
                 "MovRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -330,6 +351,7 @@ let package = Package(
         .testTarget(
             name: "MovRToolTests",
             dependencies: [
+                "MovRDevTools",
                 "MovRGateway",
                 "MovRLocality",
                 "MovRPostgres",
@@ -349,6 +371,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MovRAPI",
+                "MovRDevTools",
                 "MovRGateway",
                 "MovRInternalAPI",
                 "MovRPostgres",

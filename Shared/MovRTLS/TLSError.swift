@@ -43,19 +43,20 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Builds an error from OpenSSL's thread-local error queue and empties it.
-    static func fromQueue(_ code: Code, _ message: String) -> TLSError {
+    public static func fromQueue(_ code: Code, _ message: String) -> TLSError {
         TLSError(code: code, message: message, openSSLErrors: OpenSSLErrorQueue.drain())
     }
 }
 
 /// OpenSSL keeps errors in a thread-local queue; stale entries would be blamed on the next
-/// call, so every call site clears it first and drains it on failure.
-enum OpenSSLErrorQueue {
-    static func clear() {
+/// call, so every call site clears it first and drains it on failure (certificate generation in
+/// MovRDevTools too).
+public enum OpenSSLErrorQueue {
+    public static func clear() {
         ERR_clear_error()
     }
 
-    static func drain() -> [String] {
+    public static func drain() -> [String] {
         var messages: [String] = []
         while true {
             let code = ERR_get_error()

@@ -282,7 +282,7 @@ actor AbuseStack {
         gateway["MOVR_PUBLIC_IDLE_TIMEOUT_SECONDS"] = "3"
 
         for (name, environment) in [("users", users), ("gateway", gateway)] {
-            _ = try TestProcess.spawn(LocalStackHarness.binaryDirectory + "/movr-\(name)", [],
+            _ = try await TestProcess.spawn(LocalStackHarness.binaryDirectory + "/movr-\(name)", [],
                                       currentDirectory: LocalStackHarness.repositoryRoot, environment: environment,
                                       outputPath: directory + "/logs/abuse-\(name).log")
         }

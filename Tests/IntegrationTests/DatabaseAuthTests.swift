@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRDevTools
 import MovRPostgres
 import MovRTool
 import Testing

@@ -69,11 +69,11 @@ actor LocalStackHarness {
         // measure. AbuseLimitTests runs its own users service at the production cost.
         childEnvironment["MOVR_SCRYPT_LOG2N"] = childEnvironment["MOVR_SCRYPT_LOG2N"] ?? "14"
         let log = directory + "/movr-up.log"
-        let pid = try TestProcess.spawn(
+        let process = try await TestProcess.spawn(
             Self.binaryDirectory + "/movr",
             ["up", "--dir", directory, "--port-base", "\(base)", "--exit-with-parent", "--log-level", "info"] + arguments,
             currentDirectory: Self.repositoryRoot, environment: childEnvironment, outputPath: log)
-        Self.pidsForExit.withLock { $0.append(pid) }
+        Self.pidsForExit.withLock { $0.append(process.processIdentifier) }
         atexit {
             // Best effort: the stacks also stop by themselves when this process goes away.
             for pid in LocalStackHarness.pidsForExit.withLock({ $0 }) { kill(pid, SIGTERM) }
@@ -85,7 +85,7 @@ actor LocalStackHarness {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("Press Ctrl-C to stop.") {
                 return try StackFile.load(stackPath)
             }
-            if let status = TestProcess.exitStatus(pid) {
+            if let status = process.exitStatus {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 throw HarnessError("movr up exited (\(status)):\n\(text.suffix(4000))")
             }

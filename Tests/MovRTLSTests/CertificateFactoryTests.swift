@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+@testable import MovRDevTools
 @testable import MovRTLS
 import MovRTestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import MovRDevTools
 import MovRTLS
 
 /// A temporary directory holding generated CAs and certificates for tests.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRDevTools
 import MovRPostgres
 import NIOPosix
 
@@ -55,13 +56,11 @@ public enum TestPostgres {
 
     /// Restarts a private cluster (fast mode: all client connections are killed).
     public static func restart(_ cluster: LocalPostgresCluster) async throws {
-        try await NIOThreadPool.singleton.runIfActive { try cluster.restart() }
+        try await cluster.restart()
     }
 
     public static func stopPrivateCluster(_ cluster: LocalPostgresCluster) async {
-        try? await NIOThreadPool.singleton.runIfActive {
-            try cluster.stop(mode: .immediate)
-        }
+        try? await cluster.stop(mode: .immediate)
         try? FileManager.default.removeItem(atPath: (cluster.dataDirectory as NSString).deletingLastPathComponent)
     }
 
@@ -76,7 +75,7 @@ public enum TestPostgres {
     }()
 
     static func startCluster() async throws -> LocalPostgresCluster {
-        try await NIOThreadPool.singleton.runIfActive {
+        let (cluster, base) = try await NIOThreadPool.singleton.runIfActive {
             var template = Array("/tmp/movr-test-XXXXXX".utf8CString)
             guard let base = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
                 throw PostgresError(code: .clusterControl, serverMessage: "mkdtemp failed")
@@ -90,15 +89,16 @@ public enum TestPostgres {
             if geteuid() == 0, let user = getpwnam(cluster.serviceUser) {
                 _ = chown(base, user.pointee.pw_uid, user.pointee.pw_gid)
             }
-            try startWatchdog(cluster: cluster, base: base)
-            try cluster.initialize()
-            try cluster.start()
-            return cluster
+            return (cluster, base)
         }
+        try await startWatchdog(cluster: cluster, base: base)
+        try await cluster.initialize()
+        try await cluster.start()
+        return cluster
     }
 
     /// Stops the cluster and deletes `base` when this process is gone.
-    private static func startWatchdog(cluster: LocalPostgresCluster, base: String) throws {
+    private static func startWatchdog(cluster: LocalPostgresCluster, base: String) async throws {
         let pgCtl = (cluster.binDirectory.map { $0 + "/pg_ctl" }) ?? "pg_ctl"
         let asUser = geteuid() == 0 ? "/usr/sbin/runuser -u \(cluster.serviceUser) -- " : ""
         let script = """
@@ -106,11 +106,11 @@ public enum TestPostgres {
             if [ -f '\(cluster.dataDirectory)/postmaster.pid' ]; then \(asUser)'\(pgCtl)' -D '\(cluster.dataDirectory)' -m immediate -w stop; fi
             rm -rf '\(base)'
             """
-        // Subprocess, not Foundation.Process: the watchdog must outlive us and is never waited
-        // for. Subprocess also keeps it from inheriting our sockets: it lives as long as the test
+        // ToolProcess, not Foundation.Process: the watchdog must outlive us and nothing here waits
+        // for it. ToolProcess also keeps it from inheriting our sockets: it lives as long as the test
         // process, and a copy of a connection it held would keep that connection open after its
         // owner closed it (a peer would never see the close).
-        _ = try Subprocess.spawn(["/bin/sh", "-c", script], outputPath: "/dev/null")
+        _ = try await ToolProcess.start(["/bin/sh", "-c", script], outputPath: "/dev/null")
     }
 
     /// A port the kernel just handed out for 127.0.0.1 (then released for PostgreSQL).

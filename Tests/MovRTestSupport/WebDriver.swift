@@ -1,4 +1,5 @@
 import Foundation
+import MovRDevTools
 import NIOPosix
 
 /// A small W3C WebDriver client for tests: it starts Debian's `chromedriver` on a free loopback
@@ -22,7 +23,7 @@ public final class WebDriver: @unchecked Sendable {
 
     private let port: Int
     private let session: String
-    private let driverPID: pid_t
+    private let driver: BackgroundProcess
 
     /// Starts chromedriver and a headless Chromium session (no sandbox: CI runs as root; a fresh
     /// profile in `workDirectory`; no background networking, so the browser talks only to the
@@ -35,7 +36,7 @@ public final class WebDriver: @unchecked Sendable {
         let port = try TestPostgres.freePort()
         let profile = workDirectory + "/chromium-profile"
         try FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true)
-        let pid = try TestProcess.spawn(chromedriver, ["--port=\(port)", "--allowed-ips=127.0.0.1"],
+        let driver = try await TestProcess.spawn(chromedriver, ["--port=\(port)", "--allowed-ips=127.0.0.1"],
                                         outputPath: workDirectory + "/chromedriver.log")
         // Wait for the driver to listen.
         var ready = false
@@ -50,11 +51,11 @@ public final class WebDriver: @unchecked Sendable {
             } catch {
                 lastError = "\(error)"
             }
-            if TestProcess.exitStatus(pid) != nil { break }
+            if driver.exitStatus != nil { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         guard ready else {
-            kill(pid, SIGTERM)
+            driver.send(signal: SIGTERM)
             let log = (try? String(contentsOfFile: workDirectory + "/chromedriver.log", encoding: .utf8)) ?? ""
             throw Failure("chromedriver did not start (\(lastError)):\n\(log.suffix(2000))")
         }
@@ -77,27 +78,27 @@ public final class WebDriver: @unchecked Sendable {
         do {
             created = try await Self.request(port, "POST", "/session", capabilities)
         } catch {
-            kill(pid, SIGTERM)
+            driver.send(signal: SIGTERM)
             throw Failure("Chromium did not start through chromedriver: \(error)")
         }
         guard let value = created["value"] as? [String: Any], let session = value["sessionId"] as? String else {
-            kill(pid, SIGTERM)
+            driver.send(signal: SIGTERM)
             throw Failure("chromedriver answered no session: \(created)")
         }
-        return WebDriver(port: port, session: session, driverPID: pid)
+        return WebDriver(port: port, session: session, driver: driver)
     }
 
-    private init(port: Int, session: String, driverPID: pid_t) {
+    private init(port: Int, session: String, driver: BackgroundProcess) {
         self.port = port
         self.session = session
-        self.driverPID = driverPID
+        self.driver = driver
     }
 
     /// Ends the browser session and chromedriver.
     public func quit() async {
         _ = try? await Self.request(port, "DELETE", "/session/\(session)", nil)
-        kill(driverPID, SIGTERM)
-        for _ in 0..<50 where TestProcess.exitStatus(driverPID) == nil {
+        driver.send(signal: SIGTERM)
+        for _ in 0..<50 where driver.exitStatus == nil {
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MovRDevTools
 import MovRPostgres
 @testable import MovRTool
 import Testing

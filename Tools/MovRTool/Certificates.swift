@@ -1,6 +1,6 @@
 import Foundation
+import MovRDevTools
 import MovRService
-import MovRTLS
 
 /// `movr certs`: the deployment CA and one ECDSA P-256 certificate per identity, for development
 /// and tests. Production deployments bring their own CA and files of the same names.

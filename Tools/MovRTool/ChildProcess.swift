@@ -1,16 +1,17 @@
 import Foundation
+import MovRDevTools
 
 /// One supervised executable of the local stack: started with its own environment and log file,
 /// restarted if it dies unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
 final class ChildProcess: @unchecked Sendable {
-    // All mutable state is guarded by `lock`; Process callbacks arrive on Foundation's threads.
+    // All mutable state is guarded by `lock`; each run's supervising task reads it too.
     let name: String
     private let executable: String
     private let arguments: [String]
     private let environment: [String: String]
     private let logPath: String
     private let lock = NSLock()
-    private var process: Process?
+    private var process: BackgroundProcess?
     private var stopping = false
     private var restarts = 0
     private var restartHandler: (@Sendable () -> Void)?
@@ -30,64 +31,44 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     var pid: Int32? {
-        lock.withLock { process?.isRunning == true ? process?.processIdentifier : nil }
+        lock.withLock { process.flatMap { $0.exitStatus == nil ? $0.processIdentifier : nil } }
     }
 
-    func start() throws {
+    func start() async throws {
         // Appended to across restarts: the log of the run that died is what explains it.
         if !FileManager.default.fileExists(atPath: logPath) {
             FileManager.default.createFile(atPath: logPath, contents: nil)
         }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw StackError("cannot open log file \(logPath)")
-        }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        process.terminationHandler = { [weak self] finished in
-            try? log.close()
-            self?.exited(finished)
-        }
-        try process.run()
+        let process = try await ToolProcess.start([executable] + arguments, outputPath: logPath,
+                                                  environment: environment)
         lock.withLock { self.process = process }
+        Task { await self.supervise(process) }
     }
 
-    private func exited(_ finished: Process) {
+    private func supervise(_ running: BackgroundProcess) async {
+        let status = await running.wait()
         let restart = lock.withLock { () -> Bool in
-            guard !stopping, process === finished else { return false }
+            guard !stopping, process === running else { return false }
             restarts += 1
             return true
         }
         guard restart else { return }
         FileHandle.standardError.write(Data(
-            "movr up: \(name) exited with status \(finished.terminationStatus); restarting (see \(logPath))\n".utf8))
-        Thread.sleep(forTimeInterval: 1)
-        if lock.withLock({ !stopping }), (try? start()) != nil {
+            "movr up: \(name) exited with status \(status); restarting (see \(logPath))\n".utf8))
+        try? await Task.sleep(for: .seconds(1))
+        if lock.withLock({ !stopping }), (try? await start()) != nil {
             afterRestart?()
         }
     }
 
-    /// SIGTERM, wait up to `grace` seconds, then SIGKILL.
-    func stop(grace: TimeInterval = 15) {
-        let process = lock.withLock { () -> Process? in
+    /// SIGTERM, wait up to `grace`, then SIGKILL.
+    func stop(grace: Duration = .seconds(15)) async {
+        let process = lock.withLock { () -> BackgroundProcess? in
             stopping = true
             return self.process
         }
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard let process, process.exitStatus == nil else { return }
+        await process.terminate(grace: grace)
     }
 }
 

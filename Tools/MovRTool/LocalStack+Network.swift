@@ -1,4 +1,5 @@
 import Foundation
+import MovRDevTools
 import MovRLocality
 import MovRPostgres
 import MovRService
@@ -97,7 +98,7 @@ extension LocalStack {
                 try await startStandbys(into: &network, cluster: cluster, directory: directory, regions: regions,
                                         primary: primary, locality: locality)
             } catch {
-                for standby in network.standbys.values { try? standby.stop() }
+                for standby in network.standbys.values { try? await standby.stop() }
                 await network.stopProxies()
                 throw error
             }
@@ -128,13 +129,13 @@ extension LocalStack {
                                                port: cluster.port + 1 + index, passwordFile: cluster.passwordFile,
                                                settings: ["hot_standby_feedback": "on"])
             // A standby left running by an earlier `movr up`, and its slot, are replaced.
-            if standby.isInitialized, standby.isRunning { try? standby.stop() }
+            if standby.isInitialized, await standby.isRunning { try? await standby.stop() }
             _ = try await admin.query(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(slot)")
             let source = WANPlan.databasePort(for: region, links: network.links) ?? cluster.port
             Console.line("creating the hot standby of \(region) (pg_basebackup, slot \(slot))...")
-            try standby.createStandby(primaryPort: source, slot: slot)
-            try standby.start()
+            try await standby.createStandby(primaryPort: source, slot: slot)
+            try await standby.start()
             network.standbys[region] = standby
         }
     }

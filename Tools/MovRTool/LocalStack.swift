@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRDevTools
 import MovRLocality
 import MovRPostgres
 import MovRRPC
@@ -91,15 +92,15 @@ public struct LocalStack: Sendable {
         let secrets = try Self.createDatabasePasswords(directory: directory)
         let cluster = LocalPostgresCluster(dataDirectory: "\(directory)/pgdata", port: postgresPort,
                                            passwordFile: secrets.superuserFile, socketDirectory: nil)
-        try cluster.initialize()
+        try await cluster.initialize()
         // A previous `movr up` that died without stopping its database left it running.
-        if cluster.isRunning { try cluster.stop() }
-        try cluster.start()
+        if await cluster.isRunning { try await cluster.stop() }
+        try await cluster.start()
         do {
             try await bringUp(cluster: cluster, passwords: secrets.passwords, directory: directory, certs: certs,
                               binaries: binaries, regions: regions, locality: locality)
         } catch {
-            try? cluster.stop()
+            try? await cluster.stop()
             throw error
         }
     }
@@ -134,7 +135,7 @@ public struct LocalStack: Sendable {
         //    become (they give up root at start: docs/operations.md, "Running as root").
         try CertificateSetup.ensure(directory: certs)
         try FileManager.default.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
-        try ServiceAccount.prepare(
+        try await ServiceAccount.prepare(
             certificates: certs,
             passwordFiles: OwnedDatabase.allCases.map {
                 DatabaseSetup.passwordFile(forRole: $0.name, nextTo: "\(directory)/secrets/postgres.pgpass")
@@ -162,17 +163,17 @@ public struct LocalStack: Sendable {
             try writeStackFile(path: stackPath, directory: directory, superuserURL: superuserURL,
                                primaryRegion: primary, endpoints: endpoints, network: network)
         } catch {
-            for standby in network.standbys.values { try? standby.stop() }
+            for standby in network.standbys.values { try? await standby.stop() }
             await network.stopProxies()
             throw error
         }
 
         // 5. Executables, per region.
         var children: [ChildProcess] = []
-        let stopAll = {
-            for child in children.reversed() { child.stop() }
-            for standby in network.standbys.values { try? standby.stop() }
-            try? cluster.stop()
+        let stopAll = { () async in
+            for child in children.reversed() { await child.stop() }
+            for standby in network.standbys.values { try? await standby.stop() }
+            try? await cluster.stop()
         }
         do {
             for region in regions {
@@ -180,7 +181,7 @@ public struct LocalStack: Sendable {
                     let child = try makeChild(identity: identity, region: region, endpoints: endpoints,
                                               directory: directory, certs: certs, binaries: binaries,
                                               superuserURL: superuserURL, network: network)
-                    try child.start()
+                    try await child.start()
                     children.append(child)
                 }
             }
@@ -199,7 +200,7 @@ public struct LocalStack: Sendable {
                     operatorCertificate: ("\(certs)/operator.pem", "\(certs)/operator.key"), locality: locality)
             }
         } catch {
-            stopAll()
+            await stopAll()
             await network.stopProxies()
             throw error
         }
@@ -219,7 +220,7 @@ public struct LocalStack: Sendable {
         await Self.waitForTerminationSignal(orParentExit: options.exitWithParent)
         Console.line("stopping...")
         resets?.cancel()
-        stopAll()
+        await stopAll()
         await network.stopProxies()
         try? FileManager.default.removeItem(atPath: "\(directory)/pids")
         Console.line("stopped.")

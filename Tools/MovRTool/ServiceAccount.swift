@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 import MovRService
 
 #if canImport(Glibc)
@@ -21,11 +21,11 @@ enum ServiceAccount {
     ///   - passwordFiles: the service roles' libpq password files; libpq reads only files no group
     ///     or other may read, so they become `movr 0600` (their directory stays closed to listing).
     static func prepare(certificates directory: String, passwordFiles: [String] = [], writableDirectories: [String],
-                        logDirectory: String) throws {
+                        logDirectory: String) async throws {
         guard geteuid() == 0 else { return }
         let name = ServiceUser.defaultName
         if ServiceUser.ids(of: name) == nil {
-            let status = try Subprocess.run(
+            let status = try await ToolProcess.run(
                 ["/usr/sbin/useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                  "--shell", "/usr/sbin/nologin", name],
                 outputPath: "\(logDirectory)/useradd.log")

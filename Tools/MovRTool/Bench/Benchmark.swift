@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRLocality
-import MovRPostgres
 import MovRService
 import MovRVehicles
 
@@ -53,21 +53,28 @@ public struct Benchmark: Sendable {
         }
         let work = FileManager.default.currentDirectoryPath + "/.movr/bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        var upPID: pid_t?
+        var up: BackgroundProcess?
         let stackPath: String
         if let given = options.stackFile {
             stackPath = given
         } else {
-            let (pid, path) = try await startStack(directory: work + "/stack")
-            upPID = pid
+            let (process, path) = try await startStack(directory: work + "/stack")
+            up = process
             stackPath = path
         }
-        defer {
-            if let upPID {
-                kill(upPID, SIGTERM)
-                _ = Subprocess.wait(upPID)
-            }
+        // The private stack stops whatever happens (no `defer`: stopping it is asynchronous).
+        do {
+            let markdown = try await measure(stackPath: stackPath, work: work)
+            if let up { await BenchStack.stop(up) }
+            return markdown
+        } catch {
+            if let up { await BenchStack.stop(up) }
+            throw error
         }
+    }
+
+    /// Everything `run` does against the stack described by `stackPath`.
+    private func measure(stackPath: String, work: String) async throws -> String {
         let stackDirectory = URL(fileURLWithPath: stackPath).deletingLastPathComponent().path
         let stack = try StackFile.load(stackPath)
         let locality = try Locality.loadDefault()
@@ -76,7 +83,7 @@ public struct Benchmark: Sendable {
         let processes = BenchProcesses.load(stackDirectory: stackDirectory)
 
         var results = BenchResults(date: RFC3339.string(from: Date()), command: options.command,
-                                   machine: BenchMachine.describe(), commit: BenchMachine.commit(),
+                                   machine: BenchMachine.describe(), commit: await BenchMachine.commit(),
                                    connections: options.connections, seconds: options.seconds, runs: options.runs,
                                    quick: options.quick)
         if processes.members.isEmpty { results.errors.append("no pids file in \(stackDirectory): no CPU or RSS per process") }
@@ -101,11 +108,11 @@ public struct Benchmark: Sendable {
             let wrkScript = try writeWrkScript(directory: work, cities: cities, limit: limit)
             for run in 1...options.runs {
                 Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
-                list.pgbench.append(try pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
-                                                work: work, name: "list\(limit)").run)
+                list.pgbench.append(try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
+                                                      work: work, name: "list\(limit)").run)
                 Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
                 let before = processes.cpuTicks()
-                let sample = try wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
+                let sample = try await wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
                 list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
                                                                  requests: sample.requests))
                 list.gateway.append(sample)
@@ -196,7 +203,7 @@ public struct Benchmark: Sendable {
 
     // MARK: Stack
 
-    private func startStack(directory: String) async throws -> (pid_t, String) {
+    private func startStack(directory: String) async throws -> (BackgroundProcess, String) {
         try await BenchStack.start(directory: directory, portBase: 18440)
     }
 
@@ -218,9 +225,9 @@ public struct Benchmark: Sendable {
     }
 
     /// Runs a load tool to completion and returns its output (kept in `log` for inspection).
-    func runTool(_ arguments: [String], log: String) throws -> String {
+    func runTool(_ arguments: [String], log: String) async throws -> String {
         try? FileManager.default.removeItem(atPath: log)
-        let status = try Subprocess.run(arguments, outputPath: log)
+        let status = try await ToolProcess.run(arguments, outputPath: log)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard status == 0 else { throw StackError("\(arguments[0]) failed (\(status)); see \(log)") }
         return text
@@ -229,7 +236,7 @@ public struct Benchmark: Sendable {
     /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
                  defines: [String: String] = [:], seconds: Int? = nil)
-        throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
+        async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
         let logs = work + "/pgbench-logs"
         try? FileManager.default.removeItem(atPath: logs)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
@@ -238,7 +245,7 @@ public struct Benchmark: Sendable {
         for (key, value) in defines.sorted(by: { $0.key < $1.key }) { arguments += ["-D", "\(key)=\(value)"] }
         arguments.append(databaseURL)
         let log = work + "/pgbench-\(name).log"
-        let text = try runTool(arguments, log: log)
+        let text = try await runTool(arguments, log: log)
         guard let output = BenchParse.pgbench(text) else { throw StackError("pgbench printed no throughput; see \(log)") }
         var latencies: [Double] = []
         for file in (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? [] {
@@ -283,8 +290,8 @@ public struct Benchmark: Sendable {
         return path
     }
 
-    func wrk(script: String, url: String, log: String) throws -> BenchResults.Run {
-        let text = try runTool(
+    func wrk(script: String, url: String, log: String) async throws -> BenchResults.Run {
+        let text = try await runTool(
             ["/usr/bin/wrk", "-t", "2", "-c", "\(options.connections)", "-d", "\(options.seconds)s", "--latency",
              "-s", script, url], log: log)
         guard let output = BenchParse.wrk(text) else { throw StackError("wrk printed no throughput; see \(log)") }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRInternalAPI
-import MovRPostgres
 import MovRRPC
 import MovRService
 
@@ -34,7 +34,7 @@ extension Benchmark {
         // Each pgbench client reserves and releases a vehicle of its own (ones no rider uses).
         let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
         let riderVehicles = riders.map { "'\($0.vehicle.uuidString.lowercased())'" }.joined(separator: ",")
-        let spare = try psqlLines(vehiclesURL, """
+        let spare = try await psqlLines(vehiclesURL, """
             SELECT id FROM vehicles WHERE status = 'available' AND id NOT IN (\(riderVehicles)) ORDER BY id DESC LIMIT \(options.connections)
             """)
         guard spare.count == options.connections else { throw StackError("not enough spare vehicles for pgbench") }
@@ -58,12 +58,12 @@ extension Benchmark {
         let workload = RideCycleWorkload(client: client, riders: riders)
         for run in 1...options.runs {
             Console.line("ride cycle run \(run)/\(options.runs): pgbench rides, pgbench vehicles, gateway...")
-            let ridesRun = try pgbench(script: ridesPath, databaseURL: ridesURL, clients: options.connections, work: work,
-                                       name: "cycle-rides", defines: rides.defines)
+            let ridesRun = try await pgbench(script: ridesPath, databaseURL: ridesURL, clients: options.connections, work: work,
+                                             name: "cycle-rides", defines: rides.defines)
             cycle.pgbenchRides.append(ridesRun.run.throughput)
             if ridesRun.run.errors > 0 { cycle.errors.append("pgbench rides: \(ridesRun.run.errors) failed") }
-            let vehiclesRun = try pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: options.connections,
-                                          work: work, name: "cycle-vehicles", defines: vehicles.defines)
+            let vehiclesRun = try await pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: options.connections,
+                                                work: work, name: "cycle-vehicles", defines: vehicles.defines)
             cycle.pgbenchVehicles.append(vehiclesRun.run.throughput)
             if vehiclesRun.run.errors > 0 { cycle.errors.append("pgbench vehicles: \(vehiclesRun.run.errors) failed") }
             let before = processes.cpuTicks()
@@ -94,11 +94,11 @@ extension Benchmark {
             }
         }
         // One-client SQL latency per phase, from pgbench -r (mean per statement, both databases).
-        let ridesOne = try pgbench(script: ridesPath, databaseURL: ridesURL, clients: 1, work: work, name: "cycle-rides-1",
-                                   defines: rides.defines, seconds: max(2, options.seconds / 2))
-        let vehiclesOne = try pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: 1, work: work,
-                                      name: "cycle-vehicles-1", defines: vehicles.defines,
-                                      seconds: max(2, options.seconds / 2))
+        let ridesOne = try await pgbench(script: ridesPath, databaseURL: ridesURL, clients: 1, work: work, name: "cycle-rides-1",
+                                         defines: rides.defines, seconds: max(2, options.seconds / 2))
+        let vehiclesOne = try await pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: 1, work: work,
+                                            name: "cycle-vehicles-1", defines: vehicles.defines,
+                                            seconds: max(2, options.seconds / 2))
         func sum(_ output: BenchParse.PgbenchOutput, _ commands: [Int]) -> Double {
             commands.compactMap { $0 < output.statementLatencies.count ? output.statementLatencies[$0].ms : nil }.reduce(0, +)
         }
@@ -179,8 +179,8 @@ extension Benchmark {
         }
         // The list statement with one client: p50 from pgbench's per-transaction log.
         let listScript = work + "/vehicles-list-25.sql"
-        let listOne = try pgbench(script: listScript, databaseURL: vehiclesURL, clients: 1, work: work, name: "list-1",
-                                  seconds: max(2, options.seconds / 2))
+        let listOne = try await pgbench(script: listScript, databaseURL: vehiclesURL, clients: 1, work: work, name: "list-1",
+                                        seconds: max(2, options.seconds / 2))
         let methods = ["cities.list", "users.me", "vehicles.list", "vehicles.get", "rides.start", "rides.update_location",
                        "rides.end", "rides.list", "rides.get", "promo_codes.list"]
         return methods.map { method in
@@ -233,28 +233,37 @@ extension Benchmark {
             : try PublicClient(url: url, serverName: service.serverName, caPath: stack.ca,
                                clientCertificate: (stack.clientCertificate, stack.clientKey), logger: logger)
         let started = ContinuousClock.now
-        let pid = try Subprocess.spawn([binaries + "/movr-" + identity], outputPath: work + "/ready-\(identity).log",
-                                       environment: environment)
-        defer {
-            kill(pid, SIGTERM)
-            _ = Subprocess.wait(pid)
-        }
+        let process = try await ToolProcess.start([binaries + "/movr-" + identity],
+                                                  outputPath: work + "/ready-\(identity).log", environment: environment)
         let method = service == .gateway ? "cities.list" : "system.ping"
-        while ContinuousClock.now - started < .seconds(30) {
-            do {
-                _ = try await probe.call(method, EmptyObject(), as: IgnoredResult.self, idempotent: false)
-                let elapsed = (ContinuousClock.now - started).inSeconds
-                await probe.shutdown()
-                return elapsed
-            } catch {
-                if let status = Subprocess.exitStatus(pid) {
+        func answered() async throws -> Double {
+            while ContinuousClock.now - started < .seconds(30) {
+                do {
+                    _ = try await probe.call(method, EmptyObject(), as: IgnoredResult.self, idempotent: false)
+                    let elapsed = (ContinuousClock.now - started).inSeconds
                     await probe.shutdown()
-                    throw StackError("movr-\(identity) exited with \(status); see \(work)/ready-\(identity).log")
+                    return elapsed
+                } catch {
+                    if let status = process.exitStatus {
+                        await probe.shutdown()
+                        throw StackError("movr-\(identity) exited with \(status); see \(work)/ready-\(identity).log")
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
                 }
-                try await Task.sleep(for: .milliseconds(5))
             }
+            await probe.shutdown()
+            throw StackError("movr-\(identity) did not answer within 30 s")
         }
-        await probe.shutdown()
-        throw StackError("movr-\(identity) did not answer within 30 s")
+        // The executable stops whatever happens (no `defer`: waiting for it is asynchronous).
+        do {
+            let elapsed = try await answered()
+            process.send(signal: SIGTERM)
+            _ = await process.wait()
+            return elapsed
+        } catch {
+            process.send(signal: SIGTERM)
+            _ = await process.wait()
+            throw error
+        }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRDevTools
 import MovRLocality
-import MovRPostgres
 
 /// A signed-in rider of the benchmark with the vehicle it rides again and again.
 struct BenchRider: Sendable {
@@ -145,30 +145,35 @@ extension Benchmark {
     /// statements, turns logging back off and reads the statements from the server log.
     func captureRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String, logPath: String) async throws
         -> CapturedCycle {
-        try psql(superuserURL, [
+        try await psql(superuserURL, [
             "ALTER SYSTEM SET log_statement = 'all'",
             "ALTER SYSTEM SET log_line_prefix = '%m [%p] %d '",
             "SELECT pg_reload_conf()",
         ])
-        var restored = false
-        defer {
-            if !restored {
-                try? psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
-                                         "SELECT pg_reload_conf()"])
-            }
+        // Logging goes back off whatever happens (no `defer`: psql runs asynchronously).
+        do {
+            return try await captureLoggedRideCycle(rider: rider, client: client, superuserURL: superuserURL,
+                                                    logPath: logPath)
+        } catch {
+            try? await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
+                                           "SELECT pg_reload_conf()"])
+            throw error
         }
+    }
+
+    private func captureLoggedRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String,
+                                        logPath: String) async throws -> CapturedCycle {
         try await Task.sleep(for: .milliseconds(300))
-        try psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
+        try await psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
         let ride = try await client.call("rides.start", RidesStartParams(vehicleId: rider.vehicle,
                                                                          idempotencyKey: UUID().uuidString),
                                          as: RideResult.self, token: rider.token, city: rider.city).ride
-        try psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
+        try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
         _ = try await client.call("rides.end", RidesEndParams(rideId: ride.id, location: rider.location, battery: 80),
                                   as: RideResult.self, token: rider.token, city: rider.city)
-        try psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
-        try psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
-                                "SELECT pg_reload_conf()"])
-        restored = true
+        try await psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
+        try await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
+                                      "SELECT pg_reload_conf()"])
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         guard let startMarker = log.range(of: "movr-bench-capture-start", options: .backwards),
               let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
@@ -189,20 +194,20 @@ extension Benchmark {
         return CapturedCycle(start: start, end: end, ids: ids)
     }
 
-    func psql(_ url: String, _ statements: [String], output: String? = nil) throws {
+    func psql(_ url: String, _ statements: [String], output: String? = nil) async throws {
         let log = output ?? NSTemporaryDirectory() + "movr-bench-psql-\(getpid()).log"
         try? FileManager.default.removeItem(atPath: log)
         var arguments = ["/usr/bin/psql", url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
         for statement in statements { arguments += ["-c", statement] }
-        let status = try Subprocess.run(arguments, outputPath: log)
+        let status = try await ToolProcess.run(arguments, outputPath: log)
         guard status == 0 else {
             throw StackError("psql failed (\(status)): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }
 
-    func psqlLines(_ url: String, _ statement: String) throws -> [String] {
+    func psqlLines(_ url: String, _ statement: String) async throws -> [String] {
         let log = NSTemporaryDirectory() + "movr-bench-psql-out-\(getpid()).log"
-        try psql(url, [statement], output: log)
+        try await psql(url, [statement], output: log)
         return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import MovRPostgres
+import MovRDevTools
 
 /// The processes of a stack as `movr bench` measures them: the executables `movr up` started
 /// (its `pids` file: `PID region/identity` lines) and PostgreSQL (the postmaster's children).
@@ -96,13 +96,13 @@ enum BenchMachine {
     }
 
     /// `git rev-parse --short HEAD` (+ `-dirty`), or "unknown".
-    static func commit() -> String {
+    static func commit() async -> String {
         let log = NSTemporaryDirectory() + "movr-bench-git-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        guard (try? Subprocess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"], outputPath: log)) == 0,
+        guard (try? await ToolProcess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"], outputPath: log)) == 0,
               let hash = try? String(contentsOfFile: log, encoding: .utf8) else { return "unknown" }
         try? FileManager.default.removeItem(atPath: log)
-        let dirty = (try? Subprocess.run(["/usr/bin/git", "diff", "--quiet", "HEAD"], outputPath: log)) != 0
+        let dirty = (try? await ToolProcess.run(["/usr/bin/git", "diff", "--quiet", "HEAD"], outputPath: log)) != 0
         return hash.trimmingCharacters(in: .whitespacesAndNewlines) + (dirty ? "-dirty" : "")
     }
 }

@@ -73,17 +73,17 @@ public struct LocalityBenchmark: Sendable {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var table: [String: [Row: Figures]] = [:]
         for (index, setup) in Self.setups.enumerated() {
-            let (pid, stackPath) = try await BenchStack.start(directory: "\(work)/stack\(index)", portBase: options.portBase,
+            let (stack, stackPath) = try await BenchStack.start(directory: "\(work)/stack\(index)", portBase: options.portBase,
                                                               arguments: setup.arguments)
             do {
                 table[setup.label] = try await measure(stack: try StackFile.load(stackPath), locality: locality)
             } catch {
-                BenchStack.stop(pid)
+                await BenchStack.stop(stack)
                 throw error
             }
-            BenchStack.stop(pid)
+            await BenchStack.stop(stack)
         }
-        let markdown = report(table, locality: locality)
+        let markdown = report(table, locality: locality, commit: await BenchMachine.commit())
         Console.line(markdown)
         if let path = options.markdownPath {
             try BenchStack.appendSection(markdown, to: path)
@@ -170,12 +170,12 @@ public struct LocalityBenchmark: Sendable {
         return Figures(p50: quantile(0.5), p99: quantile(0.99), count: sorted.count)
     }
 
-    func report(_ table: [String: [Row: Figures]], locality: Locality) -> String {
+    func report(_ table: [String: [Row: Figures]], locality: Locality, commit: String) -> String {
         let labels = Self.setups.map(\.label)
         var lines = [
             "## Locality: latency by client region, city and deployment (\(RFC3339.string(from: Date()).prefix(10)))",
             "",
-            "Command: `\(options.command)`; commit \(BenchMachine.commit()); \(BenchMachine.describe()).",
+            "Command: `\(options.command)`; commit \(commit); \(BenchMachine.describe()).",
             "WAN simulator on (one-way = RTT/2 of `config/locality.json`; us-east1 holds the PostgreSQL primary);",
             "each cell is p50 / p99 in ms of \(options.samples) sequential calls by one client (p99 of so few calls is",
             "about their maximum). \"routing off\" = every gateway calls its own region's services for every city.",

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import MovRTLS
 
 // Single owners for the libcrypto objects certificate generation needs; each frees its
 // pointer in exactly one place, its deinit. Used only within one call, never shared.

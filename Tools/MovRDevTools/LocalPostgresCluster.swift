@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRPostgres
 
 /// A private PostgreSQL cluster managed with the system's `initdb` and `pg_ctl` (for `make run`
 /// and tests). When the current process is root, every command runs as the unprivileged
@@ -106,7 +107,7 @@ public struct LocalPostgresCluster: Sendable {
     }
 
     /// Runs `initdb` unless the data directory already holds a cluster.
-    public func initialize() throws {
+    public func initialize() async throws {
         try prepareDirectories()
         if !isInitialized {
             // initdb reads the superuser's password from a file of just the password.
@@ -115,9 +116,9 @@ public struct LocalPostgresCluster: Sendable {
             try Self.writeSecret(password + "\n", to: passwordOnly)
             defer { try? FileManager.default.removeItem(atPath: passwordOnly) }
             try handToServiceUser(passwordOnly)
-            try run("initdb", ["-D", dataDirectory, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
-                               "-U", "postgres", "--pwfile=" + passwordOnly,
-                               "--encoding", "UTF8", "--locale", "C", "--no-instructions"])
+            try await run("initdb", ["-D", dataDirectory, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
+                                     "-U", "postgres", "--pwfile=" + passwordOnly,
+                                     "--encoding", "UTF8", "--locale", "C", "--no-instructions"])
         }
         let hba = (try? String(contentsOfFile: dataDirectory + "/pg_hba.conf", encoding: .utf8)) ?? ""
         if hba.split(whereSeparator: \.isNewline).contains(where: { !$0.hasPrefix("#") && $0.hasSuffix("trust") }) {
@@ -140,22 +141,22 @@ public struct LocalPostgresCluster: Sendable {
     }
 
     /// Starts the server (`pg_ctl -w`) on 127.0.0.1 and `port`; initializes first if needed.
-    public func start() throws {
-        if !isInitialized { try initialize() }
+    public func start() async throws {
+        if !isInitialized { try await initialize() }
         try prepareDirectories()
         try writeSettings()
-        try run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "start"])
+        try await run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "start"])
     }
 
     /// Stops the server; `.fast` disconnects clients and rolls back their transactions.
-    public func stop(mode: ShutdownMode = .fast) throws {
-        try run("pg_ctl", ["-D", dataDirectory, "-w", "-t", "120", "-m", mode.rawValue, "stop"])
+    public func stop(mode: ShutdownMode = .fast) async throws {
+        try await run("pg_ctl", ["-D", dataDirectory, "-w", "-t", "120", "-m", mode.rawValue, "stop"])
     }
 
     /// Fast restart: every client connection is terminated.
-    public func restart() throws {
+    public func restart() async throws {
         try writeSettings()
-        try run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "-m", "fast", "restart"])
+        try await run("pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "120", "-m", "fast", "restart"])
     }
 
     /// Makes this (not yet existing or stale) data directory a streaming-replication standby of
@@ -163,7 +164,7 @@ public struct LocalPostgresCluster: Sendable {
     /// physical replication slot `slot` (`-C -S`) so the primary keeps the WAL the standby still
     /// needs, and writes `standby.signal` and `primary_conninfo` (`-R`). `start()` then runs it
     /// as a hot standby that streams from the primary through whatever listens on that port.
-    public func createStandby(primaryPort: Int, slot: String) throws {
+    public func createStandby(primaryPort: Int, slot: String) async throws {
         guard Self.isPlainIdentifier(slot) else {
             throw PostgresError(code: .invalidQuery, serverMessage: "slot names must match [a-z_][a-z0-9_]*")
         }
@@ -175,12 +176,12 @@ public struct LocalPostgresCluster: Sendable {
         // (passfile included, no password) into the standby's `primary_conninfo`.
         let quoted = passwordFile.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
         let source = "host=127.0.0.1 port=\(primaryPort) user=postgres passfile='\(quoted)'"
-        try run("pg_basebackup", ["-d", source, "-D", dataDirectory,
-                                  "-R", "-X", "stream", "-C", "-S", slot, "--checkpoint=fast", "--no-password"])
+        try await run("pg_basebackup", ["-d", source, "-D", dataDirectory,
+                                        "-R", "-X", "stream", "-C", "-S", slot, "--checkpoint=fast", "--no-password"])
     }
 
     public var isRunning: Bool {
-        (try? run("pg_ctl", ["-D", dataDirectory, "status"])) != nil
+        get async { (try? await run("pg_ctl", ["-D", dataDirectory, "status"])) != nil }
     }
 
     public enum ShutdownMode: String, Sendable {
@@ -298,16 +299,12 @@ public struct LocalPostgresCluster: Sendable {
 
     /// Runs a PostgreSQL tool (as the service user when root) and returns its output.
     @discardableResult
-    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+    private func run(_ tool: String, _ arguments: [String]) async throws -> String {
         var command = [executablePath(tool)] + arguments
         if runsAsRoot {
             command = ["/usr/sbin/runuser", "-u", serviceUser, "--"] + command
         }
-        // Output goes to a file, not a pipe: pg_ctl's server child could otherwise hold a pipe open.
-        let outputPath = NSTemporaryDirectory() + "movr-pgctl-\(UUID().uuidString).out"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let status = try Subprocess.run(command, outputPath: outputPath)
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let (status, text) = try await ToolProcess.output(command)
         guard status == 0 else {
             throw PostgresError(code: .clusterControl, serverMessage: "\(tool) exited with \(status): \(text)")
         }

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import MovRTLS
 
 /// A certificate and its private key, both PEM.
 public struct PEMCredential: Sendable {
