@@ -304,4 +304,16 @@ struct RPCDispatcherTests {
         #expect(reply["result"] == ["request_id": "abc", "trace": "00-1-2-01"])
         #expect(context.headers == ["traceparent": "00-1-2-01"])
     }
+
+    @Test("repeated header fields read as one comma-joined value; absent ones as nil")
+    func repeatedHeaders() {
+        var headers = RequestHeaders([(name: "x-forwarded-for", value: "1.2.3.4")])
+        headers.append(lowercasedName: "accept", value: "*/*")
+        headers.append(lowercasedName: "x-forwarded-for", value: "5.6.7.8")
+        #expect(headers["x-forwarded-for"] == "1.2.3.4,5.6.7.8")
+        #expect(headers["accept"] == "*/*")
+        #expect(headers["x-city"] == nil)
+        let context = RPCContext(headers: ["X-City": "new york"])
+        #expect(context.header("x-CITY") == "new york")
+    }
 }
