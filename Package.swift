@@ -83,6 +83,7 @@ let package = Package(
         .target(
             name: "MovRService",
             dependencies: [
+                "MovRInternalAPI",
                 "MovRLocality",
                 "MovRRPC",
                 "MovRRPCTransport",
@@ -101,6 +102,7 @@ let package = Package(
         .target(
             name: "MovRServiceDatabase",
             dependencies: [
+                "MovRInternalAPI",
                 "MovRPostgres",
                 "MovRRPC",
                 "MovRRPCTransport",

@@ -30,6 +30,11 @@ public struct RPCDispatcher: Sendable {
     /// The names of the registered methods.
     public var methodNames: [String] { methods.keys.sorted() }
 
+    /// The allow list of every registered method that has one, by method name.
+    public var allowLists: [String: Set<String>] {
+        methods.compactMapValues(\.allowedCallers)
+    }
+
     /// Registers `method`. Params are decoded from the request's `params` JSON into `P` (absent
     /// params decode as `{}`), so a struct takes by-name params and `[T]` takes by-position ones.
     ///

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
 import MovRRPC

@@ -1,4 +1,5 @@
 import Foundation
+import MovRInternalAPI
 import MovRPostgres
 import MovRService
 
