@@ -189,6 +189,8 @@ public struct RPCDispatcher: Sendable {
             return .success(try await method.invoke(request.params, context))
         } catch let error as RPCError {
             return .failure(error)
+        } catch let error as any RPCErrorConvertible {
+            return .failure(error.rpcError)
         } catch {
             // The transport cancels a handler whose caller went away or whose deadline passed.
             if error is CancellationError || Task.isCancelled {
