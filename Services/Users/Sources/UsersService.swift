@@ -126,7 +126,7 @@ public struct UsersService: MovRServiceDefinition {
         }
         dispatcher.register(M.get, of: .users, params: UserIDParams.self) { params, _ in
             guard let user = try await store.get(id: params.id) else {
-                throw RPCError.notFound(reason: "user_not_found")
+                throw UsersError.userNotFound
             }
             return UserResult(user: user)
         }
@@ -137,7 +137,7 @@ public struct UsersService: MovRServiceDefinition {
             // sessions, so no ride can start after the delete commits. The check asks this
             // region's rides service only.
             if try await hasActiveRide(params.id, context) {
-                throw RPCError.conflict(reason: "active_ride_exists")
+                throw UsersError.activeRideExists
             }
             try await store.delete(id: params.id)
             return RPCEmpty()
@@ -146,5 +146,26 @@ public struct UsersService: MovRServiceDefinition {
             UserResult(user: try await store.grantRole(username: params.username, role: params.role))
         }
         return dispatcher
+    }
+}
+
+/// The users service's edge: each ``UsersError`` as callers receive it (docs/API.md), mapped
+/// here only.
+extension UsersError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .invalidParams(let rule): .invalidParams(field: rule.field, message: rule.message)
+        case .unknownCity: .unknownCity()
+        case .usernameTaken: .conflict(reason: "username_taken")
+        case .tooManyAttempts: .rateLimited(reason: "too_many_attempts")
+        case .hashingOverloaded: .unavailable(reason: "overloaded")
+        case .invalidCredentials:
+            RPCError(code: RPCError.Code.unauthenticated, message: "Invalid username or password", reason: "invalid_credentials")
+        case .invalidToken: .unauthenticated(reason: "invalid_token")
+        case .tokenExpired: .unauthenticated(reason: "token_expired")
+        case .userNotFound: .notFound(reason: "user_not_found")
+        case .unknownRole: .invalidParams(field: "role", message: "unknown role")
+        case .activeRideExists: .conflict(reason: "active_ride_exists")
+        }
     }
 }
