@@ -81,7 +81,7 @@ public struct VehiclesService: MovRServiceDefinition {
             // The rides service reads what it is about to change: always the primary.
             let source = context.callerIdentity == .rides ? store : await reader(context)
             guard let vehicle = try await source.get(id: params.id) else {
-                throw RPCError.notFound(reason: "vehicle_not_found")
+                throw VehiclesError.vehicleNotFound
             }
             return VehicleResult(vehicle: vehicle)
         }
@@ -99,8 +99,8 @@ public struct VehiclesService: MovRServiceDefinition {
         dispatcher.register(M.locationHistory, of: .vehicles, params: InternalLocationHistoryParams.self) { params, _ in
             switch try await store.locationHistory(id: params.id, limit: params.limit, viewerID: params.viewerID) {
             case .records(let records): return LocationHistoryResult(locations: records)
-            case .notFound: throw RPCError.notFound(reason: "vehicle_not_found")
-            case .forbidden: throw RPCError.forbidden(reason: "not_vehicle_owner")
+            case .notFound: throw VehiclesError.vehicleNotFound
+            case .forbidden: throw VehiclesError.notVehicleOwner
             }
         }
         dispatcher.register(M.reserve, of: .vehicles, params: ReserveVehicleParams.self) { params, _ in
@@ -127,6 +127,22 @@ public struct VehiclesService: MovRServiceDefinition {
             return try text.map { try PageCursor(decoding: $0) }
         } catch let error as APIValidationError {
             throw RPCError.invalidParams(field: error.field, message: error.message)
+        }
+    }
+}
+
+/// The vehicles service's edge: each ``VehiclesError`` as callers receive it (docs/API.md),
+/// mapped here only.
+extension VehiclesError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .unknownCity: .unknownCity()
+        case .idempotencyKeyReused: .conflict(reason: "idempotency_key_reused")
+        case .vehicleNotFound: .notFound(reason: "vehicle_not_found")
+        case .notVehicleOwner: .forbidden(reason: "not_vehicle_owner")
+        case .vehicleInUse: .conflict(reason: "vehicle_in_use")
+        case .vehicleUnavailable: .conflict(reason: "vehicle_unavailable")
+        case .rideNotActive: .conflict(reason: "ride_not_active")
         }
     }
 }
