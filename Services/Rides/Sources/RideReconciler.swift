@@ -97,7 +97,8 @@ public struct RideReconciler: Sendable {
         case .cancelled:
             break
         case .unknown:
-            switch try await flows.store.cancelRide(id: reservation.rideID, region: flows.region, reason: "vehicle_unavailable") {
+            switch try await flows.store.cancelRide(id: reservation.rideID, region: flows.region,
+                                                    reason: RidesError.vehicleUnavailable.tombstoneReason) {
             case .started:
                 return  // recorded just now: the start finished after all
             case .cancelled:

@@ -124,7 +124,7 @@ public struct RidesService: MovRServiceDefinition {
         }
         dispatcher.register(M.get, of: .rides, params: InternalRidesGetParams.self) { params, _ in
             guard let ride = try await store.ride(id: params.id, riderID: params.riderID) else {
-                throw RPCError.notFound(reason: "ride_not_found")
+                throw RidesError.rideNotFound
             }
             return RideResult(ride: ride)
         }
@@ -140,13 +140,13 @@ public struct RidesService: MovRServiceDefinition {
         }
         dispatcher.register(M.promoCreate, of: .rides, params: InternalPromoCreateParams.self) { params, _ in
             guard let promoCode = try await store.createPromoCode(params) else {
-                throw RPCError.conflict(reason: "promo_code_exists")
+                throw RidesError.promoCodeExists
             }
             return PromoCodeResult(promoCode: promoCode)
         }
         dispatcher.register(M.promoApply, of: .rides, params: InternalPromoApplyParams.self) { params, _ in
             guard let applied = try await store.applyPromoCode(userID: params.userID, code: params.code) else {
-                throw RPCError.notFound(reason: "promo_code_not_found")
+                throw RidesError.promoCodeNotFound
             }
             return UserPromoCodeResult(userPromoCode: applied)
         }
@@ -158,6 +158,22 @@ public struct RidesService: MovRServiceDefinition {
             return try PageCursor(decoding: text)
         } catch {
             throw RPCError.invalidParams(field: "cursor", message: "invalid cursor")
+        }
+    }
+}
+
+/// The rides service's edge: each ``RidesError`` as callers receive it (docs/API.md), mapped
+/// here only.
+extension RidesError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .idempotencyKeyReused: .conflict(reason: "idempotency_key_reused")
+        case .activeRideExists: .conflict(reason: "active_ride_exists")
+        case .vehicleUnavailable: .conflict(reason: "vehicle_unavailable")
+        case .rideNotFound: .notFound(reason: "ride_not_found")
+        case .rideAlreadyEnded: .conflict(reason: "ride_already_ended")
+        case .promoCodeExists: .conflict(reason: "promo_code_exists")
+        case .promoCodeNotFound: .notFound(reason: "promo_code_not_found")
         }
     }
 }
