@@ -122,6 +122,20 @@ struct RideFlowTests {
         }
     }
 
+    /// A vehicle that no longer exists cannot be released by retrying: its outbox entry is done.
+    @Test func theReleaseOfAVanishedVehicleIsDroppedNotRetried() async throws {
+        try await withFlows { flows, vehicles async throws in
+            let start = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: await vehicles.addVehicle())
+            _ = try await flows.start(start)
+            await vehicles.forget(start.vehicleID)
+            _ = try await flows.end(InternalRidesEndParams(rideID: start.rideID, riderID: start.riderID,
+                                                           location: Location(latitude: 40.75, longitude: -73.98), battery: nil))
+            #expect(await vehicles.releases.map(\.rideID) == [start.rideID])
+            await flows.acknowledgeDelivered()
+            #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 0)
+        }
+    }
+
     @Test func aFailedReleaseIsRelayedFromTheOutbox() async throws {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle()

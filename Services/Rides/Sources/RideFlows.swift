@@ -99,7 +99,7 @@ public struct RideFlows: Sendable {
     /// A release whose failure the reconciler repairs (the id is a tombstone by then).
     private func releaseQuietly(_ params: ReleaseVehicleParams, context: RPCContext?) async {
         do {
-            try await vehicles.release(params, context: context)
+            _ = try await vehicles.release(params, context: context)
         } catch {
             logger.warning("release after a failed start did not go through; the reconciler will retry",
                            metadata: ["ride_id": "\(params.rideID)", "error": "\(error)"])
@@ -155,10 +155,7 @@ public struct RideFlows: Sendable {
             location: Location(latitude: entry.release.latitude, longitude: entry.release.longitude),
             battery: entry.release.battery)
         do {
-            do {
-                try await vehicles.release(params, context: context)
-            } catch let error as RPCError where error.code == RPCError.Code.notFound {
-                // The vehicle no longer exists; retrying cannot help.
+            if try await vehicles.release(params, context: context) == .vehicleGone {
                 logger.error("vehicle of an ended ride not found; dropping its release",
                              metadata: ["ride_id": "\(entry.rideID)", "vehicle_id": "\(entry.release.vehicleID)"])
             }

@@ -107,9 +107,11 @@ public struct RideReconciler: Sendable {
                                     metadata: ["ride_id": "\(reservation.rideID)", "vehicle_id": "\(reservation.vehicleID)"])
             }
         }
-        try await flows.vehicles.release(
+        let released = try await flows.vehicles.release(
             ReleaseVehicleParams(vehicleID: reservation.vehicleID, rideID: reservation.rideID, location: location, battery: nil),
             context: nil)
+        // A vehicle deleted since it was listed holds nothing any more.
+        guard released == .released else { return }
         report.releasedRideIDs.append(reservation.rideID)
     }
 }
