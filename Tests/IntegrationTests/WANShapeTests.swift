@@ -1,5 +1,6 @@
 import Foundation
 import MovRAPI
+import MovRInternalAPI
 import MovRRPC
 import MovRService
 import MovRTestSupport

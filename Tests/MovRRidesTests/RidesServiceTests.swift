@@ -44,8 +44,7 @@ import Testing
         func dispatcher() -> RPCDispatcher {
             var dispatcher = RPCDispatcher()
             let state = self.state
-            dispatcher.register(InternalMethod.Vehicles.reserve, params: ReserveVehicleParams.self,
-                                allowedCallers: Caller.rides) { params, _ in
+            dispatcher.register(InternalMethod.Vehicles.reserve, of: .vehicles, params: ReserveVehicleParams.self) { params, _ in
                 try state.withLockedValue { vehicles -> VehicleResult in
                     guard var entry = vehicles[params.vehicleID] else { throw RPCError.notFound(reason: "vehicle_not_found") }
                     if entry.rideID == nil {
@@ -58,8 +57,7 @@ import Testing
                     return VehicleResult(vehicle: entry.vehicle)
                 }
             }
-            dispatcher.register(InternalMethod.Vehicles.release, params: ReleaseVehicleParams.self,
-                                allowedCallers: Caller.rides) { params, _ in
+            dispatcher.register(InternalMethod.Vehicles.release, of: .vehicles, params: ReleaseVehicleParams.self) { params, _ in
                 try state.withLockedValue { vehicles -> VehicleResult in
                     guard var entry = vehicles[params.vehicleID] else { throw RPCError.notFound(reason: "vehicle_not_found") }
                     if entry.rideID == params.rideID {
@@ -73,8 +71,7 @@ import Testing
                     return VehicleResult(vehicle: entry.vehicle)
                 }
             }
-            dispatcher.register(InternalMethod.Vehicles.listInUse, params: VehiclesInUseParams.self,
-                                allowedCallers: ["rides", "operator"]) { _, _ in
+            dispatcher.register(InternalMethod.Vehicles.listInUse, of: .vehicles, params: VehiclesInUseParams.self) { _, _ in
                 VehiclesInUseResult(reservations: state.withLockedValue { vehicles in
                     vehicles.values.compactMap { entry in
                         guard let rideID = entry.rideID, let reservedAt = entry.reservedAt else { return nil }

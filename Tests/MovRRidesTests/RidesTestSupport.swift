@@ -115,6 +115,8 @@ actor FakeVehicles: VehiclesPort {
     }
 
     func setFailReleases(_ fail: Bool) { failReleases = fail }
+    /// The vehicle is deleted from the vehicles service (releases find it gone).
+    func forget(_ vehicleID: UUID) { vehicles[vehicleID] = nil }
     func setAfterReserve(_ hook: (@Sendable () async throws -> Void)?) { afterReserve = hook }
     func hold(vehicleID: UUID, rideID: UUID, reservedAt: Date) {
         held[vehicleID] = Held(rideID: rideID, reservedAt: reservedAt)
@@ -133,14 +135,16 @@ actor FakeVehicles: VehiclesPort {
         return vehicles[vehicleID]!
     }
 
-    func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws {
+    func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws -> VehicleReleaseOutcome {
         if failReleases { throw RPCError.unavailable(reason: "upstream_unavailable") }
         releases.append(params)
-        guard held[params.vehicleID]?.rideID == params.rideID else { return }
+        guard vehicles[params.vehicleID] != nil else { return .vehicleGone }
+        guard held[params.vehicleID]?.rideID == params.rideID else { return .released }
         held[params.vehicleID] = nil
         vehicles[params.vehicleID]?.status = .available
         if let location = params.location { vehicles[params.vehicleID]?.location = location }
         if let battery = params.battery { vehicles[params.vehicleID]?.battery = battery }
+        return .released
     }
 
     func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws {

@@ -3,10 +3,10 @@ import MovRAPI
 import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
-import MovRRPC
 
 /// All SQL of the vehicles service. Every operation is one statement (one round trip): CTEs
-/// combine the write, the history row and the read-back.
+/// combine the write, the history row and the read-back. Errors meant for callers are
+/// ``VehiclesError``s.
 public struct VehiclesStore: Sendable {
     public let database: PostgresClient
     let locality: Locality
@@ -91,7 +91,7 @@ public struct VehiclesStore: Sendable {
         do {
             region = try locality.region(ofCity: params.city)
         } catch {
-            throw RPCError.unknownCity()
+            throw VehiclesError.unknownCity
         }
         let city = PlaceName.normalized(params.city)
         let rows = try await database.query("""
@@ -118,11 +118,10 @@ public struct VehiclesStore: Sendable {
             found = try await get(id: params.id)
         }
         guard let vehicle = found else {
-            throw RPCError.internalError
+            throw VehicleMissingAfterAdd()
         }
         guard vehicle.ownerId == params.ownerID else {
-            // Same id, other owner: a key collision, not a retry.
-            throw RPCError.conflict(reason: "idempotency_key_reused")
+            throw VehiclesError.idempotencyKeyReused
         }
         return vehicle
     }
@@ -140,13 +139,13 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM removed)
             """)
         guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
         guard vehicle.ownerId == ownerID else {
-            throw RPCError.forbidden(reason: "not_vehicle_owner")
+            throw VehiclesError.notVehicleOwner
         }
         if vehicle.status == .inUse {
-            throw RPCError.conflict(reason: "vehicle_in_use")
+            throw VehiclesError.vehicleInUse
         }
         return vehicle
     }
@@ -204,7 +203,7 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID) AND NOT EXISTS (SELECT 1 FROM reserved)
             """)
         guard let row = rows.first else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
         if try row.decode("current_ride_id", as: UUID?.self) == rideID {
             return try Self.vehicle(from: row)
@@ -215,7 +214,7 @@ public struct VehiclesStore: Sendable {
         // conflict path only.
         let fresh = try await database.query("SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID)")
         guard let current = fresh.first, try current.decode("current_ride_id", as: UUID?.self) == rideID else {
-            throw RPCError.conflict(reason: "vehicle_unavailable")
+            throw VehiclesError.vehicleUnavailable
         }
         return try Self.vehicle(from: current)
     }
@@ -244,7 +243,7 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.vehicleID) AND NOT EXISTS (SELECT 1 FROM released)
             """)
         guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
         return vehicle
     }
@@ -263,7 +262,7 @@ public struct VehiclesStore: Sendable {
             RETURNING vehicle_id
             """)
         guard rows.first != nil else {
-            throw RPCError.conflict(reason: "ride_not_active")
+            throw VehiclesError.rideNotActive
         }
     }
 
