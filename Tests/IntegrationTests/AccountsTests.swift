@@ -154,12 +154,12 @@ import Testing
         let owner = try await domain.newUser()
         let rider = try await domain.newUser()
         let vehicle = try await domain.newVehicle(owner: owner)
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "new york").ride
         await expectRPCError(409, reason: "active_ride_exists") {
             try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         }
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.7, longitude: -74)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.7, longitude: -74)),
                                   as: RideResult.self, as: rider)
         _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         await expectRPCError(401) { try await domain.call("users.me", EmptyObject(), as: UserResult.self, as: rider) }
@@ -181,7 +181,7 @@ import Testing
         let rider = try await domain.newUser(city: "new york")
         let vehicle = try await domain.newVehicle(owner: owner, city: "rome")
         #expect(vehicle.region == "europe-west1")
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "rome").ride
         #expect(ride.region == "europe-west1")
         for region in ["us-east1", "europe-west1"] {
@@ -191,7 +191,7 @@ import Testing
             }
             await gateway.shutdown()
         }
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 41.9, longitude: 12.5)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 41.9, longitude: 12.5)),
                                   as: RideResult.self, as: rider, city: "rome")
         _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         try await domain.expectInvariants()

@@ -33,7 +33,7 @@ struct RideFlowTests {
             let vehicle = await vehicles.addVehicle(type: .bike, city: "boston")
             let params = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: vehicle)
             let ride = try await flows.start(params)
-            #expect(ride.id == params.rideID && ride.vehicleId == vehicle && ride.city == "boston")
+            #expect(ride.id == params.rideID && ride.vehicleID == vehicle && ride.city == "boston")
             #expect(ride.currency == "USD" && ride.isActive)
             #expect(await vehicles.held[vehicle]?.rideID == params.rideID)
 

@@ -32,7 +32,7 @@ import Testing
 
         func add() -> UUID {
             let id = UUID()
-            let vehicle = Vehicle(id: id, type: .scooter, city: "boston", region: "us-east1", ownerId: UUID(),
+            let vehicle = Vehicle(id: id, type: .scooter, city: "boston", region: "us-east1", ownerID: UUID(),
                                   status: .available, battery: 100, location: Location(latitude: 42.36, longitude: -71.06),
                                   color: "blue", brand: "stand-in", createdAt: Date())
             state.withLockedValue { $0[id] = Entry(vehicle: vehicle) }
@@ -164,7 +164,7 @@ import Testing
         }
 
         let ride = try await gateway.call(InternalMethod.Rides.start, params: start, as: RideResult.self, options: options).ride
-        #expect(ride.vehicleId == vehicle && ride.city == "boston" && ride.currency == "USD")
+        #expect(ride.vehicleID == vehicle && ride.city == "boston" && ride.currency == "USD")
         #expect(vehicles.entry(vehicle)?.rideID == ride.id)
         let active = try await users.call(InternalMethod.Rides.activeForRider, params: RiderParams(riderID: rider),
                                           as: ActiveRideResult.self, options: options)

@@ -69,7 +69,7 @@ extension RidesStore {
 
     func endForTest(_ ride: Ride, at location: Location = Location(latitude: 40.71, longitude: -74.01),
                     battery: Int? = 80) async throws -> EndedRide {
-        guard case .ended(let ended) = try await endRide(id: ride.id, riderID: ride.riderId, location: location,
+        guard case .ended(let ended) = try await endRide(id: ride.id, riderID: ride.riderID, location: location,
                                                           battery: battery) else {
             throw UnexpectedOutcome(description: "ride \(ride.id) did not end")
         }
@@ -108,7 +108,7 @@ actor FakeVehicles: VehiclesPort {
 
     func addVehicle(type: VehicleType = .scooter, city: String = "new york", region: String = "us-east1") -> UUID {
         let id = UUID()
-        vehicles[id] = Vehicle(id: id, type: type, city: city, region: region, ownerId: UUID(), status: .available,
+        vehicles[id] = Vehicle(id: id, type: type, city: city, region: region, ownerID: UUID(), status: .available,
                                battery: 90, location: Location(latitude: 40.7, longitude: -74.0),
                                color: "red", brand: "test", createdAt: Date())
         return id

@@ -106,13 +106,13 @@ public struct DemoData: Sendable {
             for trip in 0..<2 {
                 let vehicle = vehicleIDs[(rider * 2 + trip) % vehicleIDs.count]
                 let started = try await api.call(
-                    "rides.start", RidesStartParams(vehicleId: vehicle, idempotencyKey: "demo-\(slug)-\(rider)-\(trip)"),
+                    "rides.start", RidesStartParams(vehicleID: vehicle, idempotencyKey: "demo-\(slug)-\(rider)-\(trip)"),
                     as: RideResult.self, token: token, city: city.name, idempotent: true)
                 guard started.ride.endTime == nil else { continue }
                 let end = locality.randomPoint(in: city, using: &random)
                 _ = try await api.call(
                     "rides.end",
-                    RidesEndParams(rideId: started.ride.id, location: Location(latitude: end.latitude, longitude: end.longitude),
+                    RidesEndParams(rideID: started.ride.id, location: Location(latitude: end.latitude, longitude: end.longitude),
                                    battery: 15 + Int(random.next() % 80)),
                     as: RideResult.self, token: token, city: city.name)
             }

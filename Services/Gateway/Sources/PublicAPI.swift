@@ -356,7 +356,7 @@ struct PublicAPI: Sendable {
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             let start = InternalRidesStartParams(
                 rideID: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
-                riderID: session.user.id, vehicleID: params.vehicleId)
+                riderID: session.user.id, vehicleID: params.vehicleID)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)
         }
@@ -366,7 +366,7 @@ struct PublicAPI: Sendable {
             // Where the rider is (X-City, X-Place, then their home city): the ride's home region.
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.updateLocation,
-                                      InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
+                                      InternalRidesUpdateLocationParams(rideID: params.rideID, riderID: session.user.id,
                                                                         location: params.location),
                                       context: context, idempotent: true)
         }
@@ -375,7 +375,7 @@ struct PublicAPI: Sendable {
             let params = try Self.validated(params)
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.end,
-                                      InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
+                                      InternalRidesEndParams(rideID: params.rideID, riderID: session.user.id,
                                                              location: params.location, battery: params.battery),
                                       context: context, idempotent: false)
         }

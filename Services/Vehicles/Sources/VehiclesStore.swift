@@ -120,7 +120,7 @@ public struct VehiclesStore: Sendable {
         guard let vehicle = found else {
             throw VehicleMissingAfterAdd()
         }
-        guard vehicle.ownerId == params.ownerID else {
+        guard vehicle.ownerID == params.ownerID else {
             throw VehiclesError.idempotencyKeyReused
         }
         return vehicle
@@ -141,7 +141,7 @@ public struct VehiclesStore: Sendable {
         guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
             throw VehiclesError.vehicleNotFound
         }
-        guard vehicle.ownerId == ownerID else {
+        guard vehicle.ownerID == ownerID else {
             throw VehiclesError.notVehicleOwner
         }
         if vehicle.status == .inUse {
@@ -182,7 +182,7 @@ public struct VehiclesStore: Sendable {
                   let longitude = try row.decode("longitude", as: Double?.self),
                   let recordedAt = try row.decode("recorded_at", as: Date?.self) else { return nil }
             return LocationRecord(latitude: latitude, longitude: longitude, recordedAt: recordedAt,
-                                  rideId: try row.decode("ride_id", as: UUID?.self))
+                                  rideID: try row.decode("ride_id", as: UUID?.self))
         })
     }
 
@@ -296,7 +296,7 @@ public struct VehiclesStore: Sendable {
             type: vehicleType,
             city: try row.decode("city", as: String.self),
             region: try row.decode("region", as: String.self),
-            ownerId: try row.decode("owner_id", as: UUID?.self),
+            ownerID: try row.decode("owner_id", as: UUID?.self),
             status: vehicleStatus,
             battery: try row.decode("battery", as: Int.self),
             location: Location(latitude: try row.decode("latitude", as: Double.self),
