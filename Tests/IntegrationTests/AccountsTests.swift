@@ -136,6 +136,48 @@ import Testing
         await west.shutdown()
     }
 
+    /// Every public method the same way, as the method table says: params are decoded strictly
+    /// and validated before anything else (no token needed to learn that `{"bogus":1}` is not a
+    /// request), then the table's access is enforced: a missing token is 401 for every method
+    /// that needs one, a signed-in non-administrator is refused the administrators' methods.
+    @Test func thePublicMethodTableDecidesValidationThenAccessForEveryMethod() async throws {
+        let domain = try await Domain.connect()
+        let user = try await domain.newUser()
+        let id = UUID().uuidString.lowercased()
+        let location: JSONValue = ["latitude": .number("40.7"), "longitude": .number("-74.0")]
+        for method in PublicMethod.allCases {
+            await expectRPCError(-32602) {
+                try await domain.call(method.rawValue, ["bogus": 1] as JSONValue, as: JSONValue.self)
+            }
+            let valid: JSONValue = switch method {
+            case .vehiclesRemove, .vehiclesLocationHistory, .ridesGet, .vehiclesGet: ["id": .string(id)]
+            case .vehiclesAdd: ["type": "bike", "city": "new york", "location": location, "color": "red", "brand": "b"]
+            case .ridesStart: ["vehicle_id": .string(id)]
+            case .ridesUpdateLocation: ["ride_id": .string(id), "location": location]
+            case .ridesEnd: ["ride_id": .string(id), "location": location]
+            case .promoCodesCreate: ["code": "NOPE", "description": "d", "percent_off": 5, "expires_at": "2030-01-01T00:00:00Z"]
+            case .promoCodesApply: ["code": "NOPE"]
+            default: [:]
+            }
+            switch method.access {
+            case .anyone:
+                continue
+            case .bearerToken, .signedIn:
+                await expectRPCError(401, reason: "missing_token") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self)
+                }
+            case .admin:
+                await expectRPCError(401, reason: "missing_token") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self)
+                }
+                await expectRPCError(403, reason: "admin_required") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self, as: user)
+                }
+            }
+        }
+        await domain.shutdown()
+    }
+
     @Test func tokensAreCheckedOnEveryAuthenticatedMethod() async throws {
         let domain = try await Domain.connect()
         await expectRPCError(401, reason: "missing_token") {
