@@ -66,14 +66,25 @@ public struct DemoData: Sendable {
                                    as: PromoCodeResult.self, token: adminToken, idempotent: true)
         }
 
+        // A few cities at a time: each registers accounts (a password hash each), and the users
+        // service sheds hashes beyond what it can do within its queue bound (503 overloaded,
+        // retried here); twelve cities at once on a busy machine would mostly wait and retry.
         try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
             for (index, city) in locality.cities.enumerated() {
+                if inFlight == Self.citiesAtOnce {
+                    try await group.next()
+                    inFlight -= 1
+                }
                 group.addTask { try await seedCity(api, city: city, index: index, locality: locality) }
+                inFlight += 1
             }
             try await group.waitForAll()
         }
         Console.line("demo data loaded: demo accounts demo_<city>_<n> and demo_admin, password \(Self.demoPassword)")
     }
+
+    static let citiesAtOnce = 3
 
     private func seedCity(_ api: PublicClient, city: City, index: Int, locality: Locality) async throws {
         var random = SeededGenerator(seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
