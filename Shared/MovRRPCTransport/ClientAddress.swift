@@ -10,15 +10,43 @@ public enum ClientAddress {
     ///   - peer: the connection's remote IP address (`nil` for non-IP sockets).
     ///   - forwardedFor: the request's `X-Forwarded-For` values, joined with commas.
     ///   - trustedProxies: addresses of the load balancers allowed to speak for clients.
+    ///   Each entry is an address, or an IPv4 network as `a.b.c.d/n` (e.g. a container network
+    ///   whose load balancer gets its address when it starts).
     public static func resolve(peer: String?, forwardedFor: String?, trustedProxies: Set<String>) -> String? {
         guard let peer else { return nil }
-        guard trustedProxies.contains(peer), let forwardedFor else { return peer }
+        guard isTrusted(peer, by: trustedProxies), let forwardedFor else { return peer }
         for entry in forwardedFor.split(separator: ",").reversed() {
             let address = entry.trimmingSpaces()
             guard isPlausibleAddress(address) else { return peer }
-            if !trustedProxies.contains(address) { return address }
+            if !isTrusted(address, by: trustedProxies) { return address }
         }
         return peer
+    }
+
+    /// Whether `address` is one of `trustedProxies`, or inside one of its IPv4 networks.
+    public static func isTrusted(_ address: String, by trustedProxies: Set<String>) -> Bool {
+        if trustedProxies.contains(address) { return true }
+        guard let value = ipv4(address) else { return false }
+        for entry in trustedProxies {
+            guard let slash = entry.firstIndex(of: "/"), let network = ipv4(String(entry[..<slash])),
+                  let bits = Int(entry[entry.index(after: slash)...]), (0...32).contains(bits) else { continue }
+            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
+            if value & mask == network & mask { return true }
+        }
+        return false
+    }
+
+    /// Dotted-quad IPv4 text as a number; nil for anything else.
+    static func ipv4(_ text: String) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard (1...3).contains(part.utf8.count), part.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                  let byte = UInt8(part) else { return nil }
+            value = value << 8 | UInt32(byte)
+        }
+        return value
     }
 
     /// IPv4 or IPv6 text only: digits, hex, dots and colons, 2...45 characters.
