@@ -323,6 +323,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(
+            name: "MovRGatewayTests",
+            dependencies: [
+                "MovRAPI",
+                "MovRGateway",
+                "MovRInternalAPI",
+                "MovRRPC",
+                "MovRRPCTransport",
+                "MovRService",
+                "MovRTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
             name: "MovRVehiclesTests",
             dependencies: [
                 "MovRAPI",

@@ -20,6 +20,12 @@ func decode<T: Decodable>(_ type: T.Type, _ text: String, strict: Bool = true) t
     try JSONValue.parse(Array(text.utf8)).decode(as: type, strict: strict)
 }
 
+/// `value` written by the server's encoder (``JSONByteEncoder``) and read back as a caller
+/// reads a reply (`RPCClient.call` and the gateway: `JSONValue.decode(as:strict: false)`).
+func roundTrip<T: Codable>(_ value: T, as type: T.Type) throws -> T {
+    try JSONValue.parse(JSONByteEncoder.encode(value)).decode(as: type, strict: false)
+}
+
 /// The `APIValidationError` decoding `text` as `T` fails with, via the same mapping the gateway uses.
 func decodingFailure<T: Decodable>(_ type: T.Type, _ text: String) -> APIValidationError? {
     do {

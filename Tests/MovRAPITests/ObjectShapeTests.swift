@@ -21,7 +21,7 @@ struct ObjectShapeTests {
              "email": "alice@example.com", "first_name": "Alice", "last_name": "Liddell",
              "city": "new york", "region": "us-east1", "created_at": "2026-11-27T16:30:02.123Z"}
             """)))
-        #expect(try JSONDecoder().decode(User.self, from: JSONEncoder().encode(user)) == user)
+        #expect(try roundTrip(user, as: User.self) == user)
     }
 
     @Test func vehicleWithoutOwnerWritesNullOwner() throws {
@@ -36,7 +36,7 @@ struct ObjectShapeTests {
              "created_at": "2026-11-27T16:30:02.123Z"}
             """)))
         #expect(json["owner_id"] is NSNull)
-        #expect(try JSONDecoder().decode(Vehicle.self, from: JSONEncoder().encode(vehicle)) == vehicle)
+        #expect(try roundTrip(vehicle, as: Vehicle.self) == vehicle)
     }
 
     @Test func vehicleWithOwner() throws {
@@ -46,7 +46,7 @@ struct ObjectShapeTests {
         let json = try jsonObject(encoding: vehicle)
         #expect(json["owner_id"] as? String == "6f1c2a0b-3d4e-4f50-8a6b-7c8d9e0f1a2b")
         #expect(json["status"] as? String == "available")
-        #expect(try JSONDecoder().decode(Vehicle.self, from: JSONEncoder().encode(vehicle)) == vehicle)
+        #expect(try roundTrip(vehicle, as: Vehicle.self) == vehicle)
     }
 
     @Test func activeRideWritesEveryNullableFieldAsNull() throws {
@@ -64,7 +64,7 @@ struct ObjectShapeTests {
         for key in ["end_location", "end_time", "duration_seconds", "revenue", "promo_code"] {
             #expect(json[key] is NSNull, "\(key) must be present as null")
         }
-        let decoded = try JSONDecoder().decode(Ride.self, from: JSONEncoder().encode(ride))
+        let decoded = try roundTrip(ride, as: Ride.self)
         #expect(decoded == ride)
         #expect(decoded.isActive)
     }
@@ -84,7 +84,7 @@ struct ObjectShapeTests {
              "start_time": "2026-11-27T16:30:02.123Z", "end_time": "2026-11-27T16:42:07.500Z",
              "duration_seconds": 725, "revenue": "4.25", "currency": "USD", "promo_code": "WELCOME10"}
             """)))
-        let decoded = try JSONDecoder().decode(Ride.self, from: JSONEncoder().encode(ride))
+        let decoded = try roundTrip(ride, as: Ride.self)
         #expect(decoded == ride)
         #expect(!decoded.isActive)
     }
@@ -106,7 +106,7 @@ struct ObjectShapeTests {
             {"code": "WELCOME10", "description": "10% off", "percent_off": 10,
              "expires_at": "2026-11-27T16:42:07.500Z", "created_at": "2026-11-27T16:30:02.123Z"}
             """)))
-        #expect(try JSONDecoder().decode(PromoCode.self, from: JSONEncoder().encode(promo)) == promo)
+        #expect(try roundTrip(promo, as: PromoCode.self) == promo)
 
         let unused = UserPromoCode(userID: userID, code: "WELCOME10", appliedAt: sampleTime)
         #expect(try jsonObject(encoding: UserPromoCodeResult(userPromoCode: unused)) == (try jsonObject("""
@@ -115,7 +115,7 @@ struct ObjectShapeTests {
             """)))
         let used = UserPromoCode(userID: userID, code: "WELCOME10", appliedAt: sampleTime, usedAt: laterTime)
         #expect(try jsonObject(encoding: used)["used_at"] as? String == "2026-11-27T16:42:07.500Z")
-        #expect(try JSONDecoder().decode(UserPromoCode.self, from: JSONEncoder().encode(used)) == used)
+        #expect(try roundTrip(used, as: UserPromoCode.self) == used)
         #expect(try jsonObject(encoding: PromoCodesListResult(promoCodes: [promo]))["promo_codes"] is NSArray)
         #expect(try jsonObject(encoding: PromoCodeResult(promoCode: promo))["promo_code"] is NSDictionary)
     }
@@ -138,7 +138,7 @@ struct ObjectShapeTests {
         let json = try jsonObject(encoding: result)
         #expect(Set(json.allKeys.compactMap { $0 as? String }) == ["token", "expires_at", "user"])
         #expect(json["expires_at"] as? String == "2026-11-27T16:42:07.500Z")
-        #expect(try JSONDecoder().decode(AuthLoginResult.self, from: JSONEncoder().encode(result)) == result)
+        #expect(try roundTrip(result, as: AuthLoginResult.self) == result)
         #expect(!"\(result)".contains("s3cr3t") && !String(reflecting: result).contains("s3cr3t"))
         #expect(!"\(AuthLoginParams(username: "alice", password: "hunter2hunter2"))".contains("hunter2"))
     }
@@ -163,7 +163,7 @@ struct ObjectShapeTests {
                "ride_id": "fedcba98-7654-4321-8fed-cba987654321"},
               {"latitude": 40.8, "longitude": -73.9, "recorded_at": "2026-11-27T16:42:07.500Z", "ride_id": null}]}
             """)))
-        #expect(try JSONDecoder().decode(LocationHistoryResult.self, from: JSONEncoder().encode(result)) == result)
+        #expect(try roundTrip(result, as: LocationHistoryResult.self) == result)
     }
 
     @Test func singleObjectResultsAndEmptyObject() throws {

@@ -12,6 +12,8 @@ struct ParamsSample: Sendable, CustomTestStringConvertible {
     var json: String
     /// Decodes params as the dispatcher does, and runs a public params type's validation.
     private var decodeAndValidate: @Sendable (JSONValue) throws -> Void
+    /// Sends params to an ``RPCDispatcher`` that registers the type, as a server does.
+    private var dispatch: @Sendable (JSONValue) async throws -> RPCError?
 
     init<T: Decodable & Sendable>(method: String, type: T.Type, json: String) {
         self.method = method
@@ -21,6 +23,16 @@ struct ParamsSample: Sendable, CustomTestStringConvertible {
             let params = try value.decode(as: T.self)
             try (params as? any APIParams)?.validate()
         }
+        dispatch = { value in
+            var dispatcher = RPCDispatcher()
+            dispatcher.register("sample", params: T.self) { _, _ in RPCEmpty() }
+            let request: JSONValue = ["jsonrpc": "2.0", "id": 1, "method": "sample", "params": value]
+            let reply = try #require(await dispatcher.handle(body: request.serialized(), context: RPCContext()))
+            switch try RPCResponseDecoder.decode(body: reply) {
+            case .success: return nil
+            case .failure(let error): return error
+            }
+        }
     }
 
     var testDescription: String { "\(method) (\(typeName))" }
@@ -29,13 +41,21 @@ struct ParamsSample: Sendable, CustomTestStringConvertible {
         try decodeAndValidate(json)
     }
 
+    /// The error a server's dispatcher answers for `json` as this method's params; nil when it
+    /// decodes them (validation is the handler's, not checked here).
+    func dispatchError(_ json: JSONValue) async throws -> RPCError? {
+        try await dispatch(json)
+    }
+
     func parsed() throws -> JSONValue {
         try JSONValue.parse(Array(json.utf8))
     }
 }
 
-/// Every params type, public and internal, through the server's own decoder: a valid sample
-/// decodes; an extra key in any object is refused naming it; a wrong type names the field.
+/// Every params type, public and internal, through the server's own decoder (`JSONValue.decode`)
+/// and through an ``RPCDispatcher`` registering the type, as the services and the gateway do: a
+/// valid sample decodes; an extra key in any object is refused naming it (-32602 with that
+/// `field` from the dispatcher); a wrong type names the field.
 @Suite("Params decoding")
 struct ParamsDecodingTests {
     static let id = "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9"
@@ -152,12 +172,13 @@ struct ParamsDecodingTests {
     }
 
     @Test(arguments: samples)
-    func validSampleDecodesAndValidates(_ sample: ParamsSample) throws {
+    func validSampleDecodesAndValidates(_ sample: ParamsSample) async throws {
         try sample.decode(try sample.parsed())
+        #expect(try await sample.dispatchError(try sample.parsed()) == nil)
     }
 
     @Test(arguments: samples)
-    func unknownKeyIsRefusedInEveryObject(_ sample: ParamsSample) throws {
+    func unknownKeyIsRefusedInEveryObject(_ sample: ParamsSample) async throws {
         let json = try sample.parsed()
         for (path, members) in JSONPath.objects(in: json) {
             for key in Self.smuggledKeys where members[key] == nil {
@@ -169,25 +190,34 @@ struct ParamsDecodingTests {
                     #expect(context.debugDescription == "unknown field")
                 }
                 #expect(error.map { APIValidationError($0) } == APIValidationError(field: field, message: "unknown field"))
+                let answered = try await sample.dispatchError(smuggled)
+                #expect(answered?.code == -32602 && answered?.data?.field == field, "\(sample.method) served \(field)")
             }
         }
     }
 
     @Test(arguments: samples)
-    func wrongTypeNamesTheField(_ sample: ParamsSample) throws {
+    func wrongTypeNamesTheField(_ sample: ParamsSample) async throws {
         let json = try sample.parsed()
         for (path, value) in JSONPath.members(in: json) {
             let wrong: JSONValue = if case .string = value { 1 } else { "wrong" }
-            let error = decodingError(sample, JSONPath.replacing(path, in: json, with: wrong))
+            let wrongJSON = JSONPath.replacing(path, in: json, with: wrong)
+            let error = decodingError(sample, wrongJSON)
             #expect(error?.fieldPath == path.text, "\(sample.method) accepted \(wrong) for \(path.text)")
+            let answered = try await sample.dispatchError(wrongJSON)
+            #expect(answered?.code == -32602 && answered?.data?.field == path.text, "\(sample.method) served \(path.text)")
         }
     }
 
     @Test(arguments: samples)
-    func paramsMustBeAnObject(_ sample: ParamsSample) throws {
+    func paramsMustBeAnObject(_ sample: ParamsSample) async throws {
         for value: JSONValue in [[], "x", 1] {
             let error = decodingError(sample, value)
             #expect(error != nil && error?.fieldPath == nil, "\(sample.method) accepted \(value)")
+            // A scalar is not params at all to JSON-RPC (-32600); an array is the wrong shape.
+            let answered = try await sample.dispatchError(value)
+            let expected = if case .array = value { RPCError.Code.invalidParams } else { RPCError.Code.invalidRequest }
+            #expect(answered?.code == expected && answered?.data?.field == nil, "\(sample.method) served \(value)")
         }
     }
 

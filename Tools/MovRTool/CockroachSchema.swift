@@ -15,21 +15,17 @@ public enum CockroachSchema {
         case zone, region
     }
 
-    /// Tables homed in their city's region (computed from the `city` column).
-    static let regionalTables: [OwnedDatabase: [String]] = [
-        .users: ["users"],
-        .vehicles: ["vehicles", "vehicle_location_histories"],
-        .rides: ["rides", "ride_locations"],
-    ]
+    /// Tables homed in their city's region (computed from the `city` column), by database; each
+    /// service's schema names its own (`*Schema.cockroachLocalities`).
+    static var regionalTables: [OwnedDatabase: [String]] { gather(\.byCity) }
     /// Tables without a city: rows live in the region of the node that inserted them (the
     /// default `crdb_region` is the gateway region), i.e. where the request was served.
-    static let insertRegionTables: [OwnedDatabase: [String]] = [
-        .users: ["sessions"],
-        .rides: ["ride_claims", "user_promo_codes", "outbox"],
-    ]
-    static let globalTables: [OwnedDatabase: [String]] = [
-        .rides: ["promo_codes"],
-    ]
+    static var insertRegionTables: [OwnedDatabase: [String]] { gather(\.byInsertRegion) }
+    static var globalTables: [OwnedDatabase: [String]] { gather(\.global) }
+
+    private static func gather(_ kind: KeyPath<OwnedDatabase.Localities, [String]>) -> [OwnedDatabase: [String]] {
+        Dictionary(uniqueKeysWithValues: OwnedDatabase.allCases.map { ($0, $0.cockroachLocalities[keyPath: kind]) })
+    }
 
     /// The database regions: `--regions` / `--primary-region`, by default the locality map's.
     public struct RegionPlan: Sendable, Equatable {

@@ -22,6 +22,22 @@ public enum OwnedDatabase: String, CaseIterable, Sendable {
         }
     }
 
+    /// The CockroachDB locality of each table, as the service's schema declares it.
+    struct Localities {
+        var byCity: [String]
+        var byInsertRegion: [String]
+        var global: [String]
+    }
+
+    var cockroachLocalities: Localities {
+        let (byCity, byInsertRegion, global) = switch self {
+        case .users: UsersSchema.cockroachLocalities
+        case .vehicles: VehiclesSchema.cockroachLocalities
+        case .rides: RidesSchema.cockroachLocalities
+        }
+        return Localities(byCity: byCity, byInsertRegion: byInsertRegion, global: global)
+    }
+
     public var identity: ServiceIdentity {
         switch self {
         case .users: return .users

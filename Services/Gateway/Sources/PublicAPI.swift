@@ -20,9 +20,17 @@ struct PublicAPI: Sendable {
     /// which then reach data homed elsewhere across the WAN (benchmarks compare the two).
     let homeRegionRouting: Bool
     let fences = WriteFences()
+    /// How a service of a region (nil: this region) is reached: the runtime's RPC clients over
+    /// mutual TLS; unit tests pass services running in-process (Tests/MovRGatewayTests).
+    let connect: ServiceConnector
 
     init(runtime: ServiceRuntime) throws {
+        try self.init(runtime: runtime) { service, region in try runtime.client(for: service, region: region) }
+    }
+
+    init(runtime: ServiceRuntime, connect: @escaping ServiceConnector) throws {
         self.runtime = runtime
+        self.connect = connect
         homeRegionRouting = try runtime.configuration.bool("home-region-routing", default: true)
     }
 
@@ -54,9 +62,9 @@ struct PublicAPI: Sendable {
     func dependenciesReachable() async -> Bool {
         for service in [ServiceIdentity.users, .vehicles, .rides] {
             do {
-                let client = try runtime.client(for: service)
-                _ = try await client.call(InternalMethod.ping, params: .object([:]),
-                                          options: RPCCallOptions(deadline: .now + .seconds(2), idempotent: true))
+                let client = try connect(service, nil)
+                _ = try await client.callRaw(InternalMethod.ping, params: EmptyObject(),
+                                             options: RPCCallOptions(deadline: .now + .seconds(2), idempotent: true))
             } catch {
                 return false
             }
@@ -89,7 +97,7 @@ struct PublicAPI: Sendable {
     /// the caller's fence and goes to the client (`X-MovR-LSN`, to echo as `X-MovR-Min-LSN`
     /// through another gateway).
     func hop<T>(_ service: ServiceIdentity, region: String?, _ method: String, context: RPCContext, idempotent: Bool,
-                _ body: (RPCClient, RPCCallOptions) async throws -> T) async throws -> T {
+                _ body: (any ServiceCaller, RPCCallOptions) async throws -> T) async throws -> T {
         var options = RPCCallOptions(from: context, idempotent: idempotent)
         let token = Self.bearerToken(context)
         if Self.replicaReadable.contains(method) {
@@ -99,7 +107,7 @@ struct PublicAPI: Sendable {
         if let region, region != runtime.region {
             let key = "\(service.rawValue)@\(region)"
             // A region this deployment does not run (no address in the topology) is served here.
-            if !unreachable.isSkipped(key), let home = try? runtime.client(for: service, region: region) {
+            if !unreachable.isSkipped(key), let home = try? connect(service, region) {
                 var homeOptions = options
                 homeOptions.reportUnreachable = true
                 do {
@@ -117,7 +125,7 @@ struct PublicAPI: Sendable {
                 }
             }
         }
-        let local = try runtime.client(for: service)
+        let local = try connect(service, nil)
         return try await attempt(runtime.region, method, token: token, context: context) { try await body(local, options) }
     }
 
@@ -448,6 +456,19 @@ struct PublicAPI: Sendable {
         }
     }
 }
+
+/// What the gateway needs of a connection to a service: one internal call whose result comes
+/// back as the JSON text the service sent (``RPCClient/callRaw(_:params:options:)``).
+protocol ServiceCaller: Sendable {
+    func callRaw<Params: Encodable & Sendable>(_ method: String, params: Params,
+                                               options: RPCCallOptions) async throws -> RawJSON
+}
+
+extension RPCClient: ServiceCaller {}
+
+/// The caller of `service` in `region` (nil: the gateway's own region); throws when the
+/// deployment has no address for it.
+typealias ServiceConnector = @Sendable (_ service: ServiceIdentity, _ region: String?) throws -> any ServiceCaller
 
 /// Which home-region services to skip for now (see ``PublicAPI/unreachable``).
 final class UnreachableServices: Sendable {

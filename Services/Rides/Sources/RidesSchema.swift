@@ -2,6 +2,14 @@ import MovRPostgres
 
 /// The rides service's own schema in `movr_rides`. Column names follow the API's fields.
 public enum RidesSchema {
+    /// Where each table's rows live on CockroachDB (`movr migrate --dialect cockroach` gathers
+    /// these; docs/architecture.md §6): `byCity` tables are REGIONAL BY ROW in their city's
+    /// region, `byInsertRegion` tables (no city) REGIONAL BY ROW in the region that inserted the
+    /// row, `global` tables GLOBAL. Every table of the migrations is in exactly one list.
+    public static let cockroachLocalities: (byCity: [String], byInsertRegion: [String], global: [String]) = (
+        byCity: ["rides", "ride_locations"], byInsertRegion: ["ride_claims", "user_promo_codes", "outbox"],
+        global: ["promo_codes"])
+
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "rides", sql: """
             CREATE TABLE rides (

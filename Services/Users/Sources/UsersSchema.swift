@@ -2,6 +2,13 @@ import MovRPostgres
 
 /// The users service's own schema in `movr_users`. Column names follow the API's fields.
 public enum UsersSchema {
+    /// Where each table's rows live on CockroachDB (`movr migrate --dialect cockroach` gathers
+    /// these; docs/architecture.md §6): `byCity` tables are REGIONAL BY ROW in their city's
+    /// region, `byInsertRegion` tables (no city) REGIONAL BY ROW in the region that inserted the
+    /// row, `global` tables GLOBAL. Every table of the migrations is in exactly one list.
+    public static let cockroachLocalities: (byCity: [String], byInsertRegion: [String], global: [String]) = (
+        byCity: ["users"], byInsertRegion: ["sessions"], global: [])
+
     /// Name of the unique constraint on `users.username`: a violation of it is `username_taken`.
     public static let usernameConstraint = "users_username_unique"
 

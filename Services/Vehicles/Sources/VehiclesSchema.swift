@@ -2,6 +2,13 @@ import MovRPostgres
 
 /// The vehicles service's own schema in `movr_vehicles`. Column names follow the API's fields.
 public enum VehiclesSchema {
+    /// Where each table's rows live on CockroachDB (`movr migrate --dialect cockroach` gathers
+    /// these; docs/architecture.md §6): `byCity` tables are REGIONAL BY ROW in their city's
+    /// region, `byInsertRegion` tables (no city) REGIONAL BY ROW in the region that inserted the
+    /// row, `global` tables GLOBAL. Every table of the migrations is in exactly one list.
+    public static let cockroachLocalities: (byCity: [String], byInsertRegion: [String], global: [String]) = (
+        byCity: ["vehicles", "vehicle_location_histories"], byInsertRegion: [], global: [])
+
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "vehicles", sql: """
             CREATE TABLE vehicles (
