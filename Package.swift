@@ -231,6 +231,7 @@ let package = Package(
                 "MovRAPI",
                 "MovRCrypto",
                 "MovRDevTools",
+                "MovRGateway",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",

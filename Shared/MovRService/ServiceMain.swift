@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRTLS
@@ -9,6 +10,9 @@ import ServiceLifecycle
 /// One MovR executable's domain part: what it serves and what it runs in the background.
 public protocol MovRServiceDefinition: Sendable {
     static var identity: ServiceIdentity { get }
+    /// Every setting this executable accepts, with its type (by default ``SharedSettings/all``);
+    /// any other `--flag` or `MOVR_*` variable stops the start, named.
+    static var settings: [SettingDeclaration] { get }
     init(runtime: ServiceRuntime) async throws
     /// The servers this executable runs (by default one internal mutual-TLS listener).
     func makeServers(runtime: ServiceRuntime) throws -> [RPCServer]
@@ -20,6 +24,7 @@ public protocol MovRServiceDefinition: Sendable {
 }
 
 extension MovRServiceDefinition {
+    public static var settings: [SettingDeclaration] { SharedSettings.all }
     public var backgroundServices: [any Service] { [] }
     public var extraTLSProviders: [TLSContextProvider] { [] }
     public func shutdown() async {}
@@ -36,8 +41,8 @@ public enum ServiceMain {
     public static func main<Definition: MovRServiceDefinition>(_ definition: Definition.Type) -> Never {
         let identity = Definition.identity
         do {
-            let configuration = try ServiceConfiguration()
-            try ServiceUser.dropRootPrivileges(to: configuration.string("user", default: ServiceUser.defaultName))
+            let configuration = try ServiceConfiguration(accepting: Definition.settings)
+            try ServiceUser.dropRootPrivileges(to: configuration.value(SharedSettings.user))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }
@@ -54,7 +59,7 @@ public enum ServiceMain {
         let identity = Definition.identity
         let configuration: ServiceConfiguration
         do {
-            configuration = try ServiceConfiguration()
+            configuration = try ServiceConfiguration(accepting: Definition.settings)
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }
@@ -66,14 +71,14 @@ public enum ServiceMain {
                                              logger: logger, metrics: registry)
             let service = try await Definition(runtime: runtime)
             let servers = try service.makeServers(runtime: runtime)
-            let reloadSeconds = try configuration.int("cert-reload-seconds", default: 30)
+            let reloadSeconds = try configuration.value(SharedSettings.certReloadSeconds)
             var services: [any Service] = servers.map { RPCServerService(server: $0) }
             services.append(CertificateReloadService(
                 providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
                 interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
             services += service.backgroundServices
             var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-            if try configuration.bool("exit-with-parent", default: false) {
+            if try configuration.value(SharedSettings.exitWithParent) {
                 // Its parent gone, the process shuts down in order, like on SIGTERM: not a failure.
                 configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
                     service: ParentWatchService(), successTerminationBehavior: .gracefullyShutdownGroup))

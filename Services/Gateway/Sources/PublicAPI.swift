@@ -21,7 +21,7 @@ struct PublicAPI: Sendable {
 
     init(runtime: ServiceRuntime) throws {
         self.runtime = runtime
-        homeRegionRouting = try runtime.configuration.bool("home-region-routing", default: true)
+        homeRegionRouting = try runtime.configuration.value(GatewaySettings.homeRegionRouting)
     }
 
     /// Where a call about data homed in `region` goes (nil: this region).

@@ -14,11 +14,10 @@ import ServiceLifecycle
 /// answers the gateway, the users service (active ride check) and the operator, and runs the
 /// reconciler that repairs crashes between the rides database and the vehicles service.
 ///
-/// Settings: `listen` (default 127.0.0.1:9443), `migrate` (true), `pricing-config` (else
-/// config/pricing.json), `reconcile-seconds` (2), `reconcile-grace-seconds` (5), `fault`
-/// (crash tests only).
+/// Settings: ``RidesSettings``.
 public struct RidesService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.rides
+    public static var settings: [SettingDeclaration] { RidesSettings.all }
     public let flows: RideFlows
     public let reconciler: RideReconciler
     let reconcileInterval: Duration
@@ -35,17 +34,17 @@ public struct RidesService: MovRServiceDefinition {
 
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
-        let pricing = try configuration.string("pricing-config").map { try PricingTable.load(from: $0) }
+        let pricing = try configuration.value(RidesSettings.pricingConfig).map { try PricingTable.load(from: $0) }
             ?? PricingTable.loadDefault()
         try pricing.validate(against: runtime.locality)
-        let reconcileSeconds = try configuration.int("reconcile-seconds", default: 2)
-        let graceSeconds = try configuration.int("reconcile-grace-seconds", default: 5)
+        let reconcileSeconds = try configuration.value(RidesSettings.reconcileSeconds)
+        let graceSeconds = try configuration.value(RidesSettings.reconcileGraceSeconds)
         guard reconcileSeconds >= 1, graceSeconds >= 1 else {
             throw ConfigurationError(message: "reconcile-seconds and reconcile-grace-seconds must be at least 1")
         }
 
         let database = try runtime.makeDatabase()
-        if try configuration.bool("migrate", default: true) {
+        if try configuration.value(DatabaseSettings.migrate) {
             _ = try await Migrator(client: database).apply(RidesSchema.migrations)
         }
         let tariffs = try RideTariffs(pricing: pricing)
@@ -54,7 +53,7 @@ public struct RidesService: MovRServiceDefinition {
         replicaStore = reads.replica.map { RidesStore(database: $0, tariffs: tariffs) }
         let vehicles = RPCVehiclesPort(client: try runtime.client(for: .vehicles))
         flows = RideFlows(store: store, vehicles: vehicles, region: runtime.region,
-                          armedFault: configuration.string("fault"), logger: runtime.logger)
+                          armedFault: try configuration.value(RidesSettings.fault), logger: runtime.logger)
         reconciler = RideReconciler(flows: flows, grace: .seconds(graceSeconds))
         reconcileInterval = .seconds(reconcileSeconds)
         logger = runtime.logger
@@ -62,7 +61,7 @@ public struct RidesService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let database = store.database
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         let reads = self.reads, replicaStore = self.replicaStore
         var promoReader: (@Sendable (RPCContext) async -> RidesStore?)?
         if let replicaStore {

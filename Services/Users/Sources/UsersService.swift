@@ -15,6 +15,7 @@ import ServiceLifecycle
 /// login, sessions, delete) and the operator (lookups, role grants).
 public struct UsersService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.users
+    public static var settings: [SettingDeclaration] { UsersSettings.all }
     public let store: UsersStore
     /// Runs scrypt off Swift's cooperative pool; owned here, shut down in `shutdown()`.
     private let hashingPool: NIOThreadPool
@@ -26,24 +27,22 @@ public struct UsersService: MovRServiceDefinition {
 
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
-        let sessionHours = try configuration.int("session-hours", default: 24)
-        let sweepSeconds = try configuration.int("session-sweep-seconds", default: 300)
+        let sessionHours = try configuration.value(UsersSettings.sessionHours)
+        let sweepSeconds = try configuration.value(UsersSettings.sessionSweepSeconds)
         guard (1...86_400).contains(sweepSeconds) else {
             throw ConfigurationError(message: "session-sweep-seconds must be 1...86400")
         }
         sessionSweepInterval = .seconds(sweepSeconds)
         logger = runtime.logger
-        // Hashing may take at most half the cores (one of two here): session checks and the
-        // event loops keep the rest however many passwords arrive.
-        let hashThreads = try configuration.int("hash-threads", default: max(1, System.coreCount / 2))
-        let hashQueue = try configuration.int("hash-queue", default: 256)
-        let hashMaxWaitMs = try configuration.int("hash-max-wait-ms", default: 2000)
-        let scryptLog2N = try configuration.int("scrypt-log2n", default: ScryptParameters.standard.log2N)
+        let hashThreads = try configuration.value(UsersSettings.hashThreads)
+        let hashQueue = try configuration.value(UsersSettings.hashQueue)
+        let hashMaxWaitMs = try configuration.value(UsersSettings.hashMaxWaitMs)
+        let scryptLog2N = try configuration.value(UsersSettings.scryptLog2N)
         var throttlePolicy = AuthThrottle.Policy()
-        throttlePolicy.registrationsPerClientPerMinute = try configuration.int("register-per-client-per-minute", default: 10)
-        throttlePolicy.registrationsPerSecond = try configuration.int("register-per-second", default: 20)
-        throttlePolicy.pairFreeFailures = try configuration.int("login-free-failures", default: 5)
-        throttlePolicy.clientFreeFailures = try configuration.int("login-client-free-failures", default: 30)
+        throttlePolicy.registrationsPerClientPerMinute = try configuration.value(UsersSettings.registerPerClientPerMinute)
+        throttlePolicy.registrationsPerSecond = try configuration.value(UsersSettings.registerPerSecond)
+        throttlePolicy.pairFreeFailures = try configuration.value(UsersSettings.loginFreeFailures)
+        throttlePolicy.clientFreeFailures = try configuration.value(UsersSettings.loginClientFreeFailures)
         guard (1...24 * 365).contains(sessionHours), (1...64).contains(hashThreads), (1...10_000).contains(hashQueue),
               (1...60_000).contains(hashMaxWaitMs), (14...20).contains(scryptLog2N),
               throttlePolicy.registrationsPerClientPerMinute >= 1, throttlePolicy.registrationsPerSecond >= 1,
@@ -53,7 +52,7 @@ public struct UsersService: MovRServiceDefinition {
         }
         let database = try runtime.makeDatabase()
         do {
-            if try configuration.bool("migrate", default: true) {
+            if try configuration.value(DatabaseSettings.migrate) {
                 _ = try await Migrator(client: database).apply(UsersSchema.migrations)
             }
         } catch {
@@ -73,7 +72,7 @@ public struct UsersService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let store = self.store
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         let dispatcher = Self.makeDispatcher(store: store) { riderID, context in
             let rides = try runtime.client(for: .rides)
             let result = try await rides.call(InternalMethod.Rides.activeForRider, params: RiderParams(riderID: riderID),

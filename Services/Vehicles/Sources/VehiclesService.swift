@@ -12,6 +12,7 @@ import ServiceLifecycle
 /// service (reserve, release, positions during a ride).
 public struct VehiclesService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.vehicles
+    public static var settings: [SettingDeclaration] { VehiclesSettings.all }
     public let store: VehiclesStore
     /// The standby of this region, when there is one (`--replica-database-url`).
     let reads: RegionalReads
@@ -23,10 +24,10 @@ public struct VehiclesService: MovRServiceDefinition {
 
     public init(runtime: ServiceRuntime) async throws {
         let database = try runtime.makeDatabase()
-        if try runtime.configuration.bool("migrate", default: true) {
+        if try runtime.configuration.value(DatabaseSettings.migrate) {
             _ = try await Migrator(client: database).apply(VehiclesSchema.migrations)
         }
-        let followerReads = try runtime.configuration.bool("follower-reads", default: false)
+        let followerReads = try runtime.configuration.value(VehiclesSettings.followerReads)
         guard !followerReads || database.configuration.dialect == .cockroach else {
             throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
         }
@@ -41,7 +42,7 @@ public struct VehiclesService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let store = self.store
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         var dispatcher = Self.dispatcher(store: store, reader: Self.reader(store: store, replica: replicaStore, reads: reads))
         let reads = self.reads
         if reads.reportsWritePosition {
