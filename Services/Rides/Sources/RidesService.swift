@@ -25,6 +25,8 @@ public struct RidesService: MovRServiceDefinition {
     /// Promo code lists from this region's standby, when there is one (RegionalReads).
     let reads: RegionalReads
     let replicaStore: RidesStore?
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    let migrates: Bool
 
     /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
     static let writeMethods = [InternalMethod.Rides.start, InternalMethod.Rides.end, InternalMethod.Rides.updateLocation,
@@ -44,9 +46,7 @@ public struct RidesService: MovRServiceDefinition {
         }
 
         let database = try runtime.makeDatabase()
-        if try configuration.value(DatabaseSettings.migrate) {
-            _ = try await Migrator(client: database).apply(RidesSchema.migrations)
-        }
+        migrates = try configuration.value(DatabaseSettings.migrate)
         let tariffs = try RideTariffs(pricing: pricing)
         let store = RidesStore(database: database, tariffs: tariffs)
         reads = try runtime.makeRegionalReads(primary: database)
@@ -57,6 +57,16 @@ public struct RidesService: MovRServiceDefinition {
         reconciler = RideReconciler(flows: flows, grace: .seconds(graceSeconds))
         reconcileInterval = .seconds(reconcileSeconds)
         logger = runtime.logger
+    }
+
+    /// Starts the database clients' threads, then applies the migrations (unless `--migrate
+    /// false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
+        reads.replica?.start()
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(RidesSchema.migrations)
+        }
     }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {

@@ -17,8 +17,11 @@ public struct UsersService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.users
     public static var settings: [SettingDeclaration] { UsersSettings.all }
     public let store: UsersStore
-    /// Runs scrypt off Swift's cooperative pool; owned here, shut down in `shutdown()`.
+    /// Runs scrypt off Swift's cooperative pool; owned here, started in `prepare()`, shut down
+    /// in `shutdown()`.
     private let hashingPool: NIOThreadPool
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    private let migrates: Bool
     private let sessionSweepInterval: Duration
     private let logger: Logger
 
@@ -50,17 +53,9 @@ public struct UsersService: MovRServiceDefinition {
             throw ConfigurationError(message: "session-hours must be 1...8760, hash-threads 1...64, hash-queue 1...10000, hash-max-wait-ms 1...60000, scrypt-log2n 14...20, "
                                      + "register-per-client-per-minute, register-per-second, login-free-failures and login-client-free-failures at least 1")
         }
+        migrates = try configuration.value(DatabaseSettings.migrate)
         let database = try runtime.makeDatabase()
-        do {
-            if try configuration.value(DatabaseSettings.migrate) {
-                _ = try await Migrator(client: database).apply(UsersSchema.migrations)
-            }
-        } catch {
-            await database.shutdown()
-            throw error
-        }
         hashingPool = NIOThreadPool(numberOfThreads: hashThreads)
-        hashingPool.start()
         store = UsersStore(database: database, locality: runtime.locality,
                            passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads,
                                                           parameters: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1),
@@ -68,6 +63,16 @@ public struct UsersService: MovRServiceDefinition {
                                                           maxWait: .milliseconds(hashMaxWaitMs)),
                            throttle: AuthThrottle(policy: throttlePolicy),
                            sessionLifetime: .seconds(sessionHours * 3600))
+    }
+
+    /// Starts the database client's and the hashing threads, then applies the migrations
+    /// (unless `--migrate false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
+        hashingPool.start()
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(UsersSchema.migrations)
+        }
     }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {

@@ -17,6 +17,8 @@ public struct VehiclesService: MovRServiceDefinition {
     /// The standby of this region, when there is one (`--replica-database-url`).
     let reads: RegionalReads
     let replicaStore: VehiclesStore?
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    let migrates: Bool
 
     /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
     static let writeMethods = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove, InternalMethod.Vehicles.reserve,
@@ -24,9 +26,7 @@ public struct VehiclesService: MovRServiceDefinition {
 
     public init(runtime: ServiceRuntime) async throws {
         let database = try runtime.makeDatabase()
-        if try runtime.configuration.value(DatabaseSettings.migrate) {
-            _ = try await Migrator(client: database).apply(VehiclesSchema.migrations)
-        }
+        migrates = try runtime.configuration.value(DatabaseSettings.migrate)
         let followerReads = try runtime.configuration.value(VehiclesSettings.followerReads)
         guard !followerReads || database.configuration.dialect == .cockroach else {
             throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
@@ -34,6 +34,16 @@ public struct VehiclesService: MovRServiceDefinition {
         store = VehiclesStore(database: database, locality: runtime.locality, followerReads: followerReads)
         reads = try runtime.makeRegionalReads(primary: database)
         replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: runtime.locality) }
+    }
+
+    /// Starts the database clients' threads, then applies the migrations (unless `--migrate
+    /// false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
+        reads.replica?.start()
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(VehiclesSchema.migrations)
+        }
     }
 
     public var backgroundServices: [any Service] {
