@@ -329,8 +329,11 @@ let package = Package(
                 "MovRLocality",
                 "MovRPostgres",
                 "MovRRPC",
+                "MovRService",
+                "MovRServiceDatabase",
                 "MovRTestSupport",
                 "MovRVehicles",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "MovRRidesTests",

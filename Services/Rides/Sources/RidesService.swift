@@ -34,6 +34,7 @@ public struct RidesService: MovRServiceDefinition {
 
     public var store: RidesStore { flows.store }
 
+    /// Resolves what the service uses from the runtime's settings (``RidesSettings``).
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
         let pricing = try configuration.value(RidesSettings.pricingConfig).map { try PricingTable.load(from: $0) }
@@ -46,17 +47,28 @@ public struct RidesService: MovRServiceDefinition {
         }
 
         let database = try runtime.makeDatabase()
-        migrates = try configuration.value(DatabaseSettings.migrate)
+        try self.init(pricing: pricing, database: database, reads: try runtime.makeRegionalReads(primary: database),
+                      vehicles: RPCVehiclesPort(client: try runtime.client(for: .vehicles)), region: runtime.region,
+                      reconcileInterval: .seconds(reconcileSeconds), reconcileGrace: .seconds(graceSeconds),
+                      armedFault: try configuration.value(RidesSettings.fault),
+                      migrates: try configuration.value(DatabaseSettings.migrate), logger: runtime.logger)
+    }
+
+    /// The service from what it uses, given explicitly: the tariffs (validated against the city
+    /// map by the caller), its database (started and migrated by ``prepare()``) and the regional
+    /// reads over it, the vehicles service, its region, the reconciler's timing and a logger.
+    public init(pricing: PricingTable, database: PostgresClient, reads: RegionalReads, vehicles: any VehiclesPort,
+                region: String, reconcileInterval: Duration, reconcileGrace: Duration, armedFault: String? = nil,
+                migrates: Bool = true, logger: Logger) throws {
         let tariffs = try RideTariffs(pricing: pricing)
         let store = RidesStore(database: database, tariffs: tariffs)
-        reads = try runtime.makeRegionalReads(primary: database)
+        self.reads = reads
         replicaStore = reads.replica.map { RidesStore(database: $0, tariffs: tariffs) }
-        let vehicles = RPCVehiclesPort(client: try runtime.client(for: .vehicles))
-        flows = RideFlows(store: store, vehicles: vehicles, region: runtime.region,
-                          armedFault: try configuration.value(RidesSettings.fault), logger: runtime.logger)
-        reconciler = RideReconciler(flows: flows, grace: .seconds(graceSeconds))
-        reconcileInterval = .seconds(reconcileSeconds)
-        logger = runtime.logger
+        flows = RideFlows(store: store, vehicles: vehicles, region: region, armedFault: armedFault, logger: logger)
+        reconciler = RideReconciler(flows: flows, grace: reconcileGrace)
+        self.reconcileInterval = reconcileInterval
+        self.migrates = migrates
+        self.logger = logger
     }
 
     /// Starts the database clients' threads, then applies the migrations (unless `--migrate

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MovRAPI
 import MovRInternalAPI
+import MovRLocality
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
@@ -35,8 +36,6 @@ public struct UsersService: MovRServiceDefinition {
         guard (1...86_400).contains(sweepSeconds) else {
             throw ConfigurationError(message: "session-sweep-seconds must be 1...86400")
         }
-        sessionSweepInterval = .seconds(sweepSeconds)
-        logger = runtime.logger
         let hashThreads = try configuration.value(UsersSettings.hashThreads)
         let hashQueue = try configuration.value(UsersSettings.hashQueue)
         let hashMaxWaitMs = try configuration.value(UsersSettings.hashMaxWaitMs)
@@ -53,16 +52,30 @@ public struct UsersService: MovRServiceDefinition {
             throw ConfigurationError(message: "session-hours must be 1...8760, hash-threads 1...64, hash-queue 1...10000, hash-max-wait-ms 1...60000, scrypt-log2n 14...20, "
                                      + "register-per-client-per-minute, register-per-second, login-free-failures and login-client-free-failures at least 1")
         }
-        migrates = try configuration.value(DatabaseSettings.migrate)
+        let migrates = try configuration.value(DatabaseSettings.migrate)
         let database = try runtime.makeDatabase()
+        self.init(database: database, locality: runtime.locality, hashThreads: hashThreads,
+                  scrypt: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1), hashQueue: hashQueue,
+                  hashMaxWait: .milliseconds(hashMaxWaitMs), throttle: throttlePolicy,
+                  sessionLifetime: .seconds(sessionHours * 3600), sessionSweepInterval: .seconds(sweepSeconds),
+                  migrates: migrates, logger: runtime.logger)
+    }
+
+    /// The service from what it uses, given explicitly: its database (started and migrated by
+    /// ``prepare()``), the city map, the password hashing (threads of its own, started by
+    /// ``prepare()``; cost; queue bound and wait), the sign-in throttle, session lifetime and
+    /// sweep interval, and a logger. The runtime-based init checks the ranges of the settings.
+    public init(database: PostgresClient, locality: Locality, hashThreads: Int, scrypt: ScryptParameters,
+                hashQueue: Int, hashMaxWait: Duration, throttle: AuthThrottle.Policy, sessionLifetime: Duration,
+                sessionSweepInterval: Duration, migrates: Bool = true, logger: Logger) {
         hashingPool = NIOThreadPool(numberOfThreads: hashThreads)
-        store = UsersStore(database: database, locality: runtime.locality,
-                           passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads,
-                                                          parameters: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1),
-                                                          maxPending: hashQueue,
-                                                          maxWait: .milliseconds(hashMaxWaitMs)),
-                           throttle: AuthThrottle(policy: throttlePolicy),
-                           sessionLifetime: .seconds(sessionHours * 3600))
+        store = UsersStore(database: database, locality: locality,
+                           passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads, parameters: scrypt,
+                                                          maxPending: hashQueue, maxWait: hashMaxWait),
+                           throttle: AuthThrottle(policy: throttle), sessionLifetime: sessionLifetime)
+        self.sessionSweepInterval = sessionSweepInterval
+        self.migrates = migrates
+        self.logger = logger
     }
 
     /// Starts the database client's and the hashing threads, then applies the migrations

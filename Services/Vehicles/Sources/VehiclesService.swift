@@ -1,6 +1,7 @@
 import Foundation
 import MovRAPI
 import MovRInternalAPI
+import MovRLocality
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
@@ -24,16 +25,26 @@ public struct VehiclesService: MovRServiceDefinition {
     static let writeMethods = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove, InternalMethod.Vehicles.reserve,
                                InternalMethod.Vehicles.release, InternalMethod.Vehicles.recordLocation]
 
+    /// Resolves what the service uses from the runtime's settings (``VehiclesSettings``).
     public init(runtime: ServiceRuntime) async throws {
         let database = try runtime.makeDatabase()
-        migrates = try runtime.configuration.value(DatabaseSettings.migrate)
-        let followerReads = try runtime.configuration.value(VehiclesSettings.followerReads)
+        try self.init(database: database, reads: try runtime.makeRegionalReads(primary: database),
+                      locality: runtime.locality,
+                      followerReads: try runtime.configuration.value(VehiclesSettings.followerReads),
+                      migrates: try runtime.configuration.value(DatabaseSettings.migrate))
+    }
+
+    /// The service from what it uses, given explicitly: its database (started and migrated by
+    /// ``prepare()``), the regional reads over it, and the city map.
+    public init(database: PostgresClient, reads: RegionalReads, locality: Locality, followerReads: Bool = false,
+                migrates: Bool = true) throws {
         guard !followerReads || database.configuration.dialect == .cockroach else {
             throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
         }
-        store = VehiclesStore(database: database, locality: runtime.locality, followerReads: followerReads)
-        reads = try runtime.makeRegionalReads(primary: database)
-        replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: runtime.locality) }
+        store = VehiclesStore(database: database, locality: locality, followerReads: followerReads)
+        self.reads = reads
+        replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: locality) }
+        self.migrates = migrates
     }
 
     /// Starts the database clients' threads, then applies the migrations (unless `--migrate
