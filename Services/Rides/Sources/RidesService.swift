@@ -46,6 +46,7 @@ public struct RidesService: MovRServiceDefinition {
             throw ConfigurationError(message: "reconcile-seconds and reconcile-grace-seconds must be at least 1")
         }
 
+        FaultPoint.useOneShotDirectory(try configuration.value(RidesSettings.faultDirectory))
         let database = try runtime.makeDatabase()
         try self.init(pricing: pricing, database: database, reads: try runtime.makeRegionalReads(primary: database),
                       vehicles: RPCVehiclesPort(client: try runtime.client(for: .vehicles)), region: runtime.region,

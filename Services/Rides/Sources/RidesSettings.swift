@@ -10,8 +10,7 @@ public enum RidesSettings {
     public static let reconcileGraceSeconds = Setting<Int>("reconcile-grace-seconds", default: 5)
     /// A fault point armed on every pass (crash tests only; `FaultPoint`).
     public static let fault = Setting<String?>("fault")
-    /// Directory of one-shot fault files (crash tests only); `FaultPoint` reads it from the
-    /// environment at its first use.
+    /// Directory of one-shot fault files (crash tests only; `FaultPoint`).
     public static let faultDirectory = Setting<String?>("fault-dir")
 
     public static let all: [SettingDeclaration] = SharedSettings.all + DatabaseSettings.primary
