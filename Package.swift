@@ -90,6 +90,7 @@ let package = Package(
         .target(
             name: "MovRService",
             dependencies: [
+                "MovRInternalAPI",
                 "MovRLocality",
                 "MovRRPC",
                 "MovRRPCTransport",
@@ -108,6 +109,7 @@ let package = Package(
         .target(
             name: "MovRServiceDatabase",
             dependencies: [
+                "MovRInternalAPI",
                 "MovRPostgres",
                 "MovRRPC",
                 "MovRRPCTransport",
@@ -357,6 +359,7 @@ let package = Package(
             dependencies: [
                 "MovRDevTools",
                 "MovRGateway",
+                "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
                 "MovRRPC",

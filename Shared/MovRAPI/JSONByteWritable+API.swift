@@ -21,7 +21,7 @@ extension Vehicle: JSONByteWritable {
             object.key("type"); object.string(type.rawValue)
             object.key("city"); object.string(city)
             object.key("region"); object.string(region)
-            object.key("owner_id"); object.lowercaseUUID(ownerId)
+            object.key("owner_id"); object.lowercaseUUID(ownerID)
             object.key("status"); object.string(status.rawValue)
             object.key("battery"); object.integer(battery)
             object.key("location"); try location.writeJSON(into: &object)
@@ -48,8 +48,8 @@ extension Ride: JSONByteWritable {
     public func writeJSON(into writer: inout JSONByteWriter) throws {
         try writer.object { object in
             object.key("id"); object.lowercaseUUID(id)
-            object.key("vehicle_id"); object.lowercaseUUID(vehicleId)
-            object.key("rider_id"); object.lowercaseUUID(riderId)
+            object.key("vehicle_id"); object.lowercaseUUID(vehicleID)
+            object.key("rider_id"); object.lowercaseUUID(riderID)
             object.key("city"); object.string(city)
             object.key("region"); object.string(region)
             object.key("start_location"); try startLocation.writeJSON(into: &object)

@@ -45,20 +45,20 @@ public struct PromoCode: Codable, Sendable, Hashable {
 
 /// A promo code a user applied; `usedAt` is set once a ride's price consumed it.
 public struct UserPromoCode: Codable, Sendable, Hashable {
-    public var userId: UUID
+    public var userID: UUID
     public var code: String
     public var appliedAt: Date
     public var usedAt: Date?
 
-    public init(userId: UUID, code: String, appliedAt: Date, usedAt: Date? = nil) {
-        self.userId = userId
+    public init(userID: UUID, code: String, appliedAt: Date, usedAt: Date? = nil) {
+        self.userID = userID
         self.code = code
         self.appliedAt = appliedAt
         self.usedAt = usedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case userId = "user_id"
+        case userID = "user_id"
         case code
         case appliedAt = "applied_at"
         case usedAt = "used_at"
@@ -66,7 +66,7 @@ public struct UserPromoCode: Codable, Sendable, Hashable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        userId = try container.decodeUUID(forKey: .userId)
+        userID = try container.decodeUUID(forKey: .userID)
         code = try container.decode(String.self, forKey: .code)
         appliedAt = try container.decodeRFC3339(forKey: .appliedAt)
         usedAt = try container.decodeRFC3339IfPresent(forKey: .usedAt)
@@ -74,7 +74,7 @@ public struct UserPromoCode: Codable, Sendable, Hashable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeLowercase(userId, forKey: .userId)
+        try container.encodeLowercase(userID, forKey: .userID)
         try container.encode(code, forKey: .code)
         try container.encodeRFC3339(appliedAt, forKey: .appliedAt)
         try container.encodeRFC3339OrNull(usedAt, forKey: .usedAt)

@@ -21,21 +21,42 @@ public enum PublicMethod: String, CaseIterable, Sendable {
     case promoCodesCreate = "promo_codes.create"
     case promoCodesApply = "promo_codes.apply"
 
-    /// Whether the call needs `Authorization: Bearer <token>`.
-    public var requiresAuth: Bool {
+    /// Who may call a method; the gateway establishes it, for every method the same way, after
+    /// the params decoded and validated and before any other work.
+    public enum Access: Sendable {
+        /// Anyone (a token, when sent, is not checked).
+        case anyone
+        /// A bearer token must be sent; the method itself decides what it means (`auth.logout`
+        /// ends the session it names, whether or not it is still valid).
+        case bearerToken
+        /// A valid session (`401` otherwise).
+        case signedIn
+        /// A valid session of an administrator (`403 admin_required` otherwise).
+        case admin
+    }
+
+    public var access: Access {
         switch self {
         case .citiesList, .usersRegister, .authLogin, .vehiclesList, .vehiclesGet, .promoCodesList:
-            false
-        case .authLogout, .usersMe, .usersDelete, .vehiclesMine, .vehiclesAdd, .vehiclesRemove, .vehiclesLocationHistory,
-             .ridesStart, .ridesUpdateLocation, .ridesEnd, .ridesList, .ridesGet,
-             .promoCodesCreate, .promoCodesApply:
-            true
+            .anyone
+        case .authLogout:
+            .bearerToken
+        case .usersMe, .usersDelete, .vehiclesMine, .vehiclesAdd, .vehiclesRemove, .vehiclesLocationHistory,
+             .ridesStart, .ridesUpdateLocation, .ridesEnd, .ridesList, .ridesGet, .promoCodesApply:
+            .signedIn
+        case .promoCodesCreate:
+            .admin
         }
+    }
+
+    /// Whether the call needs `Authorization: Bearer <token>`.
+    public var requiresAuth: Bool {
+        if case .anyone = access { false } else { true }
     }
 
     /// Whether only an administrator may call it (implies `requiresAuth`).
     public var requiresAdmin: Bool {
-        self == .promoCodesCreate
+        if case .admin = access { true } else { false }
     }
 
     /// The params type a request for this method decodes into.

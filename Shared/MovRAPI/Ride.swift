@@ -4,8 +4,8 @@ import Foundation
 /// revenue are filled in together when it ends.
 public struct Ride: Codable, Sendable, Hashable {
     public var id: UUID
-    public var vehicleId: UUID
-    public var riderId: UUID
+    public var vehicleID: UUID
+    public var riderID: UUID
     public var city: String
     public var region: String
     public var startLocation: Location
@@ -19,12 +19,12 @@ public struct Ride: Codable, Sendable, Hashable {
     public var currency: String
     public var promoCode: String?
 
-    public init(id: UUID, vehicleId: UUID, riderId: UUID, city: String, region: String,
+    public init(id: UUID, vehicleID: UUID, riderID: UUID, city: String, region: String,
                 startLocation: Location, endLocation: Location? = nil, startTime: Date, endTime: Date? = nil,
                 durationSeconds: Int? = nil, revenue: String? = nil, currency: String, promoCode: String? = nil) {
         self.id = id
-        self.vehicleId = vehicleId
-        self.riderId = riderId
+        self.vehicleID = vehicleID
+        self.riderID = riderID
         self.city = city
         self.region = region
         self.startLocation = startLocation
@@ -42,8 +42,8 @@ public struct Ride: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id
-        case vehicleId = "vehicle_id"
-        case riderId = "rider_id"
+        case vehicleID = "vehicle_id"
+        case riderID = "rider_id"
         case city
         case region
         case startLocation = "start_location"
@@ -59,8 +59,8 @@ public struct Ride: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decodeUUID(forKey: .id)
-        vehicleId = try container.decodeUUID(forKey: .vehicleId)
-        riderId = try container.decodeUUID(forKey: .riderId)
+        vehicleID = try container.decodeUUID(forKey: .vehicleID)
+        riderID = try container.decodeUUID(forKey: .riderID)
         city = try container.decode(String.self, forKey: .city)
         region = try container.decode(String.self, forKey: .region)
         startLocation = try container.decode(Location.self, forKey: .startLocation)
@@ -76,8 +76,8 @@ public struct Ride: Codable, Sendable, Hashable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeLowercase(id, forKey: .id)
-        try container.encodeLowercase(vehicleId, forKey: .vehicleId)
-        try container.encodeLowercase(riderId, forKey: .riderId)
+        try container.encodeLowercase(vehicleID, forKey: .vehicleID)
+        try container.encodeLowercase(riderID, forKey: .riderID)
         try container.encode(city, forKey: .city)
         try container.encode(region, forKey: .region)
         try container.encode(startLocation, forKey: .startLocation)

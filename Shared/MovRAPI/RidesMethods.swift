@@ -2,22 +2,22 @@ import Foundation
 
 /// Params of `rides.start`. A retry with the same `idempotencyKey` returns the first ride.
 public struct RidesStartParams: APIParams {
-    public var vehicleId: UUID
+    public var vehicleID: UUID
     public var idempotencyKey: String?
 
-    public init(vehicleId: UUID, idempotencyKey: String? = nil) {
-        self.vehicleId = vehicleId
+    public init(vehicleID: UUID, idempotencyKey: String? = nil) {
+        self.vehicleID = vehicleID
         self.idempotencyKey = idempotencyKey
     }
 
     enum CodingKeys: String, CodingKey {
-        case vehicleId = "vehicle_id"
+        case vehicleID = "vehicle_id"
         case idempotencyKey = "idempotency_key"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeLowercase(vehicleId, forKey: .vehicleId)
+        try container.encodeLowercase(vehicleID, forKey: .vehicleID)
         try container.encodeIfPresent(idempotencyKey, forKey: .idempotencyKey)
     }
 
@@ -28,22 +28,22 @@ public struct RidesStartParams: APIParams {
 
 /// Params of `rides.update_location` (own active ride); result `EmptyObject`.
 public struct RidesUpdateLocationParams: APIParams {
-    public var rideId: UUID
+    public var rideID: UUID
     public var location: Location
 
-    public init(rideId: UUID, location: Location) {
-        self.rideId = rideId
+    public init(rideID: UUID, location: Location) {
+        self.rideID = rideID
         self.location = location
     }
 
     enum CodingKeys: String, CodingKey {
-        case rideId = "ride_id"
+        case rideID = "ride_id"
         case location
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeLowercase(rideId, forKey: .rideId)
+        try container.encodeLowercase(rideID, forKey: .rideID)
         try container.encode(location, forKey: .location)
     }
 
@@ -54,25 +54,25 @@ public struct RidesUpdateLocationParams: APIParams {
 
 /// Params of `rides.end` (own active ride): where the vehicle was left and its battery.
 public struct RidesEndParams: APIParams {
-    public var rideId: UUID
+    public var rideID: UUID
     public var location: Location
     public var battery: Int?
 
-    public init(rideId: UUID, location: Location, battery: Int? = nil) {
-        self.rideId = rideId
+    public init(rideID: UUID, location: Location, battery: Int? = nil) {
+        self.rideID = rideID
         self.location = location
         self.battery = battery
     }
 
     enum CodingKeys: String, CodingKey {
-        case rideId = "ride_id"
+        case rideID = "ride_id"
         case location
         case battery
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeLowercase(rideId, forKey: .rideId)
+        try container.encodeLowercase(rideID, forKey: .rideID)
         try container.encode(location, forKey: .location)
         try container.encodeIfPresent(battery, forKey: .battery)
     }

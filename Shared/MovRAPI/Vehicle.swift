@@ -31,7 +31,7 @@ public struct Vehicle: Codable, Sendable, Hashable {
     public var city: String
     public var region: String
     /// The user who added it; nil for fleet vehicles.
-    public var ownerId: UUID?
+    public var ownerID: UUID?
     public var status: VehicleStatus
     public var battery: Int
     public var location: Location
@@ -39,14 +39,14 @@ public struct Vehicle: Codable, Sendable, Hashable {
     public var brand: String
     public var createdAt: Date
 
-    public init(id: UUID, type: VehicleType, city: String, region: String, ownerId: UUID?,
+    public init(id: UUID, type: VehicleType, city: String, region: String, ownerID: UUID?,
                 status: VehicleStatus, battery: Int, location: Location, color: String, brand: String,
                 createdAt: Date) {
         self.id = id
         self.type = type
         self.city = city
         self.region = region
-        self.ownerId = ownerId
+        self.ownerID = ownerID
         self.status = status
         self.battery = battery
         self.location = location
@@ -60,7 +60,7 @@ public struct Vehicle: Codable, Sendable, Hashable {
         case type
         case city
         case region
-        case ownerId = "owner_id"
+        case ownerID = "owner_id"
         case status
         case battery
         case location
@@ -75,7 +75,7 @@ public struct Vehicle: Codable, Sendable, Hashable {
         type = try container.decode(VehicleType.self, forKey: .type)
         city = try container.decode(String.self, forKey: .city)
         region = try container.decode(String.self, forKey: .region)
-        ownerId = try container.decodeUUIDIfPresent(forKey: .ownerId)
+        ownerID = try container.decodeUUIDIfPresent(forKey: .ownerID)
         status = try container.decode(VehicleStatus.self, forKey: .status)
         battery = try container.decode(Int.self, forKey: .battery)
         location = try container.decode(Location.self, forKey: .location)
@@ -90,7 +90,7 @@ public struct Vehicle: Codable, Sendable, Hashable {
         try container.encode(type, forKey: .type)
         try container.encode(city, forKey: .city)
         try container.encode(region, forKey: .region)
-        try container.encodeLowercaseOrNull(ownerId, forKey: .ownerId)
+        try container.encodeLowercaseOrNull(ownerID, forKey: .ownerID)
         try container.encode(status, forKey: .status)
         try container.encode(battery, forKey: .battery)
         try container.encode(location, forKey: .location)

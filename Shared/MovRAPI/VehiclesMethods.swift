@@ -182,25 +182,25 @@ public struct LocationHistoryParams: APIParams {
     }
 }
 
-/// One recorded position of a vehicle; `rideId` is the ride it was recorded during, if any.
+/// One recorded position of a vehicle; `rideID` is the ride it was recorded during, if any.
 public struct LocationRecord: Codable, Sendable, Hashable {
     public var latitude: Double
     public var longitude: Double
     public var recordedAt: Date
-    public var rideId: UUID?
+    public var rideID: UUID?
 
-    public init(latitude: Double, longitude: Double, recordedAt: Date, rideId: UUID? = nil) {
+    public init(latitude: Double, longitude: Double, recordedAt: Date, rideID: UUID? = nil) {
         self.latitude = latitude
         self.longitude = longitude
         self.recordedAt = recordedAt
-        self.rideId = rideId
+        self.rideID = rideID
     }
 
     enum CodingKeys: String, CodingKey {
         case latitude
         case longitude
         case recordedAt = "recorded_at"
-        case rideId = "ride_id"
+        case rideID = "ride_id"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -208,7 +208,7 @@ public struct LocationRecord: Codable, Sendable, Hashable {
         latitude = try container.decode(Double.self, forKey: .latitude)
         longitude = try container.decode(Double.self, forKey: .longitude)
         recordedAt = try container.decodeRFC3339(forKey: .recordedAt)
-        rideId = try container.decodeUUIDIfPresent(forKey: .rideId)
+        rideID = try container.decodeUUIDIfPresent(forKey: .rideID)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -216,7 +216,7 @@ public struct LocationRecord: Codable, Sendable, Hashable {
         try container.encode(latitude, forKey: .latitude)
         try container.encode(longitude, forKey: .longitude)
         try container.encodeRFC3339(recordedAt, forKey: .recordedAt)
-        try container.encodeLowercaseOrNull(rideId, forKey: .rideId)
+        try container.encodeLowercaseOrNull(rideID, forKey: .rideID)
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 import MovRAPI
 
-/// Method names of the internal (service-to-service, mutual TLS) API, with who may call each.
-/// Each service's dispatcher registers exactly these, with these allow lists.
+/// Method names of the internal (service-to-service, mutual TLS) API. Who may call each is in
+/// ``InternalMethod/table``; each service's dispatcher registers exactly those, with those allow
+/// lists.
 public enum InternalMethod {
     public enum Vehicles {
         public static let list = "vehicles.list"
@@ -50,12 +51,4 @@ public enum InternalMethod {
 
     /// Every service answers this for readiness checks by its callers.
     public static let ping = "system.ping"
-}
-
-/// The identity allowed to call something, as named in certificates.
-public enum Caller {
-    public static let gateway: Set<String> = ["gateway"]
-    public static let rides: Set<String> = ["rides"]
-    public static let gatewayAndRides: Set<String> = ["gateway", "rides"]
-    public static let `operator`: Set<String> = ["operator"]
 }

@@ -23,14 +23,14 @@ final class ConnectionPool: Sendable {
 
     /// What a waiter is given: a connection, or the right to open one in a freed slot.
     private enum Grant: Sendable {
-        case connection(PostgresConnection)
+        case connection(PoolEntry)
         case slot
     }
 
     private typealias Waiter = CheckedContinuation<Grant, any Error>
 
     private struct Locked: Sendable {
-        var state: ConnectionPoolState<PostgresConnection, Waiter>
+        var state: ConnectionPoolState<PoolEntry, Waiter>
         var nextConnectionID = 0
         var peakOpen = 0
         var opened = 0
@@ -49,7 +49,7 @@ final class ConnectionPool: Sendable {
         self.threadPool = threadPool
         self.timerLoop = timerLoop
         self.logger = logger
-        let limits = ConnectionPoolState<PostgresConnection, Waiter>.Limits(
+        let limits = ConnectionPoolState<PoolEntry, Waiter>.Limits(
             size: configuration.poolSize,
             idleTimeout: .milliseconds(Self.milliseconds(configuration.idleTimeoutSeconds)),
             maxLifetime: .milliseconds(Self.milliseconds(configuration.maxLifetimeSeconds)))
@@ -63,31 +63,31 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    func lease() async throws -> PostgresConnection {
+    func lease() async throws -> PoolEntry {
         while true {
             let grant = try await acquire()
             switch grant {
-            case .connection(let connection):
-                if connection.isReusable() { return connection }
-                discard(connection, reason: "unhealthy on checkout")
+            case .connection(let entry):
+                if entry.connection.isReusable() { return entry }
+                discard(entry, reason: "unhealthy on checkout")
             case .slot:
                 return try await openReserved()
             }
         }
     }
 
-    func release(_ connection: PostgresConnection) {
-        let reusable = connection.isReusable()
+    func release(_ entry: PoolEntry) {
+        let reusable = entry.connection.isReusable()
         let action = locked.withLockedValue {
-            $0.state.release(connection, openedAt: connection.openedAt, reusable: reusable, now: .now)
+            $0.state.release(entry, openedAt: entry.connection.openedAt, reusable: reusable, now: .now)
         }
         switch action {
         case .keep:
             break
         case .handOver(let waiter):
-            waiter.resume(returning: .connection(connection))
+            waiter.resume(returning: .connection(entry))
         case .close(let waiter):
-            closeDiscarded(connection, reason: reusable ? "lifetime over or pool closed" : "unhealthy on release")
+            closeDiscarded(entry, reason: reusable ? "lifetime over or pool closed" : "unhealthy on release")
             waiter?.resume(returning: .slot)
         }
     }
@@ -95,7 +95,7 @@ final class ConnectionPool: Sendable {
     func shutdown() async {
         let (idle, waiters) = locked.withLockedValue { $0.state.close() }
         for waiter in waiters { waiter.resume(throwing: PostgresError(code: .poolClosed)) }
-        for connection in idle { await connection.close() }
+        for entry in idle { await entry.connection.close() }
     }
 
     // MARK: Private
@@ -108,7 +108,7 @@ final class ConnectionPool: Sendable {
     }
 
     private func acquire() async throws -> Grant {
-        var expired: [PostgresConnection] = []
+        var expired: [PoolEntry] = []
         // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
         // between the decision and the wait cannot be missed.
         let grant: Grant = try await withCheckedThrowingContinuation { (continuation: Waiter) in
@@ -133,7 +133,7 @@ final class ConnectionPool: Sendable {
     }
 
     /// Opens a connection for a slot already reserved in the state.
-    private func openReserved() async throws -> PostgresConnection {
+    private func openReserved() async throws -> PoolEntry {
         let id = locked.withLockedValue { locked -> Int in
             locked.nextConnectionID += 1
             return locked.nextConnectionID
@@ -145,7 +145,7 @@ final class ConnectionPool: Sendable {
                 locked.opened += 1
                 locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
             }
-            return connection
+            return PoolEntry(connection: connection)
         } catch {
             let waiter = locked.withLockedValue { $0.state.freeSlot() }
             waiter?.resume(returning: .slot)
@@ -154,16 +154,16 @@ final class ConnectionPool: Sendable {
     }
 
     /// Drops a connection whose slot is still counted, passing the slot on.
-    private func discard(_ connection: PostgresConnection, reason: String) {
+    private func discard(_ entry: PoolEntry, reason: String) {
         let waiter = locked.withLockedValue { $0.state.freeSlot() }
-        closeDiscarded(connection, reason: reason)
+        closeDiscarded(entry, reason: reason)
         waiter?.resume(returning: .slot)
     }
 
     /// Closes a connection whose slot the state has already freed.
-    private func closeDiscarded(_ connection: PostgresConnection, reason: String) {
-        logger.debug("discarding connection", metadata: ["db.connection": "\(connection.id)", "reason": "\(reason)"])
+    private func closeDiscarded(_ entry: PoolEntry, reason: String) {
+        logger.debug("discarding connection", metadata: ["db.connection": "\(entry.connection.id)", "reason": "\(reason)"])
         locked.withLockedValue { $0.discarded += 1 }
-        Task { await connection.close() }
+        Task { await entry.connection.close() }
     }
 }

@@ -45,16 +45,17 @@ public final class PostgresClient: Sendable {
         state.withLockedValue { if case .running = $0 { true } else { false } }
     }
 
-    /// Leases a connection for the duration of `body`. The connection must not escape `body`.
+    /// Leases a connection for the duration of `body`, which alone can use it: the connection is
+    /// not `Sendable`, so it cannot be handed to another task or kept beyond `body`.
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         start()
-        let connection = try await pool.lease()
+        let entry = try await pool.lease()
         do {
-            let result = try await body(connection)
-            pool.release(connection)
+            let result = try await body(entry.connection)
+            pool.release(entry)
             return result
         } catch {
-            pool.release(connection)
+            pool.release(entry)
             throw error
         }
     }

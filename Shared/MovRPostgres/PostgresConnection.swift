@@ -9,11 +9,12 @@ import NIOPosix
 /// when decoded, see `LibPQResult`); statements that are not DDL are
 /// prepared once per connection and reused (keyed by SQL text and parameter types).
 ///
-/// `@unchecked Sendable`: the mutable state (`handle`, the statement cache, counters) is confined
-/// to the task holding the lease (or to the pool actor while idle); the lease hands the connection
-/// over with actor/continuation happens-before edges, and each work item on the thread pool is
-/// awaited before the next one starts, so the state is never accessed concurrently.
-public final class PostgresConnection: @unchecked Sendable {
+/// Not `Sendable`, on purpose: a connection is used by one task at a time by construction. The
+/// only way to get one is `PostgresClient.withConnection` (or a transaction), whose body holds
+/// it; the compiler refuses to send it to another task (`Task {}`, `async let`, an actor) or to
+/// return it (results are `Sendable`). It crosses tasks only inside this module, as a
+/// ``PoolEntry`` the pool's state machine gives to one lease at a time.
+public final class PostgresConnection {
     /// A process-unique number for logs.
     public let id: Int
     /// When the connection was opened; the pool retires it after its maximum lifetime.
@@ -100,7 +101,9 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         logger.debug("query", metadata: ["db.statement": "\(query.sql)"])
         statementObserver?()
-        return try await Self.runBlocking(on: threadPool) { try self.runQuery(query) }
+        // The thread pool runs the work item while this task waits for it: still one user.
+        let entry = PoolEntry(connection: self)
+        return try await Self.runBlocking(on: threadPool) { try entry.connection.runQuery(query) }
     }
 
     /// Runs simple SQL without parameters through PQexec; may hold several statements
@@ -109,7 +112,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public func execute(_ sql: String) async throws -> PostgresRows {
         logger.debug("execute", metadata: ["db.statement": "\(sql)"])
         statementObserver?()
-        return try await Self.runBlocking(on: threadPool) { try self.runSimple(sql) }
+        let entry = PoolEntry(connection: self)
+        return try await Self.runBlocking(on: threadPool) { try entry.connection.runSimple(sql) }
     }
 
     /// Whether the connection has been closed.
@@ -117,8 +121,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Closes the connection (PQfinish on the thread pool when it is still running).
     func close() async {
+        let entry = PoolEntry(connection: self)
         do {
-            try await threadPool.runIfActive { self.handle = nil }
+            try await threadPool.runIfActive { entry.connection.handle = nil }
         } catch {
             handle = nil
         }
@@ -244,4 +249,12 @@ public final class PostgresConnection: @unchecked Sendable {
             )
         }
     }
+}
+
+/// A connection crossing tasks inside this module: held by the pool, handed to one lease, run on
+/// the thread pool while its lease waits. `@unchecked Sendable` here and nowhere else: the pool's
+/// state machine gives each connection to one lease at a time (`ConnectionPoolStateTests`, the
+/// randomized never-held-twice check) and a lease gives it back before it is handed on.
+struct PoolEntry: @unchecked Sendable {
+    let connection: PostgresConnection
 }

@@ -11,7 +11,7 @@ public struct RPCContext: Sendable {
     /// per-client limits; `nil` when unknown.
     public var clientAddress: String?
     /// Request headers, names lowercased.
-    public var headers: [String: String]
+    public var headers: RequestHeaders
     /// When the caller stops waiting; handlers should give up after it.
     public var deadline: ContinuousClock.Instant?
     /// A logger carrying `request_id` metadata.
@@ -29,14 +29,14 @@ public struct RPCContext: Sendable {
     ) {
         self.requestID = requestID
         self.caller = caller
-        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        self.headers = RequestHeaders(headers.map { (name: $0.key.lowercased(), value: $0.value) })
         self.deadline = deadline
         self.logger = logger
         self.logger[metadataKey: "request_id"] = .string(requestID)
     }
 
     /// A context whose header names are already lowercase (the transport's fast path).
-    public init(requestID: String, caller: String?, lowercasedHeaders: [String: String],
+    public init(requestID: String, caller: String?, lowercasedHeaders: RequestHeaders,
                 deadline: ContinuousClock.Instant?, logger: Logger) {
         self.requestID = requestID
         self.caller = caller
@@ -53,6 +53,43 @@ public struct RPCContext: Sendable {
     public var isPastDeadline: Bool {
         guard let deadline else { return false }
         return ContinuousClock.now >= deadline
+    }
+}
+
+/// A request's headers as they came, names lowercased: a list, not a dictionary (a request has
+/// a handful and a handler reads two or three, so building a hash table per request costs more
+/// than it saves). Repeated fields read as one value joined with commas, at lookup, so a request
+/// with many repeats costs no quadratic joining up front.
+public struct RequestHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    public private(set) var fields: [(name: String, value: String)]
+
+    /// `fields` with lowercase names.
+    public init(_ fields: [(name: String, value: String)] = []) {
+        self.fields = fields
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        fields = elements.map { (name: $0.0.lowercased(), value: $0.1) }
+    }
+
+    public mutating func append(lowercasedName name: String, value: String) {
+        fields.append((name: name, value: value))
+    }
+
+    /// The value of the lowercase header `name`; repeated fields joined with ",".
+    public subscript(name: String) -> String? {
+        var found: String?
+        for field in fields where field.name == name {
+            found = found.map { $0 + "," + field.value } ?? field.value
+        }
+        return found
+    }
+
+    public var count: Int { fields.count }
+
+    public static func == (left: RequestHeaders, right: RequestHeaders) -> Bool {
+        left.fields.count == right.fields.count
+            && zip(left.fields, right.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 }
 

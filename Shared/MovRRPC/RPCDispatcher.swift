@@ -30,6 +30,11 @@ public struct RPCDispatcher: Sendable {
     /// The names of the registered methods.
     public var methodNames: [String] { methods.keys.sorted() }
 
+    /// The allow list of every registered method that has one, by method name.
+    public var allowLists: [String: Set<String>] {
+        methods.compactMapValues(\.allowedCallers)
+    }
+
     /// Registers `method`. Params are decoded from the request's `params` JSON into `P` (absent
     /// params decode as `{}`), so a struct takes by-name params and `[T]` takes by-position ones.
     ///
@@ -184,6 +189,8 @@ public struct RPCDispatcher: Sendable {
             return .success(try await method.invoke(request.params, context))
         } catch let error as RPCError {
             return .failure(error)
+        } catch let error as any RPCErrorConvertible {
+            return .failure(error.rpcError)
         } catch {
             // The transport cancels a handler whose caller went away or whose deadline passed.
             if error is CancellationError || Task.isCancelled {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRTLS

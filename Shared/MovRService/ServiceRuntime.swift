@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MovRInternalAPI
 import MovRLocality
 import MovRRPC
 import MovRRPCTransport

@@ -1,3 +1,5 @@
+import MovRInternalAPI
+
 /// A type a setting's text parses into.
 public protocol SettingValue: Sendable {
     /// The value `text` spells, or nil when it is not one.

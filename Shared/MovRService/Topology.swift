@@ -1,4 +1,5 @@
 import Foundation
+import MovRInternalAPI
 
 /// Where each region's executables listen: the `regions` object of `.movr/stack.json` (or any
 /// JSON file of that shape named by `MOVR_TOPOLOGY`).

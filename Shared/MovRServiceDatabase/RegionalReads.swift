@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MovRInternalAPI
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
@@ -85,7 +86,7 @@ public final class RegionalReads: Sendable {
     /// it reports its own after the whole flow, which follows every commit of the flow (one
     /// cluster, one WAL), so the inner call skips the extra primary round trip.
     public func reportWritePosition(_ context: RPCContext) async {
-        guard reportsWritePosition, context.caller == nil || context.caller == "gateway" else { return }
+        guard reportsWritePosition, context.caller == nil || context.callerIdentity == .gateway else { return }
         do {
             let position = try await Self.position(primary, "SELECT pg_current_wal_lsn()::text")
             RPCResponseHeaders.add(RPCHeader.lsn, position.description)

@@ -136,6 +136,48 @@ import Testing
         await west.shutdown()
     }
 
+    /// Every public method the same way, as the method table says: params are decoded strictly
+    /// and validated before anything else (no token needed to learn that `{"bogus":1}` is not a
+    /// request), then the table's access is enforced: a missing token is 401 for every method
+    /// that needs one, a signed-in non-administrator is refused the administrators' methods.
+    @Test func thePublicMethodTableDecidesValidationThenAccessForEveryMethod() async throws {
+        let domain = try await Domain.connect()
+        let user = try await domain.newUser()
+        let id = UUID().uuidString.lowercased()
+        let location: JSONValue = ["latitude": .number("40.7"), "longitude": .number("-74.0")]
+        for method in PublicMethod.allCases {
+            await expectRPCError(-32602) {
+                try await domain.call(method.rawValue, ["bogus": 1] as JSONValue, as: JSONValue.self)
+            }
+            let valid: JSONValue = switch method {
+            case .vehiclesRemove, .vehiclesLocationHistory, .ridesGet, .vehiclesGet: ["id": .string(id)]
+            case .vehiclesAdd: ["type": "bike", "city": "new york", "location": location, "color": "red", "brand": "b"]
+            case .ridesStart: ["vehicle_id": .string(id)]
+            case .ridesUpdateLocation: ["ride_id": .string(id), "location": location]
+            case .ridesEnd: ["ride_id": .string(id), "location": location]
+            case .promoCodesCreate: ["code": "NOPE", "description": "d", "percent_off": 5, "expires_at": "2030-01-01T00:00:00Z"]
+            case .promoCodesApply: ["code": "NOPE"]
+            default: [:]
+            }
+            switch method.access {
+            case .anyone:
+                continue
+            case .bearerToken, .signedIn:
+                await expectRPCError(401, reason: "missing_token") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self)
+                }
+            case .admin:
+                await expectRPCError(401, reason: "missing_token") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self)
+                }
+                await expectRPCError(403, reason: "admin_required") {
+                    try await domain.call(method.rawValue, valid, as: JSONValue.self, as: user)
+                }
+            }
+        }
+        await domain.shutdown()
+    }
+
     @Test func tokensAreCheckedOnEveryAuthenticatedMethod() async throws {
         let domain = try await Domain.connect()
         await expectRPCError(401, reason: "missing_token") {
@@ -154,12 +196,12 @@ import Testing
         let owner = try await domain.newUser()
         let rider = try await domain.newUser()
         let vehicle = try await domain.newVehicle(owner: owner)
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "new york").ride
         await expectRPCError(409, reason: "active_ride_exists") {
             try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         }
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.7, longitude: -74)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.7, longitude: -74)),
                                   as: RideResult.self, as: rider)
         _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         await expectRPCError(401) { try await domain.call("users.me", EmptyObject(), as: UserResult.self, as: rider) }
@@ -181,7 +223,7 @@ import Testing
         let rider = try await domain.newUser(city: "new york")
         let vehicle = try await domain.newVehicle(owner: owner, city: "rome")
         #expect(vehicle.region == "europe-west1")
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "rome").ride
         #expect(ride.region == "europe-west1")
         for region in ["us-east1", "europe-west1"] {
@@ -191,7 +233,7 @@ import Testing
             }
             await gateway.shutdown()
         }
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 41.9, longitude: 12.5)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 41.9, longitude: 12.5)),
                                   as: RideResult.self, as: rider, city: "rome")
         _ = try await domain.call("users.delete", EmptyObject(), as: EmptyObject.self, as: rider)
         try await domain.expectInvariants()

@@ -11,7 +11,7 @@ import Testing
         let mallory = try await domain.newUser(city: "seattle")
         let vehicle = try await domain.newVehicle(owner: alice, city: "seattle")
         let other = try await domain.newVehicle(owner: alice, city: "seattle")
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: alice, city: "seattle").ride
 
         await expectRPCError(404, reason: "ride_not_found") {
@@ -19,11 +19,11 @@ import Testing
         }
         await expectRPCError(404, reason: "ride_not_found") {
             try await domain.call("rides.update_location",
-                                  RidesUpdateLocationParams(rideId: ride.id, location: Location(latitude: 0, longitude: 0)),
+                                  RidesUpdateLocationParams(rideID: ride.id, location: Location(latitude: 0, longitude: 0)),
                                   as: EmptyObject.self, as: mallory)
         }
         await expectRPCError(404, reason: "ride_not_found") {
-            try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 0, longitude: 0)),
+            try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 0, longitude: 0)),
                                   as: RideResult.self, as: mallory)
         }
         let malloryRides = try await domain.call("rides.list", RidesListParams(), as: RidesListResult.self, as: mallory)
@@ -41,7 +41,7 @@ import Testing
         // Alice's ride is untouched by all of that.
         let still = try await domain.call("rides.get", RidesGetParams(id: ride.id), as: RideResult.self, as: alice).ride
         #expect(still.isActive)
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 47.6, longitude: -122.3)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 47.6, longitude: -122.3)),
                                   as: RideResult.self, as: alice)
         try await domain.expectInvariants()
         await domain.shutdown()

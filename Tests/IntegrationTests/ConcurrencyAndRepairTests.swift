@@ -27,7 +27,7 @@ import Testing
             for rider in riders {
                 group.addTask {
                     do {
-                        return .success(try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id),
+                        return .success(try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id),
                                                               as: RideResult.self, as: rider, city: "new york").ride)
                     } catch let error as RPCError {
                         return .failure(error)
@@ -60,7 +60,7 @@ import Testing
         let owner = try await domain.newUser()
         let rider = try await domain.newUser()
         let vehicle = try await domain.newVehicle(owner: owner)
-        let params = RidesStartParams(vehicleId: vehicle.id, idempotencyKey: "start-\(UUID().uuidString.prefix(8))")
+        let params = RidesStartParams(vehicleID: vehicle.id, idempotencyKey: "start-\(UUID().uuidString.prefix(8))")
         async let first = domain.call("rides.start", params, as: RideResult.self, as: rider, city: "new york")
         async let second = domain.call("rides.start", params, as: RideResult.self, as: rider, city: "new york")
         let (a, b) = try await (first, second)
@@ -83,7 +83,7 @@ import Testing
         // The next rides.start in any rides process dies (SIGKILL) right after reserving.
         try await LocalStackHarness.shared.armFault("rides.start.after_reserve")
         do {
-            _ = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id, idempotencyKey: "crash-1"),
+            _ = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id, idempotencyKey: "crash-1"),
                                       as: RideResult.self, as: rider, city: "new york")
             Issue.record("rides.start succeeded although the rides service was killed mid-way")
         } catch let error as RPCError {
@@ -105,9 +105,9 @@ import Testing
         try await domain.expectInvariants()
 
         // The system works on: the same rider can ride the same vehicle with a new key.
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id, idempotencyKey: "after-crash"),
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id, idempotencyKey: "after-crash"),
                                          as: RideResult.self, as: rider, city: "new york").ride
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.7, longitude: -74)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.7, longitude: -74)),
                                   as: RideResult.self, as: rider)
         try await domain.expectInvariants()
         await domain.shutdown()

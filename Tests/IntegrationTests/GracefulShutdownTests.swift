@@ -1,6 +1,6 @@
 import Foundation
 import MovRAPI
-import MovRService
+import MovRInternalAPI
 import MovRTestSupport
 import MovRTool
 import Testing

@@ -16,38 +16,38 @@ import Testing
                               color: "white", brand: "Vespa", battery: 80),
             as: VehicleResult.self, as: owner).vehicle
 
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "rome").ride
         #expect(ride.isActive && ride.city == "rome" && ride.region == "europe-west1" && ride.currency == "EUR")
-        #expect(ride.riderId == rider.user.id && ride.vehicleId == vehicle.id)
+        #expect(ride.riderID == rider.user.id && ride.vehicleID == vehicle.id)
         let held = try await domain.call("vehicles.get", VehiclesGetParams(id: vehicle.id), as: VehicleResult.self).vehicle
         #expect(held.status == .inUse)
 
         // The vehicle is taken, and the rider already rides.
         let other = try await domain.newUser(city: "rome")
         await expectRPCError(409, reason: "vehicle_unavailable") {
-            try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self, as: other)
+            try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self, as: other)
         }
         let second = try await domain.newVehicle(owner: owner, city: "rome")
         await expectRPCError(409, reason: "active_ride_exists") {
-            try await domain.call("rides.start", RidesStartParams(vehicleId: second.id), as: RideResult.self, as: rider)
+            try await domain.call("rides.start", RidesStartParams(vehicleID: second.id), as: RideResult.self, as: rider)
         }
 
         let waypoint = Location(latitude: 41.91, longitude: 12.49)
-        _ = try await domain.call("rides.update_location", RidesUpdateLocationParams(rideId: ride.id, location: waypoint),
+        _ = try await domain.call("rides.update_location", RidesUpdateLocationParams(rideID: ride.id, location: waypoint),
                                   as: EmptyObject.self, as: rider)
         // While the ride is on, its positions are the rider's: the rider sees them, the owner
         // sees the vehicle's earlier history only, anyone else nothing, and no one anonymously.
         let live = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
                                          as: LocationHistoryResult.self, as: rider)
-        #expect(!live.locations.isEmpty && live.locations.allSatisfy { $0.rideId == ride.id })
+        #expect(!live.locations.isEmpty && live.locations.allSatisfy { $0.rideID == ride.id })
         #expect(live.locations.contains { $0.latitude == waypoint.latitude })
         // Nor does the vehicle's public position follow the rider: it stays where the ride began.
         let during = try await domain.call("vehicles.get", VehiclesGetParams(id: vehicle.id), as: VehicleResult.self).vehicle
         #expect(during.location == vehicle.location, "\(during.location)")
         let ownersView = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
                                                as: LocationHistoryResult.self, as: owner)
-        #expect(ownersView.locations.allSatisfy { $0.rideId != ride.id }, "\(ownersView.locations)")
+        #expect(ownersView.locations.allSatisfy { $0.rideID != ride.id }, "\(ownersView.locations)")
         await expectRPCError(403, reason: "not_vehicle_owner") {
             try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self,
                                   as: other)
@@ -56,7 +56,7 @@ import Testing
             try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self)
         }
         let end = Location(latitude: 41.895, longitude: 12.482)
-        let ended = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end, battery: 61),
+        let ended = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: end, battery: 61),
                                           as: RideResult.self, as: rider).ride
         #expect(ended.endLocation == end)
         #expect((ended.durationSeconds ?? -1) >= 0)
@@ -71,14 +71,14 @@ import Testing
         // former rider no longer sees anything of the vehicle.
         let history = try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id, limit: 10),
                                             as: LocationHistoryResult.self, as: owner)
-        #expect(history.locations.contains { $0.rideId == ride.id && $0.latitude == waypoint.latitude })
+        #expect(history.locations.contains { $0.rideID == ride.id && $0.latitude == waypoint.latitude })
         await expectRPCError(403, reason: "not_vehicle_owner") {
             try await domain.call("vehicles.location_history", LocationHistoryParams(id: vehicle.id), as: LocationHistoryResult.self,
                                   as: rider)
         }
 
         await expectRPCError(409, reason: "ride_already_ended") {
-            try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end), as: RideResult.self, as: rider)
+            try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: end), as: RideResult.self, as: rider)
         }
         let fetched = try await domain.call("rides.get", RidesGetParams(id: ride.id), as: RideResult.self, as: rider).ride
         #expect(fetched == ended)
@@ -94,13 +94,13 @@ import Testing
         let domain = try await Domain.connect()
         let rider = try await domain.newUser()
         await expectRPCError(404, reason: "vehicle_not_found") {
-            try await domain.call("rides.start", RidesStartParams(vehicleId: UUID()), as: RideResult.self, as: rider)
+            try await domain.call("rides.start", RidesStartParams(vehicleID: UUID()), as: RideResult.self, as: rider)
         }
         await expectRPCError(404, reason: "ride_not_found") {
             try await domain.call("rides.get", RidesGetParams(id: UUID()), as: RideResult.self, as: rider)
         }
         await expectRPCError(404, reason: "ride_not_found") {
-            try await domain.call("rides.end", RidesEndParams(rideId: UUID(), location: Location(latitude: 1, longitude: 1)),
+            try await domain.call("rides.end", RidesEndParams(rideID: UUID(), location: Location(latitude: 1, longitude: 1)),
                                   as: RideResult.self, as: rider)
         }
         try await domain.expectInvariants()
@@ -136,9 +136,9 @@ import Testing
         #expect(applied == again)
 
         let vehicle = try await domain.newVehicle(owner: admin, type: .bike)
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "new york").ride
-        let ended = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.7, longitude: -74)),
+        let ended = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.7, longitude: -74)),
                                           as: RideResult.self, as: rider).ride
         #expect(ended.promoCode == code)
         // bike in the US: 1.00 unlock + 0.15 per started minute = 1.15 (1.30 after a minute);

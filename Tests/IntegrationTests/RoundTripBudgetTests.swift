@@ -120,16 +120,16 @@ import Testing
             try await domain.call("promo_codes.apply", PromoCodesApplyParams(code: code), as: UserPromoCodeResult.self, as: rider)
         }
         let ride = try await record("rides.start") {
-            try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+            try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                   as: rider, city: "new york").ride
         }
         _ = try await record("rides.update_location") {
             try await domain.call("rides.update_location",
-                                  RidesUpdateLocationParams(rideId: ride.id, location: Location(latitude: 40.751, longitude: -73.991)),
+                                  RidesUpdateLocationParams(rideID: ride.id, location: Location(latitude: 40.751, longitude: -73.991)),
                                   as: EmptyObject.self, as: rider)
         }
         _ = try await record("rides.end") {
-            try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.752, longitude: -73.992)),
+            try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.752, longitude: -73.992)),
                                   as: RideResult.self, as: rider)
         }
         _ = try await record("rides.list") { try await domain.call("rides.list", RidesListParams(), as: RidesListResult.self, as: rider) }

@@ -67,12 +67,12 @@ import Testing
         await expectRPCError(404, reason: "vehicle_not_found") {
             try await domain.call("vehicles.remove", VehiclesRemoveParams(id: UUID()), as: VehicleResult.self, as: rider)
         }
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                          as: rider, city: "new york").ride
         let end = Location(latitude: 40.71, longitude: -74.0)
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: end), as: RideResult.self, as: rider)
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: end), as: RideResult.self, as: rider)
         await expectRPCError(409, reason: "ride_already_ended") {
-            try await domain.call("rides.update_location", RidesUpdateLocationParams(rideId: ride.id, location: end),
+            try await domain.call("rides.update_location", RidesUpdateLocationParams(rideID: ride.id, location: end),
                                   as: EmptyObject.self, as: rider)
         }
         await expectRPCError(-32602, field: "limit") {

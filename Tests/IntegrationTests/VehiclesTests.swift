@@ -15,7 +15,7 @@ import Testing
                               brand: "Trek", battery: 77),
             as: VehicleResult.self, as: owner, city: "detroit").vehicle
         #expect(added.city == "detroit" && added.region == "us-central1")
-        #expect(added.ownerId == owner.user.id && added.status == .available && added.battery == 77)
+        #expect(added.ownerID == owner.user.id && added.status == .available && added.battery == 77)
         let fetched = try await domain.call("vehicles.get", VehiclesGetParams(id: added.id), as: VehicleResult.self).vehicle
         #expect(fetched == added)
         let history = try await domain.call("vehicles.location_history", LocationHistoryParams(id: added.id),
@@ -43,7 +43,7 @@ import Testing
         let abroad = try await domain.newVehicle(owner: owner, city: "rome")
         let theirs = try await domain.newVehicle(owner: neighbour)
         _ = try await domain.call("vehicles.remove", VehiclesRemoveParams(id: gone.id), as: VehicleResult.self, as: owner)
-        let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: first.id), as: RideResult.self,
+        let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: first.id), as: RideResult.self,
                                          as: rider, city: "new york").ride
 
         var seen: [Vehicle] = []
@@ -56,7 +56,7 @@ import Testing
             cursor = page.nextCursor
         } while cursor != nil
         #expect(seen.map(\.id) == [first.id, second.id, abroad.id], "oldest first, removed left out")
-        #expect(seen.first?.status == .inUse && seen.allSatisfy { $0.ownerId == owner.user.id })
+        #expect(seen.first?.status == .inUse && seen.allSatisfy { $0.ownerID == owner.user.id })
         #expect(!seen.contains { $0.id == theirs.id })
 
         await expectRPCError(401, reason: "missing_token") {
@@ -66,7 +66,7 @@ import Testing
             try await domain.call("vehicles.mine", VehiclesMineParams(cursor: "not a cursor"), as: VehiclesListResult.self,
                                   as: owner)
         }
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: Location(latitude: 40.75, longitude: -73.99)),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: Location(latitude: 40.75, longitude: -73.99)),
                                   as: RideResult.self, as: rider)
         await domain.shutdown()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import MovRAPI
+import MovRInternalAPI
 import MovRRPC
 import MovRService
 import MovRTestSupport
@@ -111,12 +112,12 @@ import Testing
         // A ride of that vehicle from europe-west1's gateway: one remote hop (rides.start in
         // us-east1, which reserves the vehicle there).
         let ride = try await europe.callReportingHeaders(
-            "rides.start", RidesStartParams(vehicleId: remote.id), as: RideResult.self, token: owner.token, city: "new york")
+            "rides.start", RidesStartParams(vehicleID: remote.id), as: RideResult.self, token: owner.token, city: "new york")
         #expect(ride.serverTiming.filter(\.isRemote).count == 1, "\(ride.serverTiming)")
         #expect(ride.result.ride.region == "us-east1")
         // Ending it from where the rider is goes to the ride's home too: one remote hop.
         let ended = try await europe.callReportingHeaders(
-            "rides.end", RidesEndParams(rideId: ride.result.ride.id, location: Location(latitude: 40.76, longitude: -73.98)),
+            "rides.end", RidesEndParams(rideID: ride.result.ride.id, location: Location(latitude: 40.76, longitude: -73.98)),
             as: RideResult.self, token: owner.token, city: "new york")
         #expect(ended.serverTiming.filter(\.isRemote).map(\.description) == ["us-east1 rides.end"], "\(ended.serverTiming)")
         #expect(ended.result.ride.endTime != nil)

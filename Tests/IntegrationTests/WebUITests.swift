@@ -192,12 +192,12 @@ import Testing
         // The error case: another rider takes the selected vehicle first.
         try await selectVehicle(browser, ours[0].id)
         #expect(try await browser.text("#selected-details").contains(ours[0].id.uuidString.lowercased()))
-        let rivalRide = try await domain.call("rides.start", RidesStartParams(vehicleId: ours[0].id), as: RideResult.self,
+        let rivalRide = try await domain.call("rides.start", RidesStartParams(vehicleID: ours[0].id), as: RideResult.self,
                                               as: rival, city: city).ride
         var apiMessage = ""
         do {
             let third = try await domain.newUser(city: city, prefix: "webthird")
-            _ = try await domain.call("rides.start", RidesStartParams(vehicleId: ours[0].id), as: RideResult.self,
+            _ = try await domain.call("rides.start", RidesStartParams(vehicleID: ours[0].id), as: RideResult.self,
                                       as: third, city: city)
         } catch let error as RPCError {
             apiMessage = error.message
@@ -210,7 +210,7 @@ import Testing
                 "shown: \(shown), API: \(apiMessage)")
         #expect(shown.contains("another rider"))
         try await shoot(browser, shots, "start-error")
-        _ = try await domain.call("rides.end", RidesEndParams(rideId: rivalRide.id, location: rivalRide.startLocation),
+        _ = try await domain.call("rides.end", RidesEndParams(rideID: rivalRide.id, location: rivalRide.startLocation),
                                   as: RideResult.self, as: rival)
 
         // A ride: start, move twice (drawn as a path), end; duration, fare and currency shown.
@@ -266,9 +266,9 @@ import Testing
                                           as: AuthLoginResult.self)
         let me = SignedInUser(user: login.user, token: login.token, password: password)
         for _ in 0..<4 {
-            let ride = try await domain.call("rides.start", RidesStartParams(vehicleId: ours[1].id), as: RideResult.self,
+            let ride = try await domain.call("rides.start", RidesStartParams(vehicleID: ours[1].id), as: RideResult.self,
                                              as: me, city: city).ride
-            _ = try await domain.call("rides.end", RidesEndParams(rideId: ride.id, location: ride.startLocation),
+            _ = try await domain.call("rides.end", RidesEndParams(rideID: ride.id, location: ride.startLocation),
                                       as: RideResult.self, as: me)
         }
         try await browser.click(".tab[data-view=ride]")
@@ -295,7 +295,7 @@ import Testing
         try await browser.waitForText("#owned-rows", containing: "WebOwn")
         let added = try #require(try await browser.attribute("#owned-rows tr", "data-id").flatMap(UUID.init(uuidString:)))
         let mine = try await domain.call("vehicles.get", VehiclesGetParams(id: added), as: VehicleResult.self).vehicle
-        #expect(mine.brand == "WebOwn" && mine.color == "violet" && mine.city == city && mine.ownerId == me.user.id)
+        #expect(mine.brand == "WebOwn" && mine.color == "violet" && mine.city == city && mine.ownerID == me.user.id)
         try await browser.click("#owned-rows tr[data-id='\(added.uuidString.lowercased())'] button:first-child")
         try await browser.waitForText("#owned-history", containing: "1 recorded position,")
         try await shoot(browser, shots, "owner")

@@ -11,13 +11,13 @@ import Testing
 struct ByteEncoderShapeTests {
     static let user = User(id: userID, username: "alice", email: "alice@example.com", firstName: "Alice",
                            lastName: "Liddell", city: "new york", region: "us-east1", createdAt: sampleTime)
-    static let vehicle = Vehicle(id: vehicleID, type: .scooter, city: "paris", region: "europe-west1", ownerId: nil,
+    static let vehicle = Vehicle(id: vehicleID, type: .scooter, city: "paris", region: "europe-west1", ownerID: nil,
                                  status: .inUse, battery: 87, location: Location(latitude: 48.85, longitude: 2.35),
                                  color: "red", brand: "Lime", createdAt: sampleTime)
-    static let activeRide = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+    static let activeRide = Ride(id: rideID, vehicleID: vehicleID, riderID: userID, city: "boston", region: "us-east1",
                                  startLocation: Location(latitude: 42.36, longitude: -71.06), startTime: sampleTime,
                                  currency: "USD")
-    static let endedRide = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+    static let endedRide = Ride(id: rideID, vehicleID: vehicleID, riderID: userID, city: "boston", region: "us-east1",
                                 startLocation: Location(latitude: 42.36, longitude: -71.06),
                                 endLocation: Location(latitude: 42.35, longitude: -71.05), startTime: sampleTime,
                                 endTime: laterTime, durationSeconds: 725, revenue: "4.25", currency: "USD",
@@ -44,7 +44,7 @@ struct ByteEncoderShapeTests {
         try expectSame(RidesListResult(rides: [Self.activeRide, Self.endedRide], nextCursor: nil))
         try expectSame(Self.promo)
         try expectSame(PromoCodesListResult(promoCodes: [Self.promo]))
-        try expectSame(UserPromoCodeResult(userPromoCode: UserPromoCode(userId: userID, code: "WELCOME10", appliedAt: sampleTime)))
+        try expectSame(UserPromoCodeResult(userPromoCode: UserPromoCode(userID: userID, code: "WELCOME10", appliedAt: sampleTime)))
         let newYork = CityInfo(city: "new york", region: "us-east1", latitude: 40.7128, longitude: -74.006, radiusKm: 20)
         try expectSame(CitiesListResult(cities: [newYork], regions: ["us-east1"], gatewayRegion: "us-east1",
                                         location: ClientLocationInfo(city: nil, region: "us-east1", source: "gateway")))

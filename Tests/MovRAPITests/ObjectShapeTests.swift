@@ -25,7 +25,7 @@ struct ObjectShapeTests {
     }
 
     @Test func vehicleWithoutOwnerWritesNullOwner() throws {
-        let vehicle = Vehicle(id: vehicleID, type: .scooter, city: "paris", region: "europe-west1", ownerId: nil,
+        let vehicle = Vehicle(id: vehicleID, type: .scooter, city: "paris", region: "europe-west1", ownerID: nil,
                               status: .inUse, battery: 87, location: Location(latitude: 48.85, longitude: 2.35),
                               color: "red", brand: "Lime", createdAt: sampleTime)
         let json = try jsonObject(encoding: vehicle)
@@ -40,7 +40,7 @@ struct ObjectShapeTests {
     }
 
     @Test func vehicleWithOwner() throws {
-        let vehicle = Vehicle(id: vehicleID, type: .bike, city: "rome", region: "europe-west1", ownerId: userID,
+        let vehicle = Vehicle(id: vehicleID, type: .bike, city: "rome", region: "europe-west1", ownerID: userID,
                               status: .available, battery: 100, location: Location(latitude: 41.9, longitude: 12.5),
                               color: "blue", brand: "Bianchi", createdAt: sampleTime)
         let json = try jsonObject(encoding: vehicle)
@@ -50,7 +50,7 @@ struct ObjectShapeTests {
     }
 
     @Test func activeRideWritesEveryNullableFieldAsNull() throws {
-        let ride = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+        let ride = Ride(id: rideID, vehicleID: vehicleID, riderID: userID, city: "boston", region: "us-east1",
                         startLocation: Location(latitude: 42.36, longitude: -71.06), startTime: sampleTime,
                         currency: "USD")
         let json = try jsonObject(encoding: ride)
@@ -70,7 +70,7 @@ struct ObjectShapeTests {
     }
 
     @Test func endedRideShape() throws {
-        let ride = Ride(id: rideID, vehicleId: vehicleID, riderId: userID, city: "boston", region: "us-east1",
+        let ride = Ride(id: rideID, vehicleID: vehicleID, riderID: userID, city: "boston", region: "us-east1",
                         startLocation: Location(latitude: 42.36, longitude: -71.06),
                         endLocation: Location(latitude: 42.35, longitude: -71.05), startTime: sampleTime,
                         endTime: laterTime, durationSeconds: 725, revenue: "4.25", currency: "USD",
@@ -108,12 +108,12 @@ struct ObjectShapeTests {
             """)))
         #expect(try JSONDecoder().decode(PromoCode.self, from: JSONEncoder().encode(promo)) == promo)
 
-        let unused = UserPromoCode(userId: userID, code: "WELCOME10", appliedAt: sampleTime)
+        let unused = UserPromoCode(userID: userID, code: "WELCOME10", appliedAt: sampleTime)
         #expect(try jsonObject(encoding: UserPromoCodeResult(userPromoCode: unused)) == (try jsonObject("""
             {"user_promo_code": {"user_id": "6f1c2a0b-3d4e-4f50-8a6b-7c8d9e0f1a2b", "code": "WELCOME10",
              "applied_at": "2026-11-27T16:30:02.123Z", "used_at": null}}
             """)))
-        let used = UserPromoCode(userId: userID, code: "WELCOME10", appliedAt: sampleTime, usedAt: laterTime)
+        let used = UserPromoCode(userID: userID, code: "WELCOME10", appliedAt: sampleTime, usedAt: laterTime)
         #expect(try jsonObject(encoding: used)["used_at"] as? String == "2026-11-27T16:42:07.500Z")
         #expect(try JSONDecoder().decode(UserPromoCode.self, from: JSONEncoder().encode(used)) == used)
         #expect(try jsonObject(encoding: PromoCodesListResult(promoCodes: [promo]))["promo_codes"] is NSArray)
@@ -154,7 +154,7 @@ struct ObjectShapeTests {
 
     @Test func locationHistoryShape() throws {
         let result = LocationHistoryResult(locations: [
-            LocationRecord(latitude: 40.7, longitude: -74.0, recordedAt: sampleTime, rideId: rideID),
+            LocationRecord(latitude: 40.7, longitude: -74.0, recordedAt: sampleTime, rideID: rideID),
             LocationRecord(latitude: 40.8, longitude: -73.9, recordedAt: laterTime),
         ])
         #expect(try jsonObject(encoding: result) == (try jsonObject("""
@@ -173,9 +173,9 @@ struct ObjectShapeTests {
     }
 
     @Test func paramsEncodeLowercaseIDsAndOmitAbsentOptionals() throws {
-        #expect(try jsonObject(encoding: RidesStartParams(vehicleId: vehicleID)) == (try jsonObject(
+        #expect(try jsonObject(encoding: RidesStartParams(vehicleID: vehicleID)) == (try jsonObject(
             #"{"vehicle_id": "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9"}"#)))
-        #expect(try jsonObject(encoding: RidesEndParams(rideId: rideID, location: Location(latitude: 1, longitude: 2),
+        #expect(try jsonObject(encoding: RidesEndParams(rideID: rideID, location: Location(latitude: 1, longitude: 2),
                                                         battery: 50)) == (try jsonObject("""
             {"ride_id": "fedcba98-7654-4321-8fed-cba987654321", "location": {"latitude": 1, "longitude": 2},
              "battery": 50}
@@ -196,9 +196,9 @@ struct ObjectShapeTests {
             VehiclesGetParams(id: vehicleID), VehiclesRemoveParams(id: vehicleID),
             VehiclesAddParams(type: .skateboard, city: "rome", location: location, color: "red", brand: "x", battery: 3),
             LocationHistoryParams(id: vehicleID, limit: 5),
-            RidesStartParams(vehicleId: vehicleID, idempotencyKey: "k-1"),
-            RidesUpdateLocationParams(rideId: rideID, location: location),
-            RidesEndParams(rideId: rideID, location: location),
+            RidesStartParams(vehicleID: vehicleID, idempotencyKey: "k-1"),
+            RidesUpdateLocationParams(rideID: rideID, location: location),
+            RidesEndParams(rideID: rideID, location: location),
             RidesListParams(activeOnly: true, limit: 100),
             RidesGetParams(id: rideID),
             PromoCodesCreateParams(code: "SPRING_25", description: "", percentOff: 25, expiresAt: laterTime),

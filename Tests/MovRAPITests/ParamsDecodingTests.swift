@@ -137,6 +137,20 @@ struct ParamsDecodingTests {
         }
     }
 
+    /// Only the readiness ping is open to any authenticated peer; every other internal method
+    /// names who may call it, and no service is listed as a caller of itself.
+    @Test func everyInternalMethodButPingHasAnAllowList() {
+        for entry in InternalMethod.table {
+            if entry.name == InternalMethod.ping {
+                #expect(entry.allowedCallers == nil, "\(entry.service) ping")
+                continue
+            }
+            let callers = entry.allowedCallers ?? []
+            #expect(!callers.isEmpty, "\(entry.service) \(entry.name)")
+            #expect(!callers.contains { $0.rawValue == entry.service.rawValue }, "\(entry.service) \(entry.name)")
+        }
+    }
+
     @Test(arguments: samples)
     func validSampleDecodesAndValidates(_ sample: ParamsSample) throws {
         try sample.decode(try sample.parsed())

@@ -97,7 +97,7 @@ struct ValidationTests {
         #expect(validationFailure(add(battery: 100)) == nil)
         #expect(validationFailure(add(battery: -1))?.field == "battery")
         #expect(validationFailure(add(battery: 101))?.field == "battery")
-        let end = { (battery: Int) in RidesEndParams(rideId: rideID, location: Self.location, battery: battery) }
+        let end = { (battery: Int) in RidesEndParams(rideID: rideID, location: Self.location, battery: battery) }
         #expect(validationFailure(end(100)) == nil)
         #expect(validationFailure(end(101))?.field == "battery")
     }
@@ -118,8 +118,8 @@ struct ValidationTests {
         ]
         for (location, field) in cases {
             #expect(validationFailure(add(location: location))?.field == field)
-            #expect(validationFailure(RidesUpdateLocationParams(rideId: rideID, location: location))?.field == field)
-            #expect(validationFailure(RidesEndParams(rideId: rideID, location: location))?.field == field)
+            #expect(validationFailure(RidesUpdateLocationParams(rideID: rideID, location: location))?.field == field)
+            #expect(validationFailure(RidesEndParams(rideID: rideID, location: location))?.field == field)
         }
     }
 
@@ -148,11 +148,11 @@ struct ValidationTests {
     }
 
     @Test func idempotencyKey() {
-        let start = { (key: String) in RidesStartParams(vehicleId: vehicleID, idempotencyKey: key) }
+        let start = { (key: String) in RidesStartParams(vehicleID: vehicleID, idempotencyKey: key) }
         #expect(validationFailure(start("a")) == nil)
         #expect(validationFailure(start(String(repeating: "K", count: 64))) == nil)
         #expect(validationFailure(start("Az09_-")) == nil)
-        #expect(validationFailure(RidesStartParams(vehicleId: vehicleID)) == nil)
+        #expect(validationFailure(RidesStartParams(vehicleID: vehicleID)) == nil)
         for bad in ["", String(repeating: "K", count: 65), "a.b", "a b", "ключ", "a\u{0}"] {
             #expect(validationFailure(start(bad))?.field == "idempotency_key", "\(bad)")
         }

@@ -21,6 +21,8 @@ struct JSONParserFuzzTests {
         let seeds = [
             #"{"jsonrpc":"2.0","method":"rides.end","params":{"ride_id":"a-b","location":{"latitude":40.7,"longitude":-74.0e0}},"id":1.50}"#,
             #"[{"a":[true,false,null,"\u00e9\ud83d\ude00\n"]},-0.5e-3,"ü€😀"]"#,
+            // Long strings: the scanner skips plain bytes eight at a time.
+            #"{"id":"9f0e2c4a-51d3-4b8e-a0c7-3d2f1e0b9a87","brand":"Skeleton Bikes of the North, the long way round","note":"tab\tquote\"slash\\é","city":"new york"}"#,
         ].map { Array($0.utf8) }
         let interesting: [UInt8] = [0x00, 0x22, 0x5C, 0x5B, 0x5D, 0x7B, 0x7D, 0x2C, 0x3A, 0x75, 0x80, 0xC0, 0xED, 0xF4, 0xFF, 0x30, 0x2D, 0x2E, 0x65]
         var random = SplitMix64(state: 0xC0FFEE)
@@ -48,11 +50,35 @@ struct JSONParserFuzzTests {
 
     /// The scanner that lets the gateway forward result bytes accepts exactly what the parser
     /// accepts, but for duplicate keys (which only the parser, reading values, refuses).
+    @Test("the scanner's eight-byte test flags exactly the bytes that end, escape or leave ASCII")
+    func wordTest() {
+        let plain = UInt8(ascii: "a")
+        for special in 0...255 {
+            let expected = special == 0x22 || special == 0x5C || special < 0x20 || special >= 0x80
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: plain, count: 8)
+                bytes[position] = UInt8(special)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONScanner.hasSpecialByte(word) == expected, "byte \(special) at \(position)")
+            }
+        }
+        // Random words against the byte-wise rule.
+        var random = SplitMix64(state: 42)
+        for _ in 0..<100_000 {
+            let word = random.next() & (random.next() | 0x7F7F_7F7F_7F7F_7F7F)
+            let bytes = withUnsafeBytes(of: word) { Array($0) }
+            let expected = bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 >= 0x80 }
+            #expect(JSONScanner.hasSpecialByte(word) == expected, "\(String(word, radix: 16))")
+        }
+    }
+
     @Test("the forwarding scanner agrees with the parser on mutated documents")
     func scannerAgreesWithParser() throws {
         let seeds = [
             #"{"result":{"vehicles":[{"id":"0a1b","battery":87,"location":{"latitude":48.85,"longitude":-2.35e0}}],"next_cursor":null},"id":1}"#,
             #"[{"a":[true,false,null,"\u00e9\ud83d\ude00\n"]},-0.5e-3,"ü€😀"]"#,
+            // Long strings: the scanner skips plain bytes eight at a time.
+            #"{"id":"9f0e2c4a-51d3-4b8e-a0c7-3d2f1e0b9a87","brand":"Skeleton Bikes of the North, the long way round","note":"tab\tquote\"slash\\é","city":"new york"}"#,
         ].map { Array($0.utf8) }
         var random = SplitMix64(state: 0xBADC0DE)
         var agreed = 0

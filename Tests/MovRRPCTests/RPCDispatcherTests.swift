@@ -208,6 +208,21 @@ struct RPCDispatcherTests {
         #expect(broken["error"]?["code"] == -32603)
     }
 
+    @Test("a domain error answers with its own mapping, ahead of the error translator")
+    func domainErrorsAnswerWithTheirMapping() async throws {
+        enum SampleDomainError: RPCErrorConvertible {
+            case taken
+            var rpcError: RPCError { .conflict(reason: "sample_taken") }
+        }
+        var dispatcher = RPCDispatcher()
+        dispatcher.register("take", params: RPCEmptyParams.self) { _, _ -> RPCEmpty in throw SampleDomainError.taken }
+        dispatcher.errorTranslator = { _ in .unavailable(reason: "database_unavailable") }
+        let taken = try #require(try await respond(dispatcher, #"{"jsonrpc":"2.0","method":"take","id":1}"#))
+        #expect(taken["error"]?["code"] == 409)
+        #expect(taken["error"]?["data"]?["reason"] == "sample_taken")
+        #expect(taken["error"]?["data"]?["retryable"] == false)
+    }
+
     @Test("notifications never get a response, even for errors", arguments: [
         #"{"jsonrpc":"2.0","method":"nope"}"#, #"{"jsonrpc":"2.0","method":"fail.leaky"}"#,
         #"{"jsonrpc":"2.0","method":"vehicles.add","params":{}}"#, #"{"jsonrpc":"2.0","method":"vehicles.reserve"}"#,
@@ -303,5 +318,17 @@ struct RPCDispatcherTests {
         let reply = try #require(try await respond(makeDispatcher(), #"{"jsonrpc":"2.0","method":"whoami","id":1}"#, context: context))
         #expect(reply["result"] == ["request_id": "abc", "trace": "00-1-2-01"])
         #expect(context.headers == ["traceparent": "00-1-2-01"])
+    }
+
+    @Test("repeated header fields read as one comma-joined value; absent ones as nil")
+    func repeatedHeaders() {
+        var headers = RequestHeaders([(name: "x-forwarded-for", value: "1.2.3.4")])
+        headers.append(lowercasedName: "accept", value: "*/*")
+        headers.append(lowercasedName: "x-forwarded-for", value: "5.6.7.8")
+        #expect(headers["x-forwarded-for"] == "1.2.3.4,5.6.7.8")
+        #expect(headers["accept"] == "*/*")
+        #expect(headers["x-city"] == nil)
+        let context = RPCContext(headers: ["X-City": "new york"])
+        #expect(context.header("x-CITY") == "new york")
     }
 }

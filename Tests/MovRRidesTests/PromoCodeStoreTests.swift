@@ -11,7 +11,7 @@ struct PromoCodeStoreTests {
             try await store.makePromo("SPRING", percentOff: 20)
             let user = UUID()
             let first = try #require(try await store.applyPromoCode(userID: user, code: "SPRING"))
-            #expect(first.userId == user && first.code == "SPRING" && first.usedAt == nil)
+            #expect(first.userID == user && first.code == "SPRING" && first.usedAt == nil)
             let again = try #require(try await store.applyPromoCode(userID: user, code: "SPRING"))
             #expect(again == first)
             #expect(try await store.count("SELECT count(*) FROM user_promo_codes") == 1)

@@ -19,8 +19,8 @@ struct RideEndStoreTests {
             let endTime = try #require(ended.ride.endTime)
             #expect(endTime >= ended.ride.startTime)
             #expect((630...700).contains(try #require(ended.ride.durationSeconds)))
-            #expect(ended.release == ReleaseVehicleEffect(vehicleID: ride.vehicleId, latitude: 40.72, longitude: -73.99, battery: 42))
-            #expect(try await store.ride(id: ride.id, riderID: ride.riderId) == ended.ride)
+            #expect(ended.release == ReleaseVehicleEffect(vehicleID: ride.vehicleID, latitude: 40.72, longitude: -73.99, battery: 42))
+            #expect(try await store.ride(id: ride.id, riderID: ride.riderID) == ended.ride)
         }
     }
 
@@ -63,9 +63,9 @@ struct RideEndStoreTests {
             let ride = try await store.startForTest(newRide())
             let location = Location(latitude: 1, longitude: 1)
             #expect(try await store.endRide(id: ride.id, riderID: UUID(), location: location, battery: nil) == .notFound)
-            #expect(try await store.endRide(id: UUID(), riderID: ride.riderId, location: location, battery: nil) == .notFound)
+            #expect(try await store.endRide(id: UUID(), riderID: ride.riderID, location: location, battery: nil) == .notFound)
             _ = try await store.endForTest(ride)
-            #expect(try await store.endRide(id: ride.id, riderID: ride.riderId, location: location, battery: nil) == .alreadyEnded)
+            #expect(try await store.endRide(id: ride.id, riderID: ride.riderID, location: location, battery: nil) == .alreadyEnded)
             #expect(try await store.count("SELECT count(*) FROM outbox") == 1)
         }
     }
@@ -76,7 +76,7 @@ struct RideEndStoreTests {
             let location = Location(latitude: 1, longitude: 1)
             let outcomes = try await withThrowingTaskGroup(of: EndRideOutcome.self) { group in
                 for _ in 0..<6 {
-                    group.addTask { try await store.endRide(id: ride.id, riderID: ride.riderId, location: location, battery: 5) }
+                    group.addTask { try await store.endRide(id: ride.id, riderID: ride.riderID, location: location, battery: 5) }
                 }
                 return try await group.reduce(into: [EndRideOutcome]()) { $0.append($1) }
             }
@@ -107,11 +107,11 @@ struct RideEndStoreTests {
         try await withRidesStore { store async throws in
             let ride = try await store.startForTest(newRide())
             let here = Location(latitude: 40.8, longitude: -73.9)
-            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderId, location: here)
-                    == .recorded(vehicleID: ride.vehicleId))
+            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderID, location: here)
+                    == .recorded(vehicleID: ride.vehicleID))
             #expect(try await store.recordLocation(rideID: ride.id, riderID: UUID(), location: here) == .notFound)
             _ = try await store.endForTest(ride)
-            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderId, location: here) == .alreadyEnded)
+            #expect(try await store.recordLocation(rideID: ride.id, riderID: ride.riderID, location: here) == .alreadyEnded)
             #expect(try await store.count("SELECT count(*) FROM ride_locations") == 1)
         }
     }

@@ -16,6 +16,7 @@ struct RideFlowTests {
         }
     }
 
+    /// What the vehicles service (here its double) answered, passed on as it came.
     func rpcError(_ body: () async throws -> Void) async -> RPCError? {
         do {
             try await body()
@@ -32,7 +33,7 @@ struct RideFlowTests {
             let vehicle = await vehicles.addVehicle(type: .bike, city: "boston")
             let params = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: vehicle)
             let ride = try await flows.start(params)
-            #expect(ride.id == params.rideID && ride.vehicleId == vehicle && ride.city == "boston")
+            #expect(ride.id == params.rideID && ride.vehicleID == vehicle && ride.city == "boston")
             #expect(ride.currency == "USD" && ride.isActive)
             #expect(await vehicles.held[vehicle]?.rideID == params.rideID)
 
@@ -41,7 +42,7 @@ struct RideFlowTests {
             #expect(await vehicles.reserveCalls == 1)
             // The same id from another rider is a key collision.
             let reused = InternalRidesStartParams(rideID: params.rideID, riderID: UUID(), vehicleID: vehicle)
-            #expect(await rpcError { _ = try await flows.start(reused) }?.data?.reason == "idempotency_key_reused")
+            await #expect(throws: RidesError.idempotencyKeyReused) { _ = try await flows.start(reused) }
         }
     }
 
@@ -51,10 +52,9 @@ struct RideFlowTests {
             _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider,
                                                                vehicleID: await vehicles.addVehicle()))
             let other = await vehicles.addVehicle()
-            let error = await rpcError {
+            await #expect(throws: RidesError.activeRideExists) {
                 _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: other))
             }
-            #expect(error?.code == 409 && error?.data?.reason == "active_ride_exists")
             #expect(await vehicles.held[other] == nil)
             #expect(await vehicles.reserveCalls == 1)
         }
@@ -72,13 +72,12 @@ struct RideFlowTests {
             }
             let rideID = UUID()
             let params = InternalRidesStartParams(rideID: rideID, riderID: rider, vehicleID: second)
-            let error = await rpcError { _ = try await flows.start(params) }
-            #expect(error?.data?.reason == "active_ride_exists")
+            await #expect(throws: RidesError.activeRideExists) { _ = try await flows.start(params) }
             #expect(await vehicles.held[second] == nil, "the reservation was undone")
             #expect(await vehicles.releases.map(\.rideID) == [rideID])
             // The id is a tombstone: a retry gets the same answer, never a late ride.
             await vehicles.setAfterReserve(nil)
-            #expect(await rpcError { _ = try await flows.start(params) }?.data?.reason == "active_ride_exists")
+            await #expect(throws: RidesError.activeRideExists) { _ = try await flows.start(params) }
             #expect(try await store.ride(id: rideID, riderID: rider) == nil)
         }
     }
@@ -114,14 +113,26 @@ struct RideFlowTests {
             await flows.acknowledgeDelivered()
             #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 0)
 
-            let again = await rpcError {
+            await #expect(throws: RidesError.rideAlreadyEnded) {
                 _ = try await flows.end(InternalRidesEndParams(rideID: ride.id, riderID: rider, location: end, battery: nil))
             }
-            #expect(again?.code == 409 && again?.data?.reason == "ride_already_ended")
-            let stranger = await rpcError {
+            await #expect(throws: RidesError.rideNotFound) {
                 _ = try await flows.end(InternalRidesEndParams(rideID: ride.id, riderID: UUID(), location: end, battery: nil))
             }
-            #expect(stranger?.code == 404 && stranger?.data?.reason == "ride_not_found")
+        }
+    }
+
+    /// A vehicle that no longer exists cannot be released by retrying: its outbox entry is done.
+    @Test func theReleaseOfAVanishedVehicleIsDroppedNotRetried() async throws {
+        try await withFlows { flows, vehicles async throws in
+            let start = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: await vehicles.addVehicle())
+            _ = try await flows.start(start)
+            await vehicles.forget(start.vehicleID)
+            _ = try await flows.end(InternalRidesEndParams(rideID: start.rideID, riderID: start.riderID,
+                                                           location: Location(latitude: 40.75, longitude: -73.98), battery: nil))
+            #expect(await vehicles.releases.map(\.rideID) == [start.rideID])
+            await flows.acknowledgeDelivered()
+            #expect(try await flows.store.count("SELECT count(*) FROM outbox") == 0)
         }
     }
 
@@ -160,10 +171,9 @@ struct RideFlowTests {
             let here = Location(latitude: 40.77, longitude: -73.96)
             try await flows.updateLocation(InternalRidesUpdateLocationParams(rideID: ride.id, riderID: rider, location: here))
             #expect(await vehicles.vehicles[vehicle]?.location == here)
-            let stranger = await rpcError {
+            await #expect(throws: RidesError.rideNotFound) {
                 try await flows.updateLocation(InternalRidesUpdateLocationParams(rideID: ride.id, riderID: UUID(), location: here))
             }
-            #expect(stranger?.data?.reason == "ride_not_found")
         }
     }
 }

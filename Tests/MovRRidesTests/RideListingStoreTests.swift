@@ -45,9 +45,9 @@ struct RideListingStoreTests {
     @Test func aRideIsVisibleOnlyToItsRider() async throws {
         try await withRidesStore { store async throws in
             let ride = try await store.startForTest(newRide())
-            #expect(try await store.ride(id: ride.id, riderID: ride.riderId) == ride)
+            #expect(try await store.ride(id: ride.id, riderID: ride.riderID) == ride)
             #expect(try await store.ride(id: ride.id, riderID: UUID()) == nil)
-            #expect(try await store.hasActiveRide(riderID: ride.riderId))
+            #expect(try await store.hasActiveRide(riderID: ride.riderID))
             #expect(try await !store.hasActiveRide(riderID: UUID()))
             #expect(try await store.activeRides().map(\.rideID) == [ride.id])
         }

@@ -9,7 +9,7 @@ struct RideStartStoreTests {
         try await withRidesStore { store async throws in
             let ride = newRide()
             let first = try await store.startForTest(ride)
-            #expect(first.id == ride.id && first.riderId == ride.riderID && first.vehicleId == ride.vehicleID)
+            #expect(first.id == ride.id && first.riderID == ride.riderID && first.vehicleID == ride.vehicleID)
             #expect(first.isActive && first.revenue == nil && first.durationSeconds == nil)
             #expect(first.currency == "USD" && first.city == "new york" && first.region == "us-east1")
             #expect(try await store.insertStartedRide(ride) == .alreadyRecorded)

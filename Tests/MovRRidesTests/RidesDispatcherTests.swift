@@ -25,7 +25,25 @@ struct RidesDispatcherTests {
     @Test func registersExactlyTheContractMethods() async throws {
         try await withRidesStore { store async throws in
             let flows = RideFlows(store: store, vehicles: FakeVehicles(), region: "us-east1", logger: testLogger)
-            #expect(Set(RidesService.dispatcher(flows: flows).methodNames) == InternalMethod.names(of: .rides))
+            let dispatcher = RidesService.dispatcher(flows: flows)
+            #expect(Set(dispatcher.methodNames) == InternalMethod.names(of: .rides))
+            #expect(dispatcher.allowLists == InternalMethod.allowLists(of: .rides))
+        }
+    }
+
+    /// Every identity the table leaves out of a method's allow list gets the dispatcher's 403.
+    @Test func callersOutsideTheTableAreForbidden() async throws {
+        try await withRidesStore { store async throws in
+            let flows = RideFlows(store: store, vehicles: FakeVehicles(), region: "us-east1", logger: testLogger)
+            let dispatcher = RidesService.dispatcher(flows: flows)
+            for entry in InternalMethod.table where entry.service == .rides {
+                guard let allowed = entry.allowedCallers else { continue }
+                for outsider in ServiceIdentity.allCases where !allowed.contains(outsider) {
+                    let refused = try await call(dispatcher, entry.name, [:], caller: outsider.rawValue)
+                    #expect(refused.error?["code"] as? Int == 403, "\(entry.name) as \(outsider)")
+                    #expect(reason(refused.error) == "caller_not_allowed", "\(entry.name) as \(outsider)")
+                }
+            }
         }
     }
 

@@ -32,7 +32,7 @@ import Testing
 
         func add() -> UUID {
             let id = UUID()
-            let vehicle = Vehicle(id: id, type: .scooter, city: "boston", region: "us-east1", ownerId: UUID(),
+            let vehicle = Vehicle(id: id, type: .scooter, city: "boston", region: "us-east1", ownerID: UUID(),
                                   status: .available, battery: 100, location: Location(latitude: 42.36, longitude: -71.06),
                                   color: "blue", brand: "stand-in", createdAt: Date())
             state.withLockedValue { $0[id] = Entry(vehicle: vehicle) }
@@ -44,8 +44,7 @@ import Testing
         func dispatcher() -> RPCDispatcher {
             var dispatcher = RPCDispatcher()
             let state = self.state
-            dispatcher.register(InternalMethod.Vehicles.reserve, params: ReserveVehicleParams.self,
-                                allowedCallers: Caller.rides) { params, _ in
+            dispatcher.register(InternalMethod.Vehicles.reserve, of: .vehicles, params: ReserveVehicleParams.self) { params, _ in
                 try state.withLockedValue { vehicles -> VehicleResult in
                     guard var entry = vehicles[params.vehicleID] else { throw RPCError.notFound(reason: "vehicle_not_found") }
                     if entry.rideID == nil {
@@ -58,8 +57,7 @@ import Testing
                     return VehicleResult(vehicle: entry.vehicle)
                 }
             }
-            dispatcher.register(InternalMethod.Vehicles.release, params: ReleaseVehicleParams.self,
-                                allowedCallers: Caller.rides) { params, _ in
+            dispatcher.register(InternalMethod.Vehicles.release, of: .vehicles, params: ReleaseVehicleParams.self) { params, _ in
                 try state.withLockedValue { vehicles -> VehicleResult in
                     guard var entry = vehicles[params.vehicleID] else { throw RPCError.notFound(reason: "vehicle_not_found") }
                     if entry.rideID == params.rideID {
@@ -73,8 +71,7 @@ import Testing
                     return VehicleResult(vehicle: entry.vehicle)
                 }
             }
-            dispatcher.register(InternalMethod.Vehicles.listInUse, params: VehiclesInUseParams.self,
-                                allowedCallers: ["rides", "operator"]) { _, _ in
+            dispatcher.register(InternalMethod.Vehicles.listInUse, of: .vehicles, params: VehiclesInUseParams.self) { _, _ in
                 VehiclesInUseResult(reservations: state.withLockedValue { vehicles in
                     vehicles.values.compactMap { entry in
                         guard let rideID = entry.rideID, let reservedAt = entry.reservedAt else { return nil }
@@ -168,7 +165,7 @@ import Testing
         }
 
         let ride = try await gateway.call(InternalMethod.Rides.start, params: start, as: RideResult.self, options: options).ride
-        #expect(ride.vehicleId == vehicle && ride.city == "boston" && ride.currency == "USD")
+        #expect(ride.vehicleID == vehicle && ride.city == "boston" && ride.currency == "USD")
         #expect(vehicles.entry(vehicle)?.rideID == ride.id)
         let active = try await users.call(InternalMethod.Rides.activeForRider, params: RiderParams(riderID: rider),
                                           as: ActiveRideResult.self, options: options)

@@ -69,7 +69,7 @@ extension RidesStore {
 
     func endForTest(_ ride: Ride, at location: Location = Location(latitude: 40.71, longitude: -74.01),
                     battery: Int? = 80) async throws -> EndedRide {
-        guard case .ended(let ended) = try await endRide(id: ride.id, riderID: ride.riderId, location: location,
+        guard case .ended(let ended) = try await endRide(id: ride.id, riderID: ride.riderID, location: location,
                                                           battery: battery) else {
             throw UnexpectedOutcome(description: "ride \(ride.id) did not end")
         }
@@ -108,13 +108,15 @@ actor FakeVehicles: VehiclesPort {
 
     func addVehicle(type: VehicleType = .scooter, city: String = "new york", region: String = "us-east1") -> UUID {
         let id = UUID()
-        vehicles[id] = Vehicle(id: id, type: type, city: city, region: region, ownerId: UUID(), status: .available,
+        vehicles[id] = Vehicle(id: id, type: type, city: city, region: region, ownerID: UUID(), status: .available,
                                battery: 90, location: Location(latitude: 40.7, longitude: -74.0),
                                color: "red", brand: "test", createdAt: Date())
         return id
     }
 
     func setFailReleases(_ fail: Bool) { failReleases = fail }
+    /// The vehicle is deleted from the vehicles service (releases find it gone).
+    func forget(_ vehicleID: UUID) { vehicles[vehicleID] = nil }
     func setAfterReserve(_ hook: (@Sendable () async throws -> Void)?) { afterReserve = hook }
     func hold(vehicleID: UUID, rideID: UUID, reservedAt: Date) {
         held[vehicleID] = Held(rideID: rideID, reservedAt: reservedAt)
@@ -133,14 +135,16 @@ actor FakeVehicles: VehiclesPort {
         return vehicles[vehicleID]!
     }
 
-    func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws {
+    func release(_ params: ReleaseVehicleParams, context: RPCContext?) async throws -> VehicleReleaseOutcome {
         if failReleases { throw RPCError.unavailable(reason: "upstream_unavailable") }
         releases.append(params)
-        guard held[params.vehicleID]?.rideID == params.rideID else { return }
+        guard vehicles[params.vehicleID] != nil else { return .vehicleGone }
+        guard held[params.vehicleID]?.rideID == params.rideID else { return .released }
         held[params.vehicleID] = nil
         vehicles[params.vehicleID]?.status = .available
         if let location = params.location { vehicles[params.vehicleID]?.location = location }
         if let battery = params.battery { vehicles[params.vehicleID]?.battery = battery }
+        return .released
     }
 
     func recordLocation(_ params: RecordVehicleLocationParams, context: RPCContext?) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import MovRInternalAPI
 @testable import MovRService
 import MovRServiceDatabase
 import MovRTestSupport

@@ -28,6 +28,22 @@ import Testing
         try await Fixture.withStore { store in
             let dispatcher = UsersService.makeDispatcher(store: store) { _, _ in false }
             #expect(Set(dispatcher.methodNames) == InternalMethod.names(of: .users))
+            #expect(dispatcher.allowLists == InternalMethod.allowLists(of: .users))
+        }
+    }
+
+    /// Every identity the table leaves out of a method's allow list gets the dispatcher's 403.
+    @Test func callersOutsideTheTableAreForbidden() async throws {
+        try await Fixture.withStore { store in
+            let dispatcher = UsersService.makeDispatcher(store: store) { _, _ in false }
+            for entry in InternalMethod.table where entry.service == .users {
+                guard let allowed = entry.allowedCallers else { continue }
+                for outsider in ServiceIdentity.allCases where !allowed.contains(outsider) {
+                    let refused = errorOf(try await call(dispatcher, entry.name, caller: outsider.rawValue))
+                    #expect(refused.code == 403, "\(entry.name) as \(outsider)")
+                    #expect(refused.reason == "caller_not_allowed", "\(entry.name) as \(outsider)")
+                }
+            }
         }
     }
 

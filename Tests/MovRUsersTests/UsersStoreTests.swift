@@ -1,7 +1,6 @@
 import Foundation
 import MovRAPI
 import MovRPostgres
-import MovRRPC
 import NIOPosix
 import Testing
 @testable import MovRUsers
@@ -39,11 +38,9 @@ import Testing
     @Test func duplicateUsernameIsUsernameTaken() async throws {
         try await Fixture.withStore { store in
             _ = try await store.register(Fixture.registration("taken"))
-            let error = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.usernameTaken) {
                 try await store.register(Fixture.registration("taken", password: "another-pass"))
             }
-            #expect(error?.code == 409)
-            #expect(error?.data?.reason == "username_taken")
             let count = try await store.database.query("SELECT count(*) AS n FROM users")
             #expect(try count.first?.decode("n", as: Int.self) == 1)
         }
@@ -51,23 +48,27 @@ import Testing
 
     @Test func registerRevalidatesParams() async throws {
         try await Fixture.withStore { store in
-            let unknownCity = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.unknownCity) {
                 try await store.register(Fixture.registration("nocity", city: "Atlantis"))
             }
-            #expect(unknownCity?.code == RPCError.Code.invalidParams)
-            #expect(unknownCity?.data?.reason == "unknown_city")
-            #expect(unknownCity?.data?.field == "city")
 
-            let badName = await #expect(throws: RPCError.self) {
+            let badName = await #expect(throws: UsersError.self) {
                 try await store.register(Fixture.registration("Upper Case"))
             }
-            #expect(badName?.code == RPCError.Code.invalidParams)
-            #expect(badName?.data?.field == "username")
+            guard case .invalidParams(let nameRule) = badName else {
+                Issue.record("expected invalid params, got \(String(describing: badName))")
+                return
+            }
+            #expect(nameRule.field == "username")
 
-            let shortPassword = await #expect(throws: RPCError.self) {
+            let shortPassword = await #expect(throws: UsersError.self) {
                 try await store.register(Fixture.registration("shorty", password: "short"))
             }
-            #expect(shortPassword?.data?.field == "password")
+            guard case .invalidParams(let passwordRule) = shortPassword else {
+                Issue.record("expected invalid params, got \(String(describing: shortPassword))")
+                return
+            }
+            #expect(passwordRule.field == "password")
         }
     }
 
@@ -101,17 +102,10 @@ import Testing
             let deleted = try await store.register(Fixture.registration("gone", password: "gone-gone-gone"))
             try await store.delete(id: deleted.id)
 
-            var errors: [RPCError] = []
             for (username, password) in [("alan", "turing-1913"), ("nobody", "turing-1912"), ("gone", "gone-gone-gone")] {
-                let error = await #expect(throws: RPCError.self) {
+                await #expect(throws: UsersError.invalidCredentials, "\(username)") {
                     try await store.login(username: username, password: password)
                 }
-                errors.append(try #require(error))
-            }
-            for error in errors {
-                #expect(error == errors[0])
-                #expect(error.code == 401)
-                #expect(error.data?.reason == "invalid_credentials")
             }
         }
     }
@@ -126,9 +120,7 @@ import Testing
             try await store.logout(token: try SessionToken.generate())
             try await store.logout(token: "garbage")
 
-            let error = await #expect(throws: RPCError.self) { try await store.session(token: login.token) }
-            #expect(error?.code == 401)
-            #expect(error?.data?.reason == "invalid_token")
+            await #expect(throws: UsersError.invalidToken) { try await store.session(token: login.token) }
             // The user's other session is untouched.
             #expect(try await store.session(token: other.token).user.username == "linus")
         }
@@ -137,9 +129,7 @@ import Testing
     @Test func unknownAndMalformedTokensAreInvalid() async throws {
         try await Fixture.withStore { store in
             for token in [try SessionToken.generate(), "", "not-a-token", String(repeating: "x", count: 5000)] {
-                let error = await #expect(throws: RPCError.self) { try await store.session(token: token) }
-                #expect(error?.code == 401)
-                #expect(error?.data?.reason == "invalid_token")
+                await #expect(throws: UsersError.invalidToken) { try await store.session(token: token) }
             }
         }
     }
@@ -153,9 +143,7 @@ import Testing
                 VALUES (decode(\(SessionToken.hex(try SessionToken.hash(token))), 'hex'), \(user.id),
                         now() - interval '2 days', now() - interval '1 second')
                 """)
-            let error = await #expect(throws: RPCError.self) { try await store.session(token: token) }
-            #expect(error?.code == 401)
-            #expect(error?.data?.reason == "token_expired")
+            await #expect(throws: UsersError.tokenExpired) { try await store.session(token: token) }
         }
     }
 
@@ -177,8 +165,7 @@ import Testing
 
             #expect(try await store.get(id: user.id) == nil)
             for token in [first.token, second.token] {
-                let error = await #expect(throws: RPCError.self) { try await store.session(token: token) }
-                #expect(error?.data?.reason == "invalid_token")
+                await #expect(throws: UsersError.invalidToken) { try await store.session(token: token) }
             }
             let rows = try await store.database.query("""
                 SELECT (SELECT deleted_at IS NOT NULL FROM users WHERE id = \(user.id)) AS deleted,
@@ -187,15 +174,12 @@ import Testing
             #expect(try rows.first?.decode("deleted", as: Bool.self) == true)
             #expect(try rows.first?.decode("live", as: Int.self) == 0)
 
-            // A retried delete succeeds; an unknown id is 404; the name stays taken.
+            // A retried delete succeeds; an unknown id is not found; the name stays taken.
             try await store.delete(id: user.id)
-            let missing = await #expect(throws: RPCError.self) { try await store.delete(id: UUID()) }
-            #expect(missing?.code == 404)
-            #expect(missing?.data?.reason == "user_not_found")
-            let again = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.userNotFound) { try await store.delete(id: UUID()) }
+            await #expect(throws: UsersError.usernameTaken) {
                 try await store.register(Fixture.registration("leaving"))
             }
-            #expect(again?.data?.reason == "username_taken")
         }
     }
 
@@ -209,14 +193,12 @@ import Testing
             let login = try await store.login(username: "boss", password: "password-123")
             #expect(try await store.session(token: login.token).roles == ["admin"])
 
-            let missing = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.userNotFound) {
                 try await store.grantRole(username: "nobody", role: "admin")
             }
-            #expect(missing?.code == 404)
-            let badRole = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.unknownRole) {
                 try await store.grantRole(username: "boss", role: "superuser")
             }
-            #expect(badRole?.code == RPCError.Code.invalidParams)
             #expect(try await store.roles(userID: user.id) == ["admin"])
         }
     }
@@ -230,24 +212,20 @@ import Testing
 
             // A success forgets the pair's earlier failures.
             for _ in 0..<4 {
-                await #expect(throws: RPCError.self) {
+                await #expect(throws: UsersError.invalidCredentials) {
                     try await store.login(username: "target", password: "wrong-one", clientAddress: "10.6.6.6")
                 }
             }
             _ = try await store.login(username: "target", password: "right-password", clientAddress: "10.6.6.6")
 
             for _ in 0..<5 {
-                let error = await #expect(throws: RPCError.self) {
+                await #expect(throws: UsersError.invalidCredentials) {
                     try await store.login(username: "target", password: "wrong-one", clientAddress: "10.6.6.6")
                 }
-                #expect(error?.data?.reason == "invalid_credentials")
             }
-            let slowed = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.tooManyAttempts) {
                 try await store.login(username: "target", password: "right-password", clientAddress: "10.6.6.6")
             }
-            #expect(slowed?.code == 429)
-            #expect(slowed?.data?.reason == "too_many_attempts")
-            #expect(slowed?.data?.retryable == true)
             // The owner, from another address, is not locked out by the guesser.
             _ = try await store.login(username: "target", password: "right-password", clientAddress: "10.0.0.9")
             _ = try await store.login(username: "bystander", password: "right-password", clientAddress: "10.6.6.6")
@@ -257,7 +235,7 @@ import Testing
         }
     }
 
-    @Test func aFullHashingQueueIsShedAsRetryable503() async throws {
+    @Test func aFullHashingQueueIsShed() async throws {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         let hasher = PasswordHasher(threadPool: pool, parameters: UsersTestFixture.testParameters, maxPending: 2)
@@ -268,10 +246,9 @@ import Testing
                         Task { try await UsersStore.shedding { try await hasher.hash("correct horse") } }]
         while hasher.pendingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
         for _ in 0..<10 {
-            let shed = await #expect(throws: RPCError.self) {
+            await #expect(throws: UsersError.hashingOverloaded) {
                 try await UsersStore.shedding { try await hasher.hash("correct horse") }
             }
-            #expect(shed?.code == 503 && shed?.data?.reason == "overloaded" && shed?.data?.retryable == true)
         }
         gate.signal()
         try await holder.value
@@ -320,7 +297,9 @@ import Testing
             #expect(try await storedParameters() == stronger)
             // The upgraded hash still signs the owner in, and a wrong password is still refused.
             _ = try await upgrading.login(username: "upgrader", password: "password-123")
-            await #expect(throws: RPCError.self) { try await upgrading.login(username: "upgrader", password: "wrong-password") }
+            await #expect(throws: UsersError.invalidCredentials) {
+                try await upgrading.login(username: "upgrader", password: "wrong-password")
+            }
         }
     }
 

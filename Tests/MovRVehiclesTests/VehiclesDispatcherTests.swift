@@ -23,6 +23,21 @@ struct VehiclesDispatcherTests {
     @Test func registersExactlyTheContractMethods() async throws {
         try await withDispatcher { dispatcher, _ in
             #expect(Set(dispatcher.methodNames) == InternalMethod.names(of: .vehicles))
+            #expect(dispatcher.allowLists == InternalMethod.allowLists(of: .vehicles))
+        }
+    }
+
+    /// Every identity the table leaves out of a method's allow list gets the dispatcher's 403.
+    @Test func callersOutsideTheTableAreForbidden() async throws {
+        try await withDispatcher { dispatcher, _ in
+            for entry in InternalMethod.table where entry.service == .vehicles {
+                guard let allowed = entry.allowedCallers else { continue }
+                for outsider in ServiceIdentity.allCases where !allowed.contains(outsider) {
+                    let refused = try await call(dispatcher, entry.name, [:], caller: outsider.rawValue)
+                    #expect(refused.error?["code"] == 403, "\(entry.name) as \(outsider)")
+                    #expect(refused.error?["data"]?["reason"] == "caller_not_allowed", "\(entry.name) as \(outsider)")
+                }
+            }
         }
     }
 

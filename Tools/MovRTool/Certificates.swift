@@ -1,5 +1,6 @@
 import Foundation
 import MovRDevTools
+import MovRInternalAPI
 import MovRService
 
 /// `movr certs`: the deployment CA and one ECDSA P-256 certificate per identity, for development

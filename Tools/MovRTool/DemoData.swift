@@ -66,14 +66,25 @@ public struct DemoData: Sendable {
                                    as: PromoCodeResult.self, token: adminToken, idempotent: true)
         }
 
+        // A few cities at a time: each registers accounts (a password hash each), and the users
+        // service sheds hashes beyond what it can do within its queue bound (503 overloaded,
+        // retried here); twelve cities at once on a busy machine would mostly wait and retry.
         try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
             for (index, city) in locality.cities.enumerated() {
+                if inFlight == Self.citiesAtOnce {
+                    try await group.next()
+                    inFlight -= 1
+                }
                 group.addTask { try await seedCity(api, city: city, index: index, locality: locality) }
+                inFlight += 1
             }
             try await group.waitForAll()
         }
         Console.line("demo data loaded: demo accounts demo_<city>_<n> and demo_admin, password \(Self.demoPassword)")
     }
+
+    static let citiesAtOnce = 3
 
     private func seedCity(_ api: PublicClient, city: City, index: Int, locality: Locality) async throws {
         var random = SeededGenerator(seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
@@ -106,13 +117,13 @@ public struct DemoData: Sendable {
             for trip in 0..<2 {
                 let vehicle = vehicleIDs[(rider * 2 + trip) % vehicleIDs.count]
                 let started = try await api.call(
-                    "rides.start", RidesStartParams(vehicleId: vehicle, idempotencyKey: "demo-\(slug)-\(rider)-\(trip)"),
+                    "rides.start", RidesStartParams(vehicleID: vehicle, idempotencyKey: "demo-\(slug)-\(rider)-\(trip)"),
                     as: RideResult.self, token: token, city: city.name, idempotent: true)
                 guard started.ride.endTime == nil else { continue }
                 let end = locality.randomPoint(in: city, using: &random)
                 _ = try await api.call(
                     "rides.end",
-                    RidesEndParams(rideId: started.ride.id, location: Location(latitude: end.latitude, longitude: end.longitude),
+                    RidesEndParams(rideID: started.ride.id, location: Location(latitude: end.latitude, longitude: end.longitude),
                                    battery: 15 + Int(random.next() % 80)),
                     as: RideResult.self, token: token, city: city.name)
             }

@@ -1,4 +1,5 @@
 import MovRGateway
+import MovRInternalAPI
 import MovRRides
 import MovRService
 import MovRUsers

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRService

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MovRDevTools
+import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
 import MovRRPC

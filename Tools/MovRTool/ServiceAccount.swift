@@ -1,5 +1,6 @@
 import Foundation
 import MovRDevTools
+import MovRInternalAPI
 import MovRService
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MovRInternalAPI
 import MovRService
 
 /// `.movr/stack.json`: how to reach a running stack (written by `movr up`, read by tools and

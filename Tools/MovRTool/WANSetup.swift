@@ -1,4 +1,5 @@
 import Foundation
+import MovRInternalAPI
 import MovRLocality
 import MovRService
 import MovRWAN

@@ -7,8 +7,10 @@ import MovRRPCTransport
 import MovRService
 import NIOConcurrencyHelpers
 
-/// The public methods of docs/architecture.md §3. Each handler validates its params, authenticates when the
-/// method needs it, resolves the region, and makes one call to the owning service there.
+/// The public methods of docs/architecture.md §3. The public method table (`PublicMethod`: params
+/// type, access) drives decoding, validation and authentication of every method in one order
+/// (``register(_:_:in:_:)``); each handler then resolves the region and makes one call to the
+/// owning service there.
 struct PublicAPI: Sendable {
     let runtime: ServiceRuntime
     /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
@@ -234,6 +236,54 @@ struct PublicAPI: Sendable {
         return try DeterministicID.make(namespace: kind, parts: [owner.uuidString.lowercased(), idempotencyKey])
     }
 
+    // MARK: Registration
+
+    /// Registers `method` so that, for every public method in the same order: its params decode
+    /// strictly into the table's type (`PublicMethod.paramsType`), pass their validation (a
+    /// `-32602` naming the field, before any service is called), and the caller gets the table's
+    /// access (`PublicMethod.access`) — then `handler` runs with the session, when there is one.
+    private func register<P: APIParams, R: Encodable & Sendable>(
+        _ method: PublicMethod, _ params: P.Type, in dispatcher: inout RPCDispatcher,
+        _ handler: @escaping @Sendable (P, SessionResult?, RPCContext) async throws -> R
+    ) {
+        precondition(ObjectIdentifier(method.paramsType) == ObjectIdentifier(P.self),
+                     "\(method.rawValue) is registered with params \(P.self), the table says \(method.paramsType)")
+        let api = self
+        dispatcher.register(method.rawValue, params: P.self) { params, context in
+            let params = try Self.validated(params)
+            let session: SessionResult?
+            switch method.access {
+            case .anyone:
+                session = nil
+            case .bearerToken:
+                guard Self.bearerToken(context) != nil else { throw RPCError.unauthenticated(reason: "missing_token") }
+                session = nil
+            case .signedIn:
+                session = try await api.authenticate(context)
+            case .admin:
+                let signedIn = try await api.authenticate(context)
+                guard signedIn.roles.contains("admin") else { throw RPCError.forbidden(reason: "admin_required") }
+                session = signedIn
+            }
+            return try await handler(params, session, context)
+        }
+    }
+
+    /// ``register(_:_:in:_:)`` for methods whose access is a session (`.signedIn`, `.admin`).
+    private func registerSignedIn<P: APIParams, R: Encodable & Sendable>(
+        _ method: PublicMethod, _ params: P.Type, in dispatcher: inout RPCDispatcher,
+        _ handler: @escaping @Sendable (P, SessionResult, RPCContext) async throws -> R
+    ) {
+        switch method.access {
+        case .signedIn, .admin: break
+        case .anyone, .bearerToken: preconditionFailure("\(method.rawValue) has no session to give its handler")
+        }
+        register(method, params, in: &dispatcher) { params, session, context in
+            guard let session else { throw RPCError.unauthenticated(reason: "missing_token") }
+            return try await handler(params, session, context)
+        }
+    }
+
     // MARK: Methods
 
     private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
@@ -243,7 +293,7 @@ struct PublicAPI: Sendable {
             CityInfo(city: $0.name, region: $0.region, latitude: $0.latitude, longitude: $0.longitude, radiusKm: $0.radiusKm)
         }
         let regions = locality.regions.map(\.name)
-        dispatcher.register(PublicMethod.citiesList.rawValue, params: RPCEmptyParams.self) { _, context in
+        register(.citiesList, EmptyObject.self, in: &dispatcher) { _, _, context in
             // Where the caller is, so a client (the web UI) can preselect its city.
             let location = try await api.resolveLocation(explicitCity: nil, context: context)
             return CitiesListResult(
@@ -254,8 +304,7 @@ struct PublicAPI: Sendable {
 
     private func registerAccounts(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        dispatcher.register(PublicMethod.usersRegister.rawValue, params: UsersRegisterParams.self) { params, context in
-            let params = try Self.validated(params)
+        register(.usersRegister, UsersRegisterParams.self, in: &dispatcher) { params, _, context in
             let region: String
             do {
                 region = try api.runtime.locality.region(ofCity: params.city)
@@ -266,27 +315,25 @@ struct PublicAPI: Sendable {
                                       InternalRegisterParams(params, clientAddress: context.clientAddress),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.authLogin.rawValue, params: AuthLoginParams.self) { params, context in
-            let params = try Self.validated(params)
-            return try await api.forward(.users, InternalMethod.Users.login,
+        register(.authLogin, AuthLoginParams.self, in: &dispatcher) { params, _, context in
+            try await api.forward(.users, InternalMethod.Users.login,
                                       InternalLoginParams(username: params.username, password: params.password,
                                                           clientAddress: context.clientAddress),
                                       context: context, idempotent: false)
         }
-        dispatcher.register(PublicMethod.authLogout.rawValue, params: RPCEmptyParams.self) { _, context in
-            guard let token = Self.bearerToken(context) else {
+        register(.authLogout, EmptyObject.self, in: &dispatcher) { _, _, context in
+            guard let token = Self.bearerToken(context) else {  // present: the access check saw it
                 throw RPCError.unauthenticated(reason: "missing_token")
             }
             return try await api.forward(.users, InternalMethod.Users.logout, SessionTokenParams(token: token),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.usersMe.rawValue, params: RPCEmptyParams.self) { _, context in
+        registerSignedIn(.usersMe, EmptyObject.self, in: &dispatcher) { _, session, context in
             context.servedBy?.record(api.runtime.region)
-            return UserResult(user: try await api.authenticate(context).user)
+            return UserResult(user: session.user)
         }
-        dispatcher.register(PublicMethod.usersDelete.rawValue, params: RPCEmptyParams.self) { _, context in
-            let session = try await api.authenticate(context)
-            return try await api.forward(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
+        registerSignedIn(.usersDelete, EmptyObject.self, in: &dispatcher) { _, session, context in
+            try try await api.forward(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
                                       context: context, idempotent: true)
         }
     }
@@ -294,8 +341,7 @@ struct PublicAPI: Sendable {
     private func registerVehicles(_ dispatcher: inout RPCDispatcher) {
         let api = self
         let locality = runtime.locality
-        dispatcher.register(PublicMethod.vehiclesList.rawValue, params: VehiclesListParams.self) { params, context in
-            let params = try Self.validated(params)
+        register(.vehiclesList, VehiclesListParams.self, in: &dispatcher) { params, _, context in
             let location = try await api.resolveLocation(explicitCity: params.city, context: context)
             // A region without a city (no location given) lists the region's first city.
             guard let city = location.city ?? locality.cities.first(where: { $0.region == location.region })?.name else {
@@ -306,20 +352,16 @@ struct PublicAPI: Sendable {
                                                                  cursor: params.cursor),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.vehiclesMine.rawValue, params: VehiclesMineParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
-            return try await api.forward(.vehicles, InternalMethod.Vehicles.owned,
+        registerSignedIn(.vehiclesMine, VehiclesMineParams.self, in: &dispatcher) { params, session, context in
+            try try await api.forward(.vehicles, InternalMethod.Vehicles.owned,
                                       InternalVehiclesOwnedParams(ownerID: session.user.id, limit: params.effectiveLimit,
                                                                   cursor: params.cursor),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.vehiclesGet.rawValue, params: VehiclesGetParams.self) { params, context in
+        register(.vehiclesGet, VehiclesGetParams.self, in: &dispatcher) { params, _, context in
             try await api.forward(.vehicles, InternalMethod.Vehicles.get, params, context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.vehiclesAdd.rawValue, params: VehiclesAddParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
+        registerSignedIn(.vehiclesAdd, VehiclesAddParams.self, in: &dispatcher) { params, session, context in
             let location = try await api.resolveLocation(explicitCity: params.city, context: context, session: session)
             guard let city = location.city else {
                 throw RPCError.unknownCity(message: "a city is required")
@@ -331,17 +373,14 @@ struct PublicAPI: Sendable {
             return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.add, add,
                                          context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.vehiclesRemove.rawValue, params: VehiclesRemoveParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            return try await api.forward(.vehicles, InternalMethod.Vehicles.remove,
+        registerSignedIn(.vehiclesRemove, VehiclesRemoveParams.self, in: &dispatcher) { params, session, context in
+            try try await api.forward(.vehicles, InternalMethod.Vehicles.remove,
                                       InternalVehiclesRemoveParams(id: params.id, ownerID: session.user.id),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.vehiclesLocationHistory.rawValue, params: LocationHistoryParams.self) { params, context in
+        registerSignedIn(.vehiclesLocationHistory, LocationHistoryParams.self, in: &dispatcher) { params, session, context in
             // Positions are personal data: the owner's vehicles, a rider's ride in progress.
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
-            return try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory,
+            try try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory,
                                       InternalLocationHistoryParams(id: params.id, limit: params.effectiveLimit,
                                                                     viewerID: session.user.id),
                                       context: context, idempotent: true)
@@ -350,46 +389,37 @@ struct PublicAPI: Sendable {
 
     private func registerRides(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        dispatcher.register(PublicMethod.ridesStart.rawValue, params: RidesStartParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
+        registerSignedIn(.ridesStart, RidesStartParams.self, in: &dispatcher) { params, session, context in
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             let start = InternalRidesStartParams(
                 rideID: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
-                riderID: session.user.id, vehicleID: params.vehicleId)
+                riderID: session.user.id, vehicleID: params.vehicleID)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.ridesUpdateLocation.rawValue, params: RidesUpdateLocationParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
+        registerSignedIn(.ridesUpdateLocation, RidesUpdateLocationParams.self, in: &dispatcher) { params, session, context in
             // Where the rider is (X-City, X-Place, then their home city): the ride's home region.
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.updateLocation,
-                                      InternalRidesUpdateLocationParams(rideID: params.rideId, riderID: session.user.id,
+                                      InternalRidesUpdateLocationParams(rideID: params.rideID, riderID: session.user.id,
                                                                         location: params.location),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.ridesEnd.rawValue, params: RidesEndParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
+        registerSignedIn(.ridesEnd, RidesEndParams.self, in: &dispatcher) { params, session, context in
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.end,
-                                      InternalRidesEndParams(rideID: params.rideId, riderID: session.user.id,
+                                      InternalRidesEndParams(rideID: params.rideID, riderID: session.user.id,
                                                              location: params.location, battery: params.battery),
                                       context: context, idempotent: false)
         }
-        dispatcher.register(PublicMethod.ridesList.rawValue, params: RidesListParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.list,
+        registerSignedIn(.ridesList, RidesListParams.self, in: &dispatcher) { params, session, context in
+            try try await api.forward(.rides, InternalMethod.Rides.list,
                                       InternalRidesListParams(riderID: session.user.id, activeOnly: params.activeOnly ?? false,
                                                               limit: params.effectiveLimit, cursor: params.cursor),
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.ridesGet.rawValue, params: RidesGetParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            return try await api.forward(.rides, InternalMethod.Rides.get,
+        registerSignedIn(.ridesGet, RidesGetParams.self, in: &dispatcher) { params, session, context in
+            try try await api.forward(.rides, InternalMethod.Rides.get,
                                       InternalRidesGetParams(id: params.id, riderID: session.user.id),
                                       context: context, idempotent: true)
         }
@@ -397,16 +427,11 @@ struct PublicAPI: Sendable {
 
     private func registerPromoCodes(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        dispatcher.register(PublicMethod.promoCodesList.rawValue, params: RPCEmptyParams.self) { _, context in
+        register(.promoCodesList, EmptyObject.self, in: &dispatcher) { _, _, context in
             try await api.forward(.rides, InternalMethod.Rides.promoList, EmptyObject(),
                                context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.promoCodesCreate.rawValue, params: PromoCodesCreateParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            guard session.roles.contains("admin") else {
-                throw RPCError.forbidden(reason: "admin_required")
-            }
-            let params = try Self.validated(params)
+        registerSignedIn(.promoCodesCreate, PromoCodesCreateParams.self, in: &dispatcher) { params, session, context in
             guard let expiresAt = params.expirationDate else {
                 throw RPCError.invalidParams(field: "expires_at", message: "expires_at must be an RFC 3339 time")
             }
@@ -416,10 +441,8 @@ struct PublicAPI: Sendable {
             return try await api.forward(.rides, InternalMethod.Rides.promoCreate, create,
                                       context: context, idempotent: true)
         }
-        dispatcher.register(PublicMethod.promoCodesApply.rawValue, params: PromoCodesApplyParams.self) { params, context in
-            let session = try await api.authenticate(context)
-            let params = try Self.validated(params)
-            return try await api.forward(.rides, InternalMethod.Rides.promoApply,
+        registerSignedIn(.promoCodesApply, PromoCodesApplyParams.self, in: &dispatcher) { params, session, context in
+            try try await api.forward(.rides, InternalMethod.Rides.promoApply,
                                       InternalPromoApplyParams(userID: session.user.id, code: params.code),
                                       context: context, idempotent: true)
         }

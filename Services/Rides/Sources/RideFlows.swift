@@ -8,7 +8,8 @@ import NIOConcurrencyHelpers
 /// The ride operations that span the rides database and the vehicles service, written so a
 /// crash between any two steps is repaired: every vehicles call is idempotent per ride id, a
 /// reservation without a ride is undone by the reconciler (``RideReconciler``), and a vehicle
-/// release owed by an ended ride sits in the outbox until delivered.
+/// release owed by an ended ride sits in the outbox until delivered. Errors meant for callers
+/// are ``RidesError``s, or the vehicles service's own answers passed on.
 public struct RideFlows: Sendable {
     public let store: RidesStore
     public let vehicles: any VehiclesPort
@@ -34,9 +35,9 @@ public struct RideFlows: Sendable {
     public func start(_ params: InternalRidesStartParams, context: RPCContext? = nil) async throws -> Ride {
         switch try await store.precheckStart(rideID: params.rideID, riderID: params.riderID) {
         case .existing(let ride): return ride
-        case .idOfAnotherRider: throw RPCError.conflict(reason: "idempotency_key_reused")
-        case .cancelled(let reason): throw RPCError.conflict(reason: reason)
-        case .riderHasActiveRide: throw RPCError.conflict(reason: "active_ride_exists")
+        case .idOfAnotherRider: throw RidesError.idempotencyKeyReused
+        case .cancelled(let reason): throw RidesError.cancelledStart(reason: reason)
+        case .riderHasActiveRide: throw RidesError.activeRideExists
         case .clear: break
         }
 
@@ -50,8 +51,8 @@ public struct RideFlows: Sendable {
         } catch {
             logger.error("vehicle has no price; undoing its reservation",
                          metadata: ["vehicle_id": "\(vehicle.id)", "reason": "\(error.reason)"])
-            if let ride = try await abandon(params, reason: "vehicle_unavailable", context: context) { return ride }
-            throw RPCError.conflict(reason: "vehicle_unavailable")
+            if let ride = try await abandon(params, because: .vehicleUnavailable, context: context) { return ride }
+            throw RidesError.vehicleUnavailable
         }
 
         let outcome = try await store.insertStartedRide(NewRide(
@@ -62,28 +63,29 @@ public struct RideFlows: Sendable {
             return ride
         case .alreadyRecorded:
             guard let ride = try await store.ride(id: params.rideID, riderID: params.riderID) else {
-                throw RPCError.conflict(reason: "idempotency_key_reused")
+                throw RidesError.idempotencyKeyReused
             }
             return ride
         case .cancelled(let reason):
             // The reconciler got here first; it releases too, this only makes it sooner.
             await releaseQuietly(ReleaseVehicleParams(vehicleID: vehicle.id, rideID: params.rideID, location: nil, battery: nil),
                                  context: context)
-            throw RPCError.conflict(reason: reason)
+            throw RidesError.cancelledStart(reason: reason)
         case .riderHasActiveRide:
-            if let ride = try await abandon(params, reason: "active_ride_exists", context: context) { return ride }
-            throw RPCError.conflict(reason: "active_ride_exists")
+            if let ride = try await abandon(params, because: .activeRideExists, context: context) { return ride }
+            throw RidesError.activeRideExists
         case .vehicleHasActiveRide:
-            if let ride = try await abandon(params, reason: "vehicle_unavailable", context: context) { return ride }
-            throw RPCError.conflict(reason: "vehicle_unavailable")
+            if let ride = try await abandon(params, because: .vehicleUnavailable, context: context) { return ride }
+            throw RidesError.vehicleUnavailable
         }
     }
 
     /// Undoes a reservation whose ride cannot be recorded: tombstones the id first (so no
     /// concurrent retry can record it afterwards), then frees the vehicle. Returns the ride
     /// instead when a concurrent retry recorded it first; then nothing is undone.
-    private func abandon(_ params: InternalRidesStartParams, reason: String, context: RPCContext?) async throws -> Ride? {
-        switch try await store.cancelRide(id: params.rideID, region: region, reason: reason) {
+    private func abandon(_ params: InternalRidesStartParams, because fault: RidesError,
+                         context: RPCContext?) async throws -> Ride? {
+        switch try await store.cancelRide(id: params.rideID, region: region, reason: fault.tombstoneReason) {
         case .started:
             return try await store.ride(id: params.rideID, riderID: params.riderID)
         case .cancelled:
@@ -97,7 +99,7 @@ public struct RideFlows: Sendable {
     /// A release whose failure the reconciler repairs (the id is a tombstone by then).
     private func releaseQuietly(_ params: ReleaseVehicleParams, context: RPCContext?) async {
         do {
-            try await vehicles.release(params, context: context)
+            _ = try await vehicles.release(params, context: context)
         } catch {
             logger.warning("release after a failed start did not go through; the reconciler will retry",
                            metadata: ["ride_id": "\(params.rideID)", "error": "\(error)"])
@@ -111,9 +113,9 @@ public struct RideFlows: Sendable {
         switch try await store.endRide(id: params.rideID, riderID: params.riderID,
                                        location: params.location, battery: params.battery) {
         case .notFound:
-            throw RPCError.notFound(reason: "ride_not_found")
+            throw RidesError.rideNotFound
         case .alreadyEnded:
-            throw RPCError.conflict(reason: "ride_already_ended")
+            throw RidesError.rideAlreadyEnded
         case .ended(let ended):
             let entry = OutboxEntry(id: ended.outboxID, rideID: ended.ride.id, attempts: 0, release: ended.release)
             _ = await deliver(entry, context: context)
@@ -135,10 +137,7 @@ public struct RideFlows: Sendable {
             location: Location(latitude: entry.release.latitude, longitude: entry.release.longitude),
             battery: entry.release.battery)
         do {
-            do {
-                try await vehicles.release(params, context: context)
-            } catch let error as RPCError where error.code == RPCError.Code.notFound {
-                // The vehicle no longer exists; retrying cannot help.
+            if try await vehicles.release(params, context: context) == .vehicleGone {
                 logger.error("vehicle of an ended ride not found; dropping its release",
                              metadata: ["ride_id": "\(entry.rideID)", "vehicle_id": "\(entry.release.vehicleID)"])
             }
@@ -177,9 +176,9 @@ public struct RideFlows: Sendable {
     public func updateLocation(_ params: InternalRidesUpdateLocationParams, context: RPCContext? = nil) async throws {
         switch try await store.recordLocation(rideID: params.rideID, riderID: params.riderID, location: params.location) {
         case .notFound:
-            throw RPCError.notFound(reason: "ride_not_found")
+            throw RidesError.rideNotFound
         case .alreadyEnded:
-            throw RPCError.conflict(reason: "ride_already_ended")
+            throw RidesError.rideAlreadyEnded
         case .recorded(let vehicleID):
             try await vehicles.recordLocation(
                 RecordVehicleLocationParams(vehicleID: vehicleID, rideID: params.rideID, location: params.location),

@@ -97,7 +97,8 @@ public struct RideReconciler: Sendable {
         case .cancelled:
             break
         case .unknown:
-            switch try await flows.store.cancelRide(id: reservation.rideID, region: flows.region, reason: "vehicle_unavailable") {
+            switch try await flows.store.cancelRide(id: reservation.rideID, region: flows.region,
+                                                    reason: RidesError.vehicleUnavailable.tombstoneReason) {
             case .started:
                 return  // recorded just now: the start finished after all
             case .cancelled:
@@ -106,9 +107,11 @@ public struct RideReconciler: Sendable {
                                     metadata: ["ride_id": "\(reservation.rideID)", "vehicle_id": "\(reservation.vehicleID)"])
             }
         }
-        try await flows.vehicles.release(
+        let released = try await flows.vehicles.release(
             ReleaseVehicleParams(vehicleID: reservation.vehicleID, rideID: reservation.rideID, location: location, battery: nil),
             context: nil)
+        // A vehicle deleted since it was listed holds nothing any more.
+        guard released == .released else { return }
         report.releasedRideIDs.append(reservation.rideID)
     }
 }

@@ -119,56 +119,56 @@ public struct RidesService: MovRServiceDefinition {
         await store.database.shutdown()
     }
 
-    /// The internal methods and who may call them. `promoReader` returns the standby's store
-    /// when `promo_codes.list` may be answered there (nil: the primary's).
+    /// The internal methods, with the allow lists of ``InternalMethod/table``. `promoReader`
+    /// returns the standby's store when `promo_codes.list` may be answered there (nil: the
+    /// primary's).
     public static func dispatcher(flows: RideFlows,
                                   promoReader: (@Sendable (RPCContext) async -> RidesStore?)? = nil) -> RPCDispatcher {
         let store = flows.store
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Rides.self
-        dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
-        dispatcher.register(M.start, params: InternalRidesStartParams.self, allowedCallers: Caller.gateway) { params, context in
+        dispatcher.register(InternalMethod.ping, of: .rides, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
+        dispatcher.register(M.start, of: .rides, params: InternalRidesStartParams.self) { params, context in
             RideResult(ride: try await flows.start(params, context: context))
         }
-        dispatcher.register(M.end, params: InternalRidesEndParams.self, allowedCallers: Caller.gateway) { params, context in
+        dispatcher.register(M.end, of: .rides, params: InternalRidesEndParams.self) { params, context in
             RideResult(ride: try await flows.end(params, context: context))
         }
-        dispatcher.register(M.updateLocation, params: InternalRidesUpdateLocationParams.self,
-                            allowedCallers: Caller.gateway) { params, context in
+        dispatcher.register(M.updateLocation, of: .rides, params: InternalRidesUpdateLocationParams.self) { params, context in
             try await flows.updateLocation(params, context: context)
             return RPCEmpty()
         }
-        dispatcher.register(M.list, params: InternalRidesListParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.list, of: .rides, params: InternalRidesListParams.self) { params, _ in
             let cursor = try params.cursor.map(Self.pageCursor)
             let page = try await store.rides(riderID: params.riderID, activeOnly: params.activeOnly,
                                              limit: min(max(params.limit, 1), 100), after: cursor)
             return RidesListResult(rides: page.rides, nextCursor: page.next?.encoded)
         }
-        dispatcher.register(M.get, params: InternalRidesGetParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.get, of: .rides, params: InternalRidesGetParams.self) { params, _ in
             guard let ride = try await store.ride(id: params.id, riderID: params.riderID) else {
-                throw RPCError.notFound(reason: "ride_not_found")
+                throw RidesError.rideNotFound
             }
             return RideResult(ride: ride)
         }
-        dispatcher.register(M.activeForRider, params: RiderParams.self, allowedCallers: ["users"]) { params, _ in
+        dispatcher.register(M.activeForRider, of: .rides, params: RiderParams.self) { params, _ in
             ActiveRideResult(active: try await store.hasActiveRide(riderID: params.riderID))
         }
-        dispatcher.register(M.listActive, params: RPCEmptyParams.self, allowedCallers: Caller.operator) { _, _ in
+        dispatcher.register(M.listActive, of: .rides, params: RPCEmptyParams.self) { _, _ in
             ActiveRidesResult(rides: try await store.activeRides())
         }
-        dispatcher.register(M.promoList, params: RPCEmptyParams.self, allowedCallers: Caller.gateway) { _, context in
+        dispatcher.register(M.promoList, of: .rides, params: RPCEmptyParams.self) { _, context in
             let source = await promoReader?(context) ?? store
             return PromoCodesListResult(promoCodes: try await source.unexpiredPromoCodes())
         }
-        dispatcher.register(M.promoCreate, params: InternalPromoCreateParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.promoCreate, of: .rides, params: InternalPromoCreateParams.self) { params, _ in
             guard let promoCode = try await store.createPromoCode(params) else {
-                throw RPCError.conflict(reason: "promo_code_exists")
+                throw RidesError.promoCodeExists
             }
             return PromoCodeResult(promoCode: promoCode)
         }
-        dispatcher.register(M.promoApply, params: InternalPromoApplyParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.promoApply, of: .rides, params: InternalPromoApplyParams.self) { params, _ in
             guard let applied = try await store.applyPromoCode(userID: params.userID, code: params.code) else {
-                throw RPCError.notFound(reason: "promo_code_not_found")
+                throw RidesError.promoCodeNotFound
             }
             return UserPromoCodeResult(userPromoCode: applied)
         }
@@ -180,6 +180,22 @@ public struct RidesService: MovRServiceDefinition {
             return try PageCursor(decoding: text)
         } catch {
             throw RPCError.invalidParams(field: "cursor", message: "invalid cursor")
+        }
+    }
+}
+
+/// The rides service's edge: each ``RidesError`` as callers receive it (docs/API.md), mapped
+/// here only.
+extension RidesError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .idempotencyKeyReused: .conflict(reason: "idempotency_key_reused")
+        case .activeRideExists: .conflict(reason: "active_ride_exists")
+        case .vehicleUnavailable: .conflict(reason: "vehicle_unavailable")
+        case .rideNotFound: .notFound(reason: "ride_not_found")
+        case .rideAlreadyEnded: .conflict(reason: "ride_already_ended")
+        case .promoCodeExists: .conflict(reason: "promo_code_exists")
+        case .promoCodeNotFound: .notFound(reason: "promo_code_not_found")
         }
     }
 }

@@ -43,7 +43,7 @@ extension RidesStore {
             ON CONFLICT (user_id, code) DO UPDATE SET applied_at = user_promo_codes.applied_at
             RETURNING user_id, code, applied_at, used_at
             """).first.map { row in
-            UserPromoCode(userId: try row.decode("user_id", as: UUID.self),
+            UserPromoCode(userID: try row.decode("user_id", as: UUID.self),
                           code: try row.decode("code", as: String.self),
                           appliedAt: try row.decode("applied_at", as: Date.self),
                           usedAt: try row.decode("used_at", as: Date?.self))

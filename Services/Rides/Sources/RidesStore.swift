@@ -35,8 +35,8 @@ public struct RidesStore: Sendable {
         let revenue = try row.decode("revenue", as: String?.self).map { DecimalMoney.cents($0).map(DecimalMoney.string) ?? $0 }
         return Ride(
             id: try row.decode("id", as: UUID.self),
-            vehicleId: try row.decode("vehicle_id", as: UUID.self),
-            riderId: try row.decode("rider_id", as: UUID.self),
+            vehicleID: try row.decode("vehicle_id", as: UUID.self),
+            riderID: try row.decode("rider_id", as: UUID.self),
             city: try row.decode("city", as: String.self),
             region: try row.decode("region", as: String.self),
             startLocation: Location(latitude: try row.decode("start_latitude", as: Double.self),

@@ -121,48 +121,68 @@ public struct UsersService: MovRServiceDefinition {
         try? await hashingPool.shutdownGracefully()
     }
 
-    /// The internal methods and who may call them (see `InternalMethod.Users`).
+    /// The internal methods, with the allow lists of ``InternalMethod/table``.
     ///
     /// - Parameter hasActiveRide: asked before `users.delete`; integration tests pass a stub.
     public static func makeDispatcher(store: UsersStore, hasActiveRide: @escaping ActiveRideCheck) -> RPCDispatcher {
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Users.self
-        dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
-        dispatcher.register(M.register, params: InternalRegisterParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(InternalMethod.ping, of: .users, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
+        dispatcher.register(M.register, of: .users, params: InternalRegisterParams.self) { params, _ in
             UserResult(user: try await store.register(params.registration, clientAddress: params.clientAddress))
         }
-        dispatcher.register(M.login, params: InternalLoginParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.login, of: .users, params: InternalLoginParams.self) { params, _ in
             try await store.login(username: params.username, password: params.password, clientAddress: params.clientAddress)
         }
-        dispatcher.register(M.logout, params: SessionTokenParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.logout, of: .users, params: SessionTokenParams.self) { params, _ in
             try await store.logout(token: params.token)
             return RPCEmpty()
         }
-        dispatcher.register(M.session, params: SessionTokenParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.session, of: .users, params: SessionTokenParams.self) { params, _ in
             try await store.session(token: params.token)
         }
-        dispatcher.register(M.get, params: UserIDParams.self,
-                            allowedCallers: Caller.gateway.union(Caller.operator)) { params, _ in
+        dispatcher.register(M.get, of: .users, params: UserIDParams.self) { params, _ in
             guard let user = try await store.get(id: params.id) else {
-                throw RPCError.notFound(reason: "user_not_found")
+                throw UsersError.userNotFound
             }
             return UserResult(user: user)
         }
-        dispatcher.register(M.delete, params: UserIDParams.self, allowedCallers: Caller.gateway) { params, context in
+        dispatcher.register(M.delete, of: .users, params: UserIDParams.self) { params, context in
             // Check, then delete: not atomic. A ride started in the gap (its request already past
             // the gateway's session check) outlives the account; the gap is one round trip. The
             // rides service cannot close it, as it never sees this database; deleting revokes the
             // sessions, so no ride can start after the delete commits. The check asks this
             // region's rides service only.
             if try await hasActiveRide(params.id, context) {
-                throw RPCError.conflict(reason: "active_ride_exists")
+                throw UsersError.activeRideExists
             }
             try await store.delete(id: params.id)
             return RPCEmpty()
         }
-        dispatcher.register(M.grantRole, params: GrantRoleParams.self, allowedCallers: Caller.operator) { params, _ in
+        dispatcher.register(M.grantRole, of: .users, params: GrantRoleParams.self) { params, _ in
             UserResult(user: try await store.grantRole(username: params.username, role: params.role))
         }
         return dispatcher
+    }
+}
+
+/// The users service's edge: each ``UsersError`` as callers receive it (docs/API.md), mapped
+/// here only.
+extension UsersError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .invalidParams(let rule): .invalidParams(field: rule.field, message: rule.message)
+        case .unknownCity: .unknownCity()
+        case .usernameTaken: .conflict(reason: "username_taken")
+        case .tooManyAttempts: .rateLimited(reason: "too_many_attempts")
+        case .hashingOverloaded: .unavailable(reason: "overloaded")
+        case .invalidCredentials:
+            RPCError(code: RPCError.Code.unauthenticated, message: "Invalid username or password", reason: "invalid_credentials")
+        case .invalidToken: .unauthenticated(reason: "invalid_token")
+        case .tokenExpired: .unauthenticated(reason: "token_expired")
+        case .userNotFound: .notFound(reason: "user_not_found")
+        case .unknownRole: .invalidParams(field: "role", message: "unknown role")
+        case .activeRideExists: .conflict(reason: "active_ride_exists")
+        }
     }
 }

@@ -3,10 +3,9 @@ import MovRAPI
 import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
-import MovRRPC
 
 /// Accounts and sessions: all SQL of the users service, plus the password and token rules
-/// around it. Errors meant for callers are ``RPCError``s; anything else (database down, a
+/// around it. Errors meant for callers are ``UsersError``s; anything else (database down, a
 /// libcrypto failure) propagates and the dispatcher reports it as an internal error without
 /// details.
 public struct UsersStore: Sendable {
@@ -33,9 +32,10 @@ public struct UsersStore: Sendable {
 
     // MARK: Registration
 
-    /// Creates the account. A taken username is 409 `username_taken`, also when the same
-    /// registration is retried after it succeeded. Throttled per client and per process
-    /// (``AuthThrottle``): 429 `too_many_attempts`; a full hashing queue is 503 `overloaded`.
+    /// Creates the account. A taken username is ``UsersError/usernameTaken``, also when the
+    /// same registration is retried after it succeeded. Throttled per client and per process
+    /// (``AuthThrottle``): ``UsersError/tooManyAttempts``; a full hashing queue is
+    /// ``UsersError/hashingOverloaded``.
     public func register(_ params: UsersRegisterParams, clientAddress: String? = nil) async throws -> User {
         try Self.validate(params)
         try Self.enforce(throttle.beginRegistration(client: clientAddress ?? "-"))
@@ -43,7 +43,7 @@ public struct UsersStore: Sendable {
         do {
             region = try locality.region(ofCity: params.city)
         } catch {
-            throw RPCError.unknownCity()
+            throw UsersError.unknownCity
         }
         let city = PlaceName.normalized(params.city)
         let passwordHash = try await Self.shedding { try await passwordHasher.hash(params.password) }
@@ -58,7 +58,7 @@ public struct UsersStore: Sendable {
         } catch let error as PostgresError
                     where error.isUniqueViolation
                     && (error.constraintName == nil || error.constraintName == UsersSchema.usernameConstraint) {
-            throw RPCError.conflict(reason: "username_taken")
+            throw UsersError.usernameTaken
         }
         guard let row = rows.first else { throw PostgresError(code: .invalidQuery) }
         return try Self.user(from: row)
@@ -66,25 +66,18 @@ public struct UsersStore: Sendable {
 
     // MARK: Sessions
 
-    /// The one error for an unknown user, a deleted user and a wrong password, so a caller cannot
-    /// tell which usernames exist.
-    static var invalidCredentials: RPCError {
-        RPCError(code: RPCError.Code.unauthenticated, message: "Invalid username or password",
-                 reason: "invalid_credentials")
-    }
-
-    /// 429 `too_many_attempts` (retryable) for a refused attempt.
+    /// ``UsersError/tooManyAttempts`` for a refused attempt.
     static func enforce(_ decision: AuthThrottle.Decision) throws {
         guard case .retryAfter = decision else { return }
-        throw RPCError.rateLimited(reason: "too_many_attempts")
+        throw UsersError.tooManyAttempts
     }
 
-    /// A full hashing queue becomes 503 `overloaded` (retryable): shed now, not answered late.
+    /// A full hashing queue is ``UsersError/hashingOverloaded``: shed now, not answered late.
     static func shedding<T>(_ work: () async throws -> T) async throws -> T {
         do {
             return try await work()
         } catch is PasswordHashingOverloaded {
-            throw RPCError.unavailable(reason: "overloaded")
+            throw UsersError.hashingOverloaded
         }
     }
 
@@ -119,13 +112,9 @@ public struct UsersStore: Sendable {
             """)
     }
 
-    static var invalidToken: RPCError {
-        RPCError.unauthenticated(reason: "invalid_token")
-    }
-
-    /// Checks the password and opens a session. Throttled by ``throttle``: 429
-    /// `too_many_attempts` (retryable) while the client, the (client, username) pair or the
-    /// username must wait; 503 `overloaded` when the hashing queue is full.
+    /// Checks the password and opens a session. Throttled by ``throttle``:
+    /// ``UsersError/tooManyAttempts`` while the client, the (client, username) pair or the
+    /// username must wait; ``UsersError/hashingOverloaded`` when the hashing queue is full.
     public func login(username: String, password: String, clientAddress: String? = nil) async throws -> AuthLoginResult {
         try Self.validate(AuthLoginParams(username: username, password: password))
         let throttleKey = username.lowercased()
@@ -142,7 +131,7 @@ public struct UsersStore: Sendable {
         }
         guard let (row, storedHash) = verified else {
             throttle.loginFailed(client: client, username: throttleKey)
-            throw Self.invalidCredentials
+            throw UsersError.invalidCredentials
         }
         throttle.loginSucceeded(client: client, username: throttleKey)
 
@@ -162,10 +151,10 @@ public struct UsersStore: Sendable {
         return AuthLoginResult(token: token, expiresAt: expiresAt, user: user)
     }
 
-    /// The user and roles behind a token, in one query. 401 `invalid_token` for unknown, revoked
-    /// or deleted-user tokens, 401 `token_expired` for expired ones.
+    /// The user and roles behind a token, in one query. ``UsersError/invalidToken`` for unknown,
+    /// revoked or deleted-user tokens, ``UsersError/tokenExpired`` for expired ones.
     public func session(token: String) async throws -> SessionResult {
-        guard SessionToken.isWellFormed(token) else { throw Self.invalidToken }
+        guard SessionToken.isWellFormed(token) else { throw UsersError.invalidToken }
         let tokenHash = SessionToken.hex(try SessionToken.hash(token))
         let rows = try await database.query("""
             SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.city, u.region, u.created_at,
@@ -173,9 +162,9 @@ public struct UsersStore: Sendable {
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = decode(\(tokenHash), 'hex') AND s.revoked_at IS NULL AND u.deleted_at IS NULL
             """)
-        guard let row = rows.first else { throw Self.invalidToken }
+        guard let row = rows.first else { throw UsersError.invalidToken }
         guard try !row.decode("expired", as: Bool.self) else {
-            throw RPCError.unauthenticated(reason: "token_expired")
+            throw UsersError.tokenExpired
         }
         return SessionResult(user: try Self.user(from: row), roles: try row.decode("roles", as: [String].self),
                              expiresAt: try row.decode("expires_at", as: Date.self))
@@ -224,7 +213,7 @@ public struct UsersStore: Sendable {
 
     /// Soft-deletes the user and revokes all of their sessions, atomically (one statement, so
     /// one round trip). Deleting a deleted user again succeeds (keeping the first deletion
-    /// time); an unknown id is 404.
+    /// time); an unknown id is ``UsersError/userNotFound``.
     public func delete(id: UUID) async throws {
         let rows = try await database.query("""
             WITH deleted AS (
@@ -235,13 +224,14 @@ public struct UsersStore: Sendable {
             )
             SELECT id FROM deleted
             """)
-        guard rows.first != nil else { throw RPCError.notFound(reason: "user_not_found") }
+        guard rows.first != nil else { throw UsersError.userNotFound }
     }
 
-    /// Adds `role` to the user's roles (idempotent). 404 `user_not_found` for unknown or deleted users.
+    /// Adds `role` to the user's roles (idempotent). ``UsersError/userNotFound`` for unknown or
+    /// deleted users, ``UsersError/unknownRole`` for a role ``grantableRoles`` lacks.
     public func grantRole(username: String, role: String) async throws -> User {
         guard Self.grantableRoles.contains(role) else {
-            throw RPCError.invalidParams(field: "role", message: "unknown role")
+            throw UsersError.unknownRole
         }
         let rows = try await database.query("""
             UPDATE users SET roles = CASE WHEN \(role)::text = ANY (roles) THEN roles
@@ -249,7 +239,7 @@ public struct UsersStore: Sendable {
             WHERE username = \(username) AND deleted_at IS NULL
             RETURNING \(unsafeSQL: Self.userColumns)
             """)
-        guard let row = rows.first else { throw RPCError.notFound(reason: "user_not_found") }
+        guard let row = rows.first else { throw UsersError.userNotFound }
         return try Self.user(from: row)
     }
 
@@ -263,13 +253,13 @@ public struct UsersStore: Sendable {
 
     // MARK: Helpers
 
-    /// Runs an API params rule and maps its failure to -32602 naming the field. The gateway
-    /// validated already; checking again keeps this service safe on its own.
+    /// Runs an API params rule; its failure is ``UsersError/invalidParams`` naming the field.
+    /// The gateway validated already; checking again keeps this service safe on its own.
     static func validate(_ params: some APIParams) throws {
         do {
             try params.validate()
         } catch {
-            throw RPCError.invalidParams(field: error.field, message: error.message)
+            throw UsersError.invalidParams(error)
         }
     }
 

@@ -86,58 +86,57 @@ public struct VehiclesService: MovRServiceDefinition {
         return { context in await reads.useReplica(context) ? replica : store }
     }
 
-    /// The internal methods and who may call them; `reader` picks the store of read-only
-    /// methods (default: the primary's).
+    /// The internal methods, with the allow lists of ``InternalMethod/table``; `reader` picks
+    /// the store of read-only methods (default: the primary's).
     public static func dispatcher(store: VehiclesStore,
                                   reader: (@Sendable (RPCContext) async -> VehiclesStore)? = nil) -> RPCDispatcher {
         let reader = reader ?? { _ in store }
         var dispatcher = RPCDispatcher()
         let M = InternalMethod.Vehicles.self
-        dispatcher.register(InternalMethod.ping, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
-        dispatcher.register(M.list, params: InternalVehiclesListParams.self, allowedCallers: Caller.gateway) { params, context in
+        dispatcher.register(InternalMethod.ping, of: .vehicles, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
+        dispatcher.register(M.list, of: .vehicles, params: InternalVehiclesListParams.self) { params, context in
             let cursor = try Self.pageCursor(params.cursor)
             let page = try await reader(context).listAvailable(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
             return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
         }
-        dispatcher.register(M.get, params: VehiclesGetParams.self, allowedCallers: Caller.gatewayAndRides) { params, context in
+        dispatcher.register(M.get, of: .vehicles, params: VehiclesGetParams.self) { params, context in
             // The rides service reads what it is about to change: always the primary.
-            let source = context.caller == "rides" ? store : await reader(context)
+            let source = context.callerIdentity == .rides ? store : await reader(context)
             guard let vehicle = try await source.get(id: params.id) else {
-                throw RPCError.notFound(reason: "vehicle_not_found")
+                throw VehiclesError.vehicleNotFound
             }
             return VehicleResult(vehicle: vehicle)
         }
-        dispatcher.register(M.add, params: InternalVehiclesAddParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.add, of: .vehicles, params: InternalVehiclesAddParams.self) { params, _ in
             VehicleResult(vehicle: try await store.add(params))
         }
-        dispatcher.register(M.remove, params: InternalVehiclesRemoveParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.remove, of: .vehicles, params: InternalVehiclesRemoveParams.self) { params, _ in
             VehicleResult(vehicle: try await store.remove(id: params.id, ownerID: params.ownerID))
         }
-        dispatcher.register(M.owned, params: InternalVehiclesOwnedParams.self, allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.owned, of: .vehicles, params: InternalVehiclesOwnedParams.self) { params, _ in
             let cursor = try Self.pageCursor(params.cursor)
             let page = try await store.listOwned(ownerID: params.ownerID, limit: min(max(params.limit, 1), 100), after: cursor)
             return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
         }
-        dispatcher.register(M.locationHistory, params: InternalLocationHistoryParams.self,
-                            allowedCallers: Caller.gateway) { params, _ in
+        dispatcher.register(M.locationHistory, of: .vehicles, params: InternalLocationHistoryParams.self) { params, _ in
             switch try await store.locationHistory(id: params.id, limit: params.limit, viewerID: params.viewerID) {
             case .records(let records): return LocationHistoryResult(locations: records)
-            case .notFound: throw RPCError.notFound(reason: "vehicle_not_found")
-            case .forbidden: throw RPCError.forbidden(reason: "not_vehicle_owner")
+            case .notFound: throw VehiclesError.vehicleNotFound
+            case .forbidden: throw VehiclesError.notVehicleOwner
             }
         }
-        dispatcher.register(M.reserve, params: ReserveVehicleParams.self, allowedCallers: Caller.rides) { params, _ in
+        dispatcher.register(M.reserve, of: .vehicles, params: ReserveVehicleParams.self) { params, _ in
             VehicleResult(vehicle: try await store.reserve(vehicleID: params.vehicleID, rideID: params.rideID,
                                                            riderID: params.riderID))
         }
-        dispatcher.register(M.release, params: ReleaseVehicleParams.self, allowedCallers: Caller.rides) { params, _ in
+        dispatcher.register(M.release, of: .vehicles, params: ReleaseVehicleParams.self) { params, _ in
             VehicleResult(vehicle: try await store.release(params))
         }
-        dispatcher.register(M.recordLocation, params: RecordVehicleLocationParams.self, allowedCallers: Caller.rides) { params, _ in
+        dispatcher.register(M.recordLocation, of: .vehicles, params: RecordVehicleLocationParams.self) { params, _ in
             try await store.recordLocation(params)
             return RPCEmpty()
         }
-        dispatcher.register(M.listInUse, params: VehiclesInUseParams.self, allowedCallers: ["rides", "operator"]) { params, _ in
+        dispatcher.register(M.listInUse, of: .vehicles, params: VehiclesInUseParams.self) { params, _ in
             VehiclesInUseResult(reservations: try await store.reservations(region: params.region,
                                                                            reservedBefore: params.reservedBefore))
         }
@@ -150,6 +149,22 @@ public struct VehiclesService: MovRServiceDefinition {
             return try text.map { try PageCursor(decoding: $0) }
         } catch let error as APIValidationError {
             throw RPCError.invalidParams(field: error.field, message: error.message)
+        }
+    }
+}
+
+/// The vehicles service's edge: each ``VehiclesError`` as callers receive it (docs/API.md),
+/// mapped here only.
+extension VehiclesError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .unknownCity: .unknownCity()
+        case .idempotencyKeyReused: .conflict(reason: "idempotency_key_reused")
+        case .vehicleNotFound: .notFound(reason: "vehicle_not_found")
+        case .notVehicleOwner: .forbidden(reason: "not_vehicle_owner")
+        case .vehicleInUse: .conflict(reason: "vehicle_in_use")
+        case .vehicleUnavailable: .conflict(reason: "vehicle_unavailable")
+        case .rideNotActive: .conflict(reason: "ride_not_active")
         }
     }
 }

@@ -3,10 +3,10 @@ import MovRAPI
 import MovRInternalAPI
 import MovRLocality
 import MovRPostgres
-import MovRRPC
 
 /// All SQL of the vehicles service. Every operation is one statement (one round trip): CTEs
-/// combine the write, the history row and the read-back.
+/// combine the write, the history row and the read-back. Errors meant for callers are
+/// ``VehiclesError``s.
 public struct VehiclesStore: Sendable {
     public let database: PostgresClient
     let locality: Locality
@@ -91,7 +91,7 @@ public struct VehiclesStore: Sendable {
         do {
             region = try locality.region(ofCity: params.city)
         } catch {
-            throw RPCError.unknownCity()
+            throw VehiclesError.unknownCity
         }
         let city = PlaceName.normalized(params.city)
         let rows = try await database.query("""
@@ -118,11 +118,10 @@ public struct VehiclesStore: Sendable {
             found = try await get(id: params.id)
         }
         guard let vehicle = found else {
-            throw RPCError.internalError
+            throw VehicleMissingAfterAdd()
         }
-        guard vehicle.ownerId == params.ownerID else {
-            // Same id, other owner: a key collision, not a retry.
-            throw RPCError.conflict(reason: "idempotency_key_reused")
+        guard vehicle.ownerID == params.ownerID else {
+            throw VehiclesError.idempotencyKeyReused
         }
         return vehicle
     }
@@ -140,13 +139,13 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM removed)
             """)
         guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
-        guard vehicle.ownerId == ownerID else {
-            throw RPCError.forbidden(reason: "not_vehicle_owner")
+        guard vehicle.ownerID == ownerID else {
+            throw VehiclesError.notVehicleOwner
         }
         if vehicle.status == .inUse {
-            throw RPCError.conflict(reason: "vehicle_in_use")
+            throw VehiclesError.vehicleInUse
         }
         return vehicle
     }
@@ -183,7 +182,7 @@ public struct VehiclesStore: Sendable {
                   let longitude = try row.decode("longitude", as: Double?.self),
                   let recordedAt = try row.decode("recorded_at", as: Date?.self) else { return nil }
             return LocationRecord(latitude: latitude, longitude: longitude, recordedAt: recordedAt,
-                                  rideId: try row.decode("ride_id", as: UUID?.self))
+                                  rideID: try row.decode("ride_id", as: UUID?.self))
         })
     }
 
@@ -204,7 +203,7 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID) AND NOT EXISTS (SELECT 1 FROM reserved)
             """)
         guard let row = rows.first else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
         if try row.decode("current_ride_id", as: UUID?.self) == rideID {
             return try Self.vehicle(from: row)
@@ -215,7 +214,7 @@ public struct VehiclesStore: Sendable {
         // conflict path only.
         let fresh = try await database.query("SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(vehicleID)")
         guard let current = fresh.first, try current.decode("current_ride_id", as: UUID?.self) == rideID else {
-            throw RPCError.conflict(reason: "vehicle_unavailable")
+            throw VehiclesError.vehicleUnavailable
         }
         return try Self.vehicle(from: current)
     }
@@ -244,7 +243,7 @@ public struct VehiclesStore: Sendable {
             SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.vehicleID) AND NOT EXISTS (SELECT 1 FROM released)
             """)
         guard let vehicle = try rows.first.map(Self.vehicle(from:)) else {
-            throw RPCError.notFound(reason: "vehicle_not_found")
+            throw VehiclesError.vehicleNotFound
         }
         return vehicle
     }
@@ -263,7 +262,7 @@ public struct VehiclesStore: Sendable {
             RETURNING vehicle_id
             """)
         guard rows.first != nil else {
-            throw RPCError.conflict(reason: "ride_not_active")
+            throw VehiclesError.rideNotActive
         }
     }
 
@@ -297,7 +296,7 @@ public struct VehiclesStore: Sendable {
             type: vehicleType,
             city: try row.decode("city", as: String.self),
             region: try row.decode("region", as: String.self),
-            ownerId: try row.decode("owner_id", as: UUID?.self),
+            ownerID: try row.decode("owner_id", as: UUID?.self),
             status: vehicleStatus,
             battery: try row.decode("battery", as: Int.self),
             location: Location(latitude: try row.decode("latitude", as: Double.self),

@@ -148,18 +148,18 @@ extension Benchmark {
             }
             var ride: UUID?
             await measure("rides.start") {
-                ride = try await client.call("rides.start", RidesStartParams(vehicleId: rider.vehicle,
+                ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
                                                                              idempotencyKey: UUID().uuidString),
                                              as: RideResult.self, token: rider.token, city: rider.city).ride.id
             }
             if let ride {
                 lastRide = ride
                 await measure("rides.update_location") {
-                    _ = try await client.call("rides.update_location", RidesUpdateLocationParams(rideId: ride, location: rider.location),
+                    _ = try await client.call("rides.update_location", RidesUpdateLocationParams(rideID: ride, location: rider.location),
                                               as: IgnoredResult.self, token: rider.token, city: rider.city)
                 }
                 await measure("rides.end") {
-                    _ = try await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location, battery: 80),
+                    _ = try await client.call("rides.end", RidesEndParams(rideID: ride, location: rider.location, battery: 80),
                                               as: IgnoredResult.self, token: rider.token, city: rider.city)
                 }
             }

@@ -27,7 +27,7 @@ struct RideCycleWorkload: LoadWorkload {
         mutating func step() async -> LoadStep {
             if let ride = active {
                 do {
-                    _ = try await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location, battery: 80),
+                    _ = try await client.call("rides.end", RidesEndParams(rideID: ride, location: rider.location, battery: 80),
                                               as: RideResult.self, token: rider.token, city: rider.city)
                     active = nil
                     return LoadStep(.ridesEnd, .success)
@@ -38,7 +38,7 @@ struct RideCycleWorkload: LoadWorkload {
             }
             do {
                 let started = try await client.call(
-                    "rides.start", RidesStartParams(vehicleId: rider.vehicle, idempotencyKey: UUID().uuidString),
+                    "rides.start", RidesStartParams(vehicleID: rider.vehicle, idempotencyKey: UUID().uuidString),
                     as: RideResult.self, token: rider.token, city: rider.city, idempotent: true)
                 active = started.ride.id
                 return LoadStep(.ridesStart, .success)
@@ -49,7 +49,7 @@ struct RideCycleWorkload: LoadWorkload {
 
         mutating func finish() async {
             guard let ride = active else { return }
-            _ = try? await client.call("rides.end", RidesEndParams(rideId: ride, location: rider.location),
+            _ = try? await client.call("rides.end", RidesEndParams(rideID: ride, location: rider.location),
                                        as: RideResult.self, token: rider.token, city: rider.city)
             active = nil
         }
@@ -165,11 +165,11 @@ extension Benchmark {
                                         logPath: String) async throws -> CapturedCycle {
         try await Task.sleep(for: .milliseconds(300))
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
-        let ride = try await client.call("rides.start", RidesStartParams(vehicleId: rider.vehicle,
+        let ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
                                                                          idempotencyKey: UUID().uuidString),
                                          as: RideResult.self, token: rider.token, city: rider.city).ride
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
-        _ = try await client.call("rides.end", RidesEndParams(rideId: ride.id, location: rider.location, battery: 80),
+        _ = try await client.call("rides.end", RidesEndParams(rideID: ride.id, location: rider.location, battery: 80),
                                   as: RideResult.self, token: rider.token, city: rider.city)
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
         try await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",

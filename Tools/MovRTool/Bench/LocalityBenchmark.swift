@@ -143,9 +143,9 @@ public struct LocalityBenchmark: Sendable {
         let list = { _ = try await api.call("vehicles.list", VehiclesListParams(city: city.name, limit: 10),
                                             as: VehiclesListResult.self) }
         let cycle = {
-            let ride = try await api.call("rides.start", RidesStartParams(vehicleId: vehicle.id), as: RideResult.self,
+            let ride = try await api.call("rides.start", RidesStartParams(vehicleID: vehicle.id), as: RideResult.self,
                                           token: rider, city: city.name).ride
-            _ = try await api.call("rides.end", RidesEndParams(rideId: ride.id, location: center), as: RideResult.self,
+            _ = try await api.call("rides.end", RidesEndParams(rideID: ride.id, location: center), as: RideResult.self,
                                    token: rider)
         }
         let me = { _ = try await api.call("users.me", EmptyObject(), as: UserResult.self, token: rider) }

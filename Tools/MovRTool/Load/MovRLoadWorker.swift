@@ -51,7 +51,7 @@ public struct MovRLoadWorker: LoadWorker {
         guard !workload.keepRides else { return }
         for rider in riders.indices {
             guard case .active(let ride) = riders[rider].ride, let token = riders[rider].token else { continue }
-            if (try? await call(RidesEndParams(rideId: ride, location: randomLocation(in: riders[rider].city)),
+            if (try? await call(RidesEndParams(rideID: ride, location: randomLocation(in: riders[rider].city)),
                                 "rides.end", as: RideResult.self, token: token, city: riders[rider].city)) != nil {
                 workload.ackJournal?.record(.rideEnded, ride.uuidString)
             }
@@ -84,7 +84,7 @@ public struct MovRLoadWorker: LoadWorker {
                   case .active(let ride) = riders[rider].ride else { return await startRide() }
             let location = randomLocation(in: riders[rider].city)
             if operation == .ridesUpdateLocation {
-                return await send(.ridesUpdateLocation, RidesUpdateLocationParams(rideId: ride, location: location),
+                return await send(.ridesUpdateLocation, RidesUpdateLocationParams(rideID: ride, location: location),
                                   as: EmptyObject.self, rider: rider)
             }
             return await endRide(rider: rider, ride: ride, location: location)
@@ -127,7 +127,7 @@ public struct MovRLoadWorker: LoadWorker {
         let city = riders[rider].city
         guard let vehicle = vehicles[city]?.randomElement(using: &random) else { return await listVehicles(in: city) }
         do {
-            let started = try await call(RidesStartParams(vehicleId: vehicle, idempotencyKey: UUID().uuidString),
+            let started = try await call(RidesStartParams(vehicleID: vehicle, idempotencyKey: UUID().uuidString),
                                          "rides.start", as: RideResult.self, token: riders[rider].token, city: city,
                                          idempotent: true)
             vehicles[city]?.removeAll { $0 == vehicle }
@@ -147,7 +147,7 @@ public struct MovRLoadWorker: LoadWorker {
 
     mutating func endRide(rider: Int, ride: UUID, location: Location) async -> LoadStep {
         do {
-            _ = try await call(RidesEndParams(rideId: ride, location: location, battery: Int.random(in: 5...100, using: &random)),
+            _ = try await call(RidesEndParams(rideID: ride, location: location, battery: Int.random(in: 5...100, using: &random)),
                                "rides.end", as: RideResult.self, token: riders[rider].token, city: riders[rider].city)
             riders[rider].ride = .idle
             workload.ackJournal?.record(.rideEnded, ride.uuidString)

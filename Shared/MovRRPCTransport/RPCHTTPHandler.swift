@@ -146,6 +146,11 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// `name` in lower case; the name itself (no copy) when it already is, as clients mostly send.
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
+    }
+
     /// Whether a Content-Type value names `application/json` (any case, parameters and
     /// surrounding blanks ignored).
     static func isJSON(contentType: String) -> Bool {
@@ -224,12 +229,12 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             requestIDHeader: head.headers.first(name: RPCHeader.requestID)
         ) ?? RequestTrace.newRequestID()
 
-        var headers: [String: String] = [:]
-        headers.reserveCapacity(head.headers.count)
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
-            let key = name.lowercased()
-            headers[key] = headers[key].map { $0 + "," + value } ?? value
+            fields.append((name: Self.lowercased(name), value: value))
         }
+        let headers = RequestHeaders(fields)
 
         var caller: String?
         if configuration.identifiesCallers {
