@@ -233,6 +233,7 @@ let package = Package(
                 "MovRAPI",
                 "MovRCrypto",
                 "MovRDevTools",
+                "MovRGateway",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
@@ -345,8 +346,11 @@ let package = Package(
                 "MovRLocality",
                 "MovRPostgres",
                 "MovRRPC",
+                "MovRService",
+                "MovRServiceDatabase",
                 "MovRTestSupport",
                 "MovRVehicles",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "MovRRidesTests",
@@ -370,6 +374,7 @@ let package = Package(
             dependencies: [
                 "MovRDevTools",
                 "MovRGateway",
+                "MovRInternalAPI",
                 "MovRLocality",
                 "MovRPostgres",
                 "MovRRPC",

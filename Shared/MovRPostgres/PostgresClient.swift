@@ -1,26 +1,54 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// A pooled PostgreSQL client over libpq. Connections open lazily up to `poolSize`; blocking
 /// libpq calls run on a private `NIOThreadPool` with one thread per possible connection.
-/// Call `shutdown()` exactly once when done; it stops the thread pool.
+///
+/// Creating a client starts nothing: its threads start with ``start()`` (a service's lifecycle
+/// calls it before the service serves) or, at the latest, with the first statement. Call
+/// ``shutdown()`` when done; it stops the threads for good (later calls do nothing, and a
+/// client shut down never starts again: statements then fail as the pool is closed).
 public final class PostgresClient: Sendable {
     public let configuration: PostgresConfiguration
     let logger: Logger
     let threadPool: NIOThreadPool
     let pool: ConnectionPool
+    private let state = NIOLockedValueBox(ThreadState.idle)
+
+    private enum ThreadState {
+        case idle
+        case running
+        case shutDown
+    }
 
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
-        self.threadPool.start()
         self.pool = ConnectionPool(configuration: configuration, threadPool: threadPool, logger: logger)
+    }
+
+    /// Starts the threads that run libpq's blocking calls, once (idempotent; nothing after
+    /// ``shutdown()``).
+    public func start() {
+        let start = state.withLockedValue { state -> Bool in
+            guard case .idle = state else { return false }
+            state = .running
+            return true
+        }
+        if start { threadPool.start() }
+    }
+
+    /// Whether the threads run (between ``start()`` or the first statement and ``shutdown()``).
+    var threadsStarted: Bool {
+        state.withLockedValue { if case .running = $0 { true } else { false } }
     }
 
     /// Leases a connection for the duration of `body`, which alone can use it: the connection is
     /// not `Sendable`, so it cannot be handed to another task or kept beyond `body`.
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        start()
         let entry = try await pool.lease()
         do {
             let result = try await body(entry.connection)
@@ -66,7 +94,17 @@ public final class PostgresClient: Sendable {
     /// Closes idle connections, fails waiters, and stops the thread pool. Connections still
     /// leased are closed when they come back (or when their owner is released).
     public func shutdown() async {
+        let running = state.withLockedValue { state -> Bool? in
+            defer { state = .shutDown }
+            switch state {
+            case .idle: return false
+            case .running: return true
+            case .shutDown: return nil
+            }
+        }
+        guard let running else { return }
         await pool.shutdown()
+        guard running else { return }
         do {
             try await threadPool.shutdownGracefully()
         } catch {

@@ -2,17 +2,29 @@ import Foundation
 
 /// Settings of one executable, from `MOVR_*` environment variables overridden by `--flags`.
 ///
-/// Every key has one spelling in each form: `MOVR_DATABASE_URL` and `--database-url`. The full
-/// list, with defaults, is in docs/operations.md; defaults make `make run` work unchanged.
+/// Every key has one spelling in each form: `MOVR_DATABASE_URL` and `--database-url`. What an
+/// executable accepts, with types and defaults, is declared once per executable (``Setting``,
+/// `MovRServiceDefinition.settings`); the table in docs/operations.md lists them all.
 public struct ServiceConfiguration: Sendable {
+    /// Where a value came from, for error messages that name what the operator wrote.
+    enum Source: Sendable {
+        case environment
+        case flag
+        case explicit
+    }
+
     private let values: [String: String]
+    private let sources: [String: Source]
 
     /// Reads `environment`, then applies `arguments` (`--key value` or `--key=value`).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 arguments: [String] = Array(CommandLine.arguments.dropFirst())) throws {
         var values: [String: String] = [:]
+        var sources: [String: Source] = [:]
         for (name, value) in environment where name.hasPrefix("MOVR_") {
-            values[String(name.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            let key = SettingDeclaration.key(environmentName: name)
+            values[key] = value
+            sources[key] = .environment
         }
         var index = 0
         while index < arguments.count {
@@ -21,23 +33,68 @@ public struct ServiceConfiguration: Sendable {
                 throw ConfigurationError(message: "unexpected argument '\(argument)'; flags look like --key value")
             }
             let flag = argument.dropFirst(2)
+            let key: String
             if let equals = flag.firstIndex(of: "=") {
-                values[String(flag[..<equals])] = String(flag[flag.index(after: equals)...])
+                key = String(flag[..<equals])
+                values[key] = String(flag[flag.index(after: equals)...])
             } else {
                 guard index + 1 < arguments.count else {
                     throw ConfigurationError(message: "flag --\(flag) needs a value")
                 }
-                values[String(flag)] = arguments[index + 1]
+                key = String(flag)
+                values[key] = arguments[index + 1]
                 index += 1
             }
+            sources[key] = .flag
             index += 1
         }
         self.values = values
+        self.sources = sources
+    }
+
+    /// Reads `environment` and `arguments` like ``init(environment:arguments:)`` and refuses,
+    /// naming the key, any setting not in `accepted` and any value not of its declared type.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+                accepting accepted: [SettingDeclaration]) throws {
+        try self.init(environment: environment, arguments: arguments)
+        try validate(accepting: accepted)
     }
 
     /// Builds a configuration from explicit values (keys in flag spelling, e.g. "database-url").
     public init(values: [String: String]) {
         self.values = values
+        self.sources = values.mapValues { _ in .explicit }
+    }
+
+    /// Throws for the first key (in name order) that `accepted` does not declare, suggesting the
+    /// declared key it most resembles, or whose value is not of its declared type.
+    public func validate(accepting accepted: [SettingDeclaration]) throws {
+        let declared = Dictionary(accepted.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for key in values.keys.sorted() {
+            guard let declaration = declared[key] else {
+                let suggestion = SettingDeclaration.closest(to: key, in: declared.keys)
+                throw ConfigurationError(message: unknownMessage(key, suggestion: suggestion))
+            }
+            if let text = string(key), !declaration.accepts(text) {
+                throw ConfigurationError(message: "\(spelling(key)) must be \(declaration.typeDescription), not '\(text)'")
+            }
+        }
+    }
+
+    /// The value of `setting`, or its default when unset or empty.
+    public func value<Value>(_ setting: Setting<Value>) throws -> Value {
+        guard let text = string(setting.name) else { return setting.defaultValue }
+        guard let value = Value.parseSetting(text) else {
+            throw ConfigurationError(message: "\(spelling(setting.name)) must be \(Value.settingTypeDescription), not '\(text)'")
+        }
+        return value
+    }
+
+    /// The value of a setting without a default, or a clear error naming both spellings.
+    public func require(_ setting: Setting<String?>) throws -> String {
+        guard let text = try value(setting) else { return try require(setting.name) }
+        return text
     }
 
     public func string(_ key: String) -> String? {
@@ -50,7 +107,7 @@ public struct ServiceConfiguration: Sendable {
 
     public func require(_ key: String) throws -> String {
         guard let value = string(key) else {
-            throw ConfigurationError(message: "missing setting --\(key) (environment MOVR_\(key.uppercased().replacingOccurrences(of: "-", with: "_")))")
+            throw ConfigurationError(message: "missing setting --\(key) (environment \(SettingDeclaration.environmentName(of: key)))")
         }
         return value
     }
@@ -64,11 +121,31 @@ public struct ServiceConfiguration: Sendable {
     }
 
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        guard let text = string(key)?.lowercased() else { return fallback }
-        switch text {
-        case "1", "true", "yes", "on": return true
-        case "0", "false", "no", "off": return false
-        default: throw ConfigurationError(message: "setting --\(key) must be true or false")
+        guard let text = string(key) else { return fallback }
+        guard let value = Bool.parseSetting(text) else {
+            throw ConfigurationError(message: "setting --\(key) must be true or false")
+        }
+        return value
+    }
+
+    /// The key as the operator wrote it: flag, environment variable, or both spellings.
+    private func spelling(_ key: String) -> String {
+        switch sources[key] {
+        case .flag: "flag --\(key)"
+        case .environment: "environment variable \(SettingDeclaration.environmentName(of: key))"
+        default: "setting --\(key) (\(SettingDeclaration.environmentName(of: key)))"
+        }
+    }
+
+    private func unknownMessage(_ key: String, suggestion: String?) -> String {
+        switch sources[key] {
+        case .environment:
+            "unknown environment variable \(SettingDeclaration.environmentName(of: key))"
+                + (suggestion.map { "; did you mean \(SettingDeclaration.environmentName(of: $0))?" } ?? "")
+        case .flag:
+            "unknown flag --\(key)" + (suggestion.map { "; did you mean --\($0)?" } ?? "")
+        default:
+            "unknown setting --\(key)" + (suggestion.map { "; did you mean --\($0)?" } ?? "")
         }
     }
 }

@@ -10,17 +10,30 @@ import ServiceLifecycle
 /// One MovR executable's domain part: what it serves and what it runs in the background.
 public protocol MovRServiceDefinition: Sendable {
     static var identity: ServiceIdentity { get }
+    /// Every setting this executable accepts, with its type (by default ``SharedSettings/all``);
+    /// any other `--flag` or `MOVR_*` variable stops the start, named.
+    static var settings: [SettingDeclaration] { get }
+    /// Builds the executable's parts from its settings. Starts no threads and touches no
+    /// database: that is ``prepare()``'s.
     init(runtime: ServiceRuntime) async throws
+    /// Runs once after `init` and before any listener opens: starts the threads of database
+    /// clients and worker pools, then applies migrations, in order. A failure stops the start
+    /// (after ``shutdown()``).
+    func prepare() async throws
     /// The servers this executable runs (by default one internal mutual-TLS listener).
     func makeServers(runtime: ServiceRuntime) throws -> [RPCServer]
     /// Reconcilers, relays and other loops that run beside the servers.
     var backgroundServices: [any Service] { get }
     /// Certificates of extra listeners (beyond the runtime's own), reloaded like the others.
     var extraTLSProviders: [TLSContextProvider] { get }
+    /// Runs once after the servers have drained and the background services have stopped:
+    /// final flushes, then database clients and worker pools. RPC clients close after it.
     func shutdown() async
 }
 
 extension MovRServiceDefinition {
+    public static var settings: [SettingDeclaration] { SharedSettings.all }
+    public func prepare() async throws {}
     public var backgroundServices: [any Service] { [] }
     public var extraTLSProviders: [TLSContextProvider] { [] }
     public func shutdown() async {}
@@ -28,6 +41,13 @@ extension MovRServiceDefinition {
 
 /// The shared `main` of every MovR executable: configuration, logging, metrics, servers,
 /// background services, certificate reload, and graceful shutdown on SIGTERM/SIGINT.
+///
+/// Order: settings (refused if unknown), `init` (no threads, no database), `prepare()`
+/// (threads, migrations), then the service group: background services, certificate reload and
+/// last the listeners. On SIGTERM/SIGINT the group stops them in reverse: the listeners first
+/// (stop accepting, drain in-flight requests: "drained"), then certificate reload and the
+/// background services; then the definition's `shutdown()` (database, pools), then the RPC
+/// clients ("stopped").
 public enum ServiceMain {
     /// The executable's synchronous `main`: gives up root on the main thread, while it is the
     /// only thread, then runs ``run(_:)`` and exits. (An `async` main would be too late: the
@@ -37,8 +57,8 @@ public enum ServiceMain {
     public static func main<Definition: MovRServiceDefinition>(_ definition: Definition.Type) -> Never {
         let identity = Definition.identity
         do {
-            let configuration = try ServiceConfiguration()
-            try ServiceUser.dropRootPrivileges(to: configuration.string("user", default: ServiceUser.defaultName))
+            let configuration = try ServiceConfiguration(accepting: Definition.settings)
+            try ServiceUser.dropRootPrivileges(to: configuration.value(SharedSettings.user))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }
@@ -55,7 +75,7 @@ public enum ServiceMain {
         let identity = Definition.identity
         let configuration: ServiceConfiguration
         do {
-            configuration = try ServiceConfiguration()
+            configuration = try ServiceConfiguration(accepting: Definition.settings)
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
         }
@@ -66,19 +86,29 @@ public enum ServiceMain {
             let runtime = try ServiceRuntime(identity: identity, configuration: configuration,
                                              logger: logger, metrics: registry)
             let service = try await Definition(runtime: runtime)
+            do {
+                try await service.prepare()
+            } catch {
+                await service.shutdown()
+                await runtime.shutdownClients()
+                throw error
+            }
             let servers = try service.makeServers(runtime: runtime)
-            let reloadSeconds = try configuration.int("cert-reload-seconds", default: 30)
-            var services: [any Service] = servers.map { RPCServerService(server: $0) }
-            services.append(CertificateReloadService(
-                providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
-                interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
-            services += service.backgroundServices
-            var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-            if try configuration.bool("exit-with-parent", default: false) {
+            let reloadSeconds = try configuration.value(SharedSettings.certReloadSeconds)
+            // A service group stops its services in reverse order, each after the one behind it
+            // has returned: listeners last here, so they stop (and drain) first.
+            var configurations: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if try configuration.value(SharedSettings.exitWithParent) {
                 // Its parent gone, the process shuts down in order, like on SIGTERM: not a failure.
                 configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
                     service: ParentWatchService(), successTerminationBehavior: .gracefullyShutdownGroup))
             }
+            var services: [any Service] = service.backgroundServices
+            services.append(CertificateReloadService(
+                providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
+                interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
+            services += servers.map { RPCServerService(server: $0) }
+            configurations += services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: configurations,
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -37,9 +37,9 @@ public final class ServiceRuntime: Sendable {
         self.metrics = metrics
         self.eventLoopGroup = eventLoopGroup
 
-        let locality = try configuration.string("locality-config").map { try Locality.load(from: $0) }
+        let locality = try configuration.value(SharedSettings.localityConfig).map { try Locality.load(from: $0) }
             ?? Locality.loadDefault()
-        let region = configuration.string("region", default: locality.primaryRegion)
+        let region = try configuration.value(SharedSettings.region) ?? locality.primaryRegion
         guard locality.region(named: region) != nil else {
             throw ConfigurationError(message: "region '\(region)' is not in the locality map")
         }
@@ -61,24 +61,24 @@ public final class ServiceRuntime: Sendable {
                 certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
                 minimumVersion: .tls13),
             role: .client)
-        topology = try configuration.string("topology").map { try Topology.load(path: $0) }
+        topology = try configuration.value(SharedSettings.topology).map { try Topology.load(path: $0) }
     }
 
     /// Paths of the CA, this identity's certificate and key.
     public static func tlsConfiguration(_ configuration: ServiceConfiguration, identity: ServiceIdentity)
         throws -> (ca: String, certificate: String, key: String) {
-        let directory = configuration.string("certs-dir", default: ".movr/certs")
+        let directory = try configuration.value(SharedSettings.certsDirectory)
         return (
-            configuration.string("tls-ca", default: "\(directory)/ca.pem"),
-            configuration.string("tls-cert", default: "\(directory)/\(identity.rawValue).pem"),
-            configuration.string("tls-key", default: "\(directory)/\(identity.rawValue).key")
+            try configuration.value(SharedSettings.tlsCA) ?? "\(directory)/ca.pem",
+            try configuration.value(SharedSettings.tlsCertificate) ?? "\(directory)/\(identity.rawValue).pem",
+            try configuration.value(SharedSettings.tlsKey) ?? "\(directory)/\(identity.rawValue).key"
         )
     }
 
     /// Installs process-wide logging and metrics; call once from `main`, never from tests.
     public static func bootstrapProcess(configuration: ServiceConfiguration,
                                         metrics: PrometheusCollectorRegistry) {
-        let level = Logger.Level(rawValue: configuration.string("log-level", default: "info")) ?? .info
+        let level = (try? configuration.value(SharedSettings.logLevel)).flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -93,7 +93,8 @@ public final class ServiceRuntime: Sendable {
         let key = "\(service.rawValue)@\(region)"
         if let existing = clients.withLockedValue({ $0[key] }) { return existing }
         let url: String
-        if let explicit = configuration.string("\(service.rawValue)-url"), region == self.region {
+        if let setting = SharedSettings.url(of: service), let explicit = try configuration.value(setting),
+           region == self.region {
             url = explicit
         } else if let topology {
             url = try topology.url(of: service, in: region)
@@ -107,6 +108,11 @@ public final class ServiceRuntime: Sendable {
             clients[key] = client
             return client
         }
+    }
+
+    /// The address this executable listens on (`--listen`, default `127.0.0.1:<identity's port>`).
+    public func listenAddress() throws -> String {
+        try configuration.value(SharedSettings.listen) ?? "127.0.0.1:\(identity.defaultPort)"
     }
 
     /// Splits `host:port`.
@@ -133,7 +139,7 @@ public final class ServiceRuntime: Sendable {
         (settings.host, settings.port) = try Self.hostAndPort(listen)
         settings.identifiesCallers = identifiesCallers
         settings.costName = identity.rawValue
-        settings.maxConnections = try configuration.int("max-connections", default: 1024)
+        settings.maxConnections = try configuration.value(SharedSettings.maxConnections)
         var routes = RPCServerRoutes()
         routes.readiness = readiness
         let metrics = self.metrics
@@ -141,10 +147,10 @@ public final class ServiceRuntime: Sendable {
         if isPublic {
             // Anyone can connect here: cap each client's share and free idle or slow
             // connections sooner than on the internal listeners (docs/operations.md).
-            settings.maxConnectionsPerClient = try configuration.int("max-connections-per-client", default: 64)
-            settings.requestReadTimeout = .seconds(Int64(try configuration.int("public-read-timeout-seconds", default: 5)))
-            settings.idleTimeout = .seconds(Int64(try configuration.int("public-idle-timeout-seconds", default: 15)))
-            settings.trustedProxies = Set(configuration.string("trusted-proxies", default: "")
+            settings.maxConnectionsPerClient = try configuration.value(PublicListenerSettings.maxConnectionsPerClient)
+            settings.requestReadTimeout = .seconds(Int64(try configuration.value(PublicListenerSettings.readTimeoutSeconds)))
+            settings.idleTimeout = .seconds(Int64(try configuration.value(PublicListenerSettings.idleTimeoutSeconds)))
+            settings.trustedProxies = Set(try configuration.value(PublicListenerSettings.trustedProxies)
                 .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty })
             settings.responseHeaders = [
                 ("strict-transport-security", "max-age=31536000"),
@@ -153,7 +159,7 @@ public final class ServiceRuntime: Sendable {
                 (RPCHeader.gatewayRegion, region),
             ]
             settings.reportsServingRegions = true
-            if try !configuration.bool("public-metrics", default: false) {
+            if try !configuration.value(PublicListenerSettings.publicMetrics) {
                 routes.metrics = nil
             }
         }

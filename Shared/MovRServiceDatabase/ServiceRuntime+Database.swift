@@ -7,11 +7,11 @@ import MovRService
 extension ServiceRuntime {
     /// A pooled database client for this service's own database (`--database-url`).
     public func makeDatabase() throws -> PostgresClient {
-        let url = try configuration.require("database-url")
+        let url = try configuration.require(DatabaseSettings.databaseURL)
         var settings = PostgresConfiguration(url: url)
-        settings.poolSize = try configuration.int("db-pool-size", default: 8)
+        settings.poolSize = try configuration.value(DatabaseSettings.poolSize)
         settings.applicationName = "movr-\(identity.rawValue)-\(region)"
-        settings.dialect = SQLDialect(rawValue: configuration.string("dialect", default: "postgres")) ?? .postgres
+        settings.dialect = SQLDialect(rawValue: try configuration.value(DatabaseSettings.dialect)) ?? .postgres
         // Every statement counts against the request's round-trip budget (docs/API.md).
         settings.statementObserver = { RequestCost.current?.addStatement() }
         return PostgresClient(configuration: settings, logger: logger)
@@ -21,17 +21,38 @@ extension ServiceRuntime {
     /// (if any) for read-only methods, within `--replica-max-lag-ms` (2000), and `X-MovR-LSN`
     /// on write replies with `--report-write-lsn` (docs/architecture.md §8).
     public func makeRegionalReads(primary: PostgresClient) throws -> RegionalReads {
-        let replica = try configuration.string("replica-database-url").map { url in
+        let replica = try configuration.value(DatabaseSettings.replicaDatabaseURL).map { url in
             var settings = PostgresConfiguration(url: url)
-            settings.poolSize = try configuration.int("db-pool-size", default: 8)
+            settings.poolSize = try configuration.value(DatabaseSettings.poolSize)
             settings.applicationName = "movr-\(identity.rawValue)-\(region)-replica"
             settings.dialect = primary.configuration.dialect
             return PostgresClient(configuration: settings, logger: logger)
         }
-        let maxLag = try configuration.int("replica-max-lag-ms", default: 2000)
+        let maxLag = try configuration.value(DatabaseSettings.replicaMaxLagMs)
         guard maxLag > 0 else { throw ConfigurationError(message: "replica-max-lag-ms must be positive") }
         return RegionalReads(primary: primary, replica: replica, maxLag: .milliseconds(maxLag),
-                             reportsWritePosition: try configuration.bool("report-write-lsn", default: false),
+                             reportsWritePosition: try configuration.value(DatabaseSettings.reportWriteLSN),
                              logger: logger)
     }
+}
+
+/// Settings of the executables that own a database (docs/operations.md, "Configuration").
+public enum DatabaseSettings {
+    public static let databaseURL = Setting<String?>("database-url")
+    public static let poolSize = Setting<Int>("db-pool-size", default: 8)
+    public static let dialect = Setting<String>("dialect", default: SQLDialect.postgres.rawValue)
+    /// Apply the service's migrations before it serves (`movr up` migrates first and sets false).
+    public static let migrate = Setting<Bool>("migrate", default: true)
+    public static let replicaDatabaseURL = Setting<String?>("replica-database-url")
+    public static let replicaMaxLagMs = Setting<Int>("replica-max-lag-ms", default: 2000)
+    public static let reportWriteLSN = Setting<Bool>("report-write-lsn", default: false)
+
+    /// What every database-owning executable accepts.
+    public static let primary: [SettingDeclaration] = [
+        databaseURL.declaration, poolSize.declaration, dialect.declaration, migrate.declaration,
+    ]
+    /// What an executable with regional reads (`makeRegionalReads`) accepts besides.
+    public static let regionalReads: [SettingDeclaration] = [
+        replicaDatabaseURL.declaration, replicaMaxLagMs.declaration, reportWriteLSN.declaration,
+    ]
 }

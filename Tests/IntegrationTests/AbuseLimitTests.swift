@@ -259,13 +259,13 @@ actor AbuseStack {
         common["MOVR_REGION"] = "us-east1"
         common["MOVR_CERTS_DIR"] = directory + "/certs"
         common["MOVR_TOPOLOGY"] = topology
-        common["MOVR_MIGRATE"] = "false"
         common["MOVR_EXIT_WITH_PARENT"] = "true"
         common["MOVR_LOG_LEVEL"] = "info"
 
         var users = common
         users["MOVR_LISTEN"] = "127.0.0.1:\(usersPort)"
         users["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .users)
+        users["MOVR_MIGRATE"] = "false"  // the gateway owns no database and accepts no such setting
         users["MOVR_HASH_THREADS"] = "1"
         users["MOVR_REGISTER_PER_CLIENT_PER_MINUTE"] = "5"
         // Production cost (2^17) and production login and queue limits.

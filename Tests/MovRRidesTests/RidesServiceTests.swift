@@ -120,6 +120,7 @@ import Testing
             let runtime = try ServiceRuntime(identity: .rides, configuration: configuration, logger: logger,
                                              eventLoopGroup: group)
             let service = try await RidesService(runtime: runtime)
+            try await service.prepare()  // threads and migrations, as ServiceMain does
             let servers = try service.makeServers(runtime: runtime)
             var clients: [RPCClient] = []
             var failure: (any Error)?

@@ -59,6 +59,7 @@ import Testing
             let runtime = try ServiceRuntime(identity: .users, configuration: configuration, logger: logger,
                                              eventLoopGroup: group)
             let service = try await UsersService(runtime: runtime)
+            try await service.prepare()  // threads and migrations, as ServiceMain does
             let servers = try service.makeServers(runtime: runtime)
             var usersClient: RPCClient?
             var failure: (any Error)?

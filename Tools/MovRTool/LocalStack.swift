@@ -285,6 +285,10 @@ public struct LocalStack: Sendable {
             break
         }
         for (key, value) in options.extraEnvironment { environment[key] = value }
+        // Each executable refuses settings it does not declare: the region's file and the
+        // forwarded test settings (scrypt cost, fault points) go only where they are accepted.
+        let accepted = Set(ExecutableSettings.accepted(by: identity).map(\.environmentName))
+        environment = environment.filter { !$0.key.hasPrefix("MOVR_") || accepted.contains($0.key) }
         let executable = "\(binaries)/movr-\(identity.rawValue)"
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw StackError("\(executable) not found; build first (swift build)")

@@ -46,6 +46,28 @@ public struct StackFile: Sendable {
                                 clientCertificate: (clientCertificate, clientKey), logger: logger)
     }
 
+    /// The environment of one more `movr-<identity>` of this stack's primary region, listening
+    /// on 127.0.0.1:`port`: the region's settings file, the stack's certificates and topology
+    /// (in `stackDirectory`), its database (already migrated), and only settings `identity`
+    /// accepts. It stops when its parent does.
+    public func executableEnvironment(for identity: ServiceIdentity, port: Int, stackDirectory: String) throws
+        -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOVR_") }
+        for (key, value) in try LocalStack.regionEnvironment(region: primaryRegion) { environment[key] = value }
+        environment["MOVR_REGION"] = primaryRegion
+        environment["MOVR_LISTEN"] = "127.0.0.1:\(port)"
+        environment["MOVR_CERTS_DIR"] = stackDirectory + "/certs"
+        environment["MOVR_TOPOLOGY"] = stackDirectory + "/stack.json"
+        environment["MOVR_MIGRATE"] = "false"
+        environment["MOVR_EXIT_WITH_PARENT"] = "true"
+        if let database = OwnedDatabase(rawValue: identity.rawValue) {
+            environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: databaseURL, database: database)
+        }
+        // The gateway has no database, hence no `migrate`.
+        let accepted = Set(ExecutableSettings.accepted(by: identity).map(\.environmentName))
+        return environment.filter { !$0.key.hasPrefix("MOVR_") || accepted.contains($0.key) }
+    }
+
     /// A public client of the gateway of `region`.
     public func gatewayClient(region: String? = nil, maxConnections: Int? = nil, logger: Logger) throws -> PublicClient {
         try PublicClient(url: try topology.url(of: .gateway, in: region ?? primaryRegion), caPath: ca,

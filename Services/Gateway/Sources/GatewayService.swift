@@ -11,6 +11,7 @@ import MovRTLS
 /// that homes the city — one hop, over mutual TLS.
 public struct GatewayService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.gateway
+    public static var settings: [SettingDeclaration] { GatewaySettings.all }
     let publicTLS: TLSContextProvider
     /// The browser app, or nil when its files are not installed (then `/` is 404).
     let webUI: WebUI?
@@ -18,15 +19,16 @@ public struct GatewayService: MovRServiceDefinition {
     public init(runtime: ServiceRuntime) async throws {
         // The public listener never serves the internal `gateway` identity (which services trust
         // to assert a user): it has its own certificate, `public.pem` beside the others.
-        let directory = runtime.configuration.string("certs-dir", default: ".movr/certs")
+        let directory = try runtime.configuration.value(SharedSettings.certsDirectory)
         publicTLS = try TLSContextProvider(
             configuration: TLSConfiguration(
-                certificateChainPath: runtime.configuration.string("public-tls-cert", default: "\(directory)/public.pem"),
-                privateKeyPath: runtime.configuration.string("public-tls-key", default: "\(directory)/public.key"),
+                certificateChainPath: try runtime.configuration.value(GatewaySettings.publicTLSCertificate)
+                    ?? "\(directory)/public.pem",
+                privateKeyPath: try runtime.configuration.value(GatewaySettings.publicTLSKey) ?? "\(directory)/public.key",
                 requireClientCertificate: false,
                 minimumVersion: .tls12),
             role: .server)
-        let configuredWebDirectory = runtime.configuration.string("web-dir")
+        let configuredWebDirectory = try runtime.configuration.value(GatewaySettings.webDirectory)
         if let directory = WebUI.locate(configured: configuredWebDirectory) {
             // A configured directory that cannot be read stops the start; a guessed one too.
             webUI = try WebUI(directory: directory)
@@ -42,7 +44,7 @@ public struct GatewayService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let api = try PublicAPI(runtime: runtime)
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         return [try runtime.makeServer(
             listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false, isPublic: true,
             readiness: { await api.dependenciesReachable() },

@@ -31,7 +31,7 @@ struct PublicAPI: Sendable {
     init(runtime: ServiceRuntime, connect: @escaping ServiceConnector) throws {
         self.runtime = runtime
         self.connect = connect
-        homeRegionRouting = try runtime.configuration.bool("home-region-routing", default: true)
+        homeRegionRouting = try runtime.configuration.value(GatewaySettings.homeRegionRouting)
     }
 
     /// Where a call about data homed in `region` goes (nil: this region).

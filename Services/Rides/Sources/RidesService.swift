@@ -14,11 +14,10 @@ import ServiceLifecycle
 /// answers the gateway, the users service (active ride check) and the operator, and runs the
 /// reconciler that repairs crashes between the rides database and the vehicles service.
 ///
-/// Settings: `listen` (default 127.0.0.1:9443), `migrate` (true), `pricing-config` (else
-/// config/pricing.json), `reconcile-seconds` (2), `reconcile-grace-seconds` (5), `fault`
-/// (crash tests only).
+/// Settings: ``RidesSettings``.
 public struct RidesService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.rides
+    public static var settings: [SettingDeclaration] { RidesSettings.all }
     public let flows: RideFlows
     public let reconciler: RideReconciler
     let reconcileInterval: Duration
@@ -26,6 +25,8 @@ public struct RidesService: MovRServiceDefinition {
     /// Promo code lists from this region's standby, when there is one (RegionalReads).
     let reads: RegionalReads
     let replicaStore: RidesStore?
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    let migrates: Bool
 
     /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
     static let writeMethods = [InternalMethod.Rides.start, InternalMethod.Rides.end, InternalMethod.Rides.updateLocation,
@@ -33,36 +34,57 @@ public struct RidesService: MovRServiceDefinition {
 
     public var store: RidesStore { flows.store }
 
+    /// Resolves what the service uses from the runtime's settings (``RidesSettings``).
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
-        let pricing = try configuration.string("pricing-config").map { try PricingTable.load(from: $0) }
+        let pricing = try configuration.value(RidesSettings.pricingConfig).map { try PricingTable.load(from: $0) }
             ?? PricingTable.loadDefault()
         try pricing.validate(against: runtime.locality)
-        let reconcileSeconds = try configuration.int("reconcile-seconds", default: 2)
-        let graceSeconds = try configuration.int("reconcile-grace-seconds", default: 5)
+        let reconcileSeconds = try configuration.value(RidesSettings.reconcileSeconds)
+        let graceSeconds = try configuration.value(RidesSettings.reconcileGraceSeconds)
         guard reconcileSeconds >= 1, graceSeconds >= 1 else {
             throw ConfigurationError(message: "reconcile-seconds and reconcile-grace-seconds must be at least 1")
         }
 
+        FaultPoint.useOneShotDirectory(try configuration.value(RidesSettings.faultDirectory))
         let database = try runtime.makeDatabase()
-        if try configuration.bool("migrate", default: true) {
-            _ = try await Migrator(client: database).apply(RidesSchema.migrations)
-        }
+        try self.init(pricing: pricing, database: database, reads: try runtime.makeRegionalReads(primary: database),
+                      vehicles: RPCVehiclesPort(client: try runtime.client(for: .vehicles)), region: runtime.region,
+                      reconcileInterval: .seconds(reconcileSeconds), reconcileGrace: .seconds(graceSeconds),
+                      armedFault: try configuration.value(RidesSettings.fault),
+                      migrates: try configuration.value(DatabaseSettings.migrate), logger: runtime.logger)
+    }
+
+    /// The service from what it uses, given explicitly: the tariffs (validated against the city
+    /// map by the caller), its database (started and migrated by ``prepare()``) and the regional
+    /// reads over it, the vehicles service, its region, the reconciler's timing and a logger.
+    public init(pricing: PricingTable, database: PostgresClient, reads: RegionalReads, vehicles: any VehiclesPort,
+                region: String, reconcileInterval: Duration, reconcileGrace: Duration, armedFault: String? = nil,
+                migrates: Bool = true, logger: Logger) throws {
         let tariffs = try RideTariffs(pricing: pricing)
         let store = RidesStore(database: database, tariffs: tariffs)
-        reads = try runtime.makeRegionalReads(primary: database)
+        self.reads = reads
         replicaStore = reads.replica.map { RidesStore(database: $0, tariffs: tariffs) }
-        let vehicles = RPCVehiclesPort(client: try runtime.client(for: .vehicles))
-        flows = RideFlows(store: store, vehicles: vehicles, region: runtime.region,
-                          armedFault: configuration.string("fault"), logger: runtime.logger)
-        reconciler = RideReconciler(flows: flows, grace: .seconds(graceSeconds))
-        reconcileInterval = .seconds(reconcileSeconds)
-        logger = runtime.logger
+        flows = RideFlows(store: store, vehicles: vehicles, region: region, armedFault: armedFault, logger: logger)
+        reconciler = RideReconciler(flows: flows, grace: reconcileGrace)
+        self.reconcileInterval = reconcileInterval
+        self.migrates = migrates
+        self.logger = logger
+    }
+
+    /// Starts the database clients' threads, then applies the migrations (unless `--migrate
+    /// false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
+        reads.replica?.start()
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(RidesSchema.migrations)
+        }
     }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let database = store.database
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         let reads = self.reads, replicaStore = self.replicaStore
         var promoReader: (@Sendable (RPCContext) async -> RidesStore?)?
         if let replicaStore {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MovRAPI
 import MovRInternalAPI
+import MovRLocality
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
@@ -15,9 +16,13 @@ import ServiceLifecycle
 /// login, sessions, delete) and the operator (lookups, role grants).
 public struct UsersService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.users
+    public static var settings: [SettingDeclaration] { UsersSettings.all }
     public let store: UsersStore
-    /// Runs scrypt off Swift's cooperative pool; owned here, shut down in `shutdown()`.
+    /// Runs scrypt off Swift's cooperative pool; owned here, started in `prepare()`, shut down
+    /// in `shutdown()`.
     private let hashingPool: NIOThreadPool
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    private let migrates: Bool
     private let sessionSweepInterval: Duration
     private let logger: Logger
 
@@ -26,24 +31,20 @@ public struct UsersService: MovRServiceDefinition {
 
     public init(runtime: ServiceRuntime) async throws {
         let configuration = runtime.configuration
-        let sessionHours = try configuration.int("session-hours", default: 24)
-        let sweepSeconds = try configuration.int("session-sweep-seconds", default: 300)
+        let sessionHours = try configuration.value(UsersSettings.sessionHours)
+        let sweepSeconds = try configuration.value(UsersSettings.sessionSweepSeconds)
         guard (1...86_400).contains(sweepSeconds) else {
             throw ConfigurationError(message: "session-sweep-seconds must be 1...86400")
         }
-        sessionSweepInterval = .seconds(sweepSeconds)
-        logger = runtime.logger
-        // Hashing may take at most half the cores (one of two here): session checks and the
-        // event loops keep the rest however many passwords arrive.
-        let hashThreads = try configuration.int("hash-threads", default: max(1, System.coreCount / 2))
-        let hashQueue = try configuration.int("hash-queue", default: 256)
-        let hashMaxWaitMs = try configuration.int("hash-max-wait-ms", default: 2000)
-        let scryptLog2N = try configuration.int("scrypt-log2n", default: ScryptParameters.standard.log2N)
+        let hashThreads = try configuration.value(UsersSettings.hashThreads)
+        let hashQueue = try configuration.value(UsersSettings.hashQueue)
+        let hashMaxWaitMs = try configuration.value(UsersSettings.hashMaxWaitMs)
+        let scryptLog2N = try configuration.value(UsersSettings.scryptLog2N)
         var throttlePolicy = AuthThrottle.Policy()
-        throttlePolicy.registrationsPerClientPerMinute = try configuration.int("register-per-client-per-minute", default: 10)
-        throttlePolicy.registrationsPerSecond = try configuration.int("register-per-second", default: 20)
-        throttlePolicy.pairFreeFailures = try configuration.int("login-free-failures", default: 5)
-        throttlePolicy.clientFreeFailures = try configuration.int("login-client-free-failures", default: 30)
+        throttlePolicy.registrationsPerClientPerMinute = try configuration.value(UsersSettings.registerPerClientPerMinute)
+        throttlePolicy.registrationsPerSecond = try configuration.value(UsersSettings.registerPerSecond)
+        throttlePolicy.pairFreeFailures = try configuration.value(UsersSettings.loginFreeFailures)
+        throttlePolicy.clientFreeFailures = try configuration.value(UsersSettings.loginClientFreeFailures)
         guard (1...24 * 365).contains(sessionHours), (1...64).contains(hashThreads), (1...10_000).contains(hashQueue),
               (1...60_000).contains(hashMaxWaitMs), (14...20).contains(scryptLog2N),
               throttlePolicy.registrationsPerClientPerMinute >= 1, throttlePolicy.registrationsPerSecond >= 1,
@@ -51,29 +52,45 @@ public struct UsersService: MovRServiceDefinition {
             throw ConfigurationError(message: "session-hours must be 1...8760, hash-threads 1...64, hash-queue 1...10000, hash-max-wait-ms 1...60000, scrypt-log2n 14...20, "
                                      + "register-per-client-per-minute, register-per-second, login-free-failures and login-client-free-failures at least 1")
         }
+        let migrates = try configuration.value(DatabaseSettings.migrate)
         let database = try runtime.makeDatabase()
-        do {
-            if try configuration.bool("migrate", default: true) {
-                _ = try await Migrator(client: database).apply(UsersSchema.migrations)
-            }
-        } catch {
-            await database.shutdown()
-            throw error
-        }
+        self.init(database: database, locality: runtime.locality, hashThreads: hashThreads,
+                  scrypt: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1), hashQueue: hashQueue,
+                  hashMaxWait: .milliseconds(hashMaxWaitMs), throttle: throttlePolicy,
+                  sessionLifetime: .seconds(sessionHours * 3600), sessionSweepInterval: .seconds(sweepSeconds),
+                  migrates: migrates, logger: runtime.logger)
+    }
+
+    /// The service from what it uses, given explicitly: its database (started and migrated by
+    /// ``prepare()``), the city map, the password hashing (threads of its own, started by
+    /// ``prepare()``; cost; queue bound and wait), the sign-in throttle, session lifetime and
+    /// sweep interval, and a logger. The runtime-based init checks the ranges of the settings.
+    public init(database: PostgresClient, locality: Locality, hashThreads: Int, scrypt: ScryptParameters,
+                hashQueue: Int, hashMaxWait: Duration, throttle: AuthThrottle.Policy, sessionLifetime: Duration,
+                sessionSweepInterval: Duration, migrates: Bool = true, logger: Logger) {
         hashingPool = NIOThreadPool(numberOfThreads: hashThreads)
+        store = UsersStore(database: database, locality: locality,
+                           passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads, parameters: scrypt,
+                                                          maxPending: hashQueue, maxWait: hashMaxWait),
+                           throttle: AuthThrottle(policy: throttle), sessionLifetime: sessionLifetime)
+        self.sessionSweepInterval = sessionSweepInterval
+        self.migrates = migrates
+        self.logger = logger
+    }
+
+    /// Starts the database client's and the hashing threads, then applies the migrations
+    /// (unless `--migrate false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
         hashingPool.start()
-        store = UsersStore(database: database, locality: runtime.locality,
-                           passwordHasher: PasswordHasher(threadPool: hashingPool, threads: hashThreads,
-                                                          parameters: ScryptParameters(log2N: scryptLog2N, r: 8, p: 1),
-                                                          maxPending: hashQueue,
-                                                          maxWait: .milliseconds(hashMaxWaitMs)),
-                           throttle: AuthThrottle(policy: throttlePolicy),
-                           sessionLifetime: .seconds(sessionHours * 3600))
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(UsersSchema.migrations)
+        }
     }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let store = self.store
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         let dispatcher = Self.makeDispatcher(store: store) { riderID, context in
             let rides = try runtime.client(for: .rides)
             let result = try await rides.call(InternalMethod.Rides.activeForRider, params: RiderParams(riderID: riderID),

@@ -1,6 +1,7 @@
 import Foundation
 import MovRAPI
 import MovRInternalAPI
+import MovRLocality
 import MovRPostgres
 import MovRRPC
 import MovRRPCTransport
@@ -12,27 +13,48 @@ import ServiceLifecycle
 /// service (reserve, release, positions during a ride).
 public struct VehiclesService: MovRServiceDefinition {
     public static let identity = ServiceIdentity.vehicles
+    public static var settings: [SettingDeclaration] { VehiclesSettings.all }
     public let store: VehiclesStore
     /// The standby of this region, when there is one (`--replica-database-url`).
     let reads: RegionalReads
     let replicaStore: VehiclesStore?
+    /// Whether `prepare()` applies the migrations (`--migrate`).
+    let migrates: Bool
 
     /// Methods that write: their replies carry `X-MovR-LSN` with `--report-write-lsn`.
     static let writeMethods = [InternalMethod.Vehicles.add, InternalMethod.Vehicles.remove, InternalMethod.Vehicles.reserve,
                                InternalMethod.Vehicles.release, InternalMethod.Vehicles.recordLocation]
 
+    /// Resolves what the service uses from the runtime's settings (``VehiclesSettings``).
     public init(runtime: ServiceRuntime) async throws {
         let database = try runtime.makeDatabase()
-        if try runtime.configuration.bool("migrate", default: true) {
-            _ = try await Migrator(client: database).apply(VehiclesSchema.migrations)
-        }
-        let followerReads = try runtime.configuration.bool("follower-reads", default: false)
+        try self.init(database: database, reads: try runtime.makeRegionalReads(primary: database),
+                      locality: runtime.locality,
+                      followerReads: try runtime.configuration.value(VehiclesSettings.followerReads),
+                      migrates: try runtime.configuration.value(DatabaseSettings.migrate))
+    }
+
+    /// The service from what it uses, given explicitly: its database (started and migrated by
+    /// ``prepare()``), the regional reads over it, and the city map.
+    public init(database: PostgresClient, reads: RegionalReads, locality: Locality, followerReads: Bool = false,
+                migrates: Bool = true) throws {
         guard !followerReads || database.configuration.dialect == .cockroach else {
             throw ConfigurationError(message: "follower-reads needs --dialect cockroach (PostgreSQL has no AS OF SYSTEM TIME)")
         }
-        store = VehiclesStore(database: database, locality: runtime.locality, followerReads: followerReads)
-        reads = try runtime.makeRegionalReads(primary: database)
-        replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: runtime.locality) }
+        store = VehiclesStore(database: database, locality: locality, followerReads: followerReads)
+        self.reads = reads
+        replicaStore = reads.replica.map { VehiclesStore(database: $0, locality: locality) }
+        self.migrates = migrates
+    }
+
+    /// Starts the database clients' threads, then applies the migrations (unless `--migrate
+    /// false`); before the listener opens.
+    public func prepare() async throws {
+        store.database.start()
+        reads.replica?.start()
+        if migrates {
+            _ = try await Migrator(client: store.database).apply(VehiclesSchema.migrations)
+        }
     }
 
     public var backgroundServices: [any Service] {
@@ -41,7 +63,7 @@ public struct VehiclesService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let store = self.store
-        let listen = runtime.configuration.string("listen", default: "127.0.0.1:\(Self.identity.defaultPort)")
+        let listen = try runtime.listenAddress()
         var dispatcher = Self.dispatcher(store: store, reader: Self.reader(store: store, replica: replicaStore, reads: reads))
         let reads = self.reads
         if reads.reportsWritePosition {

@@ -212,21 +212,8 @@ extension Benchmark {
         guard let service = ServiceIdentity(rawValue: identity) else { throw StackError("unknown executable \(identity)") }
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let port = 18_990 + (LocalStack.serviceOrder.firstIndex(of: service) ?? 0)
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MOVR_") }
-        for (key, value) in try LocalStack.regionEnvironment(region: stack.primaryRegion) { environment[key] = value }
-        environment["MOVR_REGION"] = stack.primaryRegion
-        environment["MOVR_LISTEN"] = "127.0.0.1:\(port)"
-        environment["MOVR_CERTS_DIR"] = stackDirectory + "/certs"
-        environment["MOVR_TOPOLOGY"] = stackDirectory + "/stack.json"
-        environment["MOVR_MIGRATE"] = "false"
+        var environment = try stack.executableEnvironment(for: service, port: port, stackDirectory: stackDirectory)
         environment["MOVR_LOG_LEVEL"] = "warning"
-        environment["MOVR_EXIT_WITH_PARENT"] = "true"
-        switch service {
-        case .users: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .users)
-        case .vehicles: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .vehicles)
-        case .rides: environment["MOVR_DATABASE_URL"] = DatabaseSetup.serviceURL(superuserURL: stack.databaseURL, database: .rides)
-        case .gateway, .operator: break
-        }
         let url = "https://127.0.0.1:\(port)"
         let probe = service == .gateway
             ? try PublicClient(url: url, caPath: stack.ca, logger: logger)

@@ -1,0 +1,17 @@
+import MovRService
+
+/// Everything `movr-gateway` accepts: the shared settings, its public listener's and its own
+/// (docs/operations.md, "Configuration"). It owns no database: no database settings.
+public enum GatewaySettings {
+    /// Default: `<certs-dir>/public.pem` and `public.key`.
+    public static let publicTLSCertificate = Setting<String?>("public-tls-cert")
+    public static let publicTLSKey = Setting<String?>("public-tls-key")
+    /// Default: `Services/Gateway/WebApp`, found from the executable or the working directory.
+    public static let webDirectory = Setting<String?>("web-dir")
+    public static let homeRegionRouting = Setting<Bool>("home-region-routing", default: true)
+
+    public static let all: [SettingDeclaration] = SharedSettings.all + PublicListenerSettings.all + [
+        publicTLSCertificate.declaration, publicTLSKey.declaration, webDirectory.declaration,
+        homeRegionRouting.declaration,
+    ]
+}
