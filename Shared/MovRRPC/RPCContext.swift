@@ -72,10 +72,6 @@ public struct RequestHeaders: Sendable, Equatable, ExpressibleByDictionaryLitera
         fields = elements.map { (name: $0.0.lowercased(), value: $0.1) }
     }
 
-    public mutating func append(lowercasedName name: String, value: String) {
-        fields.append((name: name, value: value))
-    }
-
     /// The value of the lowercase header `name`; repeated fields joined with ",".
     public subscript(name: String) -> String? {
         var found: String?
@@ -84,8 +80,6 @@ public struct RequestHeaders: Sendable, Equatable, ExpressibleByDictionaryLitera
         }
         return found
     }
-
-    public var count: Int { fields.count }
 
     public static func == (left: RequestHeaders, right: RequestHeaders) -> Bool {
         left.fields.count == right.fields.count

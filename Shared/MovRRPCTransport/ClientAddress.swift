@@ -9,35 +9,20 @@ public enum ClientAddress {
     /// - Parameters:
     ///   - peer: the connection's remote IP address (`nil` for non-IP sockets).
     ///   - forwardedFor: the request's `X-Forwarded-For` values, joined with commas.
-    ///   - trustedProxies: addresses of the load balancers allowed to speak for clients.
-    ///   Each entry is an address, or an IPv4 network as `a.b.c.d/n` (e.g. a container network
-    ///   whose load balancer gets its address when it starts).
-    public static func resolve(peer: String?, forwardedFor: String?, trustedProxies: Set<String>) -> String? {
+    ///   - trustedProxies: the load balancers allowed to speak for clients.
+    public static func resolve(peer: String?, forwardedFor: String?, trustedProxies: TrustedProxies) -> String? {
         guard let peer else { return nil }
-        guard isTrusted(peer, by: trustedProxies), let forwardedFor else { return peer }
+        guard trustedProxies.contains(peer), let forwardedFor else { return peer }
         for entry in forwardedFor.split(separator: ",").reversed() {
             let address = entry.trimmingSpaces()
             guard isPlausibleAddress(address) else { return peer }
-            if !isTrusted(address, by: trustedProxies) { return address }
+            if !trustedProxies.contains(address) { return address }
         }
         return peer
     }
 
-    /// Whether `address` is one of `trustedProxies`, or inside one of its IPv4 networks.
-    public static func isTrusted(_ address: String, by trustedProxies: Set<String>) -> Bool {
-        if trustedProxies.contains(address) { return true }
-        guard let value = ipv4(address) else { return false }
-        for entry in trustedProxies {
-            guard let slash = entry.firstIndex(of: "/"), let network = ipv4(String(entry[..<slash])),
-                  let bits = Int(entry[entry.index(after: slash)...]), (0...32).contains(bits) else { continue }
-            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
-            if value & mask == network & mask { return true }
-        }
-        return false
-    }
-
     /// Dotted-quad IPv4 text as a number; nil for anything else.
-    static func ipv4(_ text: String) -> UInt32? {
+    static func ipv4(_ text: some StringProtocol) -> UInt32? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
@@ -66,5 +51,45 @@ public enum ClientAddress {
 extension Substring {
     fileprivate func trimmingSpaces() -> String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}
+
+/// The load balancers allowed to speak for clients: addresses, and IPv4 networks written
+/// `a.b.c.d/n` (e.g. a container network whose load balancer gets its address when it starts).
+/// Parsed once, from configuration; requests only look addresses up. An entry that is neither an
+/// address nor a valid network trusts nothing.
+public struct TrustedProxies: Sendable, Equatable, ExpressibleByArrayLiteral {
+    private var addresses: Set<String> = []
+    /// (network, mask) pairs.
+    private var networks: [(UInt32, UInt32)] = []
+
+    public init(_ entries: some Sequence<String>) {
+        for entry in entries {
+            guard let slash = entry.firstIndex(of: "/") else {
+                addresses.insert(entry)
+                continue
+            }
+            guard let network = ClientAddress.ipv4(entry[..<slash]),
+                  let bits = Int(entry[entry.index(after: slash)...]), (0...32).contains(bits) else { continue }
+            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
+            networks.append((network & mask, mask))
+        }
+    }
+
+    public init(arrayLiteral entries: String...) {
+        self.init(entries)
+    }
+
+    public var isEmpty: Bool { addresses.isEmpty && networks.isEmpty }
+
+    /// Whether `address` is one of the addresses or inside one of the networks.
+    public func contains(_ address: String) -> Bool {
+        if addresses.contains(address) { return true }
+        guard !networks.isEmpty, let value = ClientAddress.ipv4(address) else { return false }
+        return networks.contains { value & $0.1 == $0.0 }
+    }
+
+    public static func == (left: TrustedProxies, right: TrustedProxies) -> Bool {
+        left.addresses == right.addresses && left.networks.elementsEqual(right.networks) { $0 == $1 }
     }
 }

@@ -99,7 +99,7 @@ public final class RPCServer: Sendable {
     private func configureConnection(_ channel: any Channel) throws {
         let configuration = environment.configuration
         let peer = channel.remoteAddress?.ipAddress
-        let perClient = peer.map { ClientAddress.isTrusted($0, by: configuration.trustedProxies) } == true ? 0 : configuration.maxConnectionsPerClient
+        let perClient = peer.map { configuration.trustedProxies.contains($0) } == true ? 0 : configuration.maxConnectionsPerClient
         switch connections.admit(channel, peer: peer, limit: configuration.maxConnections, perClientLimit: perClient) {
         case .admitted:
             break

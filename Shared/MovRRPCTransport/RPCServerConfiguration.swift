@@ -17,7 +17,7 @@ public struct RPCServerConfiguration: Sendable {
     /// exempt: every client behind them shares their address.
     public var maxConnectionsPerClient: Int = 0
     /// Load balancers whose `X-Forwarded-For` names the client (``ClientAddress``).
-    public var trustedProxies: Set<String> = []
+    public var trustedProxies: TrustedProxies = []
     /// Deadline given to a request that brings none; a caller's shorter deadline wins.
     public var defaultDeadline: Duration = .seconds(30)
     /// Longest deadline a caller may ask for.

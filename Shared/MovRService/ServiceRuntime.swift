@@ -150,7 +150,7 @@ public final class ServiceRuntime: Sendable {
             settings.maxConnectionsPerClient = try configuration.value(PublicListenerSettings.maxConnectionsPerClient)
             settings.requestReadTimeout = .seconds(Int64(try configuration.value(PublicListenerSettings.readTimeoutSeconds)))
             settings.idleTimeout = .seconds(Int64(try configuration.value(PublicListenerSettings.idleTimeoutSeconds)))
-            settings.trustedProxies = Set(try configuration.value(PublicListenerSettings.trustedProxies)
+            settings.trustedProxies = TrustedProxies(try configuration.value(PublicListenerSettings.trustedProxies)
                 .split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty })
             settings.responseHeaders = [
                 ("strict-transport-security", "max-age=31536000"),

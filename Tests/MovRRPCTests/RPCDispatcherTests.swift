@@ -322,9 +322,8 @@ struct RPCDispatcherTests {
 
     @Test("repeated header fields read as one comma-joined value; absent ones as nil")
     func repeatedHeaders() {
-        var headers = RequestHeaders([(name: "x-forwarded-for", value: "1.2.3.4")])
-        headers.append(lowercasedName: "accept", value: "*/*")
-        headers.append(lowercasedName: "x-forwarded-for", value: "5.6.7.8")
+        let headers = RequestHeaders([(name: "x-forwarded-for", value: "1.2.3.4"), (name: "accept", value: "*/*"),
+                                      (name: "x-forwarded-for", value: "5.6.7.8")])
         #expect(headers["x-forwarded-for"] == "1.2.3.4,5.6.7.8")
         #expect(headers["accept"] == "*/*")
         #expect(headers["x-city"] == nil)

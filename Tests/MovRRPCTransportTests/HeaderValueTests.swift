@@ -14,7 +14,7 @@ struct HeaderValueTests {
     }
 
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() {
-        let trusted: Set<String> = ["10.0.0.9", "10.0.0.10"]
+        let trusted: TrustedProxies = ["10.0.0.9", "10.0.0.10"]
         #expect(ClientAddress.resolve(peer: "192.0.2.1", forwardedFor: "203.0.113.7", trustedProxies: trusted) == "192.0.2.1")
         #expect(ClientAddress.resolve(peer: "10.0.0.9", forwardedFor: "203.0.113.7, 10.0.0.10", trustedProxies: trusted)
                 == "203.0.113.7")
@@ -23,19 +23,19 @@ struct HeaderValueTests {
     }
 
     @Test func trustedProxiesMayBeIPv4Networks() {
-        let network: Set<String> = ["10.89.0.0/16"]
+        let network: TrustedProxies = ["10.89.0.0/16"]
         #expect(ClientAddress.resolve(peer: "10.89.3.4", forwardedFor: "198.51.100.9", trustedProxies: network) == "198.51.100.9")
         #expect(ClientAddress.resolve(peer: "10.90.3.4", forwardedFor: "198.51.100.9", trustedProxies: network) == "10.90.3.4")
         // A client's own forged entry to the left of the proxy's is not believed.
         #expect(ClientAddress.resolve(peer: "10.89.0.9", forwardedFor: "1.1.1.1, 198.51.100.9", trustedProxies: network)
                 == "198.51.100.9")
-        #expect(ClientAddress.isTrusted("10.89.255.255", by: network))
-        #expect(!ClientAddress.isTrusted("10.88.255.255", by: network))
-        #expect(ClientAddress.isTrusted("203.0.113.1", by: ["0.0.0.0/0"]))
-        #expect(ClientAddress.isTrusted("192.0.2.7", by: ["192.0.2.7/32"]))
-        #expect(!ClientAddress.isTrusted("192.0.2.8", by: ["192.0.2.7/32"]))
+        #expect(network.contains("10.89.255.255"))
+        #expect(!network.contains("10.88.255.255"))
+        #expect(TrustedProxies(["0.0.0.0/0"]).contains("203.0.113.1"))
+        #expect(TrustedProxies(["192.0.2.7/32"]).contains("192.0.2.7"))
+        #expect(!TrustedProxies(["192.0.2.7/32"]).contains("192.0.2.8"))
         for bad in ["10.89.0.0/33", "10.89.0.0/x", "10.89/16", "/16", "10.89.0.0/"] {
-            #expect(!ClientAddress.isTrusted("10.89.0.1", by: [bad]), "\(bad)")
+            #expect(!TrustedProxies([bad]).contains("10.89.0.1"), "\(bad)")
         }
         #expect(ClientAddress.ipv4("256.1.1.1") == nil && ClientAddress.ipv4("1.2.3") == nil && ClientAddress.ipv4("1.2.3.4.") == nil)
     }
