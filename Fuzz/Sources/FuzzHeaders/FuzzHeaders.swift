@@ -11,7 +11,7 @@ import MovRService
 public func fuzzHeaders(_ data: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: count), as: UTF8.self)
 
-    let trusted: Set<String> = ["10.0.0.9", "10.0.0.10", "::1"]
+    let trusted: TrustedProxies = ["10.0.0.9", "10.0.0.10", "::1"]
     for peer in ["10.0.0.9", "192.0.2.1"] {
         guard let client = ClientAddress.resolve(peer: peer, forwardedFor: text, trustedProxies: trusted) else {
             fatalError("an IP peer resolved to no client")
