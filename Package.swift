@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "MovRCrypto", dependencies: ["COpenSSL"], path: "Shared/MovRCrypto"),
         .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
         .target(name: "MovRAPI", dependencies: ["MovRCalendar", "MovRRPC"], path: "Shared/MovRAPI"),
-        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRRPC"], path: "Shared/MovRInternalAPI"),
+        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRCrypto", "MovRRPC"], path: "Shared/MovRInternalAPI"),
         .target(
             name: "MovRService",
             dependencies: [

@@ -1,21 +1,22 @@
 import Foundation
 import MovRAPI
 
-/// Start a ride; `rideID` is chosen by the gateway (derived from the client's idempotency key
-/// when one is given), so every retry names the same ride.
+/// Start a ride; every retry with the same key names the same ride.
 public struct InternalRidesStartParams: Codable, Sendable {
-    public var rideID: UUID
+    /// The client's key, else a fresh random one from the gateway; the rides service derives
+    /// the ride's id from the rider and the key (`IdempotentCreate`).
+    public var idempotencyKey: String
     public var riderID: UUID
     public var vehicleID: UUID
 
     enum CodingKeys: String, CodingKey {
-        case rideID = "ride_id"
+        case idempotencyKey = "idempotency_key"
         case riderID = "rider_id"
         case vehicleID = "vehicle_id"
     }
 
-    public init(rideID: UUID, riderID: UUID, vehicleID: UUID) {
-        self.rideID = rideID
+    public init(idempotencyKey: String, riderID: UUID, vehicleID: UUID) {
+        self.idempotencyKey = idempotencyKey
         self.riderID = riderID
         self.vehicleID = vehicleID
     }

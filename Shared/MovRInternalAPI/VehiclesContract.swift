@@ -31,26 +31,29 @@ public struct InternalVehiclesOwnedParams: Codable, Sendable {
     }
 }
 
-/// A vehicle to create; the gateway sets the id (deterministic from an idempotency key when the
-/// client gives one), the owner (the caller) and the city.
+/// A vehicle to create; the gateway sets the owner (the caller), the city and the idempotency key
+/// (the client's, else a fresh random one); the vehicles service derives the vehicle's id from the
+/// owner and the key (`IdempotentCreate`) and fills in what the client left out.
 public struct InternalVehiclesAddParams: Codable, Sendable {
-    public var id: UUID
+    public var idempotencyKey: String
     public var ownerID: UUID
     public var city: String
     public var type: String
     public var location: Location
     public var color: String
     public var brand: String
-    public var battery: Int
+    /// Nil: the vehicles service's default (a new vehicle is charged).
+    public var battery: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, city, type, location, color, brand, battery
+        case city, type, location, color, brand, battery
+        case idempotencyKey = "idempotency_key"
         case ownerID = "owner_id"
     }
 
-    public init(id: UUID, ownerID: UUID, city: String, type: String, location: Location,
-                color: String, brand: String, battery: Int) {
-        self.id = id
+    public init(idempotencyKey: String, ownerID: UUID, city: String, type: String, location: Location,
+                color: String, brand: String, battery: Int?) {
+        self.idempotencyKey = idempotencyKey
         self.ownerID = ownerID
         self.city = city
         self.type = type

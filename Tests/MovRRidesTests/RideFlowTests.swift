@@ -31,7 +31,7 @@ struct RideFlowTests {
     @Test func startRecordsTheRideWithTheVehiclesFacts() async throws {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle(type: .bike, city: "boston")
-            let params = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: vehicle)
+            let params = RideStart(rideID: UUID(), riderID: UUID(), vehicleID: vehicle)
             let ride = try await flows.start(params)
             #expect(ride.id == params.rideID && ride.vehicleID == vehicle && ride.city == "boston")
             #expect(ride.currency == "USD" && ride.isActive)
@@ -41,7 +41,7 @@ struct RideFlowTests {
             #expect(try await flows.start(params) == ride)
             #expect(await vehicles.reserveCalls == 1)
             // The same id from another rider is a key collision.
-            let reused = InternalRidesStartParams(rideID: params.rideID, riderID: UUID(), vehicleID: vehicle)
+            let reused = RideStart(rideID: params.rideID, riderID: UUID(), vehicleID: vehicle)
             await #expect(throws: RidesError.idempotencyKeyReused) { _ = try await flows.start(reused) }
         }
     }
@@ -49,11 +49,11 @@ struct RideFlowTests {
     @Test func aBusyRiderCannotStartAndNothingIsReserved() async throws {
         try await withFlows { flows, vehicles async throws in
             let rider = UUID()
-            _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider,
+            _ = try await flows.start(RideStart(rideID: UUID(), riderID: rider,
                                                                vehicleID: await vehicles.addVehicle()))
             let other = await vehicles.addVehicle()
             await #expect(throws: RidesError.activeRideExists) {
-                _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: other))
+                _ = try await flows.start(RideStart(rideID: UUID(), riderID: rider, vehicleID: other))
             }
             #expect(await vehicles.held[other] == nil)
             #expect(await vehicles.reserveCalls == 1)
@@ -71,7 +71,7 @@ struct RideFlowTests {
                 _ = try await store.startForTest(newRide(rider: rider, vehicle: first))
             }
             let rideID = UUID()
-            let params = InternalRidesStartParams(rideID: rideID, riderID: rider, vehicleID: second)
+            let params = RideStart(rideID: rideID, riderID: rider, vehicleID: second)
             await #expect(throws: RidesError.activeRideExists) { _ = try await flows.start(params) }
             #expect(await vehicles.held[second] == nil, "the reservation was undone")
             #expect(await vehicles.releases.map(\.rideID) == [rideID])
@@ -85,13 +85,13 @@ struct RideFlowTests {
     @Test func vehicleErrorsPassThrough() async throws {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle()
-            _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: vehicle))
+            _ = try await flows.start(RideStart(rideID: UUID(), riderID: UUID(), vehicleID: vehicle))
             let taken = await rpcError {
-                _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: vehicle))
+                _ = try await flows.start(RideStart(rideID: UUID(), riderID: UUID(), vehicleID: vehicle))
             }
             #expect(taken?.code == 409 && taken?.data?.reason == "vehicle_unavailable")
             let missing = await rpcError {
-                _ = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: UUID()))
+                _ = try await flows.start(RideStart(rideID: UUID(), riderID: UUID(), vehicleID: UUID()))
             }
             #expect(missing?.code == 404 && missing?.data?.reason == "vehicle_not_found")
         }
@@ -101,7 +101,7 @@ struct RideFlowTests {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle()
             let rider = UUID()
-            let ride = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: vehicle))
+            let ride = try await flows.start(RideStart(rideID: UUID(), riderID: rider, vehicleID: vehicle))
             let end = Location(latitude: 40.75, longitude: -73.98)
             let ended = try await flows.end(InternalRidesEndParams(rideID: ride.id, riderID: rider, location: end, battery: 61))
             #expect(ended.revenue == "1.25" && ended.endLocation == end && ended.durationSeconds != nil)
@@ -125,7 +125,7 @@ struct RideFlowTests {
     /// A vehicle that no longer exists cannot be released by retrying: its outbox entry is done.
     @Test func theReleaseOfAVanishedVehicleIsDroppedNotRetried() async throws {
         try await withFlows { flows, vehicles async throws in
-            let start = InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: await vehicles.addVehicle())
+            let start = RideStart(rideID: UUID(), riderID: UUID(), vehicleID: await vehicles.addVehicle())
             _ = try await flows.start(start)
             await vehicles.forget(start.vehicleID)
             _ = try await flows.end(InternalRidesEndParams(rideID: start.rideID, riderID: start.riderID,
@@ -140,7 +140,7 @@ struct RideFlowTests {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle()
             let rider = UUID()
-            let ride = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: vehicle))
+            let ride = try await flows.start(RideStart(rideID: UUID(), riderID: rider, vehicleID: vehicle))
             await vehicles.setFailReleases(true)
             let end = Location(latitude: 40.76, longitude: -73.97)
             _ = try await flows.end(InternalRidesEndParams(rideID: ride.id, riderID: rider, location: end, battery: 12))
@@ -167,7 +167,7 @@ struct RideFlowTests {
         try await withFlows { flows, vehicles async throws in
             let vehicle = await vehicles.addVehicle()
             let rider = UUID()
-            let ride = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: vehicle))
+            let ride = try await flows.start(RideStart(rideID: UUID(), riderID: rider, vehicleID: vehicle))
             let here = Location(latitude: 40.77, longitude: -73.96)
             try await flows.updateLocation(InternalRidesUpdateLocationParams(rideID: ride.id, riderID: rider, location: here))
             #expect(await vehicles.vehicles[vehicle]?.location == here)

@@ -22,7 +22,7 @@ struct RideReconcilerTests {
             await vehicles.hold(vehicleID: youngVehicle, rideID: UUID(), reservedAt: Date())
             // A healthy active ride.
             let activeVehicle = await vehicles.addVehicle()
-            let active = try await flows.start(InternalRidesStartParams(rideID: UUID(), riderID: UUID(), vehicleID: activeVehicle))
+            let active = try await flows.start(RideStart(rideID: UUID(), riderID: UUID(), vehicleID: activeVehicle))
             await vehicles.hold(vehicleID: activeVehicle, rideID: active.id, reservedAt: old)
             // An ended ride whose release was lost and is no longer in the outbox.
             let endedVehicle = await vehicles.addVehicle()

@@ -54,8 +54,10 @@ struct RidesDispatcherTests {
             let dispatcher = RidesService.dispatcher(flows: flows)
             let vehicle = await vehicles.addVehicle()
             let rider = UUID().uuidString.lowercased()
-            let rideID = UUID().uuidString.lowercased()
-            let start: [String: Any] = ["ride_id": rideID, "rider_id": rider, "vehicle_id": vehicle.uuidString.lowercased()]
+            let key = "a-key"
+            let rideID = try IdempotentCreate.objectID(.ride, owner: try #require(UUID(uuidString: rider)), key: key)
+                .uuidString.lowercased()
+            let start: [String: Any] = ["idempotency_key": key, "rider_id": rider, "vehicle_id": vehicle.uuidString.lowercased()]
 
             let refused = try await call(dispatcher, "rides.start", start, caller: "users")
             #expect(refused.error?["code"] as? Int == 403)

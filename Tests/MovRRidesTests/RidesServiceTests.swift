@@ -154,7 +154,7 @@ import Testing
         let options = RPCCallOptions(idempotent: false)
         let rider = UUID()
         let vehicle = vehicles.add()
-        let start = InternalRidesStartParams(rideID: UUID(), riderID: rider, vehicleID: vehicle)
+        let start = InternalRidesStartParams(idempotencyKey: "first-ride", riderID: rider, vehicleID: vehicle)
 
         // Only the gateway may start rides.
         do {
@@ -166,6 +166,9 @@ import Testing
 
         let ride = try await gateway.call(InternalMethod.Rides.start, params: start, as: RideResult.self, options: options).ride
         #expect(ride.vehicleID == vehicle && ride.city == "boston" && ride.currency == "USD")
+        // The service names the ride by the rider and the key: a retry names the same ride.
+        #expect(ride.id == (try IdempotentCreate.objectID(.ride, owner: rider, key: "first-ride")))
+        #expect(try await gateway.call(InternalMethod.Rides.start, params: start, as: RideResult.self, options: options).ride == ride)
         #expect(vehicles.entry(vehicle)?.rideID == ride.id)
         let active = try await users.call(InternalMethod.Rides.activeForRider, params: RiderParams(riderID: rider),
                                           as: ActiveRideResult.self, options: options)
@@ -181,7 +184,8 @@ import Testing
 
         // A start that died after reserving: the reconciler tombstones it and frees the vehicle.
         let stranded = vehicles.add()
-        let deadRide = UUID()
+        let deadRider = UUID()
+        let deadRide = try IdempotentCreate.objectID(.ride, owner: deadRider, key: "stranded-start")
         vehicles.state.withLockedValue {
             $0[stranded]?.rideID = deadRide
             $0[stranded]?.reservedAt = Date().addingTimeInterval(-30)
@@ -191,7 +195,8 @@ import Testing
         #expect(vehicles.entry(stranded)?.rideID == nil)
         do {
             _ = try await gateway.call(InternalMethod.Rides.start,
-                                       params: InternalRidesStartParams(rideID: deadRide, riderID: UUID(), vehicleID: stranded),
+                                       params: InternalRidesStartParams(idempotencyKey: "stranded-start", riderID: deadRider,
+                                                                                vehicleID: stranded),
                                        as: RideResult.self, options: options)
             Issue.record("a tombstoned ride id started")
         } catch let error as RPCError {

@@ -20,7 +20,7 @@ extension VehiclesDispatcherTests {
         case V.list: ["city": "boston", "limit": 5]
         case V.get: ["id": id]
         case V.owned: ["owner_id": id, "limit": 5]
-        case V.add: ["id": id, "owner_id": id, "city": "boston", "type": "bike", "location": location,
+        case V.add: ["idempotency_key": "k", "owner_id": id, "city": "boston", "type": "bike", "location": location,
                      "color": "red", "brand": "b", "battery": 90]
         case V.remove: ["id": id, "owner_id": id]
         case V.locationHistory: ["id": id, "limit": 5, "viewer_id": id]
@@ -55,10 +55,10 @@ extension VehiclesDispatcherTests {
         }
     }
 
-    func addVehicle(_ dispatcher: RPCDispatcher, city: String = "boston", owner: UUID = UUID(), id: UUID = UUID())
+    func addVehicle(_ dispatcher: RPCDispatcher, city: String = "boston", owner: UUID = UUID(), key: String = UUID().uuidString)
         async throws -> (result: JSONValue?, error: JSONValue?) {
         try await call(dispatcher, InternalMethod.Vehicles.add, [
-            "id": .string(id.uuidString), "owner_id": .string(owner.uuidString), "city": .string(city), "type": "bike",
+            "idempotency_key": .string(key), "owner_id": .string(owner.uuidString), "city": .string(city), "type": "bike",
             "location": ["latitude": .number("42.36"), "longitude": .number("-71.06")], "color": "red", "brand": "b", "battery": 90,
         ], caller: Self.gateway)
     }
@@ -114,15 +114,16 @@ extension VehiclesDispatcherTests {
         }
     }
 
-    @Test func onlyTheOwnerRemovesAndAKeyIsNotReusedAcrossOwners() async throws {
+    @Test func onlyTheOwnerRemovesAndKeysArePerOwner() async throws {
         try await withDispatcher { dispatcher, _ in
             let owner = UUID()
-            let id = UUID()
-            _ = try await addVehicle(dispatcher, owner: owner, id: id)
-            let again = try await addVehicle(dispatcher, owner: owner, id: id)
+            let id = try IdempotentCreate.objectID(.vehicle, owner: owner, key: "k-1")
+            let first = try await addVehicle(dispatcher, owner: owner, key: "k-1")
+            #expect(try vehicleID(first) == id.uuidString.lowercased())
+            let again = try await addVehicle(dispatcher, owner: owner, key: "k-1")
             #expect(try vehicleID(again) == id.uuidString.lowercased())
-            let collision = try await addVehicle(dispatcher, owner: UUID(), id: id)
-            #expect(collision.error?["code"] == 409 && collision.error?["data"]?["reason"] == "idempotency_key_reused")
+            let othersKey = try await addVehicle(dispatcher, owner: UUID(), key: "k-1")
+            #expect(try vehicleID(othersKey) != id.uuidString.lowercased())
 
             func remove(_ vehicle: UUID, by who: UUID) async throws -> (result: JSONValue?, error: JSONValue?) {
                 try await call(dispatcher, InternalMethod.Vehicles.remove,

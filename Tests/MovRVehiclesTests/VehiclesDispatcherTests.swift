@@ -71,7 +71,7 @@ struct VehiclesDispatcherTests {
     @Test func anUnknownCityIsUnknownCity() async throws {
         try await withDispatcher { dispatcher, _ in
             let refused = try await call(dispatcher, "vehicles.add", [
-                "id": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": "atlantis",
+                "idempotency_key": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": "atlantis",
                 "type": "bike", "location": ["latitude": 40, "longitude": 10], "color": "red", "brand": "b", "battery": 90,
             ], caller: "gateway")
             #expect(refused.error?["code"] == -32602)
@@ -93,7 +93,7 @@ struct VehiclesDispatcherTests {
             var reserved: [String: UUID] = [:]
             for city in ["new york", "seattle", "rome"] {
                 let vehicle = try await call(dispatcher, "vehicles.add", [
-                    "id": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": .string(city),
+                    "idempotency_key": .string(UUID().uuidString), "owner_id": .string(UUID().uuidString), "city": .string(city),
                     "type": "bike", "location": ["latitude": 40, "longitude": 10], "color": "red", "brand": "b", "battery": 90,
                 ], caller: "gateway")
                 let id = try #require(vehicle.result?["vehicle"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))

@@ -18,21 +18,44 @@ struct VehiclesStoreTests {
         }
     }
 
-    func addParams(id: UUID = UUID(), owner: UUID, city: String = "new york") -> InternalVehiclesAddParams {
-        InternalVehiclesAddParams(id: id, ownerID: owner, city: city, type: "bike",
-                                  location: Location(latitude: 40.7, longitude: -74.0), color: "red", brand: "b", battery: 90)
+    func addParams(key: String = UUID().uuidString, owner: UUID, city: String = "new york",
+                   battery: Int? = 90) -> InternalVehiclesAddParams {
+        InternalVehiclesAddParams(idempotencyKey: key, ownerID: owner, city: city, type: "bike",
+                                  location: Location(latitude: 40.7, longitude: -74.0), color: "red", brand: "b",
+                                  battery: battery)
     }
 
-    @Test func addIsIdempotentPerOwnerAndRefusesAnotherOwnersKey() async throws {
+    @Test func addIsIdempotentPerOwnerAndKey() async throws {
         try await withStore { store in
             let owner = UUID()
-            let params = addParams(owner: owner)
+            let params = addParams(key: "k-1", owner: owner)
             let vehicle = try await store.add(params)
+            #expect(vehicle.id == (try IdempotentCreate.objectID(.vehicle, owner: owner, key: "k-1")))
             #expect(try await store.add(params) == vehicle)
-            await #expect(throws: VehiclesError.idempotencyKeyReused) {
-                try await store.add(addParams(id: params.id, owner: UUID()))
-            }
+            // Keys are per owner: another owner's "k-1" is another vehicle; another key too.
+            let others = try await store.add(addParams(key: "k-1", owner: UUID()))
+            #expect(others.id != vehicle.id)
+            #expect(try await store.add(addParams(key: "k-2", owner: owner)).id != vehicle.id)
             await #expect(throws: VehiclesError.unknownCity) { try await store.add(addParams(owner: owner, city: "atlantis")) }
+        }
+    }
+
+    @Test func aVehicleWithoutABatteryJoinsCharged() async throws {
+        try await withStore { store in
+            let vehicle = try await store.add(addParams(owner: UUID(), battery: nil))
+            #expect(vehicle.battery == VehiclesStore.defaultBattery && VehiclesStore.defaultBattery == 100)
+        }
+    }
+
+    @Test func anIDThatNamesAnotherOwnersVehicleIsRefused() async throws {
+        try await withStore { store in
+            let owner = UUID()
+            let vehicle = try await store.add(addParams(key: "k-1", owner: owner))
+            // Only a hash collision could do this; the store still never hands over another's vehicle.
+            _ = try await store.database.query("UPDATE vehicles SET owner_id = \(UUID()) WHERE id = \(vehicle.id)")
+            await #expect(throws: VehiclesError.idempotencyKeyReused) {
+                try await store.add(addParams(key: "k-1", owner: owner))
+            }
         }
     }
 

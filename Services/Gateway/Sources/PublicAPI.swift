@@ -237,11 +237,10 @@ struct PublicAPI: Sendable {
         return params
     }
 
-    /// A stable id for a client-keyed create: the same caller and key always name the same
-    /// object, so a retry finds the first attempt's result instead of creating another.
-    static func objectID(owner: UUID, idempotencyKey: String?, kind: String) throws -> UUID {
-        guard let idempotencyKey else { return UUID() }
-        return try DeterministicID.make(namespace: kind, parts: [owner.uuidString.lowercased(), idempotencyKey])
+    /// The key a create travels with: the client's, else a fresh random one, so that this
+    /// gateway's own retries of the internal call name the same object (`IdempotentCreate`).
+    static func idempotencyKey(_ clientKey: String?) -> String {
+        clientKey ?? "gateway:\(UUID().uuidString.lowercased())"
     }
 
     // MARK: Registration
@@ -375,9 +374,9 @@ struct PublicAPI: Sendable {
                 throw RPCError.unknownCity(message: "a city is required")
             }
             let add = InternalVehiclesAddParams(
-                id: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "vehicle"),
+                idempotencyKey: Self.idempotencyKey(params.idempotencyKey),
                 ownerID: session.user.id, city: city, type: params.type.rawValue, location: params.location,
-                color: params.color, brand: params.brand, battery: params.battery ?? 100)
+                color: params.color, brand: params.brand, battery: params.battery)
             return try await api.forward(.vehicles, region: api.route(location.region), InternalMethod.Vehicles.add, add,
                                          context: context, idempotent: true)
         }
@@ -400,7 +399,7 @@ struct PublicAPI: Sendable {
         registerSignedIn(.ridesStart, RidesStartParams.self, in: &dispatcher) { params, session, context in
             let location = try await api.resolveLocation(explicitCity: nil, context: context, session: session)
             let start = InternalRidesStartParams(
-                rideID: try Self.objectID(owner: session.user.id, idempotencyKey: params.idempotencyKey, kind: "ride"),
+                idempotencyKey: Self.idempotencyKey(params.idempotencyKey),
                 riderID: session.user.id, vehicleID: params.vehicleID)
             return try await api.forward(.rides, region: api.route(location.region), InternalMethod.Rides.start, start,
                                       context: context, idempotent: true)

@@ -5,6 +5,25 @@ import MovRInternalAPI
 import MovRRPC
 import NIOConcurrencyHelpers
 
+/// A ride to start, named by its id: what a `rides.start` call means once the service has
+/// derived the ride's id from the rider and the idempotency key (`IdempotentCreate`).
+public struct RideStart: Sendable {
+    public var rideID: UUID
+    public var riderID: UUID
+    public var vehicleID: UUID
+
+    public init(rideID: UUID, riderID: UUID, vehicleID: UUID) {
+        self.rideID = rideID
+        self.riderID = riderID
+        self.vehicleID = vehicleID
+    }
+
+    public init(_ params: InternalRidesStartParams) throws {
+        self.init(rideID: try IdempotentCreate.objectID(.ride, owner: params.riderID, key: params.idempotencyKey),
+                  riderID: params.riderID, vehicleID: params.vehicleID)
+    }
+}
+
 /// The ride operations that span the rides database and the vehicles service, written so a
 /// crash between any two steps is repaired: every vehicles call is idempotent per ride id, a
 /// reservation without a ride is undone by the reconciler (``RideReconciler``), and a vehicle
@@ -32,7 +51,7 @@ public struct RideFlows: Sendable {
     // MARK: Start
 
     /// Starts a ride, or returns the ride a previous attempt with the same id started.
-    public func start(_ params: InternalRidesStartParams, context: RPCContext? = nil) async throws -> Ride {
+    public func start(_ params: RideStart, context: RPCContext? = nil) async throws -> Ride {
         switch try await store.precheckStart(rideID: params.rideID, riderID: params.riderID) {
         case .existing(let ride): return ride
         case .idOfAnotherRider: throw RidesError.idempotencyKeyReused
@@ -83,7 +102,7 @@ public struct RideFlows: Sendable {
     /// Undoes a reservation whose ride cannot be recorded: tombstones the id first (so no
     /// concurrent retry can record it afterwards), then frees the vehicle. Returns the ride
     /// instead when a concurrent retry recorded it first; then nothing is undone.
-    private func abandon(_ params: InternalRidesStartParams, because fault: RidesError,
+    private func abandon(_ params: RideStart, because fault: RidesError,
                          context: RPCContext?) async throws -> Ride? {
         switch try await store.cancelRide(id: params.rideID, region: region, reason: fault.tombstoneReason) {
         case .started:

@@ -129,7 +129,7 @@ public struct RidesService: MovRServiceDefinition {
         let M = InternalMethod.Rides.self
         dispatcher.register(InternalMethod.ping, of: .rides, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
         dispatcher.register(M.start, of: .rides, params: InternalRidesStartParams.self) { params, context in
-            RideResult(ride: try await flows.start(params, context: context))
+            RideResult(ride: try await flows.start(try RideStart(params), context: context))
         }
         dispatcher.register(M.end, of: .rides, params: InternalRidesEndParams.self) { params, context in
             RideResult(ride: try await flows.end(params, context: context))

@@ -85,8 +85,14 @@ public struct VehiclesStore: Sendable {
         return try rows.first.map(Self.vehicle(from:))
     }
 
-    /// Inserts the vehicle; a retry with the same id returns the vehicle created the first time.
+    /// A new vehicle's battery when its owner gives none: vehicles join the fleet charged.
+    public static let defaultBattery = 100
+
+    /// Inserts the vehicle under the id its owner's idempotency key names, so a retry with the
+    /// same key returns the vehicle created the first time.
     public func add(_ params: InternalVehiclesAddParams) async throws -> Vehicle {
+        let id = try IdempotentCreate.objectID(.vehicle, owner: params.ownerID, key: params.idempotencyKey)
+        let battery = params.battery ?? Self.defaultBattery
         let region: String
         do {
             region = try locality.region(ofCity: params.city)
@@ -97,8 +103,8 @@ public struct VehiclesStore: Sendable {
         let rows = try await database.query("""
             WITH inserted AS (
                 INSERT INTO vehicles (id, city, region, type, owner_id, status, battery, latitude, longitude, color, brand)
-                VALUES (\(params.id), \(city), \(region), \(params.type), \(params.ownerID), 'available',
-                        \(params.battery), \(params.location.latitude), \(params.location.longitude), \(params.color), \(params.brand))
+                VALUES (\(id), \(city), \(region), \(params.type), \(params.ownerID), 'available',
+                        \(battery), \(params.location.latitude), \(params.location.longitude), \(params.color), \(params.brand))
                 ON CONFLICT (id) DO NOTHING
                 RETURNING \(unsafeSQL: Self.columns)
             ), history AS (
@@ -107,7 +113,7 @@ public struct VehiclesStore: Sendable {
             )
             SELECT \(unsafeSQL: Self.columns) FROM inserted
             UNION ALL
-            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(params.id) AND NOT EXISTS (SELECT 1 FROM inserted)
+            SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM inserted)
             """)
         // A concurrent insert of the same id makes ours DO NOTHING, and the read-back branch
         // still sees the statement's snapshot from before that insert committed: read again.
@@ -115,7 +121,7 @@ public struct VehiclesStore: Sendable {
         if let first = rows.first {
             found = try Self.vehicle(from: first)
         } else {
-            found = try await get(id: params.id)
+            found = try await get(id: id)
         }
         guard let vehicle = found else {
             throw VehicleMissingAfterAdd()

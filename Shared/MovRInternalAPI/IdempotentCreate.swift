@@ -1,6 +1,22 @@
 import Foundation
 import MovRCrypto
 
+/// How a create that a client may retry names its object. The client's idempotency key travels
+/// to the service that owns the object (the gateway sends a fresh random key when the client
+/// gives none, so the gateway's own retries of the internal call are idempotent too), and that
+/// service derives the object's id from (kind, owner, key): a retry finds the object the first
+/// attempt created instead of creating another, and two callers' keys never meet.
+public enum IdempotentCreate {
+    public enum Kind: String, Sendable {
+        case vehicle, ride
+    }
+
+    /// The id of the `kind` object `owner` creates with `key`.
+    public static func objectID(_ kind: Kind, owner: UUID, key: String) throws -> UUID {
+        try DeterministicID.make(namespace: kind.rawValue, parts: [owner.uuidString.lowercased(), key])
+    }
+}
+
 /// Name-based UUIDs (RFC 9562 version 8 layout over SHA-256): the same namespace and parts
 /// always give the same id, different ones practically never collide.
 enum DeterministicID {
