@@ -1,15 +1,17 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
+import ServiceLifecycle
 
 /// A pooled PostgreSQL client over libpq. Connections open lazily up to `poolSize`; blocking
 /// libpq calls run on a private `NIOThreadPool` with one thread per possible connection.
 ///
-/// Creating a client starts nothing: its threads start with ``start()`` (a service's lifecycle
-/// calls it before the service serves) or, at the latest, with the first statement. Call
-/// ``shutdown()`` when done; it stops the threads for good (later calls do nothing, and a
-/// client shut down never starts again: statements then fail as the pool is closed).
-public final class PostgresClient: Sendable {
+/// Creating a client starts nothing: its threads start with ``start()`` (a service's `prepare`
+/// calls it before migrations) or, at the latest, with the first statement. As a lifecycle
+/// `Service` (``run()``) it lives until the service group shuts down and then closes; or call
+/// ``shutdown()`` directly. Shutting down stops the threads for good (later calls do nothing, and
+/// a client shut down never starts again: statements then fail as the pool is closed).
+public final class PostgresClient: Service, Sendable {
     public let configuration: PostgresConfiguration
     let logger: Logger
     let threadPool: NIOThreadPool
@@ -38,6 +40,15 @@ public final class PostgresClient: Sendable {
             return true
         }
         if start { threadPool.start() }
+    }
+
+    /// Starts the threads (if ``start()`` has not), waits for the group's graceful shutdown (or
+    /// cancellation), then shuts the client down. In a service group, place it before whatever
+    /// uses it: groups stop their services in reverse order, so it closes after them.
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Whether the threads run (between ``start()`` or the first statement and ``shutdown()``).

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MovRRPCTransport
 import MovRTLS
+import NIOPosix
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -90,29 +91,53 @@ public struct CertificateReloadService: Service {
     }
 }
 
-/// Runs `body` every `interval` until shutdown (reconcilers, outbox relays).
+/// Runs `body` every `interval` until shutdown (reconcilers, outbox relays); with `finalPass`,
+/// once more when a graceful shutdown ends the loop (flushes), while what it uses still runs.
 public struct PeriodicService: Service {
     let name: String
     let interval: Duration
+    let finalPass: Bool
     let logger: Logger
     let body: @Sendable () async throws -> Void
 
-    public init(name: String, interval: Duration, logger: Logger, body: @escaping @Sendable () async throws -> Void) {
+    public init(name: String, interval: Duration, finalPass: Bool = false, logger: Logger,
+                body: @escaping @Sendable () async throws -> Void) {
         self.name = name
         self.interval = interval
+        self.finalPass = finalPass
         self.logger = logger
         self.body = body
     }
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await body()
-            } catch {
-                logger.warning("\(name) pass failed", metadata: ["error": "\(error)"])
-            }
+            await pass()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+        if finalPass && !Task.isCancelled { await pass() }
+    }
+
+    private func pass() async {
+        do {
+            try await body()
+        } catch {
+            logger.warning("\(name) pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A pool of worker threads (password hashing) that `prepare()` started, as a member of the
+/// service group: it lives until the group shuts down, then stops its threads.
+public struct WorkerThreadsService: Service {
+    let pool: NIOThreadPool
+
+    public init(pool: NIOThreadPool) {
+        self.pool = pool
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try? await pool.shutdownGracefully()
     }
 }
 

@@ -20,20 +20,25 @@ public protocol MovRServiceDefinition: Sendable {
     /// clients and worker pools, then applies migrations, in order. A failure stops the start
     /// (after ``shutdown()``).
     func prepare() async throws
+    /// What ``prepare()`` started and the rest uses — database clients, worker thread pools —
+    /// as lifecycle services. They run first in the group, so they stop last: after the
+    /// listeners have drained and the background services have made their final passes.
+    var resources: [any Service] { get }
     /// The servers this executable runs (by default one internal mutual-TLS listener).
     func makeServers(runtime: ServiceRuntime) throws -> [RPCServer]
     /// Reconcilers, relays and other loops that run beside the servers.
     var backgroundServices: [any Service] { get }
     /// Certificates of extra listeners (beyond the runtime's own), reloaded like the others.
     var extraTLSProviders: [TLSContextProvider] { get }
-    /// Runs once after the servers have drained and the background services have stopped:
-    /// final flushes, then database clients and worker pools. RPC clients close after it.
+    /// Stops what ``prepare()`` started, for when the group does not (a failed `prepare`, tests);
+    /// after a group has run it finds everything stopped already. Idempotent.
     func shutdown() async
 }
 
 extension MovRServiceDefinition {
     public static var settings: [SettingDeclaration] { SharedSettings.all }
     public func prepare() async throws {}
+    public var resources: [any Service] { [] }
     public var backgroundServices: [any Service] { [] }
     public var extraTLSProviders: [TLSContextProvider] { [] }
     public func shutdown() async {}
@@ -43,11 +48,12 @@ extension MovRServiceDefinition {
 /// background services, certificate reload, and graceful shutdown on SIGTERM/SIGINT.
 ///
 /// Order: settings (refused if unknown), `init` (no threads, no database), `prepare()`
-/// (threads, migrations), then the service group: background services, certificate reload and
-/// last the listeners. On SIGTERM/SIGINT the group stops them in reverse: the listeners first
-/// (stop accepting, drain in-flight requests: "drained"), then certificate reload and the
-/// background services; then the definition's `shutdown()` (database, pools), then the RPC
-/// clients ("stopped").
+/// (threads, migrations), then one service group: the RPC clients, the definition's resources
+/// (database clients, worker pools), background services, certificate reload and last the
+/// listeners. On SIGTERM/SIGINT (or when `movr up`, the parent, is gone) the group stops them in
+/// reverse, each after the one behind it has returned: the listeners first (stop accepting,
+/// drain in-flight requests: "drained"), certificate reload, the background services (final
+/// passes), the resources, and last the RPC clients ("stopped").
 public enum ServiceMain {
     /// The executable's synchronous `main`: gives up root on the main thread, while it is the
     /// only thread, then runs ``run(_:)`` and exits. (An `async` main would be too late: the
@@ -90,7 +96,7 @@ public enum ServiceMain {
                 try await service.prepare()
             } catch {
                 await service.shutdown()
-                await runtime.shutdownClients()
+                await runtime.rpcClients.shutdown()
                 throw error
             }
             let servers = try service.makeServers(runtime: runtime)
@@ -103,7 +109,9 @@ public enum ServiceMain {
                 configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
                     service: ParentWatchService(), successTerminationBehavior: .gracefullyShutdownGroup))
             }
-            var services: [any Service] = service.backgroundServices
+            var services: [any Service] = [runtime.rpcClients]
+            services += service.resources
+            services += service.backgroundServices
             services.append(CertificateReloadService(
                 providers: [runtime.internalServerTLS, runtime.clientTLS] + service.extraTLSProviders,
                 interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
@@ -116,7 +124,6 @@ public enum ServiceMain {
             runtime.logger.info("starting")
             try await group.run()
             await service.shutdown()
-            await runtime.shutdownClients()
             runtime.logger.info("stopped")
         } catch {
             logger.critical("cannot run", metadata: ["error": "\(error)"])

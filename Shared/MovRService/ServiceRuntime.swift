@@ -6,14 +6,16 @@ import MovRLocality
 import MovRRPC
 import MovRRPCTransport
 import MovRTLS
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
-/// What every MovR executable shares: its identity and region, configuration, logger, locality
-/// map, TLS material, event loops, a metrics registry, and RPC clients to other services.
+/// What every MovR executable is given at start: its identity and region, configuration,
+/// logger, locality map, TLS material, event loops, a metrics registry, and the directory of RPC
+/// clients to other services. A definition's `init(runtime:)` reads what it needs from here and
+/// hands its parts explicit dependencies (each service also has an initializer taking them
+/// directly, which tests use).
 public final class ServiceRuntime: Sendable {
     public let identity: ServiceIdentity
     public let configuration: ServiceConfiguration
@@ -27,7 +29,8 @@ public final class ServiceRuntime: Sendable {
     public let clientTLS: TLSContextProvider
     public let topology: Topology?
     public let metrics: PrometheusCollectorRegistry
-    private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
+    /// The RPC clients to other services, made on first use; a lifecycle service of its own.
+    public let rpcClients: RPCClients
 
     public init(identity: ServiceIdentity, configuration: ServiceConfiguration, logger: Logger,
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -61,7 +64,10 @@ public final class ServiceRuntime: Sendable {
                 certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
                 minimumVersion: .tls13),
             role: .client)
-        topology = try configuration.value(SharedSettings.topology).map { try Topology.load(path: $0) }
+        let topology = try configuration.value(SharedSettings.topology).map { try Topology.load(path: $0) }
+        self.topology = topology
+        rpcClients = RPCClients(configuration: configuration, region: region, topology: topology, tls: clientTLS,
+                                eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     /// Paths of the CA, this identity's certificate and key.
@@ -87,27 +93,9 @@ public final class ServiceRuntime: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
     }
 
-    /// The RPC client for `service` in `region` (default: this region), created once and reused.
+    /// The RPC client for `service` in `region` (default: this region), from ``rpcClients``.
     public func client(for service: ServiceIdentity, region: String? = nil) throws -> RPCClient {
-        let region = region ?? self.region
-        let key = "\(service.rawValue)@\(region)"
-        if let existing = clients.withLockedValue({ $0[key] }) { return existing }
-        let url: String
-        if let setting = SharedSettings.url(of: service), let explicit = try configuration.value(setting),
-           region == self.region {
-            url = explicit
-        } else if let topology {
-            url = try topology.url(of: service, in: region)
-        } else {
-            throw ConfigurationError(message: "no address for \(service.rawValue) in \(region): set --\(service.rawValue)-url or --topology")
-        }
-        let endpoint = try RPCEndpoint(url: url, serverName: service.serverName)
-        let client = RPCClient(endpoint: endpoint, tls: clientTLS, eventLoopGroup: eventLoopGroup, logger: logger)
-        return clients.withLockedValue { clients in
-            if let raced = clients[key] { return raced }
-            clients[key] = client
-            return client
-        }
+        try rpcClients.client(for: service, region: region)
     }
 
     /// The address this executable listens on (`--listen`, default `127.0.0.1:<identity's port>`).
@@ -166,12 +154,5 @@ public final class ServiceRuntime: Sendable {
         routes.staticContent = staticContent
         return RPCServer(configuration: settings, dispatcher: dispatcher, routes: routes, tls: tls,
                          eventLoopGroup: eventLoopGroup, logger: logger)
-    }
-
-    /// Closes every RPC client.
-    public func shutdownClients() async {
-        for client in clients.withLockedValue({ Array($0.values) }) {
-            await client.shutdown()
-        }
     }
 }

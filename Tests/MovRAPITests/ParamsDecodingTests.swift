@@ -98,7 +98,7 @@ struct ParamsDecodingTests {
             V.get: #"{"id": "\#(id)"}"#,
             V.owned: #"{"owner_id": "\#(id)", "limit": 20, "cursor": "c"}"#,
             V.add: """
-                {"id": "\(id)", "owner_id": "\(otherID)", "city": "rome", "type": "bike", "location": \(location),
+                {"idempotency_key": "k-1", "owner_id": "\(otherID)", "city": "rome", "type": "bike", "location": \(location),
                  "color": "red", "brand": "b", "battery": 100}
                 """,
             V.remove: #"{"id": "\#(id)", "owner_id": "\#(otherID)"}"#,
@@ -114,7 +114,7 @@ struct ParamsDecodingTests {
             U.get: #"{"id": "\#(id)"}"#,
             U.delete: #"{"id": "\#(id)"}"#,
             U.grantRole: #"{"username": "alice", "role": "admin"}"#,
-            R.start: #"{"ride_id": "\#(otherID)", \#(rider), "vehicle_id": "\#(id)"}"#,
+            R.start: #"{"idempotency_key": "k-1", \#(rider), "vehicle_id": "\#(id)"}"#,
             R.end: #"{"ride_id": "\#(id)", \#(rider), "location": \#(location), "battery": 9}"#,
             R.updateLocation: #"{"ride_id": "\#(id)", \#(rider), "location": \#(location)}"#,
             R.list: #"{\#(rider), "active_only": false, "limit": 25, "cursor": "c"}"#,

@@ -144,7 +144,7 @@ import Testing
             for server in servers { await server.shutdownGracefully() }
             await vehiclesServer.shutdownGracefully()
             await service.shutdown()
-            await runtime.shutdownClients()
+            await runtime.rpcClients.shutdown()
             if let failure { throw failure }
         }
     }

@@ -32,7 +32,6 @@ import Testing
     @Test(arguments: ["compose/multi-region.yml", "compose/cockroach-multi-region.yml"])
     func multiRegionFileHasEveryRegion(_ file: String) throws {
         let text = try String(contentsOfFile: Self.root + "/" + file, encoding: .utf8)
-        let cockroach = file.contains("cockroach")
         for region in try Self.locality.regions.map(\.name) {
             for service in ["gateway", "users", "vehicles", "rides"] {
                 let name = "\(service)-\(region):"

@@ -31,7 +31,7 @@ import Testing
             #expect(service.store.database.threadsStarted)
             await service.shutdown()
             #expect(!service.store.database.threadsStarted)
-            await runtime.shutdownClients()
+            await runtime.rpcClients.shutdown()
         }
     }
 }

@@ -80,7 +80,7 @@ import Testing
             for server in servers { await server.shutdownGracefully() }
             await ridesServer.shutdownGracefully()
             await service.shutdown()
-            await runtime.shutdownClients()
+            await runtime.rpcClients.shutdown()
             if let failure { throw failure }
         }
     }

@@ -340,8 +340,8 @@ struct PublicAPI: Sendable {
             return UserResult(user: session.user)
         }
         registerSignedIn(.usersDelete, EmptyObject.self, in: &dispatcher) { _, session, context in
-            try try await api.forward(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
-                                      context: context, idempotent: true)
+            try await api.forward(.users, InternalMethod.Users.delete, UserIDParams(id: session.user.id),
+                                  context: context, idempotent: true)
         }
     }
 
@@ -360,10 +360,10 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         registerSignedIn(.vehiclesMine, VehiclesMineParams.self, in: &dispatcher) { params, session, context in
-            try try await api.forward(.vehicles, InternalMethod.Vehicles.owned,
-                                      InternalVehiclesOwnedParams(ownerID: session.user.id, limit: params.effectiveLimit,
-                                                                  cursor: params.cursor),
-                                      context: context, idempotent: true)
+            try await api.forward(.vehicles, InternalMethod.Vehicles.owned,
+                                  InternalVehiclesOwnedParams(ownerID: session.user.id, limit: params.effectiveLimit,
+                                                              cursor: params.cursor),
+                                  context: context, idempotent: true)
         }
         register(.vehiclesGet, VehiclesGetParams.self, in: &dispatcher) { params, _, context in
             try await api.forward(.vehicles, InternalMethod.Vehicles.get, params, context: context, idempotent: true)
@@ -381,16 +381,16 @@ struct PublicAPI: Sendable {
                                          context: context, idempotent: true)
         }
         registerSignedIn(.vehiclesRemove, VehiclesRemoveParams.self, in: &dispatcher) { params, session, context in
-            try try await api.forward(.vehicles, InternalMethod.Vehicles.remove,
-                                      InternalVehiclesRemoveParams(id: params.id, ownerID: session.user.id),
-                                      context: context, idempotent: true)
+            try await api.forward(.vehicles, InternalMethod.Vehicles.remove,
+                                  InternalVehiclesRemoveParams(id: params.id, ownerID: session.user.id),
+                                  context: context, idempotent: true)
         }
         registerSignedIn(.vehiclesLocationHistory, LocationHistoryParams.self, in: &dispatcher) { params, session, context in
             // Positions are personal data: the owner's vehicles, a rider's ride in progress.
-            try try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory,
-                                      InternalLocationHistoryParams(id: params.id, limit: params.effectiveLimit,
-                                                                    viewerID: session.user.id),
-                                      context: context, idempotent: true)
+            try await api.forward(.vehicles, InternalMethod.Vehicles.locationHistory,
+                                  InternalLocationHistoryParams(id: params.id, limit: params.effectiveLimit,
+                                                                viewerID: session.user.id),
+                                  context: context, idempotent: true)
         }
     }
 
@@ -420,15 +420,15 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: false)
         }
         registerSignedIn(.ridesList, RidesListParams.self, in: &dispatcher) { params, session, context in
-            try try await api.forward(.rides, InternalMethod.Rides.list,
-                                      InternalRidesListParams(riderID: session.user.id, activeOnly: params.activeOnly ?? false,
-                                                              limit: params.effectiveLimit, cursor: params.cursor),
-                                      context: context, idempotent: true)
+            try await api.forward(.rides, InternalMethod.Rides.list,
+                                  InternalRidesListParams(riderID: session.user.id, activeOnly: params.activeOnly ?? false,
+                                                          limit: params.effectiveLimit, cursor: params.cursor),
+                                  context: context, idempotent: true)
         }
         registerSignedIn(.ridesGet, RidesGetParams.self, in: &dispatcher) { params, session, context in
-            try try await api.forward(.rides, InternalMethod.Rides.get,
-                                      InternalRidesGetParams(id: params.id, riderID: session.user.id),
-                                      context: context, idempotent: true)
+            try await api.forward(.rides, InternalMethod.Rides.get,
+                                  InternalRidesGetParams(id: params.id, riderID: session.user.id),
+                                  context: context, idempotent: true)
         }
     }
 
@@ -449,9 +449,9 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         registerSignedIn(.promoCodesApply, PromoCodesApplyParams.self, in: &dispatcher) { params, session, context in
-            try try await api.forward(.rides, InternalMethod.Rides.promoApply,
-                                      InternalPromoApplyParams(userID: session.user.id, code: params.code),
-                                      context: context, idempotent: true)
+            try await api.forward(.rides, InternalMethod.Rides.promoApply,
+                                  InternalPromoApplyParams(userID: session.user.id, code: params.code),
+                                  context: context, idempotent: true)
         }
     }
 }

@@ -106,15 +106,22 @@ public struct RidesService: MovRServiceDefinition {
             PeriodicService(name: "rides reconciler", interval: reconcileInterval, logger: logger) {
                 _ = try await reconciler.reconcileOnce()
             },
-            // Deletes delivered outbox entries in batches, off the request path.
-            PeriodicService(name: "outbox acknowledgements", interval: .milliseconds(200), logger: logger) {
+            // Deletes delivered outbox entries in batches, off the request path, and once more
+            // at shutdown (the database client stops after it).
+            PeriodicService(name: "outbox acknowledgements", interval: .milliseconds(200), finalPass: true,
+                            logger: logger) {
                 await flows.acknowledgeDelivered()
             },
         ] + (reads.replica == nil ? [] : [reads.monitor()])
     }
 
+    /// The database clients (primary, standby), stopped by the group after the listeners and
+    /// the background services' final passes.
+    public var resources: [any Service] {
+        [store.database] + (reads.replica.map { [$0] } ?? [])
+    }
+
     public func shutdown() async {
-        await flows.acknowledgeDelivered()
         await reads.shutdown()
         await store.database.shutdown()
     }

@@ -116,6 +116,11 @@ public struct UsersService: MovRServiceDefinition {
         ]
     }
 
+    /// The database client and the hashing threads, stopped by the group after the listeners.
+    public var resources: [any Service] {
+        [store.database, WorkerThreadsService(pool: hashingPool)]
+    }
+
     public func shutdown() async {
         await store.database.shutdown()
         try? await hashingPool.shutdownGracefully()

@@ -74,6 +74,11 @@ public struct VehiclesService: MovRServiceDefinition {
                                        readiness: { await store.database.ping() })]
     }
 
+    /// The database clients (primary, standby), stopped by the group after the listeners.
+    public var resources: [any Service] {
+        [store.database] + (reads.replica.map { [$0] } ?? [])
+    }
+
     public func shutdown() async {
         await reads.shutdown()
         await store.database.shutdown()

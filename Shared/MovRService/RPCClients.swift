@@ -1,0 +1,67 @@
+import Logging
+import MovRInternalAPI
+import MovRRPCTransport
+import MovRTLS
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// The RPC clients of one executable, one per (service, region), made on first use from the
+/// configured addresses (`--<service>-url` for this region, else `--topology`) and kept. As a
+/// lifecycle `Service` it lives until the group shuts down, then closes every client; placed
+/// first in the group, it closes last, after everything that calls out has stopped.
+public final class RPCClients: Service, Sendable {
+    let configuration: ServiceConfiguration
+    let region: String
+    let topology: Topology?
+    let tls: TLSContextProvider
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
+
+    public init(configuration: ServiceConfiguration, region: String, topology: Topology?, tls: TLSContextProvider,
+                eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.region = region
+        self.topology = topology
+        self.tls = tls
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// The client for `service` in `region` (default: this region), created once and reused.
+    public func client(for service: ServiceIdentity, region: String? = nil) throws -> RPCClient {
+        let region = region ?? self.region
+        let key = "\(service.rawValue)@\(region)"
+        if let existing = clients.withLockedValue({ $0[key] }) { return existing }
+        let url: String
+        if let setting = SharedSettings.url(of: service), let explicit = try configuration.value(setting),
+           region == self.region {
+            url = explicit
+        } else if let topology {
+            url = try topology.url(of: service, in: region)
+        } else {
+            throw ConfigurationError(message: "no address for \(service.rawValue) in \(region): set --\(service.rawValue)-url or --topology")
+        }
+        let endpoint = try RPCEndpoint(url: url, serverName: service.serverName)
+        let client = RPCClient(endpoint: endpoint, tls: tls, eventLoopGroup: eventLoopGroup, logger: logger)
+        return clients.withLockedValue { clients in
+            if let raced = clients[key] { return raced }
+            clients[key] = client
+            return client
+        }
+    }
+
+    /// Waits for the group's graceful shutdown (or cancellation), then closes every client.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes every client made so far (idempotent).
+    public func shutdown() async {
+        for client in clients.withLockedValue({ Array($0.values) }) {
+            await client.shutdown()
+        }
+    }
+}
