@@ -195,6 +195,7 @@ let package = Package(
                 "MovRRPCTransport",
                 "MovRService",
                 "MovRTLS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Services/Gateway/Sources"),

@@ -61,7 +61,9 @@ struct GatewayHarness {
                 guard let session = sessions[token] else { throw RPCError.unauthenticated(reason: "invalid_token") }
                 return try JSONValue(encoding: session)
             }
-            let api = try PublicAPI(runtime: runtime, connect: services.connector(gatewayRegion: region))
+            let api = PublicAPI(region: runtime.region, locality: runtime.locality,
+                                homeRegionRouting: try runtime.configuration.value(GatewaySettings.homeRegionRouting),
+                                logger: logger, connect: services.connector(gatewayRegion: region))
             try await body(GatewayHarness(api: api, dispatcher: api.dispatcher(), services: services))
         }
     }

@@ -43,7 +43,10 @@ public struct GatewayService: MovRServiceDefinition {
     public var extraTLSProviders: [TLSContextProvider] { [publicTLS] }
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
-        let api = try PublicAPI(runtime: runtime)
+        let clients = runtime.rpcClients
+        let api = PublicAPI(region: runtime.region, locality: runtime.locality,
+                            homeRegionRouting: try runtime.configuration.value(GatewaySettings.homeRegionRouting),
+                            logger: runtime.logger) { service, region in try clients.client(for: service, region: region) }
         let listen = try runtime.listenAddress()
         return [try runtime.makeServer(
             listen: listen, dispatcher: api.dispatcher(), tls: publicTLS, identifiesCallers: false, isPublic: true,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MovRAPI
 import MovRInternalAPI
 import MovRLocality
@@ -12,7 +13,10 @@ import NIOConcurrencyHelpers
 /// (``register(_:_:in:_:)``); each handler then resolves the region and makes one call to the
 /// owning service there.
 struct PublicAPI: Sendable {
-    let runtime: ServiceRuntime
+    /// The region this gateway serves from.
+    let region: String
+    let locality: Locality
+    let logger: Logger
     /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
     /// that is down costs one connect timeout per service every few seconds, not one per request.
     let unreachable = UnreachableServices(retryAfter: .seconds(5))
@@ -20,18 +24,17 @@ struct PublicAPI: Sendable {
     /// which then reach data homed elsewhere across the WAN (benchmarks compare the two).
     let homeRegionRouting: Bool
     let fences = WriteFences()
-    /// How a service of a region (nil: this region) is reached: the runtime's RPC clients over
+    /// How a service of a region (nil: this region) is reached: the executable's RPC clients over
     /// mutual TLS; unit tests pass services running in-process (Tests/MovRGatewayTests).
     let connect: ServiceConnector
 
-    init(runtime: ServiceRuntime) throws {
-        try self.init(runtime: runtime) { service, region in try runtime.client(for: service, region: region) }
-    }
-
-    init(runtime: ServiceRuntime, connect: @escaping ServiceConnector) throws {
-        self.runtime = runtime
+    init(region: String, locality: Locality, homeRegionRouting: Bool, logger: Logger,
+         connect: @escaping ServiceConnector) {
+        self.region = region
+        self.locality = locality
+        self.homeRegionRouting = homeRegionRouting
+        self.logger = logger
         self.connect = connect
-        homeRegionRouting = try runtime.configuration.value(GatewaySettings.homeRegionRouting)
     }
 
     /// Where a call about data homed in `region` goes (nil: this region).
@@ -83,7 +86,7 @@ struct PublicAPI: Sendable {
             // Lenient: a newer service may add result members this gateway does not know yet.
             return try raw.parsed().decode(as: R.self, strict: false)
         } catch {
-            runtime.logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
+            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
             throw RPCError.internalError
         }
     }
@@ -104,7 +107,7 @@ struct PublicAPI: Sendable {
             let fence = [try Self.clientFence(context), fences.fence(token: token)].compactMap { $0 }.max()
             if let fence { options.headers.append((RPCHeader.minimumLSN, fence.description)) }
         }
-        if let region, region != runtime.region {
+        if let region, region != self.region {
             let key = "\(service.rawValue)@\(region)"
             // A region this deployment does not run (no address in the topology) is served here.
             if !unreachable.isSkipped(key), let home = try? connect(service, region) {
@@ -118,7 +121,7 @@ struct PublicAPI: Sendable {
                     return result
                 } catch let failure as RPCUnreachableError {
                     if unreachable.markUnreachable(key) {
-                        runtime.logger.notice("home region unreachable; serving its cities from this region",
+                        logger.notice("home region unreachable; serving its cities from this region",
                                               metadata: ["region": "\(region)", "service": "\(service.rawValue)",
                                                          "error": "\(failure)"])
                     }
@@ -126,7 +129,7 @@ struct PublicAPI: Sendable {
             }
         }
         let local = try connect(service, nil)
-        return try await attempt(runtime.region, method, token: token, context: context) { try await body(local, options) }
+        return try await attempt(self.region, method, token: token, context: context) { try await body(local, options) }
     }
 
     private func attempt<T>(_ target: String, _ method: String, token: String?, context: RPCContext,
@@ -137,7 +140,7 @@ struct PublicAPI: Sendable {
             let elapsed = ContinuousClock.now - started
             let (seconds, attoseconds) = elapsed.components
             let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-            let kind = target == runtime.region ? "local" : "remote"
+            let kind = target == self.region ? "local" : "remote"
             RPCResponseHeaders.add("server-timing",
                                    "\(kind);desc=\"\(target) \(method)\";dur=\((milliseconds * 10).rounded() / 10)")
         }
@@ -189,7 +192,7 @@ struct PublicAPI: Sendable {
     /// earlier decides (one extra hop, only for signed-in clients without location headers).
     func resolveLocation(explicitCity: String?, context: RPCContext,
                          session: SessionResult? = nil) async throws -> ResolvedLocation {
-        let locality = runtime.locality
+        let locality = self.locality
         let xCity = context.headers["x-city"]
         let xPlace = context.headers["x-place"]
         var userCity = session?.user.city
@@ -198,7 +201,7 @@ struct PublicAPI: Sendable {
         }
         do {
             return try locality.resolve(explicitCity: explicitCity, xCity: xCity, xPlace: xPlace,
-                                        userCity: userCity, gatewayRegion: runtime.region)
+                                        userCity: userCity, gatewayRegion: self.region)
         } catch {
             throw Self.rpcError(error, field: explicitCity != nil ? "city" : nil)
         }
@@ -295,7 +298,7 @@ struct PublicAPI: Sendable {
 
     private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        let locality = runtime.locality
+        let locality = self.locality
         let cities = locality.cities.map {
             CityInfo(city: $0.name, region: $0.region, latitude: $0.latitude, longitude: $0.longitude, radiusKm: $0.radiusKm)
         }
@@ -304,7 +307,7 @@ struct PublicAPI: Sendable {
             // Where the caller is, so a client (the web UI) can preselect its city.
             let location = try await api.resolveLocation(explicitCity: nil, context: context)
             return CitiesListResult(
-                cities: cities, regions: regions, gatewayRegion: api.runtime.region,
+                cities: cities, regions: regions, gatewayRegion: api.region,
                 location: ClientLocationInfo(city: location.city, region: location.region, source: Self.sourceName(location.source)))
         }
     }
@@ -314,7 +317,7 @@ struct PublicAPI: Sendable {
         register(.usersRegister, UsersRegisterParams.self, in: &dispatcher) { params, _, context in
             let region: String
             do {
-                region = try api.runtime.locality.region(ofCity: params.city)
+                region = try api.locality.region(ofCity: params.city)
             } catch let error as LocalityError {
                 throw Self.rpcError(error, field: "city")
             }
@@ -336,7 +339,7 @@ struct PublicAPI: Sendable {
                                       context: context, idempotent: true)
         }
         registerSignedIn(.usersMe, EmptyObject.self, in: &dispatcher) { _, session, context in
-            context.servedBy?.record(api.runtime.region)
+            context.servedBy?.record(api.region)
             return UserResult(user: session.user)
         }
         registerSignedIn(.usersDelete, EmptyObject.self, in: &dispatcher) { _, session, context in
@@ -347,7 +350,7 @@ struct PublicAPI: Sendable {
 
     private func registerVehicles(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        let locality = runtime.locality
+        let locality = self.locality
         register(.vehiclesList, VehiclesListParams.self, in: &dispatcher) { params, _, context in
             let location = try await api.resolveLocation(explicitCity: params.city, context: context)
             // A region without a city (no location given) lists the region's first city.
