@@ -267,7 +267,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/MovRTestSupport"),
-        .testTarget(name: "MovRPostgresTests", dependencies: ["MovRPostgres", "MovRTestSupport"]),
+        .testTarget(name: "MovRPostgresTests", dependencies: [
+            "MovRPostgres", "MovRTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(
             name: "MovRTLSTests",
             dependencies: [
