@@ -33,12 +33,12 @@ import Testing
         for kind in [".target(", ".executableTarget(", ".testTarget("] {
             var rest = body[...]
             while let start = rest.range(of: kind) {
-                let call = enclosed(rest[start.upperBound...])
+                let call = balanced(rest[start.upperBound...], open: "(", close: ")")
                 rest = rest[start.upperBound...]
                 let name = firstQuoted(after: "name:", in: call) ?? ""
                 var dependencies: Set<String> = []
                 if let list = call.range(of: "dependencies: [") {
-                    let inner = bracketed(call[list.upperBound...])
+                    let inner = balanced(call[list.upperBound...], open: "[", close: "]")
                     var scan = inner[...]
                     while let open = scan.firstIndex(of: "\"") {
                         let after = scan[scan.index(after: open)...]
@@ -58,29 +58,13 @@ import Testing
         return targets
     }
 
-    static func enclosed(_ text: Substring) -> Substring {
+    /// `text` up to the `close` that balances an `open` just before it.
+    static func balanced(_ text: Substring, open: Character, close: Character) -> Substring {
         var depth = 1
         var index = text.startIndex
         while index < text.endIndex {
-            switch text[index] {
-            case "(": depth += 1
-            case ")": depth -= 1; if depth == 0 { return text[..<index] }
-            default: break
-            }
-            index = text.index(after: index)
-        }
-        return text
-    }
-
-    static func bracketed(_ text: Substring) -> Substring {
-        var depth = 1
-        var index = text.startIndex
-        while index < text.endIndex {
-            switch text[index] {
-            case "[": depth += 1
-            case "]": depth -= 1; if depth == 0 { return text[..<index] }
-            default: break
-            }
+            if text[index] == open { depth += 1 }
+            if text[index] == close { depth -= 1; if depth == 0 { return text[..<index] } }
             index = text.index(after: index)
         }
         return text
