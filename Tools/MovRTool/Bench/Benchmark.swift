@@ -160,7 +160,14 @@ public struct Benchmark: Sendable {
             }
         }
 
-        // 6. Idle RSS and start-to-ready per executable.
+        // 6. One statement through the database client vs pgbench, and the thread hop alone.
+        do {
+            results.databaseHop = try await databaseHop(databaseURL: vehiclesURL, work: work)
+        } catch {
+            results.errors.append("database client: \(error)")
+        }
+
+        // 7. Idle RSS and start-to-ready per executable.
         for identity in ["gateway", "users", "vehicles", "rides"] {
             let rss = idleRSS.filter { $0.key.hasSuffix("/\(identity)") }.sorted { $0.key < $1.key }.map(\.value)
             var ready: Double?

@@ -82,6 +82,7 @@ struct BenchResults: Codable, Sendable {
     var rideCycle: RideCycle?
     var latencies: [Latency] = []
     var sweep: [SweepPoint] = []
+    var databaseHop: DatabaseHop?
     var footprints: [Footprint] = []
     /// Anything that failed; shown at the top of the report.
     var errors: [String] = []
@@ -90,7 +91,8 @@ struct BenchResults: Codable, Sendable {
 
 extension BenchResults {
     static let sectionTitles = ["vehicles.list: gateway vs pgbench", "CPU per request", "Ride cycle",
-                                "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready", "Targets"]
+                                "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready",
+                                "Database client: one statement, one client", "Targets"]
 
     func median(_ runs: [Run], _ value: (Run) -> Double?) -> Double {
         BenchParse.median(runs.compactMap(value))

@@ -1,0 +1,95 @@
+import Foundation
+import MovRPostgres
+import NIOCore
+import NIOPosix
+
+/// What one statement costs through MovR's database client, next to pgbench on the same server
+/// and statement, and the thread hand-off alone. libpq blocks, so every statement leaves the
+/// event loop for a thread of the client's pool and its result comes back to the loop: this
+/// section prices that choice in the same run.
+extension BenchResults {
+    struct DatabaseHop: Codable, Sendable {
+        /// `SELECT 1` by pgbench `-M prepared`, one client: p50 latency and CPU per statement
+        /// of the pgbench process (µs).
+        var pgbenchP50Micros: Double?
+        var pgbenchCPUMicros: Double?
+        /// The same statement through `PostgresClient` (pool of one), one task.
+        var clientP50Micros: Double
+        var clientCPUMicros: Double
+        var statements: Int
+        /// An empty work item handed to an `NIOThreadPool` and its completion awaited: the hop
+        /// alone, without libpq or the server.
+        var hopP50Micros: Double
+        var hopCPUMicros: Double
+    }
+}
+
+extension Benchmark {
+    /// 7. One statement, one client: pgbench, MovR's client, and the bare thread hop.
+    func databaseHop(databaseURL: String, work: String) async throws -> BenchResults.DatabaseHop {
+        let script = work + "/select1.sql"
+        try Data("SELECT 1;\n".utf8).write(to: URL(fileURLWithPath: script))
+        Console.line("database client: pgbench, one client, SELECT 1...")
+        let childCPUBefore = Self.cpuMicros(children: true)
+        let pgbench = try await pgbench(script: script, databaseURL: databaseURL, clients: 1, work: work, name: "select1")
+        let childCPU = Self.cpuMicros(children: true) - childCPUBefore
+
+        Console.line("database client: PostgresClient, one task, SELECT 1...")
+        let client = PostgresClient(configuration: PostgresConfiguration(url: databaseURL, poolSize: 1,
+                                                                         applicationName: "movr-bench"),
+                                    logger: logger)
+        client.start()
+        var samples: [Double] = []
+        let selfCPU: Double
+        do {
+            _ = try await client.query("SELECT 1")  // connects and prepares
+            let before = Self.cpuMicros(children: false)
+            let end = ContinuousClock.now + .seconds(options.seconds)
+            while ContinuousClock.now < end {
+                let started = ContinuousClock.now
+                _ = try await client.query("SELECT 1")
+                samples.append(Self.micros(ContinuousClock.now - started))
+            }
+            selfCPU = Self.cpuMicros(children: false) - before
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+
+        Console.line("database client: the thread hop alone...")
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        var hops: [Double] = []
+        let hopCPUBefore = Self.cpuMicros(children: false)
+        for _ in 0..<max(1000, samples.count) {
+            let started = ContinuousClock.now
+            try await pool.runIfActive {}
+            hops.append(Self.micros(ContinuousClock.now - started))
+        }
+        let hopCPU = Self.cpuMicros(children: false) - hopCPUBefore
+        try await pool.shutdownGracefully()
+
+        return BenchResults.DatabaseHop(
+            pgbenchP50Micros: pgbench.run.p50Ms.map { $0 * 1000 },
+            pgbenchCPUMicros: pgbench.run.requests > 0 ? childCPU / Double(pgbench.run.requests) : nil,
+            clientP50Micros: BenchParse.percentile(samples, 50),
+            clientCPUMicros: samples.isEmpty ? 0 : selfCPU / Double(samples.count),
+            statements: samples.count,
+            hopP50Micros: BenchParse.percentile(hops, 50),
+            hopCPUMicros: hops.isEmpty ? 0 : hopCPU / Double(hops.count))
+    }
+
+    static func micros(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
+    }
+
+    /// User + system CPU of this process (all threads) or of its waited-for children, in µs.
+    static func cpuMicros(children: Bool) -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t((children ? RUSAGE_CHILDREN : RUSAGE_SELF).rawValue), &usage)
+        func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+        return micros(usage.ru_utime) + micros(usage.ru_stime)
+    }
+}
