@@ -61,7 +61,7 @@ public struct VehiclesStore: Sendable {
     /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
     /// cursor of that next page.
     static func page(_ rows: PostgresRows, limit: Int) throws -> (vehicles: [Vehicle], next: PageCursor?) {
-        let page = PageCursor.page(try rows.map(Self.vehicle(from:)), limit: limit) { ($0.createdAt, $0.id) }
+        let page = PageCursor.page(try Self.vehicles(from: rows), limit: limit) { ($0.createdAt, $0.id) }
         return (page.items, page.next)
     }
 
@@ -291,24 +291,54 @@ public struct VehiclesStore: Sendable {
         }
     }
 
+    /// Where each of a vehicle's columns sits in a result, looked up by name once per result:
+    /// a page of rows is then decoded by position, with no name lookup per value.
+    struct Layout {
+        let id, type, city, region, ownerID, status, battery, latitude, longitude, color, brand, createdAt: Int
+
+        init(_ columns: [PostgresColumn]) throws {
+            func at(_ name: String) throws -> Int {
+                guard let index = columns.firstIndex(where: { $0.name == name }) else {
+                    throw PostgresError(code: .decoding, serverMessage: "no column \(name) in a vehicles result")
+                }
+                return index
+            }
+            (id, type, city, region, ownerID, status) = (try at("id"), try at("type"), try at("city"), try at("region"),
+                                                         try at("owner_id"), try at("status"))
+            (battery, latitude, longitude, color, brand, createdAt) = (try at("battery"), try at("latitude"),
+                                                                       try at("longitude"), try at("color"),
+                                                                       try at("brand"), try at("created_at"))
+        }
+    }
+
+    static func vehicles(from rows: PostgresRows) throws -> [Vehicle] {
+        guard !rows.isEmpty else { return [] }
+        let layout = try Layout(rows.columns)
+        return try rows.map { try vehicle(from: $0, layout) }
+    }
+
     static func vehicle(from row: PostgresRow) throws -> Vehicle {
-        let type = try row.decode("type", as: String.self)
-        let status = try row.decode("status", as: String.self)
+        try vehicle(from: row, Layout(row.columns))
+    }
+
+    static func vehicle(from row: PostgresRow, _ layout: Layout) throws -> Vehicle {
+        let type = try row.decode(at: layout.type, as: String.self)
+        let status = try row.decode(at: layout.status, as: String.self)
         guard let vehicleType = VehicleType(rawValue: type), let vehicleStatus = VehicleStatus(rawValue: status) else {
             throw PostgresError(code: .decoding, serverMessage: "unexpected vehicle type or status")
         }
         return Vehicle(
-            id: try row.decode("id", as: UUID.self),
+            id: try row.decode(at: layout.id, as: UUID.self),
             type: vehicleType,
-            city: try row.decode("city", as: String.self),
-            region: try row.decode("region", as: String.self),
-            ownerID: try row.decode("owner_id", as: UUID?.self),
+            city: try row.decode(at: layout.city, as: String.self),
+            region: try row.decode(at: layout.region, as: String.self),
+            ownerID: try row.decode(at: layout.ownerID, as: UUID?.self),
             status: vehicleStatus,
-            battery: try row.decode("battery", as: Int.self),
-            location: Location(latitude: try row.decode("latitude", as: Double.self),
-                               longitude: try row.decode("longitude", as: Double.self)),
-            color: try row.decode("color", as: String.self),
-            brand: try row.decode("brand", as: String.self),
-            createdAt: try row.decode("created_at", as: Date.self))
+            battery: try row.decode(at: layout.battery, as: Int.self),
+            location: Location(latitude: try row.decode(at: layout.latitude, as: Double.self),
+                               longitude: try row.decode(at: layout.longitude, as: Double.self)),
+            color: try row.decode(at: layout.color, as: String.self),
+            brand: try row.decode(at: layout.brand, as: String.self),
+            createdAt: try row.decode(at: layout.createdAt, as: Date.self))
     }
 }
