@@ -61,7 +61,11 @@ let package = Package(
             path: "Shared/MovRPostgres"),
         .target(
             name: "MovRTLS",
-            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Shared/MovRTLS"),
         .target(
             name: "MovRRPC",

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A params value broke a rule of the API. Maps to JSON-RPC -32602 with `data.field`.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Params of `auth.login`.
 public struct AuthLoginParams: APIParams {

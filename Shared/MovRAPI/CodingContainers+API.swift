@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // How the API writes its scalar types: ids as lowercase UUID strings (Foundation's `uuidString`
 // is uppercase), times through `RFC3339`, and absent optional values as an explicit `null`

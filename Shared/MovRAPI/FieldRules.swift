@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Page sizes of every list method.
 public enum PageLimit {

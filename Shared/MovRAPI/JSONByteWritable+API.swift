@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRRPC
 
 // Hand-written JSON writers for the objects of the hot paths (listings, rides, sign-in). Each

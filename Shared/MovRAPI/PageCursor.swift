@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRCalendar
 
 /// The position after the last item of a page, for keyset pagination on `(time, id)`.
@@ -66,10 +66,16 @@ public struct PageCursor: Sendable, Hashable {
         bytes.reserveCapacity(Self.byteCount)
         withUnsafeBytes(of: sortKeyMicroseconds.bigEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: id.uuid) { bytes.append(contentsOf: $0) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // base64url without padding: '+' -> '-', '/' -> '_', no '='.
+        let url = Data(bytes).base64EncodedString().utf8.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 
     /// Reads a cursor a client sent back; anything this type did not produce is a `cursor` error.
@@ -78,7 +84,9 @@ public struct PageCursor: Sendable, Hashable {
         guard text.utf8.count <= Self.maximumLength,
               text.utf8.allSatisfy({ Self.isBase64URLByte($0) })
         else { throw invalid }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = String(decoding: text.utf8.map { byte in
+            byte == UInt8(ascii: "-") ? UInt8(ascii: "+") : byte == UInt8(ascii: "_") ? UInt8(ascii: "/") : byte
+        }, as: UTF8.self)
         base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), data.count == Self.byteCount,
               data[data.startIndex] == Self.version

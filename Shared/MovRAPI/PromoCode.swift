@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A discount any rider may apply until it expires (a GLOBAL table: the same everywhere).
 public struct PromoCode: Codable, Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Result of `promo_codes.list` (params: `EmptyObject`).
 public struct PromoCodesListResult: Codable, Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A ride as its rider sees it. Active while `endTime` is nil; the end fields, duration and
 /// revenue are filled in together when it ends.

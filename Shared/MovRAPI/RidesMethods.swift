@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Params of `rides.start`. A retry with the same `idempotencyKey` returns the first ride.
 public struct RidesStartParams: APIParams {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A registered user as clients see it (never the password hash or roles).
 public struct User: Codable, Sendable, Hashable {

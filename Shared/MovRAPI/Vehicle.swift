@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The kinds of vehicle MovR rents out.
 public enum VehicleType: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Params of `vehicles.list`: available vehicles of a city, one page at a time.
 public struct VehiclesListParams: APIParams {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A day of the proleptic Gregorian calendar (month 1...12, day 1...31).
 public struct CivilDate: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRCrypto
 
 /// How a create that a client may retry names its object. The client's idempotency key travels

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRAPI
 
 /// Method names of the internal (service-to-service, mutual TLS) API. Who may call each is in

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRAPI
 
 /// Start a ride; every retry with the same key names the same ride.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRAPI
 
 /// A bearer token to look up or revoke. Tokens travel only inside mutual TLS and are never logged.

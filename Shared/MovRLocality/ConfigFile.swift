@@ -1,8 +1,13 @@
-import Foundation
+import FoundationEssentials
 
 /// Finds and reads the JSON configuration files shared by every executable: the locality file
 /// here, and the files of the domains that own them (the rides service's `pricing.json`).
 public enum ConfigFile {
+    /// This executable's path (Linux: `/proc/self/exe`; elsewhere the first argument).
+    public static var executablePath: String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
+    }
+
     /// How many directories above the executable's own directory are searched: enough to reach
     /// the repository root from `.build/<triple>/debug/`, and `<prefix>` from `<prefix>/bin/`.
     static let executableSearchDepth = 4
@@ -34,13 +39,13 @@ public enum ConfigFile {
     public static func locate(fileName: String, environmentVariable: String,
                        environment: [String: String] = ProcessInfo.processInfo.environment,
                        currentDirectory: String = FileManager.default.currentDirectoryPath,
-                       executablePath: String? = Bundle.main.executablePath) throws(LocalityError) -> String {
+                       executablePath: String? = ConfigFile.executablePath) throws(LocalityError) -> String {
         let searched = candidates(fileName: fileName, environmentVariable: environmentVariable,
                                   environment: environment, currentDirectory: currentDirectory,
                                   executablePath: executablePath)
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         for path in searched where FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            if !isDirectory.boolValue { return path }
+            if !isDirectory { return path }
         }
         throw .configurationNotFound(searched: searched)
     }

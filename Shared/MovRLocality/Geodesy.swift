@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Spherical-earth formulas; a sphere is accurate to ~0.5%, plenty for picking a region or
 /// scattering demo vehicles around a city.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Locality {
     /// Environment variable naming the locality file; overrides the search of ``loadDefault()``.

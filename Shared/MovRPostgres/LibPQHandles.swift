@@ -1,5 +1,10 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Sole owner of a `PGconn*`: `PQfinish` happens exactly once, in `deinit`, also after a failed
 /// connect.

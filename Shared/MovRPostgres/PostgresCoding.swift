@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A Swift value that can be sent as a bind parameter in libpq's text format.
 public protocol PostgresEncodable: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A `jsonb` value carried as raw JSON text; the layer never re-encodes it.
 public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRCalendar
 
 /// Text codec for `timestamptz` with microsecond precision, independent of locale and time zone.

@@ -1,5 +1,10 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Parsers for libpq's text format that read the value's bytes where libpq keeps them: no Swift
 /// `String`, no Foundation or locale-dependent conversion, and no allocation. Total: every

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Logging
+import NIOConcurrencyHelpers
 
 /// What a handler knows about the call besides its params.
 public struct RPCContext: Sendable {
@@ -90,7 +91,7 @@ public struct RequestHeaders: Sendable, Equatable, ExpressibleByDictionaryLitera
 /// The regions whose services a request reached, filled in by handlers (concurrently for a
 /// batch) and read once the reply is written.
 public final class ServedRegions: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var regions: [String] = []
 
     public init() {}

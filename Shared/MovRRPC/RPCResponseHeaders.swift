@@ -1,11 +1,12 @@
-import Foundation
+import FoundationEssentials
+import NIOConcurrencyHelpers
 
 /// HTTP headers a handler adds to its reply (e.g. `Server-Timing`, the WAL position of a
 /// write). The server installs one per request as ``current`` around the dispatcher and sends
 /// what handlers added; outside a server (unit tests) ``current`` is nil and adding is a no-op.
 public final class RPCResponseHeaders: @unchecked Sendable {
     // Guarded by `lock`: a handler may add from tasks it started.
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var values: [(String, String)] = []
 
     @TaskLocal public static var current: RPCResponseHeaders?
@@ -28,7 +29,7 @@ public final class RPCResponseHeaders: @unchecked Sendable {
 /// ``RPCClient`` fills the ``current`` instance of the calling task, if any.
 public final class RPCReplyMetadata: @unchecked Sendable {
     // Guarded by `lock`.
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var writeLSN: String?
     private var timing: String?
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where an ``RPCClient`` connects and which name it expects in the server's certificate.
 public struct RPCEndpoint: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The request id that follows one client request through every executable.
 ///

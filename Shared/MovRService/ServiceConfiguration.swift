@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Settings of one executable, from `MOVR_*` environment variables overridden by `--flags`.
 ///

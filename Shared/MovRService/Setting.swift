@@ -78,12 +78,12 @@ public struct SettingDeclaration: Sendable, CustomStringConvertible {
     public var description: String { "--\(name)" }
 
     public static func environmentName(of key: String) -> String {
-        "MOVR_" + key.uppercased().replacingOccurrences(of: "-", with: "_")
+        "MOVR_" + key.uppercased().replacing("-", with: "_")
     }
 
     /// `hash-threads` for `MOVR_HASH_THREADS`.
     public static func key(environmentName: String) -> String {
-        String(environmentName.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-")
+        String(environmentName.dropFirst(5)).lowercased().replacing("_", with: "-")
     }
 
     /// The declared key `key` is most likely a misspelling of: within a third of its length in

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRInternalAPI
 
 /// Where each region's executables listen: the `regions` object of `.movr/stack.json` (or any

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Metrics
 import MovRInternalAPI
@@ -63,7 +63,7 @@ public final class RegionalReads: Sendable {
             return true
         }
         // An unreadable fence cannot be proven satisfied: the primary answers.
-        guard let fence = WALPosition(header.trimmingCharacters(in: .whitespaces)) else {
+        guard let fence = WALPosition(String(header.trimmingOptionalWhitespace())) else {
             primaryReadsFence.increment()
             return false
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import NIOConcurrencyHelpers
 
 /// Holds the current `TLSContext` and replaces it when the certificate files change, so a
 /// re-issued certificate is used for new connections without a restart. Connections already
@@ -64,17 +65,18 @@ struct FileFingerprint: Equatable, Sendable {
             return FileFingerprint(
                 path: path,
                 modificationDate: attributes?[.modificationDate] as? Date,
-                size: (attributes?[.size] as? NSNumber)?.uint64Value
+                // FoundationEssentials reports the size as `UInt` (Foundation on Darwin: a number).
+                size: (attributes?[.size] as? UInt).map(UInt64.init) ?? (attributes?[.size] as? UInt64)
             )
         }
     }
 }
 
-/// A value guarded by an `NSLock`.
+/// A value guarded by an `NIOLock`.
 ///
 /// `@unchecked Sendable` is safe because `value` is only read or written inside `withLock`.
 final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var value: Value
 
     init(_ value: Value) {

@@ -1,5 +1,5 @@
 import Foundation
-import MovRTLS
+@testable import MovRTLS
 import MovRTestSupport
 import NIOCore
 import Testing
@@ -33,6 +33,9 @@ struct TLSContextProviderTests {
 
             #expect(try await serverNameSeenByClient() == "users-v1")
             #expect(try provider.reloadIfChanged() == false)
+            // A rewrite is noticed by modification time and size: both are read.
+            let fingerprint = try #require(FileFingerprint.of([certificates.path("users.pem")]).first)
+            #expect(fingerprint.modificationDate != nil && (fingerprint.size ?? 0) > 0)
 
             let original = provider.current
             _ = try certificates.issue(commonName: "users-v2", dnsNames: [serviceName], by: authority, file: "users")

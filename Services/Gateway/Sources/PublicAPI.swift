@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import MovRAPI
 import MovRInternalAPI
@@ -157,7 +157,7 @@ struct PublicAPI: Sendable {
     /// The client's own `X-MovR-Min-LSN` (the `X-MovR-LSN` of a write it made elsewhere).
     static func clientFence(_ context: RPCContext) throws -> WALPosition? {
         guard let header = context.headers[RPCHeader.minimumLSN] else { return nil }
-        guard let position = WALPosition(header.trimmingCharacters(in: .whitespaces)) else {
+        guard let position = WALPosition(String(header.trimmingOptionalWhitespace())) else {
             throw RPCError.invalidParams(field: "X-MovR-Min-LSN", message: "X-MovR-Min-LSN must be a WAL position like 0/16B3748")
         }
         return position

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import MovRCrypto
+import MovRLocality
 import MovRRPCTransport
 
 /// The gateway's browser app: the files of `Services/Gateway/WebApp` (plain HTML, CSS and
@@ -30,7 +31,7 @@ public struct WebUI: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: base.path).sorted()
         } catch {
-            throw WebUIError(message: "cannot read the web app directory \(base.path): \(error.localizedDescription)")
+            throw WebUIError(message: "cannot read the web app directory \(base.path): \(error)")
         }
         var files: [(name: String, bytes: [UInt8])] = []
         for name in names where !name.hasPrefix(".") {
@@ -47,7 +48,7 @@ public struct WebUI: Sendable {
         }
         version = Hex.encode(try SHA256.hash(digestInput).prefix(6))
 
-        let html = String(decoding: index.bytes, as: UTF8.self).replacingOccurrences(of: "{{VERSION}}", with: version)
+        let html = String(decoding: index.bytes, as: UTF8.self).replacing("{{VERSION}}", with: version)
         page = HTTPPlainResponse(
             status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8), cacheControl: "no-store",
             headers: [("content-security-policy", Self.contentSecurityPolicy), ("x-frame-options", "DENY")])
@@ -68,7 +69,8 @@ public struct WebUI: Sendable {
 
     /// Content types of the files served; other files in the directory are ignored.
     static func contentType(of name: String) -> String? {
-        switch (name as NSString).pathExtension.lowercased() {
+        let pathExtension = name.contains(".") ? name.split(separator: ".").last.map(String.init) ?? "" : ""
+        return switch pathExtension.lowercased() {
         case "html": "text/html; charset=utf-8"
         case "js", "mjs": "text/javascript; charset=utf-8"
         case "css": "text/css; charset=utf-8"
@@ -87,7 +89,7 @@ public struct WebUI: Sendable {
         if let configured { return configured }
         let relative = "Services/Gateway/WebApp"
         var starts: [URL] = []
-        if let executable = Bundle.main.executableURL {
+        if let executable = ConfigFile.executablePath.map({ URL(fileURLWithPath: $0) }) {
             starts.append(executable.deletingLastPathComponent())
             starts.append(executable.resolvingSymlinksInPath().deletingLastPathComponent())
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// scrypt's cost parameters: N = 2^log2N, block size r, parallelism p.
 public struct ScryptParameters: Sendable, Hashable {

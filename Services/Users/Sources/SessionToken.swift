@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRCrypto
 
 /// Bearer tokens: 32 random bytes, base64url without padding (43 characters) on the wire; the
@@ -30,7 +30,7 @@ public enum SessionToken {
 
     static func base64URL(_ bytes: [UInt8]) -> String {
         var text = Data(bytes).base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        text = text.replacing("+", with: "-").replacing("/", with: "_")
         while text.hasSuffix("=") { text.removeLast() }
         return text
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MovRAPI
 import MovRInternalAPI
 import MovRLocality

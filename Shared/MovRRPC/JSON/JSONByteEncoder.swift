@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// Encodes `Encodable` values as compact JSON straight into a `ByteBuffer`, in one pass.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// A value that writes its own JSON text, for the few types on the hot paths (vehicle and ride

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension JSONValue {
     /// Decodes this value into `T` with `JSONDecoder`'s default strategies (keys as spelled, so

@@ -1,6 +1,5 @@
 import Foundation
 import MovRPostgres
-import NIOCore
 import NIOPosix
 
 /// What one statement costs through MovR's database client, next to pgbench on the same server
