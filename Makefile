@@ -10,6 +10,10 @@ TEST_PACKAGES := docker-compose chromium chromium-driver
 # `make run` serves from release binaries: a debug build measures the compiler's checks, not
 # the system (about 4x slower per request). Tests stay on the debug build.
 RELEASE_BIN := $(shell pwd)/.build/release
+# Release builds link the Swift runtime statically: no runtime libraries to ship beside the
+# executables, and each process maps only the parts it uses (idle RSS, docs/benchmarks.md).
+# compose/build-images.sh and compose/stack.sh use the same flags, or SwiftPM rebuilds it all.
+RELEASE_BUILD := build -c release --static-swift-stdlib
 BIN := $(shell pwd)/.build/debug
 
 .PHONY: deps test-deps compose-deps install-packages build run test test-fuzz test-faults test-compose compose-up compose-down bench bench-locality bench-micro check load clean help
@@ -53,7 +57,7 @@ install-packages:
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 toolchain not found (expected at /opt/swift)"; exit 1; }
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) $(RELEASE_BUILD)
 
 # WAN=1: simulated distances between regions; REPLICAS=1: a hot standby per non-primary region.
 UP_FLAGS := $(if $(filter 1,$(WAN)),--wan) $(if $(filter 1,$(REPLICAS)),--replicas)
@@ -94,7 +98,7 @@ test-faults: test-deps
 # The composed stack under podman, with the project's own containers.conf (compose/podman/).
 COMPOSE_MODE ?= multi
 compose-up: compose-deps
-	$(SWIFT) build -c release
+	$(SWIFT) $(RELEASE_BUILD)
 	compose/stack.sh up $(COMPOSE_MODE)
 
 compose-down:
@@ -103,7 +107,7 @@ compose-down:
 # Bounded: 25 min for the whole run (images cached: about 5); the script tears down on any exit.
 COMPOSE_TEST_MINUTES ?= 25
 test-compose: compose-deps
-	$(SWIFT) build -c release
+	$(SWIFT) $(RELEASE_BUILD)
 	$(SWIFT) build --build-tests
 	timeout --kill-after=120 $$(( $(COMPOSE_TEST_MINUTES) * 60 )) compose/test-compose.sh
 
@@ -111,7 +115,7 @@ test-compose: compose-deps
 # Release binaries: a debug build measures the compiler's checks, not the system.
 bench:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
-	$(SWIFT) build -c release
+	$(SWIFT) $(RELEASE_BUILD)
 	.build/release/movr bench $(BENCH_ARGS)
 
 # The cost of distance: WAN simulator on, 4 stacks (home-region routing x standbys) one after
@@ -131,7 +135,7 @@ check:
 # generator is not what limits the rate.
 ARGS ?= run --duration 60
 load:
-	$(SWIFT) build -c release --product movr
+	$(SWIFT) $(RELEASE_BUILD) --product movr
 	.build/release/movr load $(ARGS)
 
 clean:

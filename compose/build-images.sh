@@ -39,8 +39,10 @@ fi
 
 # The MovR image is tagged by a digest of what goes into it, so a code change always yields a
 # new image (a stale one is never reused); `latest` names the current one.
-swift build -c release --product movr-gateway >/dev/null
-for product in movr-users movr-vehicles movr-rides movr; do swift build -c release --product $product >/dev/null; done
+# The Makefile's release flags (the Swift runtime linked statically), so nothing is rebuilt.
+for product in movr-gateway movr-users movr-vehicles movr-rides movr; do
+  swift build -c release --static-swift-stdlib --product $product >/dev/null
+done
 products=(movr-gateway movr-users movr-vehicles movr-rides movr)
 digest=$( (for product in "${products[@]}"; do cat ".build/release/$product"; done; cat compose/Dockerfile config/*.json; \
   find Services/Gateway/WebApp -type f | sort | xargs cat) \
@@ -49,11 +51,8 @@ previous=$(podman image inspect --format '{{.Id}}' localhost/movr:latest 2>/dev/
 if [ "${FORCE:-0}" = 1 ] || ! exists "localhost/movr:$digest"; then
   echo "building localhost/movr:$digest from the release binaries"
   stage="$work/prebuilt"
-  rm -rf "$stage" && mkdir -p "$stage/out/bin" "$stage/out/lib"
+  rm -rf "$stage" && mkdir -p "$stage/out/bin"
   for product in "${products[@]}"; do cp ".build/release/$product" "$stage/out/bin/"; done
-  # The Swift runtime the binaries link against (Foundation, Dispatch, the standard library).
-  swiftlib=$(dirname "$(command -v swift)")/../lib/swift/linux
-  cp -P "$swiftlib"/*.so* "$stage/out/lib/"
   printf 'FROM %s\nCOPY out /out\n' "$base" > "$stage/Containerfile"
   podman build -q --format docker -f "$stage/Containerfile" -t localhost/movr-prebuilt:latest "$stage" >/dev/null
   # --layers=false: no intermediate image of the build stage is kept.

@@ -286,7 +286,7 @@ case "${1:-}" in
     fi
     mkdir -p "$state"
     echo "${2:-multi}" > "$mode_file"
-    [ -x "$movr" ] || swift build -c release --product movr
+    [ -x "$movr" ] || swift build -c release --static-swift-stdlib --product movr
     compose/build-images.sh
     setup
     start_api
@@ -316,7 +316,7 @@ case "${1:-}" in
   setup)
     # Secrets only, for running the compose files with another engine (Docker).
     mkdir -p "$state"; echo "${2:-multi}" > "$mode_file"
-    [ -x "$movr" ] || swift build -c release --product movr
+    [ -x "$movr" ] || swift build -c release --static-swift-stdlib --product movr
     setup
     echo "secrets ready under $state; now: MOVR_RUN_DIR=$state/run docker-compose -f $(compose_file) up -d"
     ;;
