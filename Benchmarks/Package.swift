@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         // The name, not the folder (a checkout may be called anything), is what products refer to.
         .package(name: "movr", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Only the malloc interposer: allocation counts are what these benchmarks are for.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -21,6 +22,17 @@ let package = Package(
                 .product(name: "MovRPostgres", package: "movr"),
             ],
             path: "Benchmarks/PostgresDecoding",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "RequestPath",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MovRAPI", package: "movr"),
+                .product(name: "MovRRPC", package: "movr"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RequestPath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

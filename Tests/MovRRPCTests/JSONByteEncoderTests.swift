@@ -117,6 +117,22 @@ struct JSONByteEncoderTests {
                        as: UTF8.self) == #""0A1B2C3D-4E5F-4061-8273-94A5B6C7D8E9""#)
     }
 
+    /// Doubles are written as bytes (no String), in the same shortest round-trip form as
+    /// `description` and JSONEncoder, including the long ones that do not fit a small string.
+    @Test func doublesAreWrittenAsTheirShortestRoundTripForm() throws {
+        let values: [Double] = [40.70123456789123, -73.98765432101234, 0.1, 1.5, 1e-7, 123456.789, 1.7976931348623157e308,
+                                5e-324, -0.000_123_456_789_012_345_6, 2.5e15 + 0.5, 0.3]
+        for value in values {
+            var buffer = ByteBuffer()
+            try JSONNumberWriting.writeDouble(value, to: &buffer)
+            let written = String(buffer: buffer)
+            #expect(written == value.description, "\(value)")
+            #expect(Double(written) == value)
+            let viaEncoder = String(decoding: try JSONEncoder().encode([value]), as: UTF8.self).dropFirst().dropLast()
+            #expect(Double(String(viaEncoder)) == value)
+        }
+    }
+
     @Test func aValueThatEncodesNothingIsAnEmptyObject() throws {
         #expect(try JSONByteEncoder.encode(Nothing()) == Array("{}".utf8))
         #expect(try JSONByteEncoder.encode([Nothing()]) == Array("[{}]".utf8))

@@ -130,8 +130,26 @@ enum JSONNumberWriting {
             // Integral values print without a fraction, as JSONEncoder does; below 2^53 exactly.
             writeInteger(Int64(value), to: &buffer)
         } else {
-            // Swift's shortest round-trip form; at most 24 bytes, a small string (no allocation).
-            buffer.writeString(value.description)
+            // Swift's shortest round-trip form (what `description` and JSONEncoder print), written
+            // as bytes: `description` would make a String, and one longer than 15 bytes (most
+            // coordinates) is a heap allocation.
+            withUnsafeMutablePointer(to: &buffer) { pointer in
+                var stream = ASCIIBytes(buffer: pointer)
+                value.write(to: &stream)
+            }
+        }
+    }
+
+    /// Receives a number's ASCII digits (`Double.write(to:)` hands them over as bytes).
+    private struct ASCIIBytes: TextOutputStream {
+        let buffer: UnsafeMutablePointer<ByteBuffer>
+
+        mutating func write(_ string: String) {
+            buffer.pointee.writeString(string)
+        }
+
+        mutating func _writeASCII(_ bytes: UnsafeBufferPointer<UInt8>) {
+            buffer.pointee.writeBytes(UnsafeRawBufferPointer(bytes))
         }
     }
 

@@ -1,0 +1,55 @@
+import Benchmark
+import Foundation
+import MovRAPI
+import MovRRPC
+import NIOCore
+
+// The request path's inner loops without a network: writing a 25-vehicle result as JSON (what
+// the vehicles service sends for `vehicles.list`), and one JSON-RPC request through the
+// dispatcher (parse, strict params decoding, handler, result and envelope writing). Allocation
+// counts are what to watch: a change that adds one per vehicle or per request shows here before
+// it shows in throughput. Results: docs/benchmarks.md, "Micro-benchmarks".
+
+enum Fixture {
+    static let page = VehiclesListResult(
+        vehicles: (0..<25).map { index in
+            Vehicle(id: UUID(), type: .scooter, city: "new york", region: "us-east1", ownerID: UUID(),
+                    status: .available, battery: 20 + index,
+                    location: Location(latitude: 40.7 + Double(index) * 0.001_234_567_891_234_5,
+                                       longitude: -74.0 + Double(index) * 0.002_345_678_912_345_6),
+                    color: "green", brand: "Merida", createdAt: Date(timeIntervalSince1970: 1_795_000_000 + Double(index)))
+        },
+        nextCursor: "AX__________AAAAAAAAAAAAAAAAAAAAAA")
+
+    static let dispatcher: RPCDispatcher = {
+        var dispatcher = RPCDispatcher()
+        dispatcher.register("vehicles.list", params: VehiclesListParams.self) { _, _ in page }
+        return dispatcher
+    }()
+
+    static let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"vehicles.list","params":{"city":"new york","limit":25}}"#.utf8)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        maxDuration: .seconds(2),
+        maxIterations: 100_000
+    )
+
+    Benchmark("json: write a 25-vehicle page") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var writer = JSONByteWriter(buffer: ByteBufferAllocator().buffer(capacity: 8192))
+            try Fixture.page.writeJSON(into: &writer)
+            blackHole(writer.buffer)
+        }
+    }
+
+    Benchmark("dispatch: vehicles.list request -> 25-vehicle reply") { benchmark in
+        let context = RPCContext(requestID: "bench", caller: "gateway")
+        let body = ByteBuffer(bytes: Fixture.request)
+        for _ in benchmark.scaledIterations {
+            blackHole(await Fixture.dispatcher.handle(body: body, context: context))
+        }
+    }
+}
