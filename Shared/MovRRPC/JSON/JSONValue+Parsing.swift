@@ -39,6 +39,18 @@ struct JSONParser: ~Copyable {
     private var openObjects: [[String: JSONValue]] = []
     private var pendingKeys: [String] = []
 
+    /// Sizes the stacks an object (or an array) needs once, for ordinary nesting, instead of
+    /// growing them from empty one append at a time (they still grow beyond that).
+    private mutating func reserveStacks(forObject: Bool) {
+        if open.capacity == 0 { open.reserveCapacity(8) }
+        if forObject {
+            if openObjects.capacity == 0 { openObjects.reserveCapacity(8) }
+            if pendingKeys.capacity == 0 { pendingKeys.reserveCapacity(8) }
+        } else if openArrays.capacity == 0 {
+            openArrays.reserveCapacity(8)
+        }
+    }
+
     init(input: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.input = input
         self.limits = limits
@@ -58,6 +70,7 @@ struct JSONParser: ~Copyable {
                     index += 1
                     value = .array([])
                 } else {
+                    reserveStacks(forObject: false)
                     open.append(.array)
                     openArrays.append([])
                     continue nextValue
@@ -69,9 +82,12 @@ struct JSONParser: ~Copyable {
                     index += 1
                     value = .object([:])
                 } else {
+                    reserveStacks(forObject: true)
                     pendingKeys.append(try parseKey())
                     open.append(.object)
-                    openObjects.append([:])
+                    // Room for a request envelope's or a params object's members in one
+                    // allocation (growing from empty would take three).
+                    openObjects.append(Dictionary(minimumCapacity: 4))
                     continue nextValue
                 }
             case UInt8(ascii: "\""):
