@@ -65,7 +65,7 @@ public final class RequestCost: Sendable {
     /// Reads a `movr-cost` header; malformed entries are skipped (it is diagnostics, not data).
     public static func parse(_ value: String) -> [Entry] {
         value.split(separator: ",").compactMap { item in
-            let parts = item.split(separator: ";").map { $0.trimmingWhitespace() }
+            let parts = item.split(separator: ";").map { $0.trimmingOptionalWhitespace() }
             guard let name = parts.first, !name.isEmpty, name.count <= 64 else { return nil }
             var entry = Entry(service: String(name))
             for part in parts.dropFirst() {
@@ -79,14 +79,5 @@ public final class RequestCost: Sendable {
             }
             return entry
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var trimmed = self
-        while trimmed.first == " " || trimmed.first == "\t" { trimmed = trimmed.dropFirst() }
-        while trimmed.last == " " || trimmed.last == "\t" { trimmed = trimmed.dropLast() }
-        return trimmed
     }
 }

@@ -1,3 +1,5 @@
+import MovRRPC
+
 /// Who a public request comes from, for per-client limits: the TCP peer, or — only when that
 /// peer is one of the configured load balancers — the address it reports in `X-Forwarded-For`.
 ///
@@ -14,7 +16,7 @@ public enum ClientAddress {
         guard let peer else { return nil }
         guard trustedProxies.contains(peer), let forwardedFor else { return peer }
         for entry in forwardedFor.split(separator: ",").reversed() {
-            let address = entry.trimmingSpaces()
+            let address = String(entry.trimmingOptionalWhitespace())
             guard isPlausibleAddress(address) else { return peer }
             if !trustedProxies.contains(address) { return address }
         }
@@ -45,12 +47,6 @@ public enum ClientAddress {
                 false
             }
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
 

@@ -14,8 +14,8 @@ import ServiceLifecycle
 /// What every MovR executable is given at start: its identity and region, configuration,
 /// logger, locality map, TLS material, event loops, a metrics registry, and the directory of RPC
 /// clients to other services. A definition's `init(runtime:)` reads what it needs from here and
-/// hands its parts explicit dependencies (each service also has an initializer taking them
-/// directly, which tests use).
+/// hands its parts explicit dependencies (the users, vehicles and rides services and the
+/// gateway's `PublicAPI` also have initializers taking them directly, which tests use).
 public final class ServiceRuntime: Sendable {
     public let identity: ServiceIdentity
     public let configuration: ServiceConfiguration

@@ -192,7 +192,6 @@ struct PublicAPI: Sendable {
     /// earlier decides (one extra hop, only for signed-in clients without location headers).
     func resolveLocation(explicitCity: String?, context: RPCContext,
                          session: SessionResult? = nil) async throws -> ResolvedLocation {
-        let locality = self.locality
         let xCity = context.headers["x-city"]
         let xPlace = context.headers["x-place"]
         var userCity = session?.user.city
@@ -298,7 +297,6 @@ struct PublicAPI: Sendable {
 
     private func registerCatalogue(_ dispatcher: inout RPCDispatcher) {
         let api = self
-        let locality = self.locality
         let cities = locality.cities.map {
             CityInfo(city: $0.name, region: $0.region, latitude: $0.latitude, longitude: $0.longitude, radiusKm: $0.radiusKm)
         }

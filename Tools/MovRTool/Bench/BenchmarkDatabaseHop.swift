@@ -47,7 +47,7 @@ extension Benchmark {
             while ContinuousClock.now < end {
                 let started = ContinuousClock.now
                 _ = try await client.query("SELECT 1")
-                samples.append(Self.micros(ContinuousClock.now - started))
+                samples.append((ContinuousClock.now - started).inSeconds * 1e6)
             }
             selfCPU = Self.cpuMicros(children: false) - before
             await client.shutdown()
@@ -64,7 +64,7 @@ extension Benchmark {
         for _ in 0..<max(1000, samples.count) {
             let started = ContinuousClock.now
             try await pool.runIfActive {}
-            hops.append(Self.micros(ContinuousClock.now - started))
+            hops.append((ContinuousClock.now - started).inSeconds * 1e6)
         }
         let hopCPU = Self.cpuMicros(children: false) - hopCPUBefore
         try await pool.shutdownGracefully()
@@ -77,11 +77,6 @@ extension Benchmark {
             statements: samples.count,
             hopP50Micros: BenchParse.percentile(hops, 50),
             hopCPUMicros: hops.isEmpty ? 0 : hopCPU / Double(hops.count))
-    }
-
-    static func micros(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
     }
 
     /// User + system CPU of this process (all threads) or of its waited-for children, in µs.
