@@ -27,7 +27,7 @@ public enum RFC3339 {
     public static func write(_ date: Date, into writer: inout JSONByteWriter) {
         let (civil, millisecondOfDay) = CivilCalendar.split(clampedMilliseconds(date), perDay: CivilCalendar.millisecondsPerDay)
         let secondOfDay = millisecondOfDay / 1000
-        writer.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 26) { out in
+        writer.writeBounded(maxBytes: 26) { out in
             func put(_ value: Int64, _ width: Int, at position: Int) {
                 var rest = value
                 for offset in stride(from: width - 1, through: 0, by: -1) {

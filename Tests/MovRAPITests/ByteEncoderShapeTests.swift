@@ -73,9 +73,9 @@ struct RFC3339WriterTests {
         for step in stride(from: -62_000_000_000.0, to: 253_000_000_000.0, by: 7_654_321_987.654_3) { seconds.append(step) }
         for value in seconds {
             let date = Date(timeIntervalSince1970: value)
-            var writer = JSONByteWriter(buffer: ByteBuffer())
+            var writer = JSONByteWriter()
             RFC3339.write(date, into: &writer)
-            #expect(String(buffer: writer.buffer) == "\"\(RFC3339.string(from: date))\"", "\(value)")
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(RFC3339.string(from: date))\"", "\(value)")
         }
     }
 }

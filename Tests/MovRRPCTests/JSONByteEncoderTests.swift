@@ -138,6 +138,51 @@ struct JSONByteEncoderTests {
         #expect(try JSONByteEncoder.encode([Nothing()]) == Array("[{}]".utf8))
     }
 
+    /// Hand-written through ``JSONByteWriter``: strings that need escapes, long runs and many
+    /// members, so a writer starting at its smallest size grows while escaping.
+    struct Written: JSONByteWritable {
+        var texts: [String]
+        var numbers: [Double]
+        var ids: [UUID]
+        var nested: Inner?
+
+        enum CodingKeys: String, CodingKey { case texts, numbers, ids, nested }
+
+        func writeJSON(into writer: inout JSONByteWriter) throws {
+            try writer.object { object in
+                object.key("texts"); object.array(texts) { $0.string($1) }
+                object.key("numbers"); try object.array(numbers) { try $0.double($1) }
+                object.key("ids"); object.array(ids) { $0.lowercaseUUID($1) }
+                object.key("nested"); try object.value(nested)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(texts, forKey: .texts)
+            try container.encode(numbers, forKey: .numbers)
+            try container.encode(ids.map { $0.uuidString.lowercased() }, forKey: .ids)
+            try container.encode(nested, forKey: .nested)
+        }
+    }
+
+    @Test func theWriterGrowsWhileEscapingAndMatchesJSONEncoder() throws {
+        let awkward = String(repeating: "plain text run ", count: 40) + "\"\\\n\r\t\u{8}\u{C}\u{0}\u{1F}é😀"
+        let written = Written(
+            texts: [awkward, String(repeating: "\"", count: 300), "", String(repeating: "\u{1}", count: 100)],
+            numbers: [40.712_345_678_9, -2.2250738585072014e-308, -0.0, 3, 1e300],
+            ids: (0..<20).map { _ in UUID() }, nested: Inner(latitude: 1.5, longitude: -2))
+        var writer = JSONByteWriter(capacity: 0)
+        try written.writeJSON(into: &writer)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        #expect(try JSONValue.parse(Array(writer.bytes)) == JSONValue.parse(Array(try encoder.encode(written))))
+        #expect(try JSONByteEncoder.encode(written) == Array(writer.bytes))
+        var buffer = ByteBuffer(string: "prefix:")
+        writer.write(to: &buffer)
+        #expect(String(buffer: buffer) == "prefix:" + String(decoding: writer.bytes, as: UTF8.self))
+    }
+
     @Test func rawJSONAndJSONValuesAreWrittenAsTheyAre() throws {
         let raw = RawJSON(validated: ByteBuffer(string: #"{"z":1,"a":[true]}"#))
         #expect(try JSONByteEncoder.encode(["result": raw]) == Array(#"{"result":{"z":1,"a":[true]}}"#.utf8))
