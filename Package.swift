@@ -273,6 +273,7 @@ let package = Package(
             path: "Tests/MovRTestSupport"),
         .testTarget(name: "MovRPostgresTests", dependencies: [
             "MovRPostgres", "MovRTestSupport", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(
             name: "MovRTLSTests",

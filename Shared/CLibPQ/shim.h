@@ -13,6 +13,11 @@ extern double strtod_l(const char *restrict nptr, char **restrict endptr, locale
    above stderr in the child: SwiftNIO opens sockets without CLOEXEC, and a child that inherits
    one keeps the connection open after the parent closes it. */
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+/* Not in Swift's Glibc module: MovRPostgres waits for libpq's sockets with epoll
+   (SocketReadiness), woken for shutdown by an eventfd. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #endif
 
 #endif

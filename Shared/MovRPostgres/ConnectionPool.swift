@@ -39,14 +39,16 @@ final class ConnectionPool: Sendable {
 
     private let configuration: PostgresConfiguration
     private let threadPool: NIOThreadPool
+    private let readiness: SocketReadiness
     private let timerLoop: any EventLoop
     private let logger: Logger
     private let locked: NIOLockedValueBox<Locked>
 
-    init(configuration: PostgresConfiguration, threadPool: NIOThreadPool, logger: Logger,
+    init(configuration: PostgresConfiguration, threadPool: NIOThreadPool, readiness: SocketReadiness, logger: Logger,
          timerLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
         self.configuration = configuration
         self.threadPool = threadPool
+        self.readiness = readiness
         self.timerLoop = timerLoop
         self.logger = logger
         let limits = ConnectionPoolState<PoolEntry, Waiter>.Limits(
@@ -140,7 +142,7 @@ final class ConnectionPool: Sendable {
         }
         do {
             let connection = try await PostgresConnection.connect(
-                id: id, configuration: configuration, threadPool: threadPool, logger: logger)
+                id: id, configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
             locked.withLockedValue { locked in
                 locked.opened += 1
                 locked.peakOpen = max(locked.peakOpen, locked.state.reserved)

@@ -10,8 +10,9 @@ import Darwin
 /// connect.
 ///
 /// `@unchecked Sendable`: the pointer is only used by the task that leases the owning
-/// `PostgresConnection`, and only from inside `NIOThreadPool` work items, which the lease
-/// serializes; no two threads touch it at once.
+/// `PostgresConnection` (or by a thread-pool work item that task awaits, to open or close it);
+/// the lease serializes them, so no two threads touch it at once. ``SocketReadiness`` sees
+/// only the socket's number, never the connection.
 final class LibPQConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 

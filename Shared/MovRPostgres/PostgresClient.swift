@@ -3,8 +3,10 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
 
-/// A pooled PostgreSQL client over libpq. Connections open lazily up to `poolSize`; blocking
-/// libpq calls run on a private `NIOThreadPool` with one thread per possible connection.
+/// A pooled PostgreSQL client over libpq. Connections open lazily up to `poolSize`. Statements
+/// run in libpq's non-blocking mode on the caller's own thread, which waits for the server's
+/// answer through ``SocketReadiness`` (one epoll thread); only opening and closing connections,
+/// which libpq does blocking, run on a private `NIOThreadPool`.
 ///
 /// Creating a client starts nothing: its threads start with ``start()`` (a service's `prepare`
 /// calls it before migrations) or, at the latest, with the first statement. As a lifecycle
@@ -15,6 +17,7 @@ public final class PostgresClient: Service, Sendable {
     public let configuration: PostgresConfiguration
     let logger: Logger
     let threadPool: NIOThreadPool
+    let readiness = SocketReadiness()
     let pool: ConnectionPool
     private let state = NIOLockedValueBox(ThreadState.idle)
 
@@ -27,19 +30,25 @@ public final class PostgresClient: Service, Sendable {
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
-        self.pool = ConnectionPool(configuration: configuration, threadPool: threadPool, logger: logger)
+        // One thread per connection that may be opening or closing at once, one for the watcher.
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize + 1)
+        self.pool = ConnectionPool(configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
     }
 
-    /// Starts the threads that run libpq's blocking calls, once (idempotent; nothing after
-    /// ``shutdown()``).
+    /// Starts the threads (libpq's blocking connects and closes, the socket watcher), once
+    /// (idempotent; nothing after ``shutdown()``).
     public func start() {
         let start = state.withLockedValue { state -> Bool in
             guard case .idle = state else { return false }
             state = .running
             return true
         }
-        if start { threadPool.start() }
+        guard start else { return }
+        threadPool.start()
+        let readiness = readiness
+        threadPool.submit { state in
+            if case .active = state { readiness.run() }
+        }
     }
 
     /// Starts the threads (if ``start()`` has not), waits for the group's graceful shutdown (or
@@ -116,6 +125,7 @@ public final class PostgresClient: Service, Sendable {
         guard let running else { return }
         await pool.shutdown()
         guard running else { return }
+        readiness.stop()
         do {
             try await threadPool.shutdownGracefully()
         } catch {

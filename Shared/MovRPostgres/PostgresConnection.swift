@@ -4,9 +4,12 @@ import NIOPosix
 
 /// One libpq connection, leased to one task at a time by `PostgresClient`.
 ///
-/// Every blocking libpq call runs on the client's `NIOThreadPool`, never on Swift's cooperative
-/// pool. Queries use text-format parameters and results (rows read values from the `PGresult`
-/// when decoded, see `LibPQResult`); statements that are not DDL are
+/// Statements run in libpq's non-blocking mode on the leasing task's own thread (for a request,
+/// its event loop): the statement is sent, and while the server works the task waits on
+/// ``SocketReadiness`` instead of blocking a thread; it then reads the answer itself. Only
+/// opening and closing, which libpq does blocking, run on the client's `NIOThreadPool`, never on
+/// Swift's cooperative pool. Queries use text-format parameters and results (rows read values
+/// from the `PGresult` when decoded, see `LibPQResult`); statements that are not DDL are
 /// prepared once per connection and reused (keyed by SQL text and parameter types).
 ///
 /// Not `Sendable`, on purpose: a connection is used by one task at a time by construction. The
@@ -20,6 +23,7 @@ public final class PostgresConnection {
     /// When the connection was opened; the pool retires it after its maximum lifetime.
     let openedAt = ContinuousClock.now
     let threadPool: NIOThreadPool
+    let readiness: SocketReadiness
     let logger: Logger
     private let statementCacheCapacity: Int
     private let statementObserver: (@Sendable () -> Void)?
@@ -37,9 +41,10 @@ public final class PostgresConnection {
         var types: [PostgresDataType]
     }
 
-    private init(id: Int, handle: LibPQConnectionHandle, threadPool: NIOThreadPool, logger: Logger,
-                 statementCacheCapacity: Int, statementObserver: (@Sendable () -> Void)?) {
+    private init(id: Int, handle: LibPQConnectionHandle, threadPool: NIOThreadPool, readiness: SocketReadiness,
+                 logger: Logger, statementCacheCapacity: Int, statementObserver: (@Sendable () -> Void)?) {
         self.id = id
+        self.readiness = readiness
         self.statementObserver = statementObserver
         self.handle = handle
         self.threadPool = threadPool
@@ -50,14 +55,14 @@ public final class PostgresConnection {
     /// Opens a connection on the thread pool. The session is fixed to UTF8, UTC and ISO dates so
     /// timestamps parse deterministically.
     static func connect(id: Int, configuration: PostgresConfiguration, threadPool: NIOThreadPool,
-                        logger: Logger) async throws -> PostgresConnection {
+                        readiness: SocketReadiness, logger: Logger) async throws -> PostgresConnection {
         var logger = logger
         logger[metadataKey: "db.connection"] = "\(id)"
         let handle = try await runBlocking(on: threadPool) {
             try openHandle(configuration: configuration)
         }
         logger.debug("connected")
-        return PostgresConnection(id: id, handle: handle, threadPool: threadPool, logger: logger,
+        return PostgresConnection(id: id, handle: handle, threadPool: threadPool, readiness: readiness, logger: logger,
                                   statementCacheCapacity: configuration.statementCacheCapacity,
                                   statementObserver: configuration.statementObserver)
     }
@@ -94,6 +99,10 @@ public final class PostgresConnection {
             let result = PQexec(raw, "SET TIME ZONE 'UTC'")
             _ = try check(result, connection: raw)
         }
+        // From here on statements are sent without blocking and answers awaited (`exchange`).
+        guard PQsetnonblocking(raw, 1) == 0 else {
+            throw PostgresError(code: .connectionFailed, serverMessage: errorMessage(raw))
+        }
         return handle
     }
 
@@ -101,19 +110,20 @@ public final class PostgresConnection {
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         logger.debug("query", metadata: ["db.statement": "\(query.sql)"])
         statementObserver?()
-        // The thread pool runs the work item while this task waits for it: still one user.
-        let entry = PoolEntry(connection: self)
-        return try await Self.runBlocking(on: threadPool) { try entry.connection.runQuery(query) }
+        return try await runQuery(query)
     }
 
-    /// Runs simple SQL without parameters through PQexec; may hold several statements
-    /// (migrations, DDL, BEGIN/COMMIT). Returns the last statement's result.
+    /// Runs simple SQL without parameters (the simple query protocol); may hold several
+    /// statements (migrations, DDL, BEGIN/COMMIT). Returns the last statement's result, or the
+    /// first error.
     @discardableResult
     public func execute(_ sql: String) async throws -> PostgresRows {
         logger.debug("execute", metadata: ["db.statement": "\(sql)"])
         statementObserver?()
-        let entry = PoolEntry(connection: self)
-        return try await Self.runBlocking(on: threadPool) { try entry.connection.runSimple(sql) }
+        let conn = try requireHandle()
+        return try await record {
+            PostgresRows(result: try await exchange(conn, sent: PQsendQuery(conn, sql)))
+        }
     }
 
     /// Whether the connection has been closed.
@@ -160,17 +170,9 @@ public final class PostgresConnection {
         return handle.pointer
     }
 
-    private func runSimple(_ sql: String) throws -> PostgresRows {
-        let conn = try requireHandle()
-        return try record { PostgresRows(result: try Self.check(PQexec(conn, sql), connection: conn)) }
-    }
-
-    private func runQuery(_ query: PostgresQuery) throws -> PostgresRows {
+    private func runQuery(_ query: PostgresQuery) async throws -> PostgresRows {
         let conn = try requireHandle()
         let binds = query.binds
-        let values = binds.values.map { $0.map { strdup($0) } ?? nil }
-        defer { values.forEach { free($0) } }
-        let valuePointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
         let types: [Oid] = binds.types.map(\.rawValue)
         let count = Int32(binds.count)
 
@@ -179,33 +181,80 @@ public final class PostgresConnection {
         if name == nil, statements.count < statementCacheCapacity, Self.isPreparable(query.sql) {
             let newName = "movr_s\(nextStatementNumber)"
             nextStatementNumber += 1
-            try record {
-                _ = try Self.check(PQprepare(conn, newName, query.sql, count, types), connection: conn)
+            try await record {
+                _ = try await exchange(conn, sent: PQsendPrepare(conn, newName, query.sql, count, types))
             }
             prepareCount += 1
             statements[key] = newName
             name = newName
         }
 
-        return try record {
+        // libpq copies the values into its send buffer; they need to live only until the send.
+        let values = binds.values.map { $0.map { strdup($0) } ?? nil }
+        let valuePointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
+        let sent = if let name {
+            PQsendQueryPrepared(conn, name, count, valuePointers, nil, nil, 0)
+        } else {
+            PQsendQueryParams(conn, query.sql, count, types, valuePointers, nil, nil, 0)
+        }
+        values.forEach { free($0) }
+        return try await record {
             do {
-                if let name {
-                    return PostgresRows(result: try Self.check(PQexecPrepared(conn, name, count, valuePointers, nil, nil, 0), connection: conn))
-                }
-                return PostgresRows(result: try Self.check(PQexecParams(conn, query.sql, count, types, valuePointers, nil, nil, 0), connection: conn))
+                return PostgresRows(result: try await exchange(conn, sent: sent))
             } catch let error as PostgresError where name != nil && Self.invalidatesStatement(error) {
                 // Re-prepare next time (schema changed the result type, or the statement is gone).
                 statements[key] = nil
-                if error.sqlState == "0A000" { _ = try? Self.check(PQexec(conn, "DEALLOCATE \(name!)"), connection: conn) }
+                if error.sqlState == "0A000" { _ = try? await exchange(conn, sent: PQsendQuery(conn, "DEALLOCATE \(name!)")) }
                 throw error
             }
         }
     }
 
+    /// Completes a statement just handed to a `PQsend*` function (`sent` is its return value):
+    /// flushes what libpq could not write yet, then reads results until libpq has none left,
+    /// waiting on ``SocketReadiness`` whenever the socket has nothing (or no room) for it.
+    /// Returns the last result, or throws for the first failed one.
+    private func exchange(_ conn: OpaquePointer, sent: Int32) async throws -> LibPQResult {
+        guard sent == 1 else { throw Self.failure(conn) }
+        let socket = PQsocket(conn)
+        while true {
+            let flushed = PQflush(conn)
+            if flushed == 0 { break }
+            guard flushed == 1 else { throw Self.failure(conn) }
+            // Room to write, or an answer to read first (libpq's advice for a full send buffer).
+            try await readiness.wait(for: socket, orWritable: true)
+            guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
+        }
+        var last: LibPQResult?
+        var firstError: PostgresError?
+        while true {
+            while PQisBusy(conn) == 1 {
+                try await readiness.wait(for: socket)
+                guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
+            }
+            guard let raw = PQgetResult(conn) else { break }
+            do {
+                last = try Self.check(raw, connection: conn)
+            } catch let error as PostgresError {
+                if firstError == nil { firstError = error }
+                if error.code == .connectionLost { break }
+            }
+        }
+        if let firstError { throw firstError }
+        guard let last else { throw Self.failure(conn) }
+        return last
+    }
+
+    /// The error libpq reports for a failed call on `conn`: lost when the connection is.
+    private static func failure(_ conn: OpaquePointer) -> PostgresError {
+        let code: PostgresError.Code = PQstatus(conn) == CONNECTION_OK ? .server : .connectionLost
+        return PostgresError(code: code, serverMessage: errorMessage(conn))
+    }
+
     /// Remembers fatal connection errors so the pool discards this connection.
-    private func record<T>(_ body: () throws -> T) throws -> T {
+    private func record<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let error as PostgresError {
             if error.code == .connectionLost { markedBroken = true }
             throw error

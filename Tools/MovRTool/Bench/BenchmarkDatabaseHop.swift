@@ -3,9 +3,10 @@ import MovRPostgres
 import NIOPosix
 
 /// What one statement costs through MovR's database client, next to pgbench on the same server
-/// and statement, and the thread hand-off alone. libpq blocks, so every statement leaves the
-/// event loop for a thread of the client's pool and its result comes back to the loop: this
-/// section prices that choice in the same run.
+/// and statement, and a thread-pool hand-off alone. The client runs libpq non-blocking on the
+/// caller's thread and waits for the answer through its epoll watcher thread; until 2026-12-03
+/// each statement was a blocking call handed to a pool thread. The hand-off row prices that
+/// older design in the same run, for comparison.
 extension BenchResults {
     struct DatabaseHop: Codable, Sendable {
         /// `SELECT 1` by pgbench `-M prepared`, one client: p50 latency and CPU per statement
@@ -16,15 +17,15 @@ extension BenchResults {
         var clientP50Micros: Double
         var clientCPUMicros: Double
         var statements: Int
-        /// An empty work item handed to an `NIOThreadPool` and its completion awaited: the hop
-        /// alone, without libpq or the server.
+        /// An empty work item handed to an `NIOThreadPool` and its completion awaited: the
+        /// hand-off a blocking design adds to every statement, without libpq or the server.
         var hopP50Micros: Double
         var hopCPUMicros: Double
     }
 }
 
 extension Benchmark {
-    /// 7. One statement, one client: pgbench, MovR's client, and the bare thread hop.
+    /// 7. One statement, one client: pgbench, MovR's client, and a bare thread-pool hand-off.
     func databaseHop(databaseURL: String, work: String) async throws -> BenchResults.DatabaseHop {
         let script = work + "/select1.sql"
         try Data("SELECT 1;\n".utf8).write(to: URL(fileURLWithPath: script))
@@ -56,7 +57,7 @@ extension Benchmark {
             throw error
         }
 
-        Console.line("database client: the thread hop alone...")
+        Console.line("database client: a thread-pool hand-off alone...")
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         var hops: [Double] = []

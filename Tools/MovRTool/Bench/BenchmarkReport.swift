@@ -137,13 +137,13 @@ extension BenchResults {
         out.append("### \(Self.sectionTitles[6])")
         out.append("")
         if let hop = databaseHop {
-            out.append("`SELECT 1` on the vehicles database, one client, \(seconds) s each: pgbench `-M prepared` (C, libpq, no thread hop) and MovR's `PostgresClient` (pool of one; each statement is handed to a pool thread, since libpq blocks, and its result back to the caller), then an empty work item through an `NIOThreadPool` (the hop alone). CPU per statement of the client process (pgbench: its own process; MovR: the bench process, all threads).")
+            out.append("`SELECT 1` on the vehicles database, one client, \(seconds) s each: pgbench `-M prepared` (C, libpq) and MovR's `PostgresClient` (pool of one; libpq non-blocking on the calling task's thread, the wait for the answer through the client's epoll watcher thread), then an empty work item through an `NIOThreadPool` (the hand-off a blocking client adds to every statement, which MovR's made until 2026-12-03). CPU per statement of the client process (pgbench: its own process; MovR: the bench process, all threads).")
             out.append("")
             out.append("| client | p50 per statement (µs) | CPU per statement (µs) |")
             out.append("|---|---|---|")
             out.append("| pgbench | \(f(hop.pgbenchP50Micros, 1)) | \(f(hop.pgbenchCPUMicros, 1)) |")
             out.append("| PostgresClient (\(hop.statements) statements) | \(f(hop.clientP50Micros, 1)) | \(f(hop.clientCPUMicros, 1)) |")
-            out.append("| thread hop alone | \(f(hop.hopP50Micros, 1)) | \(f(hop.hopCPUMicros, 1)) |")
+            out.append("| thread-pool hand-off alone | \(f(hop.hopP50Micros, 1)) | \(f(hop.hopCPUMicros, 1)) |")
         } else {
             out.append("Not measured (see the errors above).")
         }

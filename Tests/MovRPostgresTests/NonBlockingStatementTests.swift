@@ -1,0 +1,175 @@
+import Foundation
+@testable import MovRPostgres
+import MovRTestSupport
+import NIOPosix
+import Testing
+
+/// The socket watcher alone, on a socket pair: it resumes a waiter when its socket has bytes,
+/// several at once, and fails what is still waiting when stopped.
+@Suite struct SocketReadinessTests {
+    /// A connected pair of stream sockets, closed when the test ends.
+    final class Pair: Sendable {
+        let ours: Int32
+        let theirs: Int32
+        init() throws {
+            var fds: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw POSIXError(.EIO) }
+            (ours, theirs) = (fds[0], fds[1])
+        }
+        func send() { _ = write(theirs, "x", 1) }
+        deinit {
+            close(ours)
+            close(theirs)
+        }
+    }
+
+    /// Runs the watcher on a thread of its own for `body`, then stops it.
+    func withWatcher(_ body: (SocketReadiness) async throws -> Void) async throws {
+        let readiness = SocketReadiness()
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        thread.submit { _ in readiness.run() }
+        do {
+            try await body(readiness)
+        } catch {
+            readiness.stop()
+            try await thread.shutdownGracefully()
+            throw error
+        }
+        readiness.stop()
+        try await thread.shutdownGracefully()
+    }
+
+    @Test func aWaitEndsWhenItsSocketHasBytes() async throws {
+        try await withWatcher { readiness in
+            let pair = try Pair()
+            let started = ContinuousClock.now
+            async let waited: Void = readiness.wait(for: pair.ours)
+            try await Task.sleep(for: .milliseconds(200))
+            pair.send()
+            try await waited
+            #expect(ContinuousClock.now - started >= .milliseconds(200))
+            // Still readable (nobody read the byte): the next wait on the same socket ends at once.
+            try await readiness.wait(for: pair.ours)
+        }
+    }
+
+    @Test func manySocketsReadyTogetherAreAllAnswered() async throws {
+        try await withWatcher { readiness in
+            let pairs = try (0..<16).map { _ in try Pair() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for pair in pairs { group.addTask { try await readiness.wait(for: pair.ours) } }
+                try await Task.sleep(for: .milliseconds(100))
+                for pair in pairs { pair.send() }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func stoppingFailsWhatStillWaitsAndEveryLaterWait() async throws {
+        let readiness = SocketReadiness()
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        thread.submit { _ in readiness.run() }
+        let pair = try Pair()
+        let pending = Task { try await readiness.wait(for: pair.ours) }
+        try await Task.sleep(for: .milliseconds(100))
+        readiness.stop()
+        let error = await #expect(throws: PostgresError.self) { try await pending.value }
+        #expect(error?.code == .poolClosed)
+        let later = await #expect(throws: PostgresError.self) { try await readiness.wait(for: pair.ours) }
+        #expect(later?.code == .poolClosed)
+        try await thread.shutdownGracefully()
+    }
+}
+
+/// Statements run in libpq's non-blocking mode and wait for the server without holding a thread.
+@Suite struct NonBlockingStatementTests {
+    @Test func aStatementInFlightHoldsNoThread() async throws {
+        try await TestPostgres.withClient(poolSize: 4) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { _ = try await client.query("SELECT pg_sleep(1.5)") }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                // All four connections are busy on the server. The client's threads (one per
+                // connection for opening and closing, one watcher) are free: a work item runs
+                // at once. Blocking libpq calls would hold all four until the sleeps end.
+                let started = ContinuousClock.now
+                try await client.threadPool.runIfActive {}
+                #expect(ContinuousClock.now - started < .milliseconds(700))
+                #expect(await client.poolStatistics.idleConnections == 0)
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aFailingStatementInAScriptIsReportedAndTheConnectionStaysUsable() async throws {
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            try await client.withConnection { connection in
+                let error = await #expect(throws: PostgresError.self) {
+                    try await connection.execute("SELECT 1; SELECT 1/0; SELECT 2")
+                }
+                #expect(error?.code == .server)
+                #expect(error?.sqlState == "22012")
+                let rows = try await connection.query("SELECT 3 AS three")
+                #expect(rows.first?["three"] == "3")
+            }
+            #expect(await client.poolStatistics.connectionsDiscarded == 0)
+        }
+    }
+
+    @Test func aBackendTerminatedMidStatementFailsItAsLostAndIsReplaced() async throws {
+        try await TestPostgres.withClient(poolSize: 2) { client in
+            let victim = try await client.withConnection { connection in
+                try await connection.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+            }
+            let started = ContinuousClock.now
+            async let outcome: Result<Void, any Error> = {
+                do {
+                    try await client.withConnection { connection in
+                        let pid = try await connection.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+                        #expect(pid == victim)
+                        _ = try await connection.query("SELECT pg_sleep(30)")
+                    }
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }()
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await client.query("SELECT pg_terminate_backend(CAST(\(victim) AS int))")
+            let error = try #require(await outcome.failure as? PostgresError)
+            #expect(error.code == .connectionLost)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(await client.poolStatistics.connectionsDiscarded == 1)
+            #expect(await client.ping())
+        }
+    }
+
+    @Test func shutdownDoesNotWaitForAStatementInFlight() async throws {
+        let client = try await TestPostgres.makeClient(poolSize: 1)
+        #expect(await client.ping())
+        async let outcome: Result<Void, any Error> = {
+            do {
+                _ = try await client.query("SELECT pg_sleep(6)")
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }()
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        await client.shutdown()
+        let error = try #require(await outcome.failure as? PostgresError)
+        #expect(error.code == .poolClosed)
+        // A blocking call would have held shutdown until the six seconds were over.
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { error } else { nil }
+    }
+}
