@@ -15,8 +15,9 @@ import NIOConcurrencyHelpers
 /// answers several connections at once.
 ///
 /// Sole owner of its epoll and event descriptors (closed in `deinit`). Registrations are one-shot:
-/// each wait adds the socket and the watching thread removes it before resuming the waiter, so
-/// a socket is registered only while its connection's holder waits on it.
+/// a socket reported ready is disarmed until its holder's next wait re-arms it (one `epoll_ctl`
+/// per wait; the kernel drops the registration when libpq closes the socket, and a wait that
+/// finds none adds one).
 final class SocketReadiness: Sendable {
     private let epoll: Int32
     /// Written once by ``stop()`` to end ``run()``.
@@ -54,7 +55,10 @@ final class SocketReadiness: Sendable {
                 event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue
                     | (orWritable ? EPOLLOUT.rawValue : 0)
                 event.data.fd = socket
-                guard epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event) == 0 else {
+                // Re-arm the socket's registration, or add one (first wait, or a new socket).
+                let armed = epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) == 0
+                    || (errno == ENOENT && epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event) == 0)
+                guard armed else {
                     return PostgresError(code: .connectionLost, serverMessage: "cannot watch the database socket (errno \(errno))")
                 }
                 state.waiting[socket] = continuation
@@ -86,8 +90,7 @@ final class SocketReadiness: Sendable {
                         stopping = true
                         continue
                     }
-                    // Removed before its waiter runs again, so the waiter's next wait can add it.
-                    _ = epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)
+                    // One-shot: disarmed until the waiter's next wait re-arms it.
                     if let continuation = state.waiting.removeValue(forKey: socket) { ready.append(continuation) }
                 }
             }

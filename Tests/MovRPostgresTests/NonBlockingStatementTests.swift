@@ -54,6 +54,27 @@ import Testing
         }
     }
 
+    @Test func aSocketNumberReusedAfterACloseIsWatchedAgain() async throws {
+        try await withWatcher { readiness in
+            var number: Int32 = -1
+            do {
+                let first = try Pair()
+                number = first.ours
+                first.send()
+                try await readiness.wait(for: first.ours)
+            }
+            // The kernel dropped the closed socket's registration; the same number, now another
+            // socket, is added afresh by its first wait. (Descriptors are allocated lowest
+            // first, so the new pair takes the number unless a parallel test took it first.)
+            let second = try Pair()
+            let waiter = second.ours == number ? second.ours : second.theirs
+            async let waited: Void = readiness.wait(for: waiter)
+            try await Task.sleep(for: .milliseconds(50))
+            _ = write(waiter == second.ours ? second.theirs : second.ours, "y", 1)
+            try await waited
+        }
+    }
+
     @Test func manySocketsReadyTogetherAreAllAnswered() async throws {
         try await withWatcher { readiness in
             let pairs = try (0..<16).map { _ in try Pair() }
