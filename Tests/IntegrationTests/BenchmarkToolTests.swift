@@ -36,7 +36,7 @@ import Testing
         #expect(text.contains("| 100 ("), "no 100-row list row")
         #expect(text.contains("-- movr_rides") && text.contains("-- movr_vehicles"), "no captured ride-cycle SQL")
         #expect(!text.contains("ride cycle: "), "the ride cycle failed")
-        #expect(text.contains("| PostgresClient (") && text.contains("| thread hop alone |"), "no database client rows")
+        #expect(text.contains("| PostgresClient (") && text.contains("| thread-pool hand-off alone |"), "no database client rows")
         #expect(!text.contains("database client: "), "the database client section failed")
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }

@@ -77,6 +77,9 @@ import Testing
         #expect(BenchParse.procStat("garbage") == nil)
         #expect(BenchParse.residentKilobytes(status: "Name:\tmovr\nVmRSS:\t   12345 kB\nVmSwap:\t0 kB\n") == 12345)
         #expect(BenchParse.residentKilobytes(status: "Name:\tkthread\n") == nil)
+        #expect(BenchParse.contextSwitches(status: "Name:\tNIO-1\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n") == 127)
+        #expect(BenchParse.contextSwitches(status: "Name:\tmovr\nVmRSS:\t1 kB\n") == nil)
+        #expect(BenchParse.contextSwitches(status: "voluntary_ctxt_switches:\tmany\n") == nil)
     }
 
     @Test func cpuPerRequestByProcessAndRole() {
@@ -154,6 +157,7 @@ import Testing
         list.pgbench = [.init(throughput: 1000, p50Ms: 1, p99Ms: 2, errors: 0)]
         list.gateway = [.init(throughput: ratioGateway * 1000, p50Ms: 3, p99Ms: 4, errors: errors)]
         list.cpu = [["us-east1/gateway": 90, "us-east1/vehicles": 100, "us-west1/vehicles": 60, "postgres": 30]]
+        list.switches = [["us-east1/gateway": 0.75, "us-east1/vehicles": 1.5, "us-west1/vehicles": 0.5, "postgres": 2]]
         results.lists = [list]
         results.footprints = [.init(executable: "gateway", residentKilobytes: [20_000, 40_000], readySeconds: 0.2)]
         return results
@@ -169,6 +173,8 @@ import Testing
         #expect(text.contains("| CPU per vehicles.list <= 150 µs vehicles | 160 µs | **no** |"))
         #expect(text.contains("| idle RSS < 30 MB (largest executable) | 39.1 MB | **no** |"))
         #expect(text.contains("| ready < 1 s (slowest executable) | 200 ms | yes |"))
+        #expect(text.contains("| **vehicles** | 2.00 |"))
+        #expect(text.contains("| **gateway** | 0.75 |"))
         let bad = Self.results(ratioGateway: 0.4, errors: 3).markdown
         #expect(bad.contains("**ERRORS: 3 failed"))
         #expect(bad.contains("| 0.40x | **no** |"))

@@ -112,9 +112,12 @@ public struct Benchmark: Sendable {
                                                       work: work, name: "list\(limit)").run)
                 Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
                 let before = processes.cpuTicks()
+                let switchesBefore = processes.contextSwitches()
                 let sample = try await wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
                 list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
                                                                  requests: sample.requests))
+                list.switches.append(BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
+                                                                        requests: sample.requests))
                 list.gateway.append(sample)
                 if sample.errors > 0 {
                     let log = (try? String(contentsOfFile: work + "/wrk-\(limit).log", encoding: .utf8)) ?? ""
@@ -160,7 +163,7 @@ public struct Benchmark: Sendable {
             }
         }
 
-        // 6. One statement through the database client vs pgbench, and the thread hop alone.
+        // 6. One statement through the database client vs pgbench, and a thread-pool hand-off alone.
         do {
             results.databaseHop = try await databaseHop(databaseURL: vehiclesURL, work: work)
         } catch {

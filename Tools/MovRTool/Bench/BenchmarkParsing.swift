@@ -147,6 +147,20 @@ enum BenchParse {
         return nil
     }
 
+    /// `voluntary_ctxt_switches` + `nonvoluntary_ctxt_switches` of a /proc/.../status.
+    static func contextSwitches(status text: String) -> Int64? {
+        var total: Int64 = 0
+        var found = false
+        for line in text.split(separator: "\n")
+        where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
+            guard let colon = line.firstIndex(of: ":"),
+                  let count = Int64(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)) else { return nil }
+            total += count
+            found = true
+        }
+        return found ? total : nil
+    }
+
     /// `model name`, processor count and MemTotal of /proc/cpuinfo and /proc/meminfo.
     static func machine(cpuinfo: String, meminfo: String, processors: Int) -> String {
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }

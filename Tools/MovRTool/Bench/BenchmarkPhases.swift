@@ -67,12 +67,15 @@ extension Benchmark {
             cycle.pgbenchVehicles.append(vehiclesRun.run.throughput)
             if vehiclesRun.run.errors > 0 { cycle.errors.append("pgbench vehicles: \(vehiclesRun.run.errors) failed") }
             let before = processes.cpuTicks()
+            let switchesBefore = processes.contextSwitches()
             let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
                                                                    concurrency: options.connections), workload: workload)
             let ends = report.operation(.ridesEnd)
             let starts = report.operation(.ridesStart)
             let cycles = ends?.count ?? 0
             cycle.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(), requests: cycles))
+            cycle.switches.append(BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
+                                                                    requests: cycles))
             let errors = report.totals.errors
             for outcome in report.errors { cycle.errors.append("\(outcome.operation) \(outcome.kind) x\(outcome.count)") }
             cycle.gateway.append(BenchResults.Run(throughput: Double(cycles) / report.elapsedSeconds,

@@ -64,6 +64,19 @@ extension BenchResults {
             out.append("| \(name) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
         }
         out.append("")
+        var switchColumns: [(String, [[String: Double]])] = lists.map { ("vehicles.list \($0.limit)", $0.switches) }
+        if let cycle = rideCycle { switchColumns.append(("ride cycle (start+end)", cycle.switches)) }
+        if switchColumns.contains(where: { !$0.1.isEmpty }) {
+            out.append("Context switches per request, the same way: voluntary + involuntary switches of every thread (/proc/PID/task/*/status), by role over all regions; each one is a thread that slept (or was preempted) and was woken.")
+            out.append("")
+            out.append("| process | " + switchColumns.map(\.0).joined(separator: " | ") + " |")
+            out.append("|---|" + switchColumns.map { _ in "---|" }.joined())
+            for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
+                let values = switchColumns.map { Self.cpuByRole($0.1)[role] }
+                out.append("| **\(role)** | " + values.map { f($0, 2) }.joined(separator: " | ") + " |")
+            }
+            out.append("")
+        }
 
         out.append("### \(Self.sectionTitles[2])")
         out.append("")

@@ -19,6 +19,8 @@ struct BenchResults: Codable, Sendable {
         var gateway: [Run] = []
         /// Per wrk run: CPU microseconds per request of each process (`us-east1/gateway`, `postgres`).
         var cpu: [[String: Double]] = []
+        /// Per wrk run: context switches per request of each process (all its threads).
+        var switches: [[String: Double]] = []
     }
 
     struct RideCycle: Codable, Sendable {
@@ -30,6 +32,7 @@ struct BenchResults: Codable, Sendable {
         var pgbenchVehicles: [Double] = []
         var gateway: [Run] = []
         var cpu: [[String: Double]] = []
+        var switches: [[String: Double]] = []
         var errors: [String] = []
         /// Open model at half the measured cycle rate: per operation p50/p99/max.
         var halfRate: [SweepPoint] = []
@@ -98,7 +101,8 @@ extension BenchResults {
         BenchParse.median(runs.compactMap(value))
     }
 
-    /// CPU µs per request by role (gateway, vehicles, users, rides, postgres): median over runs.
+    /// A per-request figure (CPU µs, context switches) by role (gateway, vehicles, users, rides,
+    /// postgres): each run summed over regions, then the median over runs.
     static func cpuByRole(_ runs: [[String: Double]]) -> [String: Double] {
         let roles = runs.map(BenchProcesses.byRole)
         let names = Set(roles.flatMap(\.keys))

@@ -47,6 +47,41 @@ struct BenchProcesses: Sendable {
         return ticks
     }
 
+    /// Context switches (voluntary and not) of every member, summed over its threads, and, as
+    /// `postgres`, of the postmaster and all its children.
+    func contextSwitches() -> [String: Int64] {
+        var switches: [String: Int64] = [:]
+        for member in members { switches[member.name] = Self.threadSwitches(member.pid) }
+        if let postmaster {
+            var total = Self.threadSwitches(postmaster)
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), let stat = Self.stat(pid), stat.parent == postmaster else { continue }
+                total += Self.threadSwitches(pid)
+            }
+            switches["postgres"] = total
+        }
+        return switches
+    }
+
+    /// The switches of every thread of `pid` (/proc/PID/task/*/status).
+    static func threadSwitches(_ pid: Int32) -> Int64 {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.reduce(0) { total, task in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+            return total + (BenchParse.contextSwitches(status: text) ?? 0)
+        }
+    }
+
+    /// Context switches per request of each process between two `contextSwitches()` snapshots.
+    static func switchesPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
+        guard requests > 0 else { return [:] }
+        var result: [String: Double] = [:]
+        for (name, end) in after {
+            result[name] = Double(end - (before[name] ?? end)) / Double(requests)
+        }
+        return result
+    }
+
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     /// CPU microseconds per request of each process between two `cpuTicks()` snapshots.
