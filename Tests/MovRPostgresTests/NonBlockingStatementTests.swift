@@ -143,6 +143,18 @@ import Testing
         }
     }
 
+    @Test func aStatementLargerThanTheSocketBufferIsSentWhole() async throws {
+        // 16 MiB does not fit a loopback socket's send buffer: libpq's flush returns "more to
+        // send" and the statement waits for the socket to take the rest.
+        let text = String(repeating: "movr", count: 4 << 20)
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            let rows = try await client.query("SELECT length(\(text)::text) AS n, md5(\(text)::text) AS digest")
+            #expect(try rows.first?.decode("n", as: Int.self) == text.utf8.count)
+            let expected = try await client.query("SELECT md5(repeat('movr', CAST(\(4 << 20) AS int))) AS digest")
+            #expect(rows.first?["digest"] == expected.first?["digest"])
+        }
+    }
+
     @Test func aFailingStatementInAScriptIsReportedAndTheConnectionStaysUsable() async throws {
         try await TestPostgres.withClient(poolSize: 1) { client in
             try await client.withConnection { connection in
