@@ -86,7 +86,7 @@ public final class ServiceRuntime: Sendable {
                                         metrics: PrometheusCollectorRegistry) {
         let level = (try? configuration.value(SharedSettings.logLevel)).flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LazyMetadataLogHandler(wrapping: StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
