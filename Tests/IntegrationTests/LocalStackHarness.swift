@@ -60,8 +60,9 @@ actor LocalStackHarness {
         directory = NSTemporaryDirectory() + "movr-it-\(getpid())" + (name.isEmpty ? "" : "-\(name)")
         faultDirectory = directory + "/faults"
         try FileManager.default.createDirectory(atPath: faultDirectory, withIntermediateDirectories: true)
-        // A port range unlikely to be in use: 20000-59000, step 200, from the pid.
-        let base = LocalStack.freePortBase(preferred: 20_000 + Int((getpid() + portSlotOffset) % 195) * 200)
+        // A port range unlikely to be in use and below the ephemeral ports: 10000-31800, step
+        // 200, from the pid (freePortBase moves on from taken or ephemeral ranges).
+        let base = LocalStack.freePortBase(preferred: 10_000 + Int((getpid() + portSlotOffset) % 110) * 200)
         var childEnvironment = environment
         childEnvironment["MOVR_FAULT_DIR"] = faultDirectory
         // The suite signs in hundreds of users at once on a two-core machine: real scrypt, at

@@ -174,15 +174,38 @@ extension LocalStack {
 
     /// `preferred`, or the next base (in steps of ``portSpan``) whose ports are all free on
     /// 127.0.0.1, so stacks started at once on one machine (tests, benchmarks) do not collide.
-    /// A best effort: another process may still take a port between this check and its use.
+    /// Bases whose ports reach into the kernel's ephemeral range are skipped: any process's
+    /// outgoing connection may take such a port between this check and the listener's bind
+    /// (seen once as `EADDRINUSE` while a test suite made thousands of connections). Still a best
+    /// effort: another listener may take a port in between.
     public static func freePortBase(preferred: Int, attempts: Int = 40) -> Int {
-        var base = preferred
+        let ephemeral = ephemeralPorts()
+        var base = nextUsableBase(from: preferred, avoiding: ephemeral)
         for _ in 0..<attempts {
-            if base + portSpan > 65_535 { base = 10_000 }
             if (base..<(base + portSpan)).allSatisfy(isFree) { return base }
-            base += portSpan
+            base = nextUsableBase(from: base + portSpan, avoiding: ephemeral)
         }
-        return preferred
+        return nextUsableBase(from: preferred, avoiding: ephemeral)
+    }
+
+    /// `base`, or the first base after it whose ports stay below 65 536 and out of `ephemeral`
+    /// (wrapping to 10 000).
+    static func nextUsableBase(from base: Int, avoiding ephemeral: ClosedRange<Int>) -> Int {
+        var base = base
+        for _ in 0..<2 {
+            if base + portSpan > 65_536 { base = 10_000 }
+            if ephemeral.overlaps(base...(base + portSpan - 1)) { base = ephemeral.upperBound + 1 } else { return base }
+        }
+        // The ephemeral range reaches the top: below it, or 10 000 if it leaves no room there.
+        return max(10_000, min(base, ephemeral.lowerBound - portSpan))
+    }
+
+    /// The local ports the kernel gives outgoing connections (Linux's default when unreadable).
+    static func ephemeralPorts() -> ClosedRange<Int> {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return 32_768...60_999 }
+        return bounds[0]...bounds[1]
     }
 
     /// Whether a listener could bind 127.0.0.1:`port` now (with SO_REUSEADDR, as servers do).
