@@ -11,8 +11,8 @@ import NIOConcurrencyHelpers
 /// reads the answer itself, on whatever thread it runs (a request's event loop); only the wait
 /// for the server's bytes is handed here. A statement then costs one wake of this thread and
 /// one of the task's executor, where a blocking call on a thread pool cost three thread
-/// switches (the hand-off, the blocked `poll`, the way back); under load one `epoll_wait`
-/// answers several connections at once.
+/// switches (the hand-off, the blocked `poll`, the way back); under load one `epoll_wait` can
+/// report several connections at once.
 ///
 /// Sole owner of its epoll and event descriptors (closed in `deinit`). Registrations are one-shot:
 /// a socket reported ready is disarmed until its holder's next wait re-arms it (one `epoll_ctl`

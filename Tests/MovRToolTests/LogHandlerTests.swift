@@ -6,7 +6,7 @@ import Testing
 /// The executables' log handler writes what `StreamLogHandler` writes, with the logger's metadata
 /// formatted when a line is written rather than when it is set.
 @Suite struct LogHandlerTests {
-    final class Capture: TextOutputStream, @unchecked Sendable {
+    final class Capture: TextOutputStream, Sendable {
         private let lines = NIOLockedValueBox<[String]>([])
         func write(_ string: String) { lines.withLockedValue { $0.append(string) } }
         /// Each line without its timestamp (the first field).

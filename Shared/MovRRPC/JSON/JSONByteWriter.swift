@@ -35,9 +35,6 @@ public struct JSONByteWriter: ~Copyable {
 
     deinit { base.deallocate() }
 
-    /// How many bytes were written.
-    public var byteCount: Int { count }
-
     /// The text written so far.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
@@ -147,43 +144,29 @@ public struct JSONByteWriter: ~Copyable {
         if let value { string(value) } else { null() }
     }
 
-    /// A quoted string from valid UTF-8: runs that need no escape are copied whole; quotes,
-    /// backslashes and control characters are escaped (as `JSONEncoder` does, `/` is not).
+    /// A quoted string from valid UTF-8: runs that need no escape are copied whole, the rest
+    /// escaped (``JSONStringEscaping``).
     public mutating func string(utf8 text: UnsafeBufferPointer<UInt8>) {
         reserve(text.count &+ 2)
         byte(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<text.count {
-            let byte = text[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            copyRun(text, runStart..<index)
+        for index in 0..<text.count where JSONStringEscaping.needsEscape(text[index]) {
+            append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[runStart..<index]))
             runStart = index &+ 1
-            // An escape is at most six bytes; keep room for the rest of the text and the quote.
-            reserve(6 &+ text.count &- index)
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0x08: raw("\\b")
-            case 0x0C: raw("\\f")
-            default:
-                let hex: StaticString = "0123456789abcdef"
-                raw("\\u00")
-                self.byte(hex.utf8Start[Int(byte >> 4)])
-                self.byte(hex.utf8Start[Int(byte & 0x0F)])
+            writeBounded(maxBytes: JSONStringEscaping.maxEscapeBytes) {
+                JSONStringEscaping.writeEscape(text[index], at: $0.baseAddress!)
             }
         }
-        copyRun(text, runStart..<text.count)
+        append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(text)[runStart...]))
         byte(UInt8(ascii: "\""))
     }
 
-    private mutating func copyRun(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
-        guard !range.isEmpty, let start = text.baseAddress else { return }
-        reserve(range.count)
-        (base + count).copyMemory(from: start + range.lowerBound, byteCount: range.count)
-        count &+= range.count
+    /// Appends `bytes` as they are.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).copyMemory(from: start, byteCount: bytes.count)
+        count &+= bytes.count
     }
 
     public mutating func integer(_ value: Int) {
@@ -216,11 +199,7 @@ public struct JSONByteWriter: ~Copyable {
         } else {
             var buffer = ByteBuffer()
             try JSONByteEncoder.encode(value, into: &buffer)
-            buffer.withUnsafeReadableBytes { bytes in
-                reserve(bytes.count)
-                if let start = bytes.baseAddress { (base + count).copyMemory(from: start, byteCount: bytes.count) }
-                count &+= bytes.count
-            }
+            buffer.withUnsafeReadableBytes { append($0) }
         }
     }
 }

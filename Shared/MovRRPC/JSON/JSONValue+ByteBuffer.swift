@@ -60,41 +60,62 @@ extension JSONValue {
     }
 }
 
-/// Quoting and escaping of JSON strings into a `ByteBuffer`.
+/// Quoting and escaping of JSON strings: what needs an escape and how it is spelled (shared with
+/// ``JSONByteWriter``), and the quoted string into a `ByteBuffer`.
 enum JSONStringEscaping {
+    /// The longest escape (`\u001f`).
+    static let maxEscapeBytes = 6
+
+    /// Whether `byte` of a string's UTF-8 must be escaped: quotes, backslashes, control
+    /// characters (as `JSONEncoder` does, `/` is not).
+    @inline(__always)
+    static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    /// Writes the escape of `byte` (one that ``needsEscape(_:)``) at `out`, which has room for
+    /// ``maxEscapeBytes``; returns its length.
+    static func writeEscape(_ byte: UInt8, at out: UnsafeMutableRawPointer) -> Int {
+        let short: UInt8? = switch byte {
+        case UInt8(ascii: "\""): UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        default: nil
+        }
+        out.storeBytes(of: UInt8(ascii: "\\"), as: UInt8.self)
+        if let short {
+            out.storeBytes(of: short, toByteOffset: 1, as: UInt8.self)
+            return 2
+        }
+        let hex: StaticString = "0123456789abcdef"
+        (out + 1).copyMemory(from: ("u00" as StaticString).utf8Start, byteCount: 3)
+        out.storeBytes(of: hex.utf8Start[Int(byte >> 4)], toByteOffset: 4, as: UInt8.self)
+        out.storeBytes(of: hex.utf8Start[Int(byte & 0x0F)], toByteOffset: 5, as: UInt8.self)
+        return 6
+    }
+
     static func write(_ text: String, to buffer: inout ByteBuffer) {
         var text = text
         text.withUTF8 { write($0, to: &buffer) }
     }
 
     /// Writes `bytes` (valid UTF-8) as a quoted JSON string: runs that need no escape are
-    /// copied whole; quotes, backslashes and control characters are escaped.
+    /// copied whole, the rest escaped.
     static func write(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout ByteBuffer) {
         buffer.reserveCapacity(minimumWritableBytes: bytes.count + 2)
         buffer.writeInteger(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+        for index in 0..<bytes.count where needsEscape(bytes[index]) {
             if runStart < index {
                 buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
             }
             runStart = index + 1
-            switch byte {
-            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case 0x0A: buffer.writeStaticString("\\n")
-            case 0x0D: buffer.writeStaticString("\\r")
-            case 0x09: buffer.writeStaticString("\\t")
-            case 0x08: buffer.writeStaticString("\\b")
-            case 0x0C: buffer.writeStaticString("\\f")
-            default:
-                let hex: StaticString = "0123456789abcdef"
-                buffer.writeStaticString("\\u00")
-                hex.withUTF8Buffer { digits in
-                    buffer.writeInteger(digits[Int(byte >> 4)])
-                    buffer.writeInteger(digits[Int(byte & 0x0F)])
-                }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maxEscapeBytes) {
+                writeEscape(bytes[index], at: $0.baseAddress!)
             }
         }
         if runStart < bytes.count {

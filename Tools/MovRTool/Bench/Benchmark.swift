@@ -151,7 +151,7 @@ public struct Benchmark: Sendable {
         if let list = results.lists.first(where: { $0.limit == 25 }) ?? results.lists.first {
             let maximum = BenchParse.median(list.gateway.map(\.throughput))
             let workload = VehiclesListWorkload(client: client, cities: cities, limit: list.limit)
-            for fraction in [0.25, 0.5, 0.75, 0.9] where maximum > 0 {
+            for fraction in [0.25, 0.5, 0.75, 0.9] where maximum.isFinite && maximum > 0 {
                 let rate = maximum * fraction
                 Console.line("vehicles.list open model at \(Int(fraction * 100))% of max: \(Int(rate)) req/s...")
                 var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,

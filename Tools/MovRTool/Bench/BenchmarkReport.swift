@@ -55,7 +55,7 @@ extension BenchResults {
         out.append("| process | " + columns.map(\.0).joined(separator: " | ") + " |")
         out.append("|---|" + columns.map { _ in "---|" }.joined())
         for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
-            let values = columns.map { Self.cpuByRole($0.1)[role] }
+            let values = columns.map { Self.perRequestByRole($0.1)[role] }
             out.append("| **\(role)** (all regions) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
         }
         for name in names where name.contains("/") {
@@ -72,7 +72,7 @@ extension BenchResults {
             out.append("| process | " + switchColumns.map(\.0).joined(separator: " | ") + " |")
             out.append("|---|" + switchColumns.map { _ in "---|" }.joined())
             for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
-                let values = switchColumns.map { Self.cpuByRole($0.1)[role] }
+                let values = switchColumns.map { Self.perRequestByRole($0.1)[role] }
                 out.append("| **\(role)** | " + values.map { f($0, 2) }.joined(separator: " | ") + " |")
             }
             out.append("")

@@ -103,7 +103,7 @@ extension BenchResults {
 
     /// A per-request figure (CPU µs, context switches) by role (gateway, vehicles, users, rides,
     /// postgres): each run summed over regions, then the median over runs.
-    static func cpuByRole(_ runs: [[String: Double]]) -> [String: Double] {
+    static func perRequestByRole(_ runs: [[String: Double]]) -> [String: Double] {
         let roles = runs.map(BenchProcesses.byRole)
         let names = Set(roles.flatMap(\.keys))
         return Dictionary(uniqueKeysWithValues: names.map { name in (name, BenchParse.median(roles.map { $0[name] ?? 0 })) })
@@ -123,7 +123,7 @@ extension BenchResults {
         if let list = lists.first(where: { $0.limit == 25 }) {
             let ratio = ratioOf(list)
             rows.append(("vehicles.list 25 rows >= 0.5x pgbench at \(connections) clients", "\(f(ratio))x", ratio >= 0.5))
-            let cpu = Self.cpuByRole(list.cpu)
+            let cpu = Self.perRequestByRole(list.cpu)
             if let gateway = cpu["gateway"] {
                 rows.append(("CPU per vehicles.list <= 100 µs gateway", "\(f(gateway, 0)) µs", gateway <= 100))
             }

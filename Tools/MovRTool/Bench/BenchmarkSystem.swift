@@ -34,33 +34,29 @@ struct BenchProcesses: Sendable {
 
     /// CPU ticks of every member and, as `postgres`, of the postmaster and all its children.
     func cpuTicks() -> [String: Int64] {
-        var ticks: [String: Int64] = [:]
-        for member in members { ticks[member.name] = Self.stat(member.pid)?.cpuTicks ?? 0 }
-        if let postmaster {
-            var total = Self.stat(postmaster)?.cpuTicks ?? 0
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                guard let pid = Int32(entry), let stat = Self.stat(pid), stat.parent == postmaster else { continue }
-                total += stat.cpuTicks
-            }
-            ticks["postgres"] = total
-        }
-        return ticks
+        counters { Self.stat($0)?.cpuTicks ?? 0 }
     }
 
     /// Context switches (voluntary and not) of every member, summed over its threads, and, as
     /// `postgres`, of the postmaster and all its children.
     func contextSwitches() -> [String: Int64] {
-        var switches: [String: Int64] = [:]
-        for member in members { switches[member.name] = Self.threadSwitches(member.pid) }
+        counters(Self.threadSwitches)
+    }
+
+    /// `counter` of every member by name and, as `postgres`, summed over the postmaster and its
+    /// children.
+    private func counters(_ counter: (Int32) -> Int64) -> [String: Int64] {
+        var values: [String: Int64] = [:]
+        for member in members { values[member.name] = counter(member.pid) }
         if let postmaster {
-            var total = Self.threadSwitches(postmaster)
+            var total = counter(postmaster)
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
                 guard let pid = Int32(entry), let stat = Self.stat(pid), stat.parent == postmaster else { continue }
-                total += Self.threadSwitches(pid)
+                total += counter(pid)
             }
-            switches["postgres"] = total
+            values["postgres"] = total
         }
-        return switches
+        return values
     }
 
     /// The switches of every thread of `pid` (/proc/PID/task/*/status).
@@ -72,27 +68,25 @@ struct BenchProcesses: Sendable {
         }
     }
 
-    /// Context switches per request of each process between two `contextSwitches()` snapshots.
-    static func switchesPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
-        guard requests > 0 else { return [:] }
-        var result: [String: Double] = [:]
-        for (name, end) in after {
-            result[name] = Double(end - (before[name] ?? end)) / Double(requests)
-        }
-        return result
-    }
-
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     /// CPU microseconds per request of each process between two `cpuTicks()` snapshots.
     static func microsPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
+        perRequest(before: before, after: after, requests: requests, scale: 1e6 / ticksPerSecond)
+    }
+
+    /// Context switches per request of each process between two `contextSwitches()` snapshots.
+    static func switchesPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
+        perRequest(before: before, after: after, requests: requests, scale: 1)
+    }
+
+    /// Each counter's growth between two snapshots, times `scale`, per request.
+    private static func perRequest(before: [String: Int64], after: [String: Int64], requests: Int,
+                                   scale: Double) -> [String: Double] {
         guard requests > 0 else { return [:] }
-        var result: [String: Double] = [:]
-        for (name, end) in after {
-            let delta = end - (before[name] ?? end)
-            result[name] = Double(delta) / ticksPerSecond * 1e6 / Double(requests)
-        }
-        return result
+        return Dictionary(uniqueKeysWithValues: after.map { name, end in
+            (name, Double(end - (before[name] ?? end)) * scale / Double(requests))
+        })
     }
 
     /// Sums per-process values by role (`us-east1/gateway` -> `gateway`; `postgres` stays).
