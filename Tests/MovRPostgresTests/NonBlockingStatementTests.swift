@@ -2,6 +2,7 @@ import Foundation
 @testable import MovRPostgres
 import MovRTestSupport
 import NIOPosix
+import Synchronization
 import Testing
 
 /// The socket watcher alone, on a socket pair: it resumes a waiter when its socket has bytes,
@@ -108,39 +109,77 @@ import Testing
 @Suite struct NonBlockingStatementTests {
     @Test func aStatementInFlightHoldsNoThread() async throws {
         let applicationName = TestPostgres.uniqueName(prefix: "nothread")
+        let key = Int.random(in: 1..<Int(Int32.max))
         try await TestPostgres.withClient(poolSize: 4, applicationName: applicationName) { client in
             // Open all four connections first: opening does block a pool thread.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 { group.addTask { _ = try await client.query("SELECT pg_sleep(0.2)") } }
+                for _ in 0..<4 { group.addTask { _ = try await client.query("SELECT 1") } }
                 try await group.waitForAll()
             }
             #expect(await client.poolStatistics.openConnections == 4)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 {
-                    group.addTask { _ = try await client.query("SELECT pg_sleep(4)") }
-                }
-                // Until the server runs all four (seen from another client).
-                try await TestPostgres.withClient(poolSize: 1) { observer in
-                    var sleeping = 0
-                    for _ in 0..<100 where sleeping < 4 {
-                        try await Task.sleep(for: .milliseconds(20))
-                        sleeping = try await observer.query("""
-                            SELECT count(*) AS n FROM pg_stat_activity
-                            WHERE application_name = \(applicationName) AND state = 'active' AND query LIKE 'SELECT pg_sleep(4)%'
-                            """).first!.decode("n", as: Int.self)
+            // Another client on the same database (advisory locks are per database) holds an
+            // advisory lock; four statements of the client under test wait for it on the server
+            // until the test lets them go, however slow the machine.
+            var holderConfiguration = client.configuration
+            holderConfiguration.poolSize = 1
+            holderConfiguration.applicationName = applicationName + "_holder"
+            let observer = PostgresClient(configuration: holderConfiguration, logger: TestPostgres.logger)
+            do {
+                try await observer.withConnection { holder in
+                    _ = try await holder.query("SELECT pg_advisory_lock(CAST(\(key) AS bigint))")
+                    do {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for _ in 0..<4 {
+                                group.addTask {
+                                    _ = try await client.query("SELECT pg_advisory_xact_lock_shared(CAST(\(key) AS bigint))")
+                                }
+                            }
+                            // Until the server shows all four waiting for the lock.
+                            var waiting = 0
+                            let deadline = ContinuousClock.now + .seconds(60)
+                            while waiting < 4, ContinuousClock.now < deadline {
+                                try await Task.sleep(for: .milliseconds(20))
+                                waiting = try await holder.query("""
+                                    SELECT count(*) AS n FROM pg_stat_activity
+                                    WHERE application_name = \(applicationName) AND wait_event_type = 'Lock'
+                                    """).first!.decode("n", as: Int.self)
+                            }
+                            #expect(waiting == 4)
+                            // All four connections are busy on the server. The client's threads
+                            // (one per connection for opening and closing, one watcher) are free:
+                            // a work item runs while the statements still wait. Blocking libpq
+                            // calls would hold all four threads until the lock is released, which
+                            // happens only after this check (bounded so a regression fails
+                            // instead of hanging).
+                            let ran = Flag()
+                            client.threadPool.submit { state in if state == .active { ran.set() } }
+                            let checkDeadline = ContinuousClock.now + .seconds(30)
+                            while !ran.isSet, ContinuousClock.now < checkDeadline {
+                                try await Task.sleep(for: .milliseconds(10))
+                            }
+                            let ranWhileWaiting = ran.isSet
+                            #expect(ranWhileWaiting)
+                            _ = try await holder.query("SELECT pg_advisory_unlock(CAST(\(key) AS bigint))")
+                            try await group.waitForAll()
+                        }
+                    } catch {
+                        _ = try? await holder.query("SELECT pg_advisory_unlock(CAST(\(key) AS bigint))")
+                        throw error
                     }
-                    #expect(sleeping == 4)
                 }
-                // All four connections are busy on the server. The client's threads (one per
-                // connection for opening and closing, one watcher) are free: a work item runs
-                // at once. Blocking libpq calls would hold all four until the sleeps end (the
-                // bound leaves the test's own scheduling room on a loaded machine).
-                let started = ContinuousClock.now
-                try await client.threadPool.runIfActive {}
-                #expect(ContinuousClock.now - started < .seconds(2))
-                try await group.waitForAll()
+            } catch {
+                await observer.shutdown()
+                throw error
             }
+            await observer.shutdown()
         }
+    }
+
+    /// A flag set from a thread-pool work item and read by the test.
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
     }
 
     @Test func aStatementLargerThanTheSocketBufferIsSentWhole() async throws {
