@@ -70,7 +70,12 @@ public enum RFC3339 {
     /// Parses an RFC 3339 date-time: fractional seconds optional (any number of digits), offset
     /// `Z` or `±HH:MM`. Returns nil for anything else, including impossible dates and leap seconds.
     public static func date(from string: String) -> Date? {
-        var scanner = Scanner(bytes: Array(string.utf8))
+        var text = string
+        return text.withUTF8 { date(fromUTF8: $0) }
+    }
+
+    private static func date(fromUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        var scanner = Scanner(bytes: bytes)
         guard let year = scanner.digits(4), scanner.take("-"),
               let month = scanner.digits(2), scanner.take("-"),
               let day = scanner.digits(2), scanner.take("T") || scanner.take("t"),
@@ -119,11 +124,12 @@ public enum RFC3339 {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
+    /// Reads the string's own UTF-8 storage (no copy per parsed time).
     private struct Scanner {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
         var isAtEnd: Bool { index == bytes.count }
 

@@ -5,7 +5,7 @@ import MovRRPC
 import NIOCore
 
 // The request path's inner loops without a network: writing a 25-vehicle result as JSON (what
-// the vehicles service sends for `vehicles.list`), and one JSON-RPC request through the
+// the vehicles service sends for `vehicles.list`) and reading it back as a caller does, and one JSON-RPC request through the
 // dispatcher (parse, strict params decoding, handler, result and envelope writing). Allocation
 // counts are what to watch: a change that adds one per vehicle or per request shows here before
 // it shows in throughput. Results: docs/benchmarks.md, "Micro-benchmarks".
@@ -27,6 +27,15 @@ enum Fixture {
         return dispatcher
     }()
 
+    /// The page as the gateway sends it, for the client's side.
+    static let pageBytes: ByteBuffer = {
+        var buffer = ByteBuffer()
+        var writer = JSONByteWriter(capacity: 10240)
+        try! page.writeJSON(into: &writer)
+        writer.write(to: &buffer)
+        return buffer
+    }()
+
     static let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"vehicles.list","params":{"city":"new york","limit":25}}"#.utf8)
 }
 
@@ -44,6 +53,15 @@ let benchmarks: @Sendable () -> Void = {
             try Fixture.page.writeJSON(into: &writer)
             writer.write(to: &buffer)
             blackHole(buffer)
+        }
+    }
+
+    // What a caller of vehicles.list does with the reply (RPCClient's typed `call`: parse, then
+    // decode leniently); the rides service and the load generator decode results this way.
+    Benchmark("json: parse and decode a 25-vehicle page") { benchmark in
+        let raw = RawJSON(validated: Fixture.pageBytes)
+        for _ in benchmark.scaledIterations {
+            blackHole(try raw.parsed().decode(as: VehiclesListResult.self, strict: false))
         }
     }
 

@@ -71,7 +71,7 @@ struct JSONValueDecoder: Decoder {
         if T.self == Decimal.self {
             guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
             guard let decimal = Decimal(string: literal, locale: Locale(identifier: "en_US_POSIX")) else {
-                throw unrepresentable(literal, as: T.self)
+                throw Self.unrepresentable(literal, as: T.self, at: codingPath)
             }
             if let result = decimal as? T { return result }
         }
@@ -92,7 +92,30 @@ struct JSONValueDecoder: Decoder {
     }
 
     func decodeInteger<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
-        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+        try Self.integer(value, as: type, at: codingPath)
+    }
+
+    func decodeFloatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
+        try Self.floatingPoint(value, as: type, at: codingPath)
+    }
+
+    // The scalar conversions, shared by the decoder's own single value and by a keyed
+    // container's members (which convert without a decoder of their own). `codingPath` is only
+    // evaluated for an error.
+
+    static func string(_ value: JSONValue, at codingPath: @autoclosure () -> [any CodingKey]) throws -> String {
+        guard case .string(let text) = value else { throw mismatch(String.self, at: codingPath(), found: value) }
+        return text
+    }
+
+    static func bool(_ value: JSONValue, at codingPath: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let flag) = value else { throw mismatch(Bool.self, at: codingPath(), found: value) }
+        return flag
+    }
+
+    static func integer<T: FixedWidthInteger>(_ value: JSONValue, as type: T.Type,
+                                              at codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
+        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath(), found: value) }
         if let exact = T(literal) { return exact }
         // `1e2` or `100.0` name an integer too; below 2^53 a double holds it exactly.
         if let double = Double(literal), double.rounded() == double, abs(double) < 0x1p53,
@@ -100,16 +123,18 @@ struct JSONValueDecoder: Decoder {
         {
             return exact
         }
-        throw unrepresentable(literal, as: T.self)
+        throw unrepresentable(literal, as: T.self, at: codingPath())
     }
 
-    func decodeFloatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
-        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath, found: value) }
-        guard let number = T(literal), number.isFinite else { throw unrepresentable(literal, as: T.self) }
+    static func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ value: JSONValue, as type: T.Type, at codingPath: @autoclosure () -> [any CodingKey]
+    ) throws -> T {
+        guard case .number(let literal) = value else { throw mismatch(T.self, at: codingPath(), found: value) }
+        guard let number = T(literal), number.isFinite else { throw unrepresentable(literal, as: T.self, at: codingPath()) }
         return number
     }
 
-    private func unrepresentable(_ literal: String, as type: Any.Type) -> DecodingError {
+    private static func unrepresentable(_ literal: String, as type: Any.Type, at codingPath: [any CodingKey]) -> DecodingError {
         DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "Number does not fit \(type)"))
     }
 }
@@ -132,15 +157,8 @@ private func mismatch(_ type: Any.Type, at codingPath: [any CodingKey], found va
 extension JSONValueDecoder: SingleValueDecodingContainer {
     func decodeNil() -> Bool { value.isNull }
 
-    func decode(_ type: Bool.Type) throws -> Bool {
-        guard case .bool(let flag) = value else { throw mismatch(type, at: codingPath, found: value) }
-        return flag
-    }
-
-    func decode(_ type: String.Type) throws -> String {
-        guard case .string(let text) = value else { throw mismatch(type, at: codingPath, found: value) }
-        return text
-    }
+    func decode(_ type: Bool.Type) throws -> Bool { try Self.bool(value, at: codingPath) }
+    func decode(_ type: String.Type) throws -> String { try Self.string(value, at: codingPath) }
 
     func decode(_ type: Double.Type) throws -> Double { try decodeFloatingPoint(type) }
     func decode(_ type: Float.Type) throws -> Float { try decodeFloatingPoint(type) }
@@ -191,35 +209,51 @@ struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return members[key.stringValue] != nil
     }
 
-    private func member(_ key: Key) throws -> JSONValueDecoder {
+    /// The member's value, recorded as asked for; `keyNotFound` when absent.
+    private func value(_ key: Key) throws -> JSONValue {
         decoder.request(key.stringValue)
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "Missing member \(key.stringValue)"))
         }
-        return decoder.child(value, key: key)
+        return value
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
-
-    func decodeValue<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let decoder = try member(key)
-        return try decoder.decode(type)
+    /// A decoder for the member (for values that open containers or decode themselves).
+    private func member(_ key: Key) throws -> JSONValueDecoder {
+        decoder.child(try value(key), key: key)
     }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeValue(type, forKey: key) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decodeValue(type, forKey: key) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decodeValue(type, forKey: key) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decodeValue(type, forKey: key) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeValue(type, forKey: key) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decodeValue(type, forKey: key) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decodeValue(type, forKey: key) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decodeValue(type, forKey: key) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeValue(type, forKey: key) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decodeValue(type, forKey: key) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decodeValue(type, forKey: key) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decodeValue(type, forKey: key) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decodeValue(type, forKey: key) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeValue(type, forKey: key) }
+    // Scalars convert from the member's value directly: no decoder, no coding path unless an
+    // error needs one (a vehicle page has ~300 of them).
+
+    func decodeNil(forKey key: Key) throws -> Bool { try value(key).isNull }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try JSONValueDecoder.bool(value(key), at: codingPath + [key])
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try JSONValueDecoder.string(value(key), at: codingPath + [key])
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try floatingPoint(type, forKey: key) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try floatingPoint(type, forKey: key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(type, forKey: key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(type, forKey: key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(type, forKey: key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(type, forKey: key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(type, forKey: key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(type, forKey: key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(type, forKey: key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(type, forKey: key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(type, forKey: key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, forKey: key) }
+
+    private func integer<T: FixedWidthInteger>(_ type: T.Type, forKey key: Key) throws -> T {
+        try JSONValueDecoder.integer(value(key), as: type, at: codingPath + [key])
+    }
+
+    private func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type, forKey key: Key) throws -> T {
+        try JSONValueDecoder.floatingPoint(value(key), as: type, at: codingPath + [key])
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try member(key).decodeAny(type) }
 
