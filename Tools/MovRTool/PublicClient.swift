@@ -36,13 +36,33 @@ public struct PublicClient: Sendable {
         _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
         idempotent: Bool = false, headers extraHeaders: [(String, String)] = [], reportUnreachable: Bool = false
     ) async throws -> R {
+        try await client.call(method, params: params, as: R.self,
+                              options: Self.options(token: token, city: city, idempotent: idempotent,
+                                                    headers: extraHeaders, reportUnreachable: reportUnreachable))
+    }
+
+    /// ``call(_:_:as:token:city:idempotent:headers:reportUnreachable:)`` without decoding: the
+    /// reply is checked to be a JSON-RPC result (not an error) holding one well-formed JSON
+    /// value, which is returned as bytes. For load that only needs to know a call succeeded,
+    /// checked as `wrk`'s script checks it, so the client's own decoding does not share the
+    /// cores with what is measured.
+    public func callUnparsed<P: Encodable & Sendable>(
+        _ method: String, _ params: P, token: String? = nil, city: String? = nil, idempotent: Bool = false
+    ) async throws -> RawJSON {
+        try await client.callRaw(method, params: params,
+                                 options: Self.options(token: token, city: city, idempotent: idempotent,
+                                                       headers: [], reportUnreachable: false))
+    }
+
+    private static func options(token: String?, city: String?, idempotent: Bool, headers extraHeaders: [(String, String)],
+                                reportUnreachable: Bool) -> RPCCallOptions {
         var headers = extraHeaders
         if let token { headers.append(("authorization", "Bearer \(token)")) }
         if let city { headers.append(("x-city", city)) }
         var options = RPCCallOptions(deadline: .now + .seconds(30), idempotent: idempotent, headers: headers)
         // RPCUnreachableError instead of 503 when no attempt was sent (the gateway never saw it).
         options.reportUnreachable = reportUnreachable
-        return try await client.call(method, params: params, as: R.self, options: options)
+        return options
     }
 
     /// ``call(_:_:as:token:city:idempotent:headers:)`` and what the reply's headers said:

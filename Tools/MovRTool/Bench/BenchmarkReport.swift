@@ -127,7 +127,7 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[4])")
         out.append("")
-        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time.")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles.")
         out.append("")
         out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent |")
         out.append("|---|---|---|---|---|---|---|---|---|")
