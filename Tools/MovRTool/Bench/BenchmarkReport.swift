@@ -47,16 +47,17 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[1])")
         out.append("")
-        out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children.")
+        out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children; `client` is what sent the requests, on the same cores: wrk for the lists (a reaped child's usage), `movr bench`'s own load engine for the ride cycle (the process's usage).")
         out.append("")
         var columns: [(String, [[String: Double]])] = lists.map { ("vehicles.list \($0.limit)", $0.cpu) }
         if let cycle = rideCycle { columns.append(("ride cycle (start+end)", cycle.cpu)) }
         let names = Set(columns.flatMap { $0.1.flatMap(\.keys) }).sorted()
         out.append("| process | " + columns.map(\.0).joined(separator: " | ") + " |")
         out.append("|---|" + columns.map { _ in "---|" }.joined())
-        for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
+        for role in ["gateway", "users", "vehicles", "rides", "postgres", "client"] {
             let values = columns.map { Self.perRequestByRole($0.1)[role] }
-            out.append("| **\(role)** (all regions) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
+            let label = role == "client" ? "**client** (wrk; load engine)" : "**\(role)** (all regions)"
+            out.append("| \(label) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
         }
         for name in names where name.contains("/") {
             let values = columns.map { column in BenchParse.median(column.1.map { $0[name] ?? 0 }) }
@@ -71,7 +72,7 @@ extension BenchResults {
             out.append("")
             out.append("| process | " + switchColumns.map(\.0).joined(separator: " | ") + " |")
             out.append("|---|" + switchColumns.map { _ in "---|" }.joined())
-            for role in ["gateway", "users", "vehicles", "rides", "postgres"] {
+            for role in ["gateway", "users", "vehicles", "rides", "postgres", "client"] {
                 let values = switchColumns.map { Self.perRequestByRole($0.1)[role] }
                 out.append("| **\(role)** | " + values.map { f($0, 2) }.joined(separator: " | ") + " |")
             }

@@ -32,15 +32,34 @@ struct BenchProcesses: Sendable {
         (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchParse.procStat)
     }
 
-    /// CPU ticks of every member and, as `postgres`, of the postmaster and all its children.
+    /// CPU ticks of every member, as `postgres` of the postmaster and all its children, and as
+    /// `client` of whatever sent the requests (see ``clientUsage()``).
     func cpuTicks() -> [String: Int64] {
-        counters { Self.stat($0)?.cpuTicks ?? 0 }
+        var values = counters { Self.stat($0)?.cpuTicks ?? 0 }
+        values["client"] = Int64((Self.clientUsage().cpuMicroseconds * Self.ticksPerSecond / 1e6).rounded())
+        return values
     }
 
-    /// Context switches (voluntary and not) of every member, summed over its threads, and, as
-    /// `postgres`, of the postmaster and all its children.
+    /// Context switches (voluntary and not) of every member, summed over its threads, as
+    /// `postgres` of the postmaster and all its children, and as `client` of the load's sender.
     func contextSwitches() -> [String: Int64] {
-        counters(Self.threadSwitches)
+        var values = counters(Self.threadSwitches)
+        values["client"] = Self.clientUsage().switches
+        return values
+    }
+
+    /// What the load's sender used so far: this process (the load engine, for the ride cycle
+    /// and the sweep) plus its finished children (wrk and pgbench, counted once reaped, so a wrk
+    /// run's whole CPU falls between the snapshots around it).
+    static func clientUsage() -> (cpuMicroseconds: Double, switches: Int64) {
+        var own = rusage()
+        var children = rusage()
+        getrusage(RUSAGE_SELF, &own)
+        getrusage(RUSAGE_CHILDREN, &children)
+        func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
+        let cpu = micros(own.ru_utime) + micros(own.ru_stime) + micros(children.ru_utime) + micros(children.ru_stime)
+        let switches = Int64(own.ru_nvcsw + own.ru_nivcsw + children.ru_nvcsw + children.ru_nivcsw)
+        return (cpu, switches)
     }
 
     /// `counter` of every member by name and, as `postgres`, summed over the postmaster and its
