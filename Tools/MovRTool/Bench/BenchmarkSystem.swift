@@ -54,8 +54,8 @@ struct BenchProcesses: Sendable {
     static func clientUsage() -> (cpuMicroseconds: Double, switches: Int64) {
         var own = rusage()
         var children = rusage()
-        getrusage(RUSAGE_SELF, &own)
-        getrusage(RUSAGE_CHILDREN, &children)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &own)
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &children)
         func micros(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
         let cpu = micros(own.ru_utime) + micros(own.ru_stime) + micros(children.ru_utime) + micros(children.ru_stime)
         let switches = Int64(own.ru_nvcsw + own.ru_nivcsw + children.ru_nvcsw + children.ru_nivcsw)
