@@ -172,6 +172,16 @@ extension Benchmark {
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
         _ = try await client.call("rides.end", RidesEndParams(rideID: ride.id, location: rider.location, battery: 80),
                                   as: RideResult.self, token: rider.token, city: rider.city)
+        // The rides service deletes the end's outbox entry on its next acknowledgement pass
+        // (every 200 ms), after the reply: wait until the log shows it, or the captured cycle
+        // (and pgbench's script) would sometimes lack a statement the path runs.
+        let waited = ContinuousClock.now
+        while ContinuousClock.now - waited < .seconds(5) {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
+               log[endMarker.upperBound...].contains("DELETE FROM outbox") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
         try await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
                                       "SELECT pg_reload_conf()"])
