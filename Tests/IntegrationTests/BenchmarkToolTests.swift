@@ -38,6 +38,10 @@ import Testing
         #expect(!text.contains("ride cycle: "), "the ride cycle failed")
         #expect(text.contains("| PostgresClient (") && text.contains("| thread-pool hand-off alone |"), "no database client rows")
         #expect(!text.contains("database client: "), "the database client section failed")
+        #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
+        let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
+        #expect(halfRate.count == 1 && halfRate.first?.hasSuffix("| – / – |") == false,
+                "no pgbench -R figures beside the sweep: \(halfRate)")
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }
 }

@@ -65,6 +65,9 @@ import Testing
         #expect(output.statementLatencies[1].command == "SELECT id, city FROM vehicles")
         #expect(BenchParse.pgbenchTransactionLatencies("0 1 1500 0 1700000000 12\n3 9 250 0 1700000000 13\nbad line\n")
                     == [1.5, 0.25])
+        // With -R, the seventh field (schedule lag) counts: latency from the scheduled start.
+        #expect(BenchParse.pgbenchTransactionLatencies("0 1 1500 0 1700000000 12 250\n1 2 400 0 1700000000 14 0\n")
+                    == [1.75, 0.4])
     }
 
     @Test func procStatCountsFieldsAfterTheLastParenthesis() throws {

@@ -158,8 +158,19 @@ public struct Benchmark: Sendable {
                                                       rate: rate)
                 configuration.mix = "vehicles.list=1"
                 let report = await LoadGenerator.run(configuration, workload: workload)
-                results.sweep.append(Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report,
-                                                     operation: .vehiclesList))
+                var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
+                // The same rate on the SQL alone: the tail this machine gives a single hop.
+                do {
+                    Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")
+                    let script = try writeListPgbenchScript(directory: work, cities: cities, limit: list.limit)
+                    let sql = try await pgbench(script: script, databaseURL: vehiclesURL, clients: options.connections,
+                                                work: work, name: "sweep\(Int(fraction * 100))", rate: rate)
+                    point.sqlP99Ms = sql.latencies.isEmpty ? nil : BenchParse.percentile(sql.latencies, 99)
+                    point.sqlMaxMs = sql.latencies.max()
+                } catch {
+                    results.errors.append("pgbench at \(Int(rate)) tx/s: \(error)")
+                }
+                results.sweep.append(point)
             }
         }
 
@@ -244,14 +255,17 @@ public struct Benchmark: Sendable {
     }
 
     /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
+    /// With `rate`, pgbench's own open model (`-R`): transactions scheduled at that total rate,
+    /// latencies from the scheduled start.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
-                 defines: [String: String] = [:], seconds: Int? = nil)
+                 defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil)
         async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
         let logs = work + "/pgbench-logs"
         try? FileManager.default.removeItem(atPath: logs)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         var arguments = ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(min(2, clients))",
                          "-T", "\(seconds ?? options.seconds)", "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
+        if let rate { arguments += ["-R", String(format: "%.1f", rate)] }
         for (key, value) in defines.sorted(by: { $0.key < $1.key }) { arguments += ["-D", "\(key)=\(value)"] }
         arguments.append(databaseURL)
         let log = work + "/pgbench-\(name).log"

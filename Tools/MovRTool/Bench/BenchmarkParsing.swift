@@ -106,13 +106,16 @@ enum BenchParse {
         return PgbenchOutput(tps: tps, transactions: transactions, failed: failed, statementLatencies: latencies)
     }
 
-    /// pgbench `-l` lines: `client_id transaction_no latency_us script_no epoch epoch_us`; the
-    /// latencies in milliseconds (failed transactions, latency `failed`, left out).
+    /// pgbench `-l` lines: `client_id transaction_no latency_us script_no epoch epoch_us`, and
+    /// with `-R` a seventh field, the schedule lag (µs from the transaction's scheduled start to
+    /// its real one); the latencies in milliseconds, from the scheduled start when there is one
+    /// (failed transactions, latency `failed`, left out).
     static func pgbenchTransactionLatencies(_ text: String) -> [Double] {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 3, let micros = Double(fields[2]) else { return nil }
-            return micros / 1000
+            let lag = fields.count >= 7 ? Double(fields[6]) ?? 0 : 0
+            return (micros + lag) / 1000
         }
     }
 

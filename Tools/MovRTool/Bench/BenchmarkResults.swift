@@ -63,6 +63,9 @@ struct BenchResults: Codable, Sendable {
         var errors: Int
         var late: Int
         var unsent: Int
+        /// pgbench `-R` at the same rate on the list's SQL: p99 and maximum from the scheduled start.
+        var sqlP99Ms: Double?
+        var sqlMaxMs: Double?
     }
 
     struct Footprint: Codable, Sendable {
