@@ -78,6 +78,7 @@ let package = Package(
         .target(
             name: "MovRRPCTransport",
             dependencies: [
+                "MovRCrypto",
                 "MovRRPC",
                 "MovRTLS",
                 .product(name: "Logging", package: "swift-log"),

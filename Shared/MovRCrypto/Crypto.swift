@@ -56,16 +56,21 @@ public enum ConstantTime {
 }
 
 public enum Hex {
-    /// Lowercase hexadecimal, two digits per byte.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+    /// Lowercase hexadecimal, two digits per byte, written straight into the string's storage
+    /// (the gateway makes one per request id).
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { output in
+            digits.withUTF8Buffer { digits in
+                var index = 0
+                for byte in bytes {
+                    output[index] = digits[Int(byte >> 4)]
+                    output[index + 1] = digits[Int(byte & 0x0f)]
+                    index += 2
+                }
+                return index
+            }
         }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 

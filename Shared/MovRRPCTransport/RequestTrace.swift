@@ -1,52 +1,29 @@
 import FoundationEssentials
 import Glibc
+import MovRCrypto
 
 /// The request id that follows one client request through every executable.
 ///
 /// It travels as a W3C `traceparent` header (`00-<32 hex trace id>-<16 hex span id>-01`); the trace
 /// id is the request id. `X-Request-Id` is accepted from clients that do not speak traceparent.
 public enum RequestTrace {
-    /// A fresh 128-bit request id in lowercase hex (every request the gateway takes gets one:
-    /// one `getrandom` and one string).
+    /// A fresh 128-bit request id in lowercase hex.
     public static func newRequestID() -> String {
-        var bytes: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &bytes) { fillRandom($0) }
-        return withUnsafeBytes(of: &bytes) { random in
-            String(unsafeUninitializedCapacity: 32) { output in
-                writeHex(random, into: output)
-                return 32
-            }
-        }
+        randomHex(byteCount: 16)
     }
 
     /// A `traceparent` header value carrying `requestID` with a fresh span id.
     public static func traceparent(requestID: String) -> String {
-        var span: UInt64 = 0
-        withUnsafeMutableBytes(of: &span) { fillRandom($0) }
-        let spanText = withUnsafeBytes(of: &span) { random in
-            String(unsafeUninitializedCapacity: 16) { output in
-                writeHex(random, into: output)
-                return 16
-            }
-        }
-        return "00-" + requestID + "-" + spanText + "-01"
+        "00-" + requestID + "-" + randomHex(byteCount: 8) + "-01"
     }
 
-    /// Fills `buffer` from the C library's cryptographic generator (glibc >= 2.36: the
-    /// kernel's `getrandom`), in one call for all the bytes instead of one per 64-bit word as
-    /// `SystemRandomNumberGenerator` draws them.
-    private static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-        guard let base = buffer.baseAddress else { return }
-        arc4random_buf(base, buffer.count)
-    }
-
-    private static func writeHex(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) {
-        let digits: StaticString = "0123456789abcdef"
-        digits.withUTF8Buffer { digits in
-            for (index, byte) in bytes.enumerated() {
-                output[2 * index] = digits[Int(byte >> 4)]
-                output[2 * index + 1] = digits[Int(byte & 0x0F)]
-            }
+    /// `byteCount` bytes from the C library's cryptographic generator (glibc >= 2.36: the
+    /// kernel's `getrandom`), drawn in one call rather than one per 64-bit word as
+    /// `SystemRandomNumberGenerator` does, in lowercase hex.
+    private static func randomHex(byteCount: Int) -> String {
+        withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 1) { random in
+            arc4random_buf(random.baseAddress!, byteCount)
+            return Hex.encode(random)
         }
     }
 

@@ -151,6 +151,7 @@ public struct Benchmark: Sendable {
         if let list = results.lists.first(where: { $0.limit == 25 }) ?? results.lists.first {
             let maximum = BenchParse.median(list.gateway.map(\.throughput))
             let workload = VehiclesListWorkload(client: client, cities: cities, limit: list.limit)
+            let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: list.limit)
             for fraction in [0.25, 0.5, 0.75, 0.9] where maximum.isFinite && maximum > 0 {
                 let rate = maximum * fraction
                 Console.line("vehicles.list open model at \(Int(fraction * 100))% of max: \(Int(rate)) req/s...")
@@ -162,8 +163,7 @@ public struct Benchmark: Sendable {
                 // The same rate on the SQL alone: the tail this machine gives a single hop.
                 do {
                     Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")
-                    let script = try writeListPgbenchScript(directory: work, cities: cities, limit: list.limit)
-                    let sql = try await pgbench(script: script, databaseURL: vehiclesURL, clients: options.connections,
+                    let sql = try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
                                                 work: work, name: "sweep\(Int(fraction * 100))", rate: rate)
                     point.sqlP99Ms = sql.latencies.isEmpty ? nil : BenchParse.percentile(sql.latencies, 99)
                     point.sqlMaxMs = sql.latencies.max()
