@@ -106,6 +106,35 @@ import Testing
         #expect(closed?.code == .poolClosed)
     }
 
+    /// The harness's retry (for a shared cluster swamped at suite start) tries a refused
+    /// connection three times, then reports it; other errors are not retried.
+    @Test func theHarnessRetriesOnlyConnectionFailuresAndGivesUp() async throws {
+        let url = "postgresql://postgres@127.0.0.1:\(try TestPostgres.freePort())/none"
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1), logger: TestPostgres.logger)
+        var attempts = 0
+        let refused = await #expect(throws: PostgresError.self) {
+            try await TestPostgres.retryingConnectionFailures("connecting to a closed port") {
+                attempts += 1
+                _ = try await client.query("SELECT 1")
+            }
+        }
+        #expect(refused?.code == .connectionFailed)
+        #expect(attempts == 3)
+        await client.shutdown()
+
+        attempts = 0
+        try await TestPostgres.withClient { client in
+            let syntax = await #expect(throws: PostgresError.self) {
+                try await TestPostgres.retryingConnectionFailures("a bad statement") {
+                    attempts += 1
+                    _ = try await client.query("SELEC 1")
+                }
+            }
+            #expect(syntax?.sqlState == "42601")
+        }
+        #expect(attempts == 1)
+    }
+
     @Test func multiHostURLSkipsADeadHost() async throws {
         let cluster = try await TestPostgres.sharedCluster()
         let deadPort = try TestPostgres.freePort()

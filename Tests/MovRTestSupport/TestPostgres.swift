@@ -21,21 +21,53 @@ public enum TestPostgres {
     public static func createDatabase(prefix: String = "t") async throws -> String {
         let cluster = try await sharedCluster()
         let name = uniqueName(prefix: prefix)
-        try await cluster.createDatabase(name)
+        try await retryingConnectionFailures("creating database \(name)") {
+            try await cluster.createDatabase(name)
+        }
         return cluster.url(database: name)
+    }
+
+    /// Runs `body` again (up to three times in all) when it fails to connect, and logs libpq's
+    /// message each time. The whole suite starts at once on two cores; CI has seen a connection
+    /// to the shared cluster miss even a 20 s `connect_timeout` in the first seconds of a run
+    /// (stop 15: four rides tests, `connectionFailed` at 19–20 s). A connection failure happens
+    /// before any statement is sent, so running `body` again cannot apply anything twice.
+    public static func retryingConnectionFailures<R>(_ what: String, _ body: () async throws -> R) async throws -> R {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as PostgresError where error.code == .connectionFailed && attempt < 3 {
+                logger.warning("\(what): connecting failed (attempt \(attempt) of 3), retrying: \(error.debugDescription)")
+                attempt += 1
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// A client on a fresh database of the shared cluster. Call `shutdown()` when done.
     ///
     /// Connecting gets 20 s, not the services' 5 s: when the whole suite starts at once on two
-    /// cores, a SCRAM handshake has been seen to miss 5 s (a `connectionFailed` in CI).
+    /// cores, a SCRAM handshake has been seen to miss 5 s (a `connectionFailed` in CI); the first
+    /// connection is opened before returning, with `retryingConnectionFailures`.
     public static func makeClient(poolSize: Int = 4, applicationName: String = "movr-test",
                                   poolTimeoutSeconds: Double = 60) async throws -> PostgresClient {
         let url = try await createDatabase()
-        return PostgresClient(
+        let client = PostgresClient(
             configuration: PostgresConfiguration(url: url, poolSize: poolSize, connectTimeoutSeconds: 20,
                                                  poolTimeoutSeconds: poolTimeoutSeconds, applicationName: applicationName),
             logger: logger)
+        // The first connection is opened here, where a slow start can be retried; the test then
+        // begins with it idle in the pool.
+        do {
+            try await retryingConnectionFailures("connecting to \(url)") {
+                try await client.withConnection { _ in }
+            }
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        return client
     }
 
     /// Runs `body` with a client on a fresh database and shuts the client down afterwards.
