@@ -227,9 +227,18 @@ public final class PostgresConnection {
         }
         var last: LibPQResult?
         var firstError: PostgresError?
+        var yielded = false
         while true {
             while PQisBusy(conn) == 1 {
-                try await readiness.wait(for: socket)
+                if !yielded {
+                    // Let the executor run what else is ready first (other requests on this event
+                    // loop); under load the answer is often in by then, and reading it here saves
+                    // the readiness thread's wake and the hop back. Idle, this costs one recv.
+                    yielded = true
+                    await Task.yield()
+                } else {
+                    try await readiness.wait(for: socket)
+                }
                 guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
             }
             guard let raw = PQgetResult(conn) else { break }

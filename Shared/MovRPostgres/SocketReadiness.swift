@@ -9,7 +9,8 @@ import NIOConcurrencyHelpers
 ///
 /// libpq runs in non-blocking mode: the task that holds a connection sends its statement and
 /// reads the answer itself, on whatever thread it runs (a request's event loop); only the wait
-/// for the server's bytes is handed here. A statement then costs one wake of this thread and
+/// for the server's bytes is handed here (after one `Task.yield`, which under load often finds
+/// the answer already in). A wait costs one wake of this thread and
 /// one of the task's executor, where a blocking call on a thread pool cost three thread
 /// switches (the hand-off, the blocked `poll`, the way back); under load one `epoll_wait` can
 /// report several connections at once.
