@@ -40,8 +40,14 @@ import Testing
         #expect(!text.contains("database client: "), "the database client section failed")
         #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
-        #expect(halfRate.count == 1 && halfRate.first?.hasSuffix("| – / – |") == false,
-                "no pgbench -R figures beside the sweep: \(halfRate)")
+        let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        #expect(halfRate.count == 1 && cells.count == 11, "no 50 % sweep row: \(halfRate)")
+        if cells.count == 11 {
+            #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
+            // gateway / vehicles / postgres, each a figure
+            let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(cpu.count == 3 && cpu.allSatisfy { Double($0.replacingOccurrences(of: " ", with: "")) != nil }, "no CPU per request at the sweep's rate: \(halfRate)")
+        }
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }
 }

@@ -158,8 +158,12 @@ public struct Benchmark: Sendable {
                 var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,
                                                       rate: rate)
                 configuration.mix = "vehicles.list=1"
+                let before = processes.cpuTicks()
                 let report = await LoadGenerator.run(configuration, workload: workload)
                 var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
+                // What a request costs at this load (the closed-loop table above: at saturation).
+                point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
+                    before: before, after: processes.cpuTicks(), requests: report.totals.count))
                 // The same rate on the SQL alone: the tail this machine gives a single hop.
                 do {
                     Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")

@@ -128,12 +128,15 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[4])")
         out.append("")
-        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone.")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), to set beside the closed-loop figures above, which are at saturation.")
         out.append("")
-        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres (µs) |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for point in sweep {
-            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) |")
+            let cpu = point.cpuMicros.map { cpu in
+                ["gateway", "vehicles", "postgres"].map { f(cpu[$0], 0) }.joined(separator: " / ")
+            } ?? "–"
+            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) |")
         }
         out.append("")
 

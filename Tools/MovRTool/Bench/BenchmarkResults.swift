@@ -66,6 +66,8 @@ struct BenchResults: Codable, Sendable {
         /// pgbench `-R` at the same rate on the list's SQL: p99 and maximum from the scheduled start.
         var sqlP99Ms: Double?
         var sqlMaxMs: Double?
+        /// CPU per request (µs) of each role (gateway, vehicles, postgres, client) at this rate.
+        var cpuMicros: [String: Double]?
     }
 
     struct Footprint: Codable, Sendable {
