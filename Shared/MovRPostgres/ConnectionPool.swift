@@ -70,7 +70,7 @@ final class ConnectionPool: Sendable {
             let grant = try await acquire()
             switch grant {
             case .connection(let entry):
-                if entry.connection.isReusable() { return entry }
+                if entry.connection.isReusableAtCheckout() { return entry }
                 discard(entry, reason: "unhealthy on checkout")
             case .slot:
                 return try await openReserved()

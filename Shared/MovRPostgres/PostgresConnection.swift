@@ -141,13 +141,25 @@ public final class PostgresConnection {
 
     // MARK: Pool support (called while the pool owns the connection; non-blocking)
 
-    /// True if the connection can be handed out again: not broken, idle (no open transaction),
-    /// and — without a round trip — the socket has not been closed by the server (e.g. restart).
+    /// True if the connection can be handed back to the pool: not broken, not busy, and idle (no
+    /// open transaction). No system call: it has just finished its exchange; a server that closes
+    /// it while it waits idle is seen at the next checkout (``isReusableAtCheckout()``).
     func isReusable() -> Bool {
         guard !markedBroken, let handle else { return false }
         let conn = handle.pointer
-        guard PQstatus(conn) == CONNECTION_OK, PQtransactionStatus(conn) == PQTRANS_IDLE else { return false }
-        // The first read may only pick up a pending FATAL message; the next one sees the EOF.
+        return PQstatus(conn) == CONNECTION_OK && PQisBusy(conn) == 0 && PQtransactionStatus(conn) == PQTRANS_IDLE
+    }
+
+    /// ``isReusable()``, and — without a round trip — the server has not closed the socket while
+    /// the connection waited idle (e.g. a restart). One `poll` with no timeout: an idle
+    /// connection has nothing to read, so a socket with nothing to read (a hang-up reads as
+    /// readable: end of file) is alive.
+    /// Otherwise libpq reads what is there: the first read may only pick up a pending FATAL
+    /// message, the next one sees the EOF.
+    func isReusableAtCheckout() -> Bool {
+        guard isReusable(), let conn = handle?.pointer else { return false }
+        var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, 0) == 0 { return true }
         for _ in 0..<3 {
             guard PQconsumeInput(conn) == 1, PQstatus(conn) == CONNECTION_OK else { return false }
         }
