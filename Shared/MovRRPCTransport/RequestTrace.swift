@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import MovRCrypto
+import Synchronization
 
 /// The request id that follows one client request through every executable.
 ///
@@ -17,13 +18,11 @@ public enum RequestTrace {
         "00-" + requestID + "-" + randomHex(byteCount: 8) + "-01"
     }
 
-    /// `byteCount` bytes from the C library's cryptographic generator (glibc >= 2.36: the
-    /// kernel's `getrandom`), drawn in one call rather than one per 64-bit word as
-    /// `SystemRandomNumberGenerator` does, in lowercase hex.
+    /// `byteCount` random bytes in lowercase hex, from ``RandomBytes``.
     private static func randomHex(byteCount: Int) -> String {
         withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 1) { random in
-            arc4random_buf(random.baseAddress!, byteCount)
-            return Hex.encode(random)
+            RandomBytes.shared.fill(random)
+            return Hex.encode(UnsafeRawBufferPointer(random))
         }
     }
 
@@ -69,4 +68,38 @@ public enum RPCHeader {
     public static let lsn = "x-movr-lsn"
     /// On a request: read nothing older than this WAL position (read-your-writes on replicas).
     public static let minimumLSN = "x-movr-min-lsn"
+}
+
+/// Random bytes for ids, drawn from the kernel (`arc4random_buf`: glibc's `getrandom`) 512 at a
+/// time and handed out in order, each byte once. A request needs 24 (its id and a span id): one
+/// system call per ~21 requests instead of two per request. Not for secrets (tokens and keys
+/// come from OpenSSL, `SecureRandom`); ids only need to be unpredictable and unique.
+final class RandomBytes: Sendable {
+    static let shared = RandomBytes()
+
+    private struct Pool {
+        var bytes = [UInt8](repeating: 0, count: 512)
+        var used = 512
+    }
+
+    private let pool = Mutex(Pool())
+
+    /// Fills `buffer`; a request larger than the pool is served straight from the kernel.
+    func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        pool.withLock { pool in
+            guard buffer.count <= pool.bytes.count else {
+                arc4random_buf(base, buffer.count)
+                return
+            }
+            if pool.bytes.count - pool.used < buffer.count {
+                pool.bytes.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+                pool.used = 0
+            }
+            pool.bytes.withUnsafeBytes { bytes in
+                base.copyMemory(from: bytes.baseAddress! + pool.used, byteCount: buffer.count)
+            }
+            pool.used += buffer.count
+        }
+    }
 }

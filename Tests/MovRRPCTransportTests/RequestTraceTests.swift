@@ -21,6 +21,35 @@ import Testing
         }
     }
 
+    /// OpenSSL keeps a generator per thread: ids made on many threads at once never repeat.
+    @Test func idsMadeConcurrentlyAreDistinct() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<500).map { _ in RequestTrace.newRequestID() } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(ids.count == 4000)
+        #expect(Set(ids).count == ids.count)
+    }
+
+    /// The id pool hands each byte out once, across refills, and serves a request larger than
+    /// itself from the kernel directly.
+    @Test func theRandomPoolNeverRepeatsAndServesLargeRequests() {
+        func draw(_ count: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: count)
+            bytes.withUnsafeMutableBytes { RandomBytes.shared.fill($0) }
+            return bytes
+        }
+        // 40 draws of 100 bytes cross the 512-byte pool's refill several times.
+        let draws = (0..<40).map { _ in draw(100) }
+        #expect(Set(draws).count == draws.count)
+        #expect(draws.allSatisfy { $0.contains { $0 != 0 } })
+        let large = draw(4096)
+        #expect(Set(large).count > 200)  // all 256 values are all but certain in 4096 random bytes
+        #expect(draw(0).isEmpty)
+    }
+
     @Test func aTraceparentCarriesTheIdWithAFreshSpan() throws {
         let id = RequestTrace.newRequestID()
         let first = RequestTrace.traceparent(requestID: id)
