@@ -50,7 +50,8 @@ final class LibPQResult: @unchecked Sendable {
         indexes.reserveCapacity(fieldCount)
         for field in 0..<fieldCount {
             let name = PQfname(pointer, Int32(field)).map { String(cString: $0) } ?? ""
-            columns.append(PostgresColumn(name: name, dataType: PostgresDataType(rawValue: PQftype(pointer, Int32(field)))))
+            columns.append(PostgresColumn(name: name, dataType: PostgresDataType(rawValue: PQftype(pointer, Int32(field))),
+                                          isBinary: PQfformat(pointer, Int32(field)) == 1))
             if indexes[name] == nil { indexes[name] = field }
         }
         self.columns = columns

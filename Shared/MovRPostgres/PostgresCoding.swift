@@ -15,6 +15,28 @@ public protocol PostgresDecodable {
     /// the call: copy what must outlive it.
     /// Throws `PostgresDecodingFailure` when the bytes are not a valid value of this type.
     static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Self
+
+    /// Decodes a column value from binary-format bytes of the column's `type`
+    /// (``PostgresResultFormat/binary``); `nil` is SQL NULL. The default refuses: a type reads
+    /// binary only where it says so.
+    static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Self
+}
+
+extension PostgresDecodable {
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Self {
+        guard bytes != nil else { throw PostgresDecodingFailure(expectedType: "\(Self.self)", wasNull: true) }
+        throw PostgresDecodingFailure(expectedType: "\(Self.self) (from binary \(type))", wasNull: false)
+    }
+
+    /// Decodes binary bytes with a reader that returns `nil` for a type or length it does not
+    /// take; NULL and refusals throw.
+    static func parseBinary(_ bytes: UnsafeRawBufferPointer?, _ type: PostgresDataType,
+                            _ reader: (UnsafeRawBufferPointer, PostgresDataType) -> Self?) throws -> Self {
+        guard let value = reader(try requireBytes(bytes), type) else {
+            throw PostgresDecodingFailure(expectedType: "\(Self.self) (from binary \(type))", wasNull: false)
+        }
+        return value
+    }
 }
 
 extension PostgresDecodable {
@@ -66,6 +88,10 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
         guard let bytes else { return nil }
         return try Wrapped.decode(postgresBytes: bytes)
     }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Self {
+        guard let bytes else { return nil }
+        return try Wrapped.decode(postgresBinary: bytes, type: type)
+    }
 }
 
 // MARK: Text
@@ -79,6 +105,12 @@ extension String: PostgresEncodable, PostgresDecodable {
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> String {
         String(decoding: try requireBytes(bytes), as: UTF8.self)
     }
+    /// Text-like types only (text, varchar, char, name): their binary format is their text.
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> String {
+        try parseBinary(bytes, type) { bytes, type in
+            PostgresValueBinary.isTextLike(type) ? String(decoding: bytes, as: UTF8.self) : nil
+        }
+    }
 }
 
 // MARK: Integers
@@ -89,6 +121,9 @@ extension Int: PostgresEncodable, PostgresDecodable {
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int {
         try parse(bytes) { PostgresValueText.integer($0, as: Int.self) }
     }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Int {
+        try parseBinary(bytes, type) { bytes, type in PostgresValueBinary.integer(bytes, type: type).flatMap { Int(exactly: $0) } }
+    }
 }
 
 extension Int64: PostgresEncodable, PostgresDecodable {
@@ -97,6 +132,9 @@ extension Int64: PostgresEncodable, PostgresDecodable {
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int64 {
         try parse(bytes) { PostgresValueText.integer($0, as: Int64.self) }
     }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Int64 {
+        try parseBinary(bytes, type) { bytes, type in PostgresValueBinary.integer(bytes, type: type).flatMap { Int64(exactly: $0) } }
+    }
 }
 
 extension Int32: PostgresEncodable, PostgresDecodable {
@@ -104,6 +142,9 @@ extension Int32: PostgresEncodable, PostgresDecodable {
     public var postgresText: String? { String(self) }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Int32 {
         try parse(bytes) { PostgresValueText.integer($0, as: Int32.self) }
+    }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Int32 {
+        try parseBinary(bytes, type) { bytes, type in PostgresValueBinary.integer(bytes, type: type).flatMap { Int32(exactly: $0) } }
     }
 }
 
@@ -114,6 +155,9 @@ extension Bool: PostgresEncodable, PostgresDecodable {
     public var postgresText: String? { self ? "t" : "f" }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Bool {
         try parse(bytes, PostgresValueText.bool)
+    }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Bool {
+        try parseBinary(bytes, type, PostgresValueBinary.bool)
     }
 }
 
@@ -126,6 +170,9 @@ extension Double: PostgresEncodable, PostgresDecodable {
     }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Double {
         try parse(bytes, PostgresValueText.double)
+    }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Double {
+        try parseBinary(bytes, type, PostgresValueBinary.double)
     }
 }
 
@@ -143,6 +190,9 @@ extension UUID: PostgresEncodable, PostgresDecodable {
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> UUID {
         try parse(bytes, PostgresValueText.uuid)
     }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> UUID {
+        try parseBinary(bytes, type, PostgresValueBinary.uuid)
+    }
 }
 
 // MARK: Date ↔ timestamptz
@@ -152,6 +202,9 @@ extension Date: PostgresEncodable, PostgresDecodable {
     public var postgresText: String? { PostgresTimestamp.format(self) }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> Date {
         try parse(bytes, PostgresTimestamp.parse(bytes:))
+    }
+    public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Date {
+        try parseBinary(bytes, type, PostgresValueBinary.timestamp)
     }
 }
 

@@ -204,10 +204,11 @@ public final class PostgresConnection {
         // libpq copies the values into its send buffer; they need to live only until the send.
         let values = binds.values.map { $0.map { strdup($0) } ?? nil }
         let valuePointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
+        let resultFormat: Int32 = query.resultFormat == .binary ? 1 : 0
         let sent = if let name {
-            PQsendQueryPrepared(conn, name, count, valuePointers, nil, nil, 0)
+            PQsendQueryPrepared(conn, name, count, valuePointers, nil, nil, resultFormat)
         } else {
-            PQsendQueryParams(conn, query.sql, count, types, valuePointers, nil, nil, 0)
+            PQsendQueryParams(conn, query.sql, count, types, valuePointers, nil, nil, resultFormat)
         }
         values.forEach { free($0) }
         return try await record {

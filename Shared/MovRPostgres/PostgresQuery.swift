@@ -8,10 +8,21 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     /// The SQL text with `$n` placeholders.
     public var sql: String
     public var binds: PostgresBindings
+    /// How the server sends the result's values. Binary spares both ends a conversion per value
+    /// (the server's `uuid_out`, `float8out`, `timestamptz_out`; our parsing of that text) for the
+    /// types whose `PostgresDecodable` reads binary; decode other columns from text results.
+    public var resultFormat: PostgresResultFormat = .text
 
     public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
         self.sql = sql
         self.binds = binds
+    }
+
+    /// This query with its result in `format`.
+    public func result(_ format: PostgresResultFormat) -> PostgresQuery {
+        var query = self
+        query.resultFormat = format
+        return query
     }
 
     public init(stringLiteral value: String) {
@@ -71,4 +82,14 @@ public struct PostgresBindings: Sendable, Hashable {
         values.append(value.postgresText)
         types.append(Value.postgresType)
     }
+}
+
+/// The wire format of a result's values (libpq's `resultFormat`).
+public enum PostgresResultFormat: Sendable, Hashable {
+    /// Every value as text (what `psql` shows); every `PostgresDecodable` reads it.
+    case text
+    /// Every value in the type's binary send format: big-endian integers and floats, 16-byte
+    /// UUIDs, timestamps as microseconds since 2000-01-01. Read by the decoders of `String`
+    /// (text-like types), integers, `Bool`, `Double`, `UUID` and `Date`; others refuse it.
+    case binary
 }

@@ -2,10 +2,13 @@
 public struct PostgresColumn: Sendable, Hashable {
     public var name: String
     public var dataType: PostgresDataType
+    /// Whether the values came in binary format (``PostgresResultFormat/binary``).
+    public var isBinary: Bool
 
-    public init(name: String, dataType: PostgresDataType) {
+    public init(name: String, dataType: PostgresDataType, isBinary: Bool = false) {
         self.name = name
         self.dataType = dataType
+        self.isBinary = isBinary
     }
 }
 
@@ -39,9 +42,17 @@ public struct PostgresRow: Sendable {
         return self[index]
     }
 
-    /// The raw text at a column position (`nil` for NULL or a position out of range).
+    /// The raw text at a column position (`nil` for NULL or a position out of range). A binary
+    /// column reads as the text its type's text format would give, for the types
+    /// ``PostgresResultFormat/binary`` covers; `nil` for others.
     public subscript(index: Int) -> String? {
-        result.withValue(row: self.index, column: index) { $0.map { String(decoding: $0, as: UTF8.self) } }
+        guard result.columns.indices.contains(index), result.columns[index].isBinary else {
+            return result.withValue(row: self.index, column: index) { $0.map { String(decoding: $0, as: UTF8.self) } }
+        }
+        let type = result.columns[index].dataType
+        return result.withValue(row: self.index, column: index) { bytes in
+            bytes.flatMap { PostgresValueBinary.text($0, type: type) }
+        }
     }
 
     /// Decodes the named column. Throws `PostgresError` with code `.decoding` (or `.invalidQuery`
@@ -59,6 +70,12 @@ public struct PostgresRow: Sendable {
             throw PostgresError(code: .invalidQuery, serverMessage: "no column at index \(index)")
         }
         do {
+            let column = result.columns[index]
+            if column.isBinary {
+                return try result.withValue(row: self.index, column: index) {
+                    try T.decode(postgresBinary: $0, type: column.dataType)
+                }
+            }
             return try result.withValue(row: self.index, column: index) { try T.decode(postgresBytes: $0) }
         } catch let failure as PostgresDecodingFailure {
             throw PostgresError(code: .decoding, serverMessage: "column \(result.columns[index].name): \(failure)")

@@ -25,37 +25,37 @@ public struct VehiclesStore: Sendable {
     static let columns = "id, type, city, region, owner_id, status, battery, latitude, longitude, color, brand, current_ride_id, created_at"
 
     public func listAvailable(city: String, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
-        let rows: PostgresRows
+        let query: PostgresQuery
         if let cursor {
-            rows = try await database.query("""
+            query = """
                 SELECT \(unsafeSQL: Self.columns) FROM vehicles\(unsafeSQL: Self.asOf(followerReads))
                 WHERE status = 'available' AND city = \(city)
                   AND (created_at, id) > (\(cursor.time), \(cursor.id))
                 ORDER BY created_at, id LIMIT \(limit + 1)
-                """)
+                """
         } else {
-            rows = try await database.query(Self.firstPageQuery(city: city, limit: limit, followerReads: followerReads))
+            query = Self.firstPageQuery(city: city, limit: limit, followerReads: followerReads)
         }
-        return try Self.page(rows, limit: limit)
+        return try Self.page(try await database.query(query.result(.binary)), limit: limit)
     }
 
     /// `ownerID`'s vehicles that are not removed (any city, any status), oldest first.
     public func listOwned(ownerID: UUID, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
-        let rows: PostgresRows
+        let query: PostgresQuery
         if let cursor {
-            rows = try await database.query("""
+            query = """
                 SELECT \(unsafeSQL: Self.columns) FROM vehicles
                 WHERE owner_id = \(ownerID) AND status <> 'removed' AND (created_at, id) > (\(cursor.time), \(cursor.id))
                 ORDER BY created_at, id LIMIT \(limit + 1)
-                """)
+                """
         } else {
-            rows = try await database.query("""
+            query = """
                 SELECT \(unsafeSQL: Self.columns) FROM vehicles
                 WHERE owner_id = \(ownerID) AND status <> 'removed'
                 ORDER BY created_at, id LIMIT \(limit + 1)
-                """)
+                """
         }
-        return try Self.page(rows, limit: limit)
+        return try Self.page(try await database.query(query.result(.binary)), limit: limit)
     }
 
     /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
@@ -81,7 +81,8 @@ public struct VehiclesStore: Sendable {
     }
 
     public func get(id: UUID) async throws -> Vehicle? {
-        let rows = try await database.query("SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id)")
+        let query: PostgresQuery = "SELECT \(unsafeSQL: Self.columns) FROM vehicles WHERE id = \(id)"
+        let rows = try await database.query(query.result(.binary))
         return try rows.first.map(Self.vehicle(from:))
     }
 

@@ -32,6 +32,8 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[0])")
         out.append("")
+        out.append("pgbench: `VehiclesStore.firstPageQuery`'s SQL, `-M prepared`, results in text (pgbench has no other); the vehicles service sends the same statement and asks for binary results (docs/architecture.md, MovRPostgres).")
+        out.append("")
         out.append("| rows | pgbench median (tx/s) [runs] | pgbench p50 / p99 (ms) | gateway median (req/s) [runs] | gateway p50 / p99 (ms) | ratio | vehicles/s via gateway | errors |")
         out.append("|---|---|---|---|---|---|---|---|")
         for list in lists {
