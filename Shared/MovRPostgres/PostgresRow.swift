@@ -43,8 +43,9 @@ public struct PostgresRow: Sendable {
     }
 
     /// The raw text at a column position (`nil` for NULL or a position out of range). A binary
-    /// column reads as the text its type's text format would give, for the types
-    /// ``PostgresResultFormat/binary`` covers; `nil` for others.
+    /// column reads as text made from its value, for the types ``PostgresResultFormat/binary``
+    /// covers (`nil` for others): text, integers, booleans and UUIDs as the server writes them,
+    /// floats and timestamps in MovRPostgres's own text for them (the form binds use).
     public subscript(index: Int) -> String? {
         guard result.columns.indices.contains(index), result.columns[index].isBinary else {
             return result.withValue(row: self.index, column: index) { $0.map { String(decoding: $0, as: UTF8.self) } }

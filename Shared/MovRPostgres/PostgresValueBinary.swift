@@ -61,7 +61,7 @@ enum PostgresValueBinary {
         return Date(timeIntervalSince1970: Double(wholeSeconds + postgresEpochSeconds) + Double(positiveFraction) / 1_000_000)
     }
 
-    /// The text the type's text format would give, for `row[column]` on a binary result.
+    /// Text made from the value, for `row[column]` on a binary result (see there).
     static func text(_ bytes: UnsafeRawBufferPointer, type: PostgresDataType) -> String? {
         if isTextLike(type) { return String(decoding: bytes, as: UTF8.self) }
         if let value = integer(bytes, type: type) { return String(value) }
