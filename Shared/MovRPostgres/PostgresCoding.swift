@@ -24,8 +24,7 @@ public protocol PostgresDecodable {
 
 extension PostgresDecodable {
     public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> Self {
-        guard bytes != nil else { throw PostgresDecodingFailure(expectedType: "\(Self.self)", wasNull: true) }
-        throw PostgresDecodingFailure(expectedType: "\(Self.self) (from binary \(type))", wasNull: false)
+        try parseBinary(bytes, type) { _, _ in nil }
     }
 
     /// Decodes binary bytes with a reader that returns `nil` for a type or length it does not

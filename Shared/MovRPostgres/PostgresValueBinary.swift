@@ -4,12 +4,8 @@ import FoundationEssentials
 /// value's bytes where libpq keeps them, checked against the column's type and length, no copy.
 /// Each returns `nil` for a type it does not read or a length that type never has.
 enum PostgresValueBinary {
-    static let bpchar = PostgresDataType(rawValue: 1042)
-    static let name = PostgresDataType(rawValue: 19)
-    static let float4 = PostgresDataType(rawValue: 700)
-
     static func isTextLike(_ type: PostgresDataType) -> Bool {
-        type == .text || type == .varchar || type == bpchar || type == name
+        type == .text || type == .varchar || type == .bpchar || type == .name
     }
 
     /// int2, int4 or int8: big-endian two's complement of 2, 4 or 8 bytes.
@@ -31,7 +27,7 @@ enum PostgresValueBinary {
     static func double(_ bytes: UnsafeRawBufferPointer, type: PostgresDataType) -> Double? {
         switch (type, bytes.count) {
         case (.float8, 8): Double(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)))
-        case (float4, 4): Double(Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self))))
+        case (.float4, 4): Double(Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(as: UInt32.self))))
         default: nil
         }
     }
