@@ -167,4 +167,22 @@ import Testing
         #expect(starts > 850 && starts < 1150, "\(starts)")
         #expect(mix.removing(.ridesStart).weights == [.vehiclesList: 3])
     }
+
+    /// A worker refused a sign-in as retryable waits 100 ms, then 200, 400 ... up to 2 s, each
+    /// wait drawn between half and all of its step (so refused workers do not return together).
+    @Test func signInBackoffDoublesToTwoSecondsWithJitter() {
+        var random = SystemRandomNumberGenerator()
+        var previous: Duration?
+        var delays: [Duration] = []
+        for _ in 0..<8 {
+            let before = ContinuousClock.now
+            let backoff = MovRLoadWorker.nextBackoff(after: previous, using: &random)
+            let after = ContinuousClock.now
+            #expect(backoff.notBefore >= before + backoff.delay / 2)
+            #expect(backoff.notBefore <= after + backoff.delay)
+            delays.append(backoff.delay)
+            previous = backoff.delay
+        }
+        #expect(delays == [100, 200, 400, 800, 1600, 2000, 2000, 2000].map { Duration.milliseconds($0) })
+    }
 }

@@ -31,6 +31,11 @@ public struct MovRLoadWorker: LoadWorker {
     var registered = 0
     /// A start refused with vehicle_unavailable is retried at once with another vehicle.
     var retryStart: (rider: Int, attempts: Int)?
+    /// After a sign-in refused as retryable (`503 overloaded`: the users service sheds password
+    /// hashes it cannot start in time; `429`), the worker waits before its next sign-in, as a
+    /// client should: 100 ms doubling to 2 s, with jitter. Without it every worker would
+    /// retry at once, and the storm of refused sign-ins would be most of the load.
+    var signInBackoff: (notBefore: ContinuousClock.Instant, delay: Duration)?
     var random = SystemRandomNumberGenerator()
 
     init(workload: MovRWorkload, index: Int, accounts: [LoadUsersFile.Account]) {
@@ -191,14 +196,32 @@ public struct MovRLoadWorker: LoadWorker {
     }
 
     mutating func signIn(_ rider: Int) async -> LoadStep {
+        if let backoff = signInBackoff, backoff.notBefore > .now {
+            try? await Task.sleep(until: backoff.notBefore, clock: .continuous)
+        }
         do {
             riders[rider].token = try await call(AuthLoginParams(username: riders[rider].username, password: workload.password),
                                                  "auth.login", as: AuthLoginResult.self, city: riders[rider].city).token
             riders[rider].ride = .unknown
+            signInBackoff = nil
             return LoadStep(.authLogin, .success)
         } catch {
+            if (error as? RPCError)?.data?.retryable == true {
+                signInBackoff = Self.nextBackoff(after: signInBackoff?.delay, using: &random)
+            }
             return failed(.authLogin, error)
         }
+    }
+
+    /// The wait after a retryable refusal: 100 ms, doubling up to 2 s; the instant is drawn
+    /// between half and all of it, so workers refused together do not return together.
+    static func nextBackoff(after previous: Duration?, using random: inout some RandomNumberGenerator)
+        -> (notBefore: ContinuousClock.Instant, delay: Duration) {
+        let delay = min((previous ?? .milliseconds(50)) * 2, .seconds(2))
+        let (seconds, attoseconds) = delay.components
+        let delayMilliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        let waitMilliseconds = Int.random(in: delayMilliseconds / 2 ... delayMilliseconds, using: &random)
+        return (.now + .milliseconds(waitMilliseconds), delay)
     }
 
     enum RiderPick {
