@@ -1,12 +1,11 @@
 import MovRRPC
 import MovRTLS
 import NIOCore
-import NIOHTTP1
 
 /// One HTTP exchange handed to a client connection: the request bytes and where the answer goes.
 struct ClientExchange: Sendable {
-    var head: HTTPRequestHead
-    var body: ByteBuffer
+    /// The whole request, head and body (``HTTPClientWire``).
+    var request: ByteBuffer
     var promise: EventLoopPromise<ClientReply>
     /// A reply body beyond this fails the exchange while it is read.
     var maxReplyBytes: Int
@@ -41,21 +40,16 @@ enum ClientTransportError: Error, Equatable {
     case timedOut
 }
 
-/// Turns one ``ClientExchange`` at a time into HTTP parts and the reply parts back into a
-/// ``ClientReply``. Confined to its channel's event loop.
+/// Writes one ``ClientExchange`` at a time and reads its reply into a ``ClientReply``
+/// (``HTTPClientWire``). Confined to its channel's event loop.
 final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ClientExchange
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
 
     private var pending: EventLoopPromise<ClientReply>?
     private var maxReplyBytes = 0
-    private var status = 0
-    private var reusable = true
-    private var body: ByteBuffer?
-    private var cost: String?
-    private var lsn: String?
-    private var serverTiming: String?
+    private var parser = HTTPClientWire.ReplyParser()
     /// The pending exchange's deadline.
     private var timer = ConnectionTimer(step: .seconds(5))
 
@@ -68,46 +62,29 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         pending = exchange.promise
         maxReplyBytes = exchange.maxReplyBytes
+        parser = HTTPClientWire.ReplyParser()
         timer.set(exchange.deadline, on: context.eventLoop) { self.timerFired(context: context) }
-        body = nil
-        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
-        if exchange.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(exchange.body))), promise: nil)
-        }
-        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+        context.write(wrapOutboundOut(exchange.request), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            reusable = head.isKeepAlive
-            cost = head.headers.first(name: RequestCost.header)
-            lsn = head.headers.first(name: RPCHeader.lsn)
-            let timings = head.headers[canonicalForm: "server-timing"]
-            serverTiming = timings.isEmpty ? nil : timings.joined(separator: ", ")
-            body = nil
-        case .body(var part):
-            if (body?.readableBytes ?? 0) + part.readableBytes > maxReplyBytes {
-                // Refuse while reading: a runaway reply never sits whole in memory.
-                failPending(ClientTransportError.replyTooLarge)
-                context.close(promise: nil)
-                return
-            }
-            if body == nil {
-                body = part  // the common single-part reply: no copy
-            } else {
-                body?.writeBuffer(&part)
-            }
-        case .end:
-            guard pending != nil else { return }
-            let reply = ClientReply(status: status, body: body ?? ByteBuffer(), reusable: reusable, cost: cost, lsn: lsn,
-                                    serverTiming: serverTiming)
-            body = nil
+        var bytes = unwrapInboundIn(data)
+        guard pending != nil else {
+            // Nothing was asked: a server that talks out of turn cannot be trusted with the next.
+            context.close(promise: nil)
+            return
+        }
+        do {
+            guard let reply = try parser.feed(&bytes, maxBodyBytes: maxReplyBytes) else { return }
             timer.clear()
             let promise = pending
             pending = nil
             promise?.succeed(reply)
+        } catch {
+            // Refused while reading: a runaway or malformed reply never sits whole in memory,
+            // and the connection's next bytes could not be trusted.
+            failPending(error)
+            context.close(promise: nil)
         }
     }
 

@@ -222,29 +222,42 @@ public final class RPCClient: Sendable {
 
     private func exchange(body: ByteBuffer, options: RPCCallOptions, deadline: ContinuousClock.Instant,
                           method: HTTPMethod = .POST, uri: String = "/rpc") async throws -> ClientReply {
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(6 + options.headers.count)
+        headers.append(("host", endpoint.serverName ?? endpoint.host))
+        if method == .POST {
+            headers.append(("content-type", "application/json"))
+        }
+        headers.append(("content-length", String(body.readableBytes)))
+        headers.append((RPCHeader.traceparent, RequestTrace.traceparent(requestID: options.requestID)))
+        headers.append((RPCHeader.requestID, options.requestID))
+        headers.append(contentsOf: options.headers)
+        if RequestCost.current != nil { headers.append((RequestCost.header, "1")) }
+        // Written before a connection is taken: a header that could not be sent is the
+        // caller's bug, answered as an internal error without trying any connection.
+        var request: ByteBuffer
+        do {
+            request = try HTTPClientWire.startRequest(method: method.rawValue, uri: uri, headers: headers,
+                                                      capacity: 400 + body.readableBytes)
+        } catch {
+            logger.error("request not sent", metadata: ["error": "\(error)"])
+            throw RPCError.internalError
+        }
+
         let connection = try await acquire(deadline: deadline)
         let channel = connection.channel
         let remaining = deadline - .now
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
-        headers.add(name: "host", value: endpoint.serverName ?? endpoint.host)
-        if method == .POST {
-            headers.add(name: "content-type", value: "application/json")
-        }
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        headers.add(name: RPCHeader.traceparent, value: RequestTrace.traceparent(requestID: options.requestID))
-        headers.add(name: RPCHeader.requestID, value: options.requestID)
-        headers.add(name: RPCHeader.deadline, value: String(max(1, remaining.nanosecondsClamped / 1_000_000)))
-        for (name, value) in options.headers { headers.add(name: name, value: value) }
-        if RequestCost.current != nil { headers.add(name: RequestCost.header, value: "1") }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
+        // The deadline header last: it counts from when a connection was ready.
+        HTTPClientWire.writeHeader(RPCHeader.deadlineStatic, integer: max(1, remaining.nanosecondsClamped / 1_000_000),
+                                   into: &request)
+        HTTPClientWire.finishRequest(&request, body: body)
 
         let promise = channel.eventLoop.makePromise(of: ClientReply.self)
         // The connection's handler fails the exchange at its deadline and closes the connection.
         // A channel that closed before the exchange reached the handler (e.g. a failed TLS
         // handshake) fails the write instead; that must end the exchange too (a promise completes
         // once; later completions are no-ops).
-        channel.writeAndFlush(ClientExchange(head: head, body: body, promise: promise,
+        channel.writeAndFlush(ClientExchange(request: request, promise: promise,
                                              maxReplyBytes: configuration.maxReplyBytes,
                                              deadline: .now() + .nanoseconds(max(1, remaining.nanosecondsClamped))))
             .whenFailure { error in
@@ -445,7 +458,6 @@ public final class RPCClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(TLSHandler(clientContext: context, serverHostname: serverName))
-                    try operations.addHTTPClientHandlers()
                     try operations.addHandler(RPCClientHandler())
                 }
             }
