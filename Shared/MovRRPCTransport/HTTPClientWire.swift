@@ -32,40 +32,22 @@ enum HTTPClientWire {
         }
     }
 
-    /// A request header the writer refuses: a name that is not an HTTP token, or a value with
-    /// CR, LF or NUL (which would end the header early and let its value inject others).
-    struct InvalidRequestHeader: Error, CustomStringConvertible {
-        var name: String
-        var description: String { "invalid request header \(name)" }
-    }
-
     static let maxHeadBytes = 16 * 1024
 
     /// Starts a request: the request line and `headers`; finish it with ``finishRequest(_:body:)``.
     static func startRequest(method: String, uri: String, headers: [(String, String)],
                              capacity: Int) throws -> ByteBuffer {
-        guard isToken(method.utf8), !uri.isEmpty,
+        guard HTTPWire.isToken(method.utf8), !uri.isEmpty,
               uri.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw InvalidRequestHeader(name: "request line")
+            throw HTTPWire.InvalidHeader(name: "request line")
         }
         var buffer = ByteBufferAllocator().buffer(capacity: capacity)
         buffer.writeString(method)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in headers { try writeHeader(name, value, into: &buffer) }
+        for (name, value) in headers { try HTTPWire.writeHeader(name, value, into: &buffer) }
         return buffer
-    }
-
-    static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) throws {
-        guard isToken(name.utf8),
-              !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else {
-            throw InvalidRequestHeader(name: String(name.prefix(64)))
-        }
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     /// A header whose name is a constant token and whose value is a decimal integer (nothing
@@ -81,19 +63,6 @@ enum HTTPClientWire {
     static func finishRequest(_ buffer: inout ByteBuffer, body: ByteBuffer) {
         buffer.writeStaticString("\r\n")
         buffer.writeImmutableBuffer(body)
-    }
-
-    /// RFC 9110 `token`: visible ASCII except delimiters.
-    static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
-        !bytes.isEmpty && bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-        }
     }
 
     /// Reads replies from the bytes of one connection, one exchange at a time.
@@ -196,7 +165,7 @@ enum HTTPClientWire {
             var sawKeepAlive = false
             while let line = lines.next() {
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")),
-                      isToken(line[line.startIndex..<colon]) else { throw ReplyError.malformedHeader }
+                      HTTPWire.isToken(line[line.startIndex..<colon]) else { throw ReplyError.malformedHeader }
                 let name = line[line.startIndex..<colon]
                 var value = line[(colon + 1)...]
                 while let first = value.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { value = value.dropFirst() }

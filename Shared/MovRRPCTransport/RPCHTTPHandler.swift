@@ -6,11 +6,19 @@ import NIOCore
 import NIOHTTP1
 
 /// One connection's HTTP state machine: reads a request within the limits, routes it, writes the
-/// answer. Confined to its channel's event loop; `HTTPServerPipelineHandler` in front of it
-/// guarantees one request at a time.
-final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// answer as one buffer (head and body). Confined to its channel's event loop. Requests are
+/// answered one at a time and in order: the parts of requests a client pipelines behind the
+/// one in flight wait in a bounded queue, and past its bound the connection stops reading
+/// until the queue drains. A request the decoder cannot parse is answered 400 and the
+/// connection closed.
+final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Pipelined parts held while a request is handled; beyond either bound, reading pauses.
+    static let maxQueuedParts = 64
+    static let maxQueuedBodyBytes = 64 * 1024
 
     private enum Route {
         case rpc
@@ -47,6 +55,12 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var inFlight: Task<Void, Never>?
     /// Runs this connection's handlers on its event loop; made on first use.
     private var executor: EventLoopTaskExecutor?
+    /// Parts of pipelined requests that arrived while one was handled, in order.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queuedBodyBytes = 0
+    /// A `read()` held back while the queue is full.
+    private var readHeld = false
+    private var draining = false
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
@@ -75,7 +89,19 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .closing:
+            return  // the connection closes after the answer in flight; nothing more is read
+        case .handling:
+            enqueue(part)
+        case .idle, .reading:
+            if queued.isEmpty { receive(part, context: context) } else { enqueue(part) }
+        }
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             receiveHead(head, context: context)
         case .body(var part):
@@ -97,8 +123,64 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // TLS failures and protocol errors end this connection only, never the server.
         environment.logger.debug("connection error", metadata: ["error": "\(error)"])
-        state = .closing
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            state = .closing
+            context.close(promise: nil)
+            return
+        }
+        // Bytes the decoder could not parse: nothing after them can be framed.
+        queued.removeAll()
+        queuedBodyBytes = 0
+        switch state {
+        case .idle, .reading:
+            // No answer started: say why, then close.
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+            state = .handling(head, keepAlive: false)
+            respond(context: context, head: head,
+                    HTTPPlainResponse(status: 400, json: #"{"error":"malformed HTTP request"}"#), keepAlive: false)
+        case .handling:
+            // The request in flight is answered, with `connection: close`, and that is the end.
+            quiescing = true
+        case .closing:
+            break
+        }
+    }
+
+    // MARK: Pipelined requests
+
+    func read(context: ChannelHandlerContext) {
+        if queued.count >= Self.maxQueuedParts || queuedBodyBytes >= Self.maxQueuedBodyBytes {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func enqueue(_ part: HTTPServerRequestPart) {
+        if case .body(let bytes) = part { queuedBodyBytes += bytes.readableBytes }
+        queued.append(part)
+    }
+
+    /// After an answer on a kept-alive connection: handles queued parts until one request is in
+    /// flight again or the queue is empty, then lets reading resume if it was held.
+    private func drainQueue(context: ChannelHandlerContext) {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while let part = queued.first {
+            if case .handling = state { break }
+            if case .closing = state { break }
+            queued.removeFirst()
+            if case .body(let bytes) = part { queuedBodyBytes -= bytes.readableBytes }
+            receive(part, context: context)
+        }
+        resumeReadingIfHeld(context: context)
+    }
+
+    private func resumeReadingIfHeld(context: ChannelHandlerContext) {
+        guard readHeld, queued.count < Self.maxQueuedParts, queuedBodyBytes < Self.maxQueuedBodyBytes else { return }
+        readHeld = false
+        context.read()
     }
 
     // MARK: Reading
@@ -318,29 +400,54 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                          body: ByteBuffer, cacheControl: String = "no-store", extraHeaders: [(String, String)] = [],
                          keepAlive: Bool) {
         let keepAlive = keepAlive && !quiescing
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4 + extraHeaders.count)
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "content-length", value: status == 204 ? "0" : String(body.readableBytes))
-        headers.add(name: "cache-control", value: cacheControl)
-        for (name, value) in environment.configuration.responseHeaders { headers.add(name: name, value: value) }
-        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let sendsBody = status != 204 && head.method != .HEAD
+        let isHTTP10 = head.version.major == 1 && head.version.minor == 0
+        var buffer = context.channel.allocator.buffer(capacity: 320 + (sendsBody ? body.readableBytes : 0))
+        if isHTTP10 { buffer.writeStaticString("HTTP/1.0 ") } else { buffer.writeStaticString("HTTP/1.1 ") }
+        buffer.writeString(String(status))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+        buffer.writeStaticString("\r\ncontent-type: ")
+        buffer.writeString(contentType)
+        if status != 204 {
+            // RFC 9110 §8.6: no Content-Length on a 204.
+            buffer.writeStaticString("\r\ncontent-length: ")
+            buffer.writeString(String(body.readableBytes))
+        }
+        buffer.writeStaticString("\r\ncache-control: ")
+        buffer.writeString(cacheControl)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in environment.configuration.responseHeaders { writeHeader(name, value, into: &buffer) }
+        for (name, value) in extraHeaders { writeHeader(name, value, into: &buffer) }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if isHTTP10 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        if sendsBody { buffer.writeImmutableBuffer(body) }
         environment.metrics.response(status: status).increment()
 
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status),
-                                                             headers: headers))),
-                      promise: nil)
-        if status != 204, body.readableBytes > 0, head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let written = context.writeAndFlush(wrapOutboundOut(buffer))
         if keepAlive {
             state = .idle
             armTimer(context: context, after: environment.configuration.idleTimeout)
+            drainQueue(context: context)
         } else {
             state = .closing
+            queued.removeAll()
+            queuedBodyBytes = 0
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    /// Headers come from MovR's own code and configuration; one that cannot be sent as it is
+    /// (a value with CR or LF) is left out and logged rather than written.
+    private func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        do {
+            try HTTPWire.writeHeader(name, value, into: &buffer)
+        } catch {
+            environment.logger.error("response header left out", metadata: ["error": "\(error)"])
         }
     }
 

@@ -119,8 +119,8 @@ public final class RPCServer: Sendable {
     }
 }
 
-/// The HTTP half of every ``RPCServer`` connection: NIO's HTTP/1.1 server pipeline (with
-/// pipelining assistance and protocol error handling) and MovR's RPC handler, exactly as the
+/// The HTTP half of every ``RPCServer`` connection: NIO's HTTP/1.1 request decoder and MovR's
+/// RPC handler (which writes responses itself and queues pipelined requests), exactly as the
 /// server adds them after its `TLSHandler`.
 ///
 /// Public only as a seam for the HTTP fuzzer (Fuzz/Sources/FuzzHTTP), which drives it over an
@@ -143,7 +143,7 @@ public struct RPCHTTPPipeline: Sendable {
     /// Adds the HTTP handlers to `channel`'s pipeline; call on its event loop.
     public func configure(_ channel: any Channel) throws {
         let operations = channel.pipeline.syncOperations
-        try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+        try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try operations.addHandler(RPCHTTPHandler(environment: environment))
     }
 }

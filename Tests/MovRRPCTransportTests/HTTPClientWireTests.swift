@@ -117,11 +117,11 @@ struct HTTPClientWireTests {
             == "POST /rpc HTTP/1.1\r\nhost: vehicles.movr\r\ncontent-length: 2\r\nx-movr-deadline-ms: 1500\r\n\r\n{}")
         for (name, value) in [("x-a", "1\r\nx-injected: 2"), ("x-a", "1\n"), ("x-a", "a\0b"), ("bad name", "1"), ("", "1"),
                               ("x:y", "1")] {
-            #expect(throws: HTTPClientWire.InvalidRequestHeader.self) {
+            #expect(throws: HTTPWire.InvalidHeader.self) {
                 _ = try HTTPClientWire.startRequest(method: "POST", uri: "/rpc", headers: [(name, value)], capacity: 64)
             }
         }
-        #expect(throws: HTTPClientWire.InvalidRequestHeader.self) {
+        #expect(throws: HTTPWire.InvalidHeader.self) {
             _ = try HTTPClientWire.startRequest(method: "GET", uri: "/a b", headers: [], capacity: 64)
         }
     }

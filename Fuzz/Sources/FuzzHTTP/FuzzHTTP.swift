@@ -7,7 +7,7 @@ import NIOEmbedded
 
 /// Arbitrary bytes as what a client sends on one connection (request heads, bodies, pipelined
 /// requests, garbage), through the server's real HTTP pipeline — NIO's HTTP/1.1 decoder and
-/// pipelining/error handlers, then MovR's RPC handler (``RPCHTTPPipeline``) with the public
+/// MovR's RPC handler (``RPCHTTPPipeline``: pipelined requests, protocol errors) with the public
 /// dispatcher — without TLS, on an `EmbeddedChannel`. No crash or trap, and every response the
 /// server writes is well-formed HTTP/1.1 whose body matches its `content-length`.
 ///
@@ -68,28 +68,23 @@ func neutralizeReadyz(_ bytes: inout [UInt8]) {
     }
 }
 
-/// The writes are, per response, a head, then the body (absent for `HEAD` requests and empty
-/// bodies), as `HTTPResponseEncoder` emits them.
+/// Each write is one whole response, head and body (absent for `HEAD` requests and empty
+/// bodies), as `RPCHTTPHandler` writes them.
 func checkResponses(_ output: [ByteBuffer]) {
-    var expectedBody: Int?
-    var bodySoFar = 0
-    func closeResponse() {
-        if let expected = expectedBody, bodySoFar != 0, bodySoFar != expected {
-            fatalError("a response body of \(bodySoFar) bytes declared content-length \(expected)")
-        }
-    }
+    let separator = Array("\r\n\r\n".utf8)
     for part in output where part.readableBytes > 0 {
         let bytes = Array(part.readableBytesView)
-        if bytes.starts(with: Array("HTTP/1.".utf8)) {
-            closeResponse()
-            expectedBody = checkHead(bytes)
-            bodySoFar = 0
-        } else {
-            guard expectedBody != nil else { fatalError("bytes written before any response head") }
-            bodySoFar += bytes.count
+        guard bytes.starts(with: Array("HTTP/1.".utf8)),
+              let end = (0...(bytes.count - separator.count)).first(where: { bytes[$0..<($0 + separator.count)].elementsEqual(separator) })
+        else {
+            fatalError("a write that is not a whole response: \(String(decoding: bytes.prefix(80), as: UTF8.self).debugDescription)")
+        }
+        let expected = checkHead(Array(bytes[..<(end + separator.count)]))
+        let body = bytes.count - end - separator.count
+        if body != 0, body != expected {
+            fatalError("a response body of \(body) bytes declared content-length \(expected)")
         }
     }
-    closeResponse()
 }
 
 /// Checks a response head; returns its content length.

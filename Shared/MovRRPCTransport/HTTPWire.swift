@@ -1,0 +1,38 @@
+import NIOCore
+
+/// What MovR's HTTP/1.1 writers share (the server's responses, ``RPCHTTPHandler``; the RPC
+/// client's requests, ``HTTPClientWire``): header lines written straight into a buffer, checked
+/// as they are written.
+enum HTTPWire {
+    /// A header the writers refuse: a name that is not an HTTP token, or a value with CR, LF or
+    /// NUL (which would end the header early and let its value inject others).
+    struct InvalidHeader: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "invalid header \(name)" }
+    }
+
+    /// Appends `name: value` and CRLF, or throws (writing nothing) when either is invalid.
+    static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) throws {
+        guard isToken(name.utf8),
+              !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else {
+            throw InvalidHeader(name: String(name.prefix(64)))
+        }
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// RFC 9110 `token`: visible ASCII except delimiters.
+    static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+}
