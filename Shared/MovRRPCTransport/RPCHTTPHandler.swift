@@ -407,16 +407,15 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeString(String(status))
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
-        buffer.writeStaticString("\r\ncontent-type: ")
-        buffer.writeString(contentType)
+        buffer.writeStaticString("\r\n")
+        writeHeader("content-type", contentType, into: &buffer)
         if status != 204 {
             // RFC 9110 §8.6: no Content-Length on a 204.
-            buffer.writeStaticString("\r\ncontent-length: ")
+            buffer.writeStaticString("content-length: ")
             buffer.writeString(String(body.readableBytes))
+            buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("\r\ncache-control: ")
-        buffer.writeString(cacheControl)
-        buffer.writeStaticString("\r\n")
+        writeHeader("cache-control", cacheControl, into: &buffer)
         for (name, value) in environment.configuration.responseHeaders { writeHeader(name, value, into: &buffer) }
         for (name, value) in extraHeaders { writeHeader(name, value, into: &buffer) }
         if !keepAlive {
