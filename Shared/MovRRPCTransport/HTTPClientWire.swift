@@ -18,7 +18,6 @@ enum HTTPClientWire {
         case headTooLarge
         case unsupportedFraming(String)
         case invalidContentLength
-        case unexpectedBytes
 
         var description: String {
             switch self {
@@ -27,16 +26,15 @@ enum HTTPClientWire {
             case .headTooLarge: "HTTP reply head too large"
             case .unsupportedFraming(let what): "unsupported HTTP reply framing: \(what)"
             case .invalidContentLength: "invalid Content-Length"
-            case .unexpectedBytes: "bytes received with no exchange pending"
             }
         }
     }
 
     static let maxHeadBytes = 16 * 1024
 
-    /// Starts a request: the request line and `headers`; finish it with ``finishRequest(_:body:)``.
-    static func startRequest(method: String, uri: String, headers: [(String, String)],
-                             capacity: Int) throws -> ByteBuffer {
+    /// Starts a request with its request line; add headers with ``HTTPWire``'s writers, then
+    /// ``finishRequest(_:body:)``.
+    static func startRequest(method: String, uri: String, capacity: Int) throws -> ByteBuffer {
         guard HTTPWire.isToken(method.utf8), !uri.isEmpty,
               uri.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw HTTPWire.InvalidHeader(name: "request line")
@@ -46,17 +44,7 @@ enum HTTPClientWire {
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in headers { try HTTPWire.writeHeader(name, value, into: &buffer) }
         return buffer
-    }
-
-    /// A header whose name is a constant token and whose value is a decimal integer (nothing
-    /// to check).
-    static func writeHeader(_ name: StaticString, integer value: Int64, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(String(value))
-        buffer.writeStaticString("\r\n")
     }
 
     /// Ends the head and appends the body.

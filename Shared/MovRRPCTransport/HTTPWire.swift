@@ -23,6 +23,15 @@ enum HTTPWire {
         buffer.writeStaticString("\r\n")
     }
 
+    /// A header of MovR's own whose name is a constant token and whose value is a decimal
+    /// integer: nothing to check.
+    static func writeHeader(_ name: String, integer value: some BinaryInteger, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(String(value))
+        buffer.writeStaticString("\r\n")
+    }
+
     /// RFC 9110 `token`: visible ASCII except delimiters.
     static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
         !bytes.isEmpty && bytes.allSatisfy { byte in

@@ -222,23 +222,19 @@ public final class RPCClient: Sendable {
 
     private func exchange(body: ByteBuffer, options: RPCCallOptions, deadline: ContinuousClock.Instant,
                           method: HTTPMethod = .POST, uri: String = "/rpc") async throws -> ClientReply {
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(6 + options.headers.count)
-        headers.append(("host", endpoint.serverName ?? endpoint.host))
-        if method == .POST {
-            headers.append(("content-type", "application/json"))
-        }
-        headers.append(("content-length", String(body.readableBytes)))
-        headers.append((RPCHeader.traceparent, RequestTrace.traceparent(requestID: options.requestID)))
-        headers.append((RPCHeader.requestID, options.requestID))
-        headers.append(contentsOf: options.headers)
-        if RequestCost.current != nil { headers.append((RequestCost.header, "1")) }
         // Written before a connection is taken: a header that could not be sent is the
         // caller's bug, answered as an internal error without trying any connection.
         var request: ByteBuffer
         do {
-            request = try HTTPClientWire.startRequest(method: method.rawValue, uri: uri, headers: headers,
-                                                      capacity: 400 + body.readableBytes)
+            request = try HTTPClientWire.startRequest(method: method.rawValue, uri: uri, capacity: 400 + body.readableBytes)
+            try HTTPWire.writeHeader("host", endpoint.serverName ?? endpoint.host, into: &request)
+            if method == .POST { try HTTPWire.writeHeader("content-type", "application/json", into: &request) }
+            HTTPWire.writeHeader("content-length", integer: body.readableBytes, into: &request)
+            try HTTPWire.writeHeader(RPCHeader.traceparent, RequestTrace.traceparent(requestID: options.requestID),
+                                     into: &request)
+            try HTTPWire.writeHeader(RPCHeader.requestID, options.requestID, into: &request)
+            for (name, value) in options.headers { try HTTPWire.writeHeader(name, value, into: &request) }
+            if RequestCost.current != nil { try HTTPWire.writeHeader(RequestCost.header, "1", into: &request) }
         } catch {
             logger.error("request not sent", metadata: ["error": "\(error)"])
             throw RPCError.internalError
@@ -248,8 +244,7 @@ public final class RPCClient: Sendable {
         let channel = connection.channel
         let remaining = deadline - .now
         // The deadline header last: it counts from when a connection was ready.
-        HTTPClientWire.writeHeader(RPCHeader.deadlineStatic, integer: max(1, remaining.nanosecondsClamped / 1_000_000),
-                                   into: &request)
+        HTTPWire.writeHeader(RPCHeader.deadline, integer: max(1, remaining.nanosecondsClamped / 1_000_000), into: &request)
         HTTPClientWire.finishRequest(&request, body: body)
 
         let promise = channel.eventLoop.makePromise(of: ClientReply.self)

@@ -411,9 +411,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeHeader("content-type", contentType, into: &buffer)
         if status != 204 {
             // RFC 9110 §8.6: no Content-Length on a 204.
-            buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(body.readableBytes))
-            buffer.writeStaticString("\r\n")
+            HTTPWire.writeHeader("content-length", integer: body.readableBytes, into: &buffer)
         }
         writeHeader("cache-control", cacheControl, into: &buffer)
         for (name, value) in environment.configuration.responseHeaders { writeHeader(name, value, into: &buffer) }

@@ -60,7 +60,6 @@ public enum RPCHeader {
     public static let requestID = "x-request-id"
     /// Milliseconds the caller is still willing to wait; relative, so clocks need not agree.
     public static let deadline = "x-movr-deadline-ms"
-    static let deadlineStatic: StaticString = "x-movr-deadline-ms"
     /// On public replies: the regions whose services answered, comma-separated.
     public static let servedByRegion = "x-movr-region"
     /// On public answers: the region of the gateway that answered.

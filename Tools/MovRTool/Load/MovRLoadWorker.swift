@@ -218,10 +218,8 @@ public struct MovRLoadWorker: LoadWorker {
     static func nextBackoff(after previous: Duration?, using random: inout some RandomNumberGenerator)
         -> (notBefore: ContinuousClock.Instant, delay: Duration) {
         let delay = min((previous ?? .milliseconds(50)) * 2, .seconds(2))
-        let (seconds, attoseconds) = delay.components
-        let delayMilliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-        let waitMilliseconds = Int.random(in: delayMilliseconds / 2 ... delayMilliseconds, using: &random)
-        return (.now + .milliseconds(waitMilliseconds), delay)
+        let wait = Int64.random(in: delay.inMicroseconds / 2 ... delay.inMicroseconds, using: &random)
+        return (.now + .microseconds(wait), delay)
     }
 
     enum RiderPick {
