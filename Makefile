@@ -37,7 +37,7 @@ deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES)"
 
 test-deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) wrk"
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) $(TEST_PACKAGES) wrk haproxy"
 
 # Containers (docs/operations.md): podman with runc and CNI networks with DNS names, debootstrap
 # for the base image (no registry needed), Debian's docker-compose against podman's API.
@@ -114,7 +114,7 @@ test-compose: compose-deps
 # Benchmarks are measured here, never timed in tests: medians and ratios from one run.
 # Release binaries: a debug build measures the compiler's checks, not the system.
 bench:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk"
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk haproxy"
 	$(SWIFT) $(RELEASE_BUILD)
 	.build/release/movr bench $(BENCH_ARGS)
 

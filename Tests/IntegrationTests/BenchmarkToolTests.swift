@@ -41,12 +41,16 @@ import Testing
         #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
         let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        #expect(halfRate.count == 1 && cells.count == 11, "no 50 % sweep row: \(halfRate)")
-        if cells.count == 11 {
+        #expect(halfRate.count == 1 && cells.count == 12, "no 50 % sweep row: \(halfRate)")
+        if cells.count == 12 {
             #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
             // gateway / vehicles / postgres, each a figure
             let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
             #expect(cpu.count == 3 && cpu.allSatisfy { Double($0.replacingOccurrences(of: " ", with: "")) != nil }, "no CPU per request at the sweep's rate: \(halfRate)")
+            // postgres / pgbench during pgbench -R at the same rate, each a figure above zero
+            let sqlCPU = cells[11].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(sqlCPU.count == 2 && sqlCPU.allSatisfy { (Double($0.replacingOccurrences(of: " ", with: "")) ?? 0) > 0 },
+                    "no CPU per transaction of pgbench's run at the sweep's rate: \(halfRate)")
         }
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }

@@ -71,12 +71,13 @@ import Testing
     }
 
     @Test func procStatCountsFieldsAfterTheLastParenthesis() throws {
-        let text = "4242 (movr (gate) way) S 17 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 9 0 123 0 0\n"
+        let text = "4242 (movr (gate) way) S 17 4242 4242 0 -1 4194560 1000 0 0 0 250 75 30 12 20 0 9 0 123 0 0\n"
         let stat = try #require(BenchParse.procStat(text))
         #expect(stat.pid == 4242)
         #expect(stat.name == "movr (gate) way")
         #expect(stat.parent == 17)
         #expect(stat.cpuTicks == 325)
+        #expect(stat.reapedChildrenTicks == 42)
         #expect(BenchParse.procStat("garbage") == nil)
         #expect(BenchParse.residentKilobytes(status: "Name:\tmovr\nVmRSS:\t   12345 kB\nVmSwap:\t0 kB\n") == 12345)
         #expect(BenchParse.residentKilobytes(status: "Name:\tkthread\n") == nil)

@@ -106,27 +106,67 @@ public struct Benchmark: Sendable {
             guard rows > 0 else { throw StackError("no vehicles to list; load demo data first") }
             let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: limit)
             let wrkScript = try writeWrkScript(directory: work, cities: cities, limit: limit)
-            for run in 1...options.runs {
-                Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
-                list.pgbench.append(try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
-                                                      work: work, name: "list\(limit)").run)
-                Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
-                let before = processes.cpuTicks()
-                let switchesBefore = processes.contextSwitches()
-                let sample = try await wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
-                list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
-                                                                 requests: sample.requests))
-                list.switches.append(BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
-                                                                        requests: sample.requests))
-                list.gateway.append(sample)
-                if sample.errors > 0 {
-                    let log = (try? String(contentsOfFile: work + "/wrk-\(limit).log", encoding: .utf8)) ?? ""
-                    let kinds = log.split(separator: "\n").filter {
-                        $0.contains("Socket errors") || $0.contains("Non-2xx") || $0.hasPrefix("rpc_errors")
-                    }.map { $0.trimmingCharacters(in: .whitespaces) }
-                    results.errors.append("wrk vehicles.list \(limit) rows run \(run): \(kinds.joined(separator: ", "))")
+            // The 25-row runs alternate with the same two TLS hops made by HAProxy (BenchmarkFloor).
+            var floor: TransportFloor?
+            if limit == 25 {
+                let certificates = URL(fileURLWithPath: stack.ca).deletingLastPathComponent().path
+                if TransportFloor.hasCertificates(certificates) {
+                    do {
+                        let reply = try await client.callUnparsed("vehicles.list", VehiclesListParams(limit: limit),
+                                                                  city: cities[0])
+                        let started = try await TransportFloor.start(certificates: certificates, work: work,
+                                                                     reply: TransportFloor.envelope(result: reply))
+                        floor = started
+                        results.floor = BenchResults.Floor(replyBytes: started.replyBytes)
+                    } catch {
+                        results.errors.append("transport floor: \(error)")
+                    }
+                } else {
+                    results.notes.append("Two TLS hops without MovR: not measured (no public, gateway and vehicles certificates beside \(stack.ca)).")
                 }
             }
+            do {
+                for run in 1...options.runs {
+                    Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
+                    list.pgbench.append(try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
+                                                          work: work, name: "list\(limit)").run)
+                    Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
+                    let before = processes.cpuTicks()
+                    let switchesBefore = processes.contextSwitches()
+                    let sample = try await wrk(script: wrkScript, url: gateway, log: work + "/wrk-\(limit).log")
+                    list.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(),
+                                                                     requests: sample.requests))
+                    list.switches.append(BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
+                                                                            requests: sample.requests))
+                    list.gateway.append(sample)
+                    if sample.errors > 0 {
+                        let log = (try? String(contentsOfFile: work + "/wrk-\(limit).log", encoding: .utf8)) ?? ""
+                        let kinds = log.split(separator: "\n").filter {
+                            $0.contains("Socket errors") || $0.contains("Non-2xx") || $0.hasPrefix("rpc_errors")
+                        }.map { $0.trimmingCharacters(in: .whitespaces) }
+                        results.errors.append("wrk vehicles.list \(limit) rows run \(run): \(kinds.joined(separator: ", "))")
+                    }
+                    if let floor {
+                        Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> HAProxy -> HAProxy (no MovR)...")
+                        let before = floor.cpuTicks()
+                        let clientBefore = BenchProcesses.clientUsage().cpuMicroseconds
+                        do {
+                            let sample = try await wrk(script: wrkScript, url: floor.url, log: work + "/wrk-floor.log")
+                            var cpu = BenchProcesses.microsPerRequest(before: before, after: floor.cpuTicks(),
+                                                                      requests: sample.requests)
+                            cpu["client"] = (BenchProcesses.clientUsage().cpuMicroseconds - clientBefore) / Double(max(1, sample.requests))
+                            results.floor?.runs.append(sample)
+                            results.floor?.cpu.append(cpu)
+                        } catch {
+                            results.errors.append("transport floor run \(run): \(error)")
+                        }
+                    }
+                }
+            } catch {
+                await floor?.stop()
+                throw error
+            }
+            await floor?.stop()
             results.lists.append(list)
         }
 
@@ -167,8 +207,14 @@ public struct Benchmark: Sendable {
                 // The same rate on the SQL alone: the tail this machine gives a single hop.
                 do {
                     Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")
+                    let sqlBefore = processes.cpuTicks()
                     let sql = try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
                                                 work: work, name: "sweep\(Int(fraction * 100))", rate: rate)
+                    // What a transaction costs PostgreSQL (and pgbench) at this rate with no MovR
+                    // in the way: set beside the CPU per request through the gateway.
+                    let sqlCPU = BenchProcesses.microsPerRequest(before: sqlBefore, after: processes.cpuTicks(),
+                                                                 requests: sql.run.requests)
+                    point.sqlCPUMicros = ["postgres": sqlCPU["postgres"] ?? 0, "pgbench": sqlCPU["client"] ?? 0]
                     point.sqlP99Ms = sql.latencies.isEmpty ? nil : BenchParse.percentile(sql.latencies, 99)
                     point.sqlMaxMs = sql.latencies.max()
                 } catch {

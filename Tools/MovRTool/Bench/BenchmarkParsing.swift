@@ -127,6 +127,9 @@ enum BenchParse {
         var parent: Int32
         /// utime + stime in clock ticks.
         var cpuTicks: Int64
+        /// cutime + cstime: what the children this process has reaped used (a postmaster's
+        /// finished backends).
+        var reapedChildrenTicks: Int64 = 0
     }
 
     /// /proc/PID/stat; the name (field 2) may hold spaces and parentheses, so fields are
@@ -135,11 +138,12 @@ enum BenchParse {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
               let pid = Int32(text[..<open].trimmingCharacters(in: .whitespaces)) else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-        guard fields.count > 12, let parent = Int32(fields[1]), let utime = Int64(fields[11]),
-              let stime = Int64(fields[12]) else { return nil }
+        // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+        guard fields.count > 14, let parent = Int32(fields[1]), let utime = Int64(fields[11]),
+              let stime = Int64(fields[12]), let cutime = Int64(fields[13]), let cstime = Int64(fields[14])
+        else { return nil }
         return ProcStat(pid: pid, name: String(text[text.index(after: open)..<close]), parent: parent,
-                        cpuTicks: utime + stime)
+                        cpuTicks: utime + stime, reapedChildrenTicks: cutime + cstime)
     }
 
     /// `VmRSS:     12345 kB` of /proc/PID/status, in kB.

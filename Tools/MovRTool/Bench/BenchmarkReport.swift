@@ -81,6 +81,28 @@ extension BenchResults {
             out.append("")
         }
 
+        out.append("### \(Self.sectionTitles[8])")
+        out.append("")
+        if let floor, !floor.runs.isEmpty {
+            out.append("The 25-row runs' shape with nothing of MovR in it, run after each of them with the same wrk script and concurrency: wrk -> HAProxy (TLS, the stack's public certificate) -> pooled mutual TLS 1.3 (the gateway's client certificate, the vehicles service's name verified) -> HAProxy (the vehicles service's certificate), which answers every request with the gateway's own reply (\(floor.replyBytes) bytes) from a file. No JSON-RPC, no database: what any implementation of two TLS hops can reach on this machine before it does any work. CPU per request from /proc (each proxy: one process, two threads; wrk: a reaped child's usage).")
+            out.append("")
+            let cpu = ["outer", "inner", "client"].map { role in BenchParse.median(floor.cpu.compactMap { $0[role] }) }
+            out.append("| path | median (req/s) [runs] | p50 / p99 (ms) | ratio to pgbench (25 rows) | CPU µs per request: outer proxy / inner proxy / wrk |")
+            out.append("|---|---|---|---|---|")
+            out.append("| HAProxy -> HAProxy | \(f(median(floor.runs, { $0.throughput }))) [\(series(floor.runs.map(\.throughput)))] | \(f(median(floor.runs, { $0.p50Ms }), 2)) / \(f(median(floor.runs, { $0.p99Ms }), 2)) | \(f(floorRatios?.floor, 3)) | \(cpu.map { f($0, 1) }.joined(separator: " / ")) |")
+            if let list = lists.first(where: { $0.limit == 25 }) {
+                let roles = Self.perRequestByRole(list.cpu)
+                out.append("| MovR gateway -> vehicles -> PostgreSQL | \(f(median(list.gateway, { $0.throughput }))) | \(f(median(list.gateway, { $0.p50Ms }), 2)) / \(f(median(list.gateway, { $0.p99Ms }), 2)) | \(f(ratioOf(list), 3)) | \(["gateway", "vehicles", "client"].map { f(roles[$0], 1) }.joined(separator: " / ")) (gateway / vehicles / wrk; PostgreSQL \(f(roles["postgres"], 1))) |")
+            }
+            if let ratios = floorRatios {
+                out.append("")
+                out.append("Adding the statement to the floor (both paths' machine time per request added, 1 / (1/floor + 1/pgbench); it charges the statement pgbench's whole cost per transaction, its client's included): about \(f(ratios.withStatement, 2))x pgbench, an estimate of the most two TLS hops and this statement can reach here.")
+            }
+        } else {
+            out.append("Not measured (see the errors or notes).")
+        }
+        out.append("")
+
         out.append("### \(Self.sectionTitles[2])")
         out.append("")
         if let cycle = rideCycle {
@@ -130,15 +152,18 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[4])")
         out.append("")
-        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), to set beside the closed-loop figures above, which are at saturation.")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way.")
         out.append("")
-        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres (µs) |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres (µs) | SQL alone: CPU postgres / pgbench (µs) |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for point in sweep {
             let cpu = point.cpuMicros.map { cpu in
                 ["gateway", "vehicles", "postgres"].map { f(cpu[$0], 0) }.joined(separator: " / ")
             } ?? "–"
-            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) |")
+            let sqlCPU = point.sqlCPUMicros.map { cpu in
+                ["postgres", "pgbench"].map { f(cpu[$0], 0) }.joined(separator: " / ")
+            } ?? "–"
+            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) | \(sqlCPU) |")
         }
         out.append("")
 

@@ -68,6 +68,16 @@ struct BenchResults: Codable, Sendable {
         var sqlMaxMs: Double?
         /// CPU per request (µs) of each role (gateway, vehicles, postgres, client) at this rate.
         var cpuMicros: [String: Double]?
+        /// CPU per transaction (µs) of PostgreSQL and of pgbench during the pgbench `-R` run.
+        var sqlCPUMicros: [String: Double]?
+    }
+
+    /// wrk through two HAProxy hops serving the gateway's reply from a file (``TransportFloor``).
+    struct Floor: Codable, Sendable {
+        var replyBytes: Int
+        var runs: [Run] = []
+        /// Per run: CPU microseconds per request of `outer`, `inner` (the proxies) and `client` (wrk).
+        var cpu: [[String: Double]] = []
     }
 
     struct Footprint: Codable, Sendable {
@@ -87,6 +97,7 @@ struct BenchResults: Codable, Sendable {
     var runs: Int
     var quick: Bool
     var lists: [ListSize] = []
+    var floor: Floor?
     var rideCycle: RideCycle?
     var latencies: [Latency] = []
     var sweep: [SweepPoint] = []
@@ -100,7 +111,8 @@ struct BenchResults: Codable, Sendable {
 extension BenchResults {
     static let sectionTitles = ["vehicles.list: gateway vs pgbench", "CPU per request", "Ride cycle",
                                 "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready",
-                                "Database client: one statement, one client", "Targets"]
+                                "Database client: one statement, one client", "Targets",
+                                "Two TLS hops without MovR (HAProxy)"]
 
     func median(_ runs: [Run], _ value: (Run) -> Double?) -> Double {
         BenchParse.median(runs.compactMap(value))
@@ -116,6 +128,7 @@ extension BenchResults {
 
     var totalErrors: Int {
         lists.flatMap { $0.pgbench + $0.gateway }.reduce(0) { $0 + $1.errors }
+            + (floor?.runs.reduce(0) { $0 + $1.errors } ?? 0)
             + (rideCycle?.gateway.reduce(0) { $0 + $1.errors } ?? 0)
             + latencies.reduce(0) { $0 + $1.errors } + sweep.reduce(0) { $0 + $1.errors }
             + (rideCycle?.halfRate.reduce(0) { $0 + $1.errors } ?? 0)
@@ -127,7 +140,8 @@ extension BenchResults {
         func f(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
         if let list = lists.first(where: { $0.limit == 25 }) {
             let ratio = ratioOf(list)
-            rows.append(("vehicles.list 25 rows >= 0.5x pgbench at \(connections) clients", "\(f(ratio))x", ratio >= 0.5))
+            let bound = floorRatios.map { " (two TLS hops of HAProxy alone: \(f($0.floor))x; with the statement: ~\(f($0.withStatement))x)" } ?? ""
+            rows.append(("vehicles.list 25 rows >= 0.5x pgbench at \(connections) clients", "\(f(ratio))x\(bound)", ratio >= 0.5))
             let cpu = Self.perRequestByRole(list.cpu)
             if let gateway = cpu["gateway"] {
                 rows.append(("CPU per vehicles.list <= 100 µs gateway", "\(f(gateway, 0)) µs", gateway <= 100))
@@ -168,6 +182,17 @@ extension BenchResults {
             }
         }
         return rows
+    }
+
+    /// The floor's median req/s over pgbench's median on the 25-row statement, and an estimate
+    /// of the most two TLS hops plus that statement reach here: both paths' machine time per
+    /// request added, 1 / (1/floor + 1/pgbench) (it charges the statement pgbench's whole cost
+    /// per transaction, its client's included).
+    var floorRatios: (floor: Double, withStatement: Double)? {
+        guard let floor, let list = lists.first(where: { $0.limit == 25 }) else { return nil }
+        let sql = median(list.pgbench, { $0.throughput }), proxies = median(floor.runs, { $0.throughput })
+        guard sql > 0, proxies > 0 else { return nil }
+        return (proxies / sql, 1 / (1 / proxies + 1 / sql) / sql)
     }
 
     func ratioOf(_ list: ListSize) -> Double {

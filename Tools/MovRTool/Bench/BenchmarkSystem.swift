@@ -32,10 +32,13 @@ struct BenchProcesses: Sendable {
         (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchParse.procStat)
     }
 
-    /// CPU ticks of every member, as `postgres` of the postmaster and all its children, and as
-    /// `client` of whatever sent the requests (see ``clientUsage()``).
+    /// CPU ticks of every member, as `postgres` of the postmaster and all its children (those
+    /// still running and, from the postmaster's cutime/cstime, those that exited: pgbench's
+    /// backends end with its run), and as `client` of whatever sent the requests (see
+    /// ``clientUsage()``).
     func cpuTicks() -> [String: Int64] {
         var values = counters { Self.stat($0)?.cpuTicks ?? 0 }
+        if let postmaster, let stat = Self.stat(postmaster) { values["postgres", default: 0] += stat.reapedChildrenTicks }
         values["client"] = Int64((Self.clientUsage().cpuMicroseconds * Self.ticksPerSecond / 1e6).rounded())
         return values
     }
