@@ -39,6 +39,12 @@ import Testing
         #expect(text.contains("| PostgresClient (") && text.contains("| thread-pool hand-off alone |"), "no database client rows")
         #expect(!text.contains("database client: "), "the database client section failed")
         #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
+        // The floor ran (HAProxy from make test's packages) and its row carries figures.
+        #expect(!text.contains("transport floor"), "the floor section failed")
+        let floorRow = text.split(separator: "\n").first { $0.hasPrefix("| HAProxy -> HAProxy | ") }
+        let floorCells = floorRow.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        #expect(floorCells.count == 5 && floorCells[3] != "–" && floorCells[4].split(separator: "/").count == 3,
+                "no floor row: \(String(describing: floorRow))")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
         let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         #expect(halfRate.count == 1 && cells.count == 12, "no 50 % sweep row: \(halfRate)")
