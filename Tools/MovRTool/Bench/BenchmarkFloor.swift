@@ -2,7 +2,6 @@ import Foundation
 import MovRDevTools
 import MovRInternalAPI
 import MovRRPC
-import NIOCore
 
 /// The hot path's shape with nothing of MovR in it, for `movr bench` to measure beside the
 /// gateway in the same run: a client's TLS connection to HAProxy (the stack's public
@@ -106,7 +105,7 @@ struct TransportFloor: Sendable {
 
     /// A JSON-RPC response body carrying `result` (the gateway's reply to `vehicles.list`).
     static func envelope(result: RawJSON) -> [UInt8] {
-        Array(#"{"jsonrpc":"2.0","result":"#.utf8) + Array(buffer: result.bytes) + Array(#","id":1}"#.utf8)
+        Array(#"{"jsonrpc":"2.0","result":"#.utf8) + Array(result.description.utf8) + Array(#","id":1}"#.utf8)
     }
 
     /// Whether `certificates` holds what the floor presents (a local stack's `certs` directory).
