@@ -107,24 +107,9 @@ public struct Benchmark: Sendable {
             let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: limit)
             let wrkScript = try writeWrkScript(directory: work, cities: cities, limit: limit)
             // The 25-row runs alternate with the same two TLS hops made by HAProxy (BenchmarkFloor).
-            var floor: TransportFloor?
-            if limit == 25 {
-                let certificates = URL(fileURLWithPath: stack.ca).deletingLastPathComponent().path
-                if TransportFloor.hasCertificates(certificates) {
-                    do {
-                        let reply = try await client.callUnparsed("vehicles.list", VehiclesListParams(limit: limit),
-                                                                  city: cities[0])
-                        let started = try await TransportFloor.start(certificates: certificates, work: work,
-                                                                     reply: TransportFloor.envelope(result: reply))
-                        floor = started
-                        results.floor = BenchResults.Floor(replyBytes: started.replyBytes)
-                    } catch {
-                        results.errors.append("transport floor: \(error)")
-                    }
-                } else {
-                    results.notes.append("Two TLS hops without MovR: not measured (no public, gateway and vehicles certificates beside \(stack.ca)).")
-                }
-            }
+            let floor = limit == 25
+                ? await startFloor(stack: stack, client: client, city: cities[0], limit: limit, work: work, results: &results)
+                : nil
             do {
                 for run in 1...options.runs {
                     Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
@@ -148,18 +133,7 @@ public struct Benchmark: Sendable {
                     }
                     if let floor {
                         Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> HAProxy -> HAProxy (no MovR)...")
-                        let before = floor.cpuTicks()
-                        let clientBefore = BenchProcesses.clientUsage().cpuMicroseconds
-                        do {
-                            let sample = try await wrk(script: wrkScript, url: floor.url, log: work + "/wrk-floor.log")
-                            var cpu = BenchProcesses.microsPerRequest(before: before, after: floor.cpuTicks(),
-                                                                      requests: sample.requests)
-                            cpu["client"] = (BenchProcesses.clientUsage().cpuMicroseconds - clientBefore) / Double(max(1, sample.requests))
-                            results.floor?.runs.append(sample)
-                            results.floor?.cpu.append(cpu)
-                        } catch {
-                            results.errors.append("transport floor run \(run): \(error)")
-                        }
+                        await measureFloor(floor, run: run, wrkScript: wrkScript, work: work, results: &results)
                     }
                 }
             } catch {

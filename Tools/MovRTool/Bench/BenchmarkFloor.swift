@@ -1,4 +1,5 @@
 import Foundation
+import MovRAPI
 import MovRDevTools
 import MovRInternalAPI
 import MovRRPC
@@ -139,5 +140,44 @@ struct TransportFloor: Sendable {
     private static func stop(_ process: BackgroundProcess) async {
         process.send(signal: SIGTERM)
         _ = await process.wait()
+    }
+}
+
+extension Benchmark {
+    /// Starts the floor with the stack's certificates and the gateway's reply for `city`; nil,
+    /// with the reason in `results`, when it cannot.
+    func startFloor(stack: StackFile, client: PublicClient, city: String, limit: Int, work: String,
+                    results: inout BenchResults) async -> TransportFloor? {
+        let certificates = URL(fileURLWithPath: stack.ca).deletingLastPathComponent().path
+        guard TransportFloor.hasCertificates(certificates) else {
+            results.notes.append("Two TLS hops without MovR: not measured (no public, gateway and vehicles certificates beside \(stack.ca)).")
+            return nil
+        }
+        do {
+            let reply = try await client.callUnparsed("vehicles.list", VehiclesListParams(limit: limit), city: city)
+            let floor = try await TransportFloor.start(certificates: certificates, work: work,
+                                                       reply: TransportFloor.envelope(result: reply))
+            results.floor = BenchResults.Floor(replyBytes: floor.replyBytes)
+            return floor
+        } catch {
+            results.errors.append("transport floor: \(error)")
+            return nil
+        }
+    }
+
+    /// One wrk run through the floor: throughput and CPU per request of both proxies and wrk.
+    func measureFloor(_ floor: TransportFloor, run: Int, wrkScript: String, work: String,
+                      results: inout BenchResults) async {
+        let before = floor.cpuTicks()
+        let clientBefore = BenchProcesses.clientUsage().cpuMicroseconds
+        do {
+            let sample = try await wrk(script: wrkScript, url: floor.url, log: work + "/wrk-floor.log")
+            var cpu = BenchProcesses.microsPerRequest(before: before, after: floor.cpuTicks(), requests: sample.requests)
+            cpu["client"] = (BenchProcesses.clientUsage().cpuMicroseconds - clientBefore) / Double(max(1, sample.requests))
+            results.floor?.runs.append(sample)
+            results.floor?.cpu.append(cpu)
+        } catch {
+            results.errors.append("transport floor run \(run): \(error)")
+        }
     }
 }
