@@ -19,3 +19,16 @@ final class EventLoopTaskExecutor: TaskExecutor {
         }
     }
 }
+
+extension RPCEventLoopPreference {
+    /// Runs `operation` on `loop` (the loop is its task executor) with ``current`` set to it, so
+    /// an ``RPCClient`` call made inside takes a connection of that loop and its reply resumes
+    /// the task on the same thread: what a server's handlers get, for clients that make many
+    /// calls from their own tasks (a load generator's workers).
+    public static func run<Result: Sendable>(on loop: any EventLoop,
+                                             _ operation: @Sendable () async -> Result) async -> Result {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: loop)) {
+            await $current.withValue(loop) { await operation() }
+        }
+    }
+}

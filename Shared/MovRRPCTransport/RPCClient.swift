@@ -190,6 +190,40 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// Opens connections until `count` are idle in the pool (at most `maxConnections` open),
+    /// each with its TLS handshake done and one `GET /healthz` answered, so the calls that follow
+    /// pay for none: a load generator warms its connections before its clock starts, as pgbench
+    /// and wrk connect before they measure. Returns how many are idle and ready; connections
+    /// that fail are not counted (the calls that follow open their own).
+    @discardableResult
+    public func warm(connections count: Int, deadline: ContinuousClock.Instant) async -> Int {
+        let now = ContinuousClock.now
+        let reserved = pool.withLockedValue { state -> Int in
+            guard !state.closed else { return 0 }
+            let fresh = state.idle.values.reduce(0) { total, list in
+                total + list.filter { $0.channel.isActive && now - $0.lastUsed < configuration.idleTimeout }.count
+            }
+            let wanted = min(count - fresh, configuration.maxConnections - state.open)
+            guard wanted > 0 else { return 0 }
+            state.open += wanted
+            return wanted
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<reserved {
+                group.addTask {
+                    guard let connection = try? await self.connectReserved(on: nil),
+                          var request = try? HTTPClientWire.startRequest(method: "GET", uri: "/healthz", capacity: 200)
+                    else { return }
+                    try? HTTPWire.writeHeader("host", self.endpoint.serverName ?? self.endpoint.host, into: &request)
+                    _ = try? await self.perform(request, body: ByteBuffer(), on: connection, deadline: deadline)
+                }
+            }
+        }
+        return pool.withLockedValue { state in
+            state.idle.values.reduce(0) { $0 + $1.filter { $0.channel.isActive }.count }
+        }
+    }
+
     /// Closes idle connections and refuses new calls; connections in use close when released,
     /// and callers waiting for a connection fail at once.
     public func shutdown() async {
@@ -240,7 +274,14 @@ public final class RPCClient: Sendable {
             throw RPCError.internalError
         }
 
-        let connection = try await acquire(deadline: deadline)
+        return try await perform(request, body: body, on: try await acquire(deadline: deadline), deadline: deadline)
+    }
+
+    /// Sends a request whose head `request` holds (all but the deadline header) on `connection`
+    /// and returns the reply; the connection goes back to the pool (or is closed) either way.
+    private func perform(_ request: ByteBuffer, body: ByteBuffer, on connection: PooledConnection,
+                         deadline: ContinuousClock.Instant) async throws -> ClientReply {
+        var request = request
         let channel = connection.channel
         let remaining = deadline - .now
         // The deadline header last: it counts from when a connection was ready.

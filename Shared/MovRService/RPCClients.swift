@@ -29,6 +29,16 @@ public final class RPCClients: Service, Sendable {
         self.logger = logger
     }
 
+    /// How clients between executables pool: idle connections are kept 50 s, under the internal
+    /// listeners' 60 s idle timeout (so none is reused as the server closes it) and long enough
+    /// that a lull of up to 50 s does not make the next burst pay a mutual-TLS handshake per
+    /// connection (the public default, 10 s, is bound by the public listener's 15 s).
+    public static let clientConfiguration: RPCClientConfiguration = {
+        var configuration = RPCClientConfiguration()
+        configuration.idleTimeout = .seconds(50)
+        return configuration
+    }()
+
     /// The client for `service` in `region` (default: this region), created once and reused.
     public func client(for service: ServiceIdentity, region: String? = nil) throws -> RPCClient {
         let region = region ?? self.region
@@ -44,7 +54,8 @@ public final class RPCClients: Service, Sendable {
             throw ConfigurationError(message: "no address for \(service.rawValue) in \(region): set --\(service.rawValue)-url or --topology")
         }
         let endpoint = try RPCEndpoint(url: url, serverName: service.serverName)
-        let client = RPCClient(endpoint: endpoint, tls: tls, eventLoopGroup: eventLoopGroup, logger: logger)
+        let client = RPCClient(endpoint: endpoint, tls: tls, eventLoopGroup: eventLoopGroup,
+                               configuration: Self.clientConfiguration, logger: logger)
         return clients.withLockedValue { clients in
             if let raced = clients[key] { return raced }
             clients[key] = client

@@ -50,9 +50,9 @@ import Testing
         #expect(halfRate.count == 1 && cells.count == 12, "no 50 % sweep row: \(halfRate)")
         if cells.count == 12 {
             #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
-            // gateway / vehicles / postgres, each a figure
+            // gateway / vehicles / postgres / load engine, each a figure
             let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
-            #expect(cpu.count == 3 && cpu.allSatisfy { Double($0.replacingOccurrences(of: " ", with: "")) != nil }, "no CPU per request at the sweep's rate: \(halfRate)")
+            #expect(cpu.count == 4 && cpu.allSatisfy { Double($0.replacingOccurrences(of: " ", with: "")) != nil }, "no CPU per request at the sweep's rate: \(halfRate)")
             // postgres / pgbench during pgbench -R at the same rate, each a figure above zero
             let sqlCPU = cells[11].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
             #expect(sqlCPU.count == 2 && sqlCPU.allSatisfy { (Double($0.replacingOccurrences(of: " ", with: "")) ?? 0) > 0 },

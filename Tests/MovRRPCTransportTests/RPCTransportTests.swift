@@ -109,6 +109,30 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    @Test func warmOpensConnectionsThatCallsThenReuse() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        // Three connections, handshakes done, before any call.
+        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(server.openConnections == 3)
+        // Warm again: they are still there, none is added.
+        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(server.openConnections == 3)
+        // Three calls at once take the warm connections instead of opening their own.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 {
+                group.addTask { _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions()) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.openConnections == 3)
+        await client.shutdown()
+        // A shut-down client opens nothing.
+        #expect(await client.warm(connections: 2, deadline: .now + .seconds(5)) == 0)
+        await server.shutdownGracefully()
+    }
+
     @Test func deadlineEndsASlowCallWithoutHanging() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())

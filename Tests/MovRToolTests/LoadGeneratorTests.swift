@@ -1,5 +1,7 @@
 import Foundation
+import MovRRPCTransport
 @testable import MovRTool
+import NIOConcurrencyHelpers
 import Testing
 
 /// The load engine without a network: workers whose requests take a fixed time.
@@ -89,6 +91,48 @@ import Testing
             $0.totals.count > 20
         }
         #expect(four.totals.count > 20, "\(four.totals.count)")
+    }
+
+    @Test func workersRunOnEventLoopsAndThePreparationPrecedesTheClock() async throws {
+        /// Records where each step ran, and when the preparation ended.
+        final class Probe: Sendable {
+            let steps = NIOLockedValueBox((onLoop: 0, offLoop: 0))
+            let prepared = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+        }
+        struct Observed: LoadWorkload {
+            let probe: Probe
+            struct Worker: LoadWorker {
+                let probe: Probe
+                mutating func step() async -> LoadStep {
+                    // The engine's worker runs on an event loop and RPC calls prefer its connections.
+                    let onLoop = RPCEventLoopPreference.current?.inEventLoop == true
+                    probe.steps.withLockedValue { onLoop ? ($0.onLoop += 1) : ($0.offLoop += 1) }
+                    try? await Task.sleep(for: .milliseconds(1))
+                    return LoadStep(.vehiclesList, .success)
+                }
+            }
+            func makeWorker(index: Int, of count: Int) -> Worker { Worker(probe: probe) }
+            func prepare(concurrency: Int) async {
+                // A slow preparation (connections opening) must not count as run time.
+                try? await Task.sleep(for: .milliseconds(300))
+                probe.prepared.withLockedValue { $0 = .now }
+            }
+        }
+        let probe = Probe()
+        let before = ContinuousClock.now
+        let report = await LoadGenerator.run(LoadConfiguration(duration: 0.2, concurrency: 3, rate: 100),
+                                             workload: Observed(probe: probe))
+        let total = ContinuousClock.now - before
+        let steps = probe.steps.withLockedValue { $0 }
+        #expect(steps.onLoop > 0 && steps.offLoop == 0, "\(steps)")
+        #expect(probe.prepared.withLockedValue { $0 } != nil)
+        // The schedule (20 requests over 0.2 s) started after the preparation: none was due
+        // during it, so none is late by the preparation's 300 ms.
+        #expect(report.totals.scheduled == 20)
+        // 300 ms of preparation, then the last request is due 190 ms after the clock started.
+        #expect(total >= .milliseconds(480), "\(total)")
+        let stats = try #require(report.operation(.vehiclesList))
+        #expect(stats.maxMs < 300, "latency counts from after the preparation: max \(stats.maxMs) ms")
     }
 
     @Test func errorsAreCountedByKindAndNeverStopTheRun() async throws {

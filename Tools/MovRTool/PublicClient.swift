@@ -32,6 +32,13 @@ public struct PublicClient: Sendable {
                            logger: logger)
     }
 
+    /// Opens keep-alive connections until `connections` are ready in the pool (handshakes done),
+    /// within 10 s; see ``RPCClient/warm(connections:deadline:)``.
+    @discardableResult
+    public func warm(connections: Int) async -> Int {
+        await client.warm(connections: connections, deadline: .now + .seconds(10))
+    }
+
     public func call<P: Encodable & Sendable, R: Decodable>(
         _ method: String, _ params: P, as: R.Type = R.self, token: String? = nil, city: String? = nil,
         idempotent: Bool = false, headers extraHeaders: [(String, String)] = [], reportUnreachable: Bool = false

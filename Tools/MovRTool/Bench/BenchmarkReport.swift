@@ -152,13 +152,13 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[4])")
         out.append("")
-        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way.")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), and of the load engine itself (this process: it shares the two cores with what it measures; its connections are opened before its clock starts, as pgbench's and wrk's are), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way.")
         out.append("")
-        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres (µs) | SQL alone: CPU postgres / pgbench (µs) |")
+        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres / load engine (µs) | SQL alone: CPU postgres / pgbench (µs) |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for point in sweep {
             let cpu = point.cpuMicros.map { cpu in
-                ["gateway", "vehicles", "postgres"].map { f(cpu[$0], 0) }.joined(separator: " / ")
+                ["gateway", "vehicles", "postgres", "client"].map { f(cpu[$0], 0) }.joined(separator: " / ")
             } ?? "–"
             let sqlCPU = point.sqlCPUMicros.map { cpu in
                 ["postgres", "pgbench"].map { f(cpu[$0], 0) }.joined(separator: " / ")

@@ -58,6 +58,10 @@ struct RideCycleWorkload: LoadWorkload {
     func makeWorker(index: Int, of count: Int) -> Worker {
         Worker(client: client, rider: riders[index % riders.count])
     }
+
+    func prepare(concurrency: Int) async {
+        await client.warm(connections: concurrency)
+    }
 }
 
 /// vehicles.list through the gateway, rotating over the cities (the open-model sweep).
@@ -88,6 +92,10 @@ struct VehiclesListWorkload: LoadWorkload {
 
     func makeWorker(index: Int, of count: Int) -> Worker {
         Worker(client: client, cities: cities, limit: limit, next: index)
+    }
+
+    func prepare(concurrency: Int) async {
+        await client.warm(connections: concurrency)
     }
 }
 

@@ -29,6 +29,13 @@ public struct LoadGateways: Sendable {
         clients[via ?? regionOfCity[city] ?? ""] ?? fallback
     }
 
+    /// Warms each gateway's pool with `connections` keep-alive connections (see ``PublicClient/warm(connections:)``).
+    public func warm(connections: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            for client in clients.values { group.addTask { await client.warm(connections: connections) } }
+        }
+    }
+
     public func shutdown() async {
         for client in clients.values { await client.shutdown() }
     }

@@ -1,4 +1,7 @@
 import Foundation
+import MovRRPCTransport
+import NIOCore
+import NIOPosix
 
 /// The load engine: runs a workload's workers for a while, closed loop or open model (see
 /// ``LoadSchedule``), and reports per-operation latency and outcomes. Usable in-process, e.g.
@@ -17,6 +20,7 @@ public enum LoadGenerator {
     public static func run<W: LoadWorkload>(_ configuration: LoadConfiguration, workload: W,
                                             timeline: LoadTimeline? = nil,
                                             progress: (@Sendable (Progress) -> Void)? = nil) async -> LoadReport {
+        await workload.prepare(concurrency: max(1, configuration.concurrency))
         let recorder = LoadRecorder()
         let startDate = Date()
         let schedule = LoadSchedule(duration: .nanoseconds(Int64(configuration.duration * 1e9)), rate: configuration.rate)
@@ -24,12 +28,20 @@ public enum LoadGenerator {
         let ticker = progress.map { report in
             Task { await tick(recorder: recorder, schedule: schedule, report: report) }
         }
+        // Each worker runs on one of the clients' event loops (round robin): its calls take that
+        // loop's connections and its replies and timers resume it there, with no hop to Swift's
+        // global executor and back per request (this process shares the machine with what it
+        // measures).
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<max(1, configuration.concurrency) {
+                let loop = loops[index % loops.count]
                 group.addTask {
-                    var worker = workload.makeWorker(index: index, of: configuration.concurrency)
-                    await drive(&worker, schedule: schedule, recorder: recorder, lateThreshold: lateThreshold,
-                                timeline: timeline)
+                    await RPCEventLoopPreference.run(on: loop) {
+                        var worker = workload.makeWorker(index: index, of: configuration.concurrency)
+                        await drive(&worker, schedule: schedule, recorder: recorder, lateThreshold: lateThreshold,
+                                    timeline: timeline, loop: loop)
+                    }
                 }
             }
         }
@@ -43,7 +55,8 @@ public enum LoadGenerator {
 
     /// One worker: take a ticket, wait for its time, send, record; until the schedule ends.
     static func drive<Worker: LoadWorker>(_ worker: inout Worker, schedule: LoadSchedule, recorder: LoadRecorder,
-                                          lateThreshold: Duration, timeline: LoadTimeline? = nil) async {
+                                          lateThreshold: Duration, timeline: LoadTimeline? = nil,
+                                          loop: (any EventLoop)? = nil) async {
         while !Task.isCancelled, let ticket = schedule.next() {
             let origin: ContinuousClock.Instant
             var late = false
@@ -51,7 +64,7 @@ public enum LoadGenerator {
             case .now:
                 origin = .now
             case .at(let due):
-                if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+                if due > .now { await sleep(until: due, on: loop) }
                 origin = due
                 late = ContinuousClock.now - due > lateThreshold
             }
@@ -61,6 +74,18 @@ public enum LoadGenerator {
             timeline?.record(step, sent: sent, finished: Date())
         }
         await worker.finish()
+    }
+
+    /// Waits until `due`: on the worker's event loop with one of its timers (no other thread
+    /// wakes), or with `Task.sleep` when there is no loop.
+    private static func sleep(until due: ContinuousClock.Instant, on loop: (any EventLoop)?) async {
+        guard let loop else {
+            try? await Task.sleep(until: due, clock: .continuous)
+            return
+        }
+        let wait = (due - .now).inMicroseconds
+        guard wait > 0 else { return }
+        try? await loop.scheduleTask(in: .microseconds(wait)) {}.futureResult.get()
     }
 
     private static func tick(recorder: LoadRecorder, schedule: LoadSchedule,

@@ -6,6 +6,9 @@ public protocol LoadWorkload: Sendable {
     func makeWorker(index: Int, of count: Int) -> Worker
     /// Things the operator should know about the run (e.g. an operation left out of the mix).
     var notes: [String] { get }
+    /// Before the clock starts: open the connections `concurrency` workers will use, so the
+    /// first requests of the run do not pay for TLS handshakes (pgbench and wrk connect first too).
+    func prepare(concurrency: Int) async
 }
 
 public protocol LoadWorker {
@@ -18,6 +21,7 @@ public protocol LoadWorker {
 
 extension LoadWorkload {
     public var notes: [String] { [] }
+    public func prepare(concurrency: Int) async {}
 }
 
 extension LoadWorker {

@@ -89,6 +89,10 @@ public struct MovRWorkload: LoadWorkload {
         return MovRLoadWorker(workload: self, index: index, accounts: mine)
     }
 
+    public func prepare(concurrency: Int) async {
+        await gateways.warm(connections: concurrency)
+    }
+
     public func shutdown() async {
         await gateways.shutdown()
     }
