@@ -141,7 +141,7 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[3])")
         out.append("")
-        out.append("One client, one call at a time through the gateway (release binaries, after warm-up); SQL: pgbench with 1 client on the method's statements.")
+        out.append("One client, one call at a time through the gateway (release binaries, after warm-up; the client runs on its connection's event loop and checks each reply as the wrk script does, decoding only `rides.start`'s ride); SQL: pgbench with 1 client on the method's statements.")
         out.append("")
         out.append("| method | calls | p50 (ms) | p99 (ms) | SQL p50 (ms) | SQL source | errors |")
         out.append("|---|---|---|---|---|---|---|")
