@@ -61,6 +61,17 @@ import Testing
             #expect(stats.p50Ms > 0 && stats.p50Ms <= stats.p99Ms && stats.p99Ms <= stats.maxMs, "\(stats)")
         }
 
+        // A list-only mix in the open model: replies checked, not decoded; every one a result.
+        let listPath = work + "/list.json"
+        let (listStatus, listOutput) = try await LocalStackHarness.runTool(
+            ["load", "run", "--stack", stackPath, "--users-file", usersFile, "--duration", "2", "--concurrency", "4",
+             "--rate", "50", "--mix", "vehicles.list=1", "--json", listPath])
+        #expect(listStatus == 0, "\(listOutput)")
+        let listReport = try JSONDecoder.loadReport.decode(LoadReport.self,
+                                                           from: try #require(FileManager.default.contents(atPath: listPath)))
+        let lists = try #require(listReport.operation(.vehiclesList))
+        #expect(lists.count > 50 && lists.errors == 0 && listReport.totals.count == lists.count, "\(listReport.text)")
+
         try await domain.expectInvariants()
         await domain.shutdown()
     }

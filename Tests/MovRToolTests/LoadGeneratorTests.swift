@@ -174,6 +174,15 @@ import Testing
         #expect(Set(weights.keys) == Set(LoadOperation.allCases).subtracting([.authLogin]))
     }
 
+    @Test func onlyMixesThatPickAListedVehicleNeedTheListDecoded() throws {
+        #expect(LoadMix.standard.usesListedVehicles)
+        #expect(try !LoadMix(parsing: "vehicles.list=1").usesListedVehicles)
+        #expect(try !LoadMix(parsing: "vehicles.list=5,users.me=1,promo_codes.list=1").usesListedVehicles)
+        for name in ["vehicles.get", "rides.start", "rides.update_location", "rides.end"] {
+            #expect(try LoadMix(parsing: "vehicles.list=9,\(name)=1").usesListedVehicles, "\(name)")
+        }
+    }
+
     @Test func parsesWeightsAndRoundTrips() throws {
         let mix = try LoadMix(parsing: "vehicles.list=90, rides.start=7.5,rides.end=2.5,users.me=0")
         #expect(mix.weights == [.vehiclesList: 90, .ridesStart: 7.5, .ridesEnd: 2.5])

@@ -54,11 +54,12 @@ public struct PublicClient: Sendable {
     /// checked as `wrk`'s script checks it, so the client's own decoding does not share the
     /// cores with what is measured.
     public func callUnparsed<P: Encodable & Sendable>(
-        _ method: String, _ params: P, token: String? = nil, city: String? = nil, idempotent: Bool = false
+        _ method: String, _ params: P, token: String? = nil, city: String? = nil, idempotent: Bool = false,
+        reportUnreachable: Bool = false
     ) async throws -> RawJSON {
         try await client.callRaw(method, params: params,
                                  options: Self.options(token: token, city: city, idempotent: idempotent,
-                                                       headers: [], reportUnreachable: false))
+                                                       headers: [], reportUnreachable: reportUnreachable))
     }
 
     private static func options(token: String?, city: String?, idempotent: Bool, headers extraHeaders: [(String, String)],

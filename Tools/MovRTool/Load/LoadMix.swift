@@ -24,6 +24,12 @@ public enum LoadOperation: String, CaseIterable, Codable, Sendable, Comparable {
 public struct LoadMix: Sendable, Equatable, CustomStringConvertible {
     public private(set) var weights: [LoadOperation: Double]
 
+    /// Whether an operation of the mix picks one of the vehicles `vehicles.list` returned:
+    /// `vehicles.get`, and every ride operation (each starts a ride when its rider has none).
+    public var usesListedVehicles: Bool {
+        [LoadOperation.vehiclesGet, .ridesStart, .ridesUpdateLocation, .ridesEnd].contains { (weights[$0] ?? 0) > 0 }
+    }
+
     /// The MovR mix: 95 % reads, 5 % writes, so rides start, move and end all the time while
     /// most traffic is people browsing vehicles. Percentages of all drawn operations. Codes
     /// created live 5 minutes, and promo_codes.list returns every live one: a higher create
