@@ -38,6 +38,8 @@ enum ClientTransportError: Error, Equatable {
     case replyTooLarge
     /// The exchange's deadline passed before its reply; the connection is closed.
     case timedOut
+    /// The TLS handshake did not finish within the connect timeout; the connection is closed.
+    case handshakeTimedOut
 }
 
 /// Writes one ``ClientExchange`` at a time and reads its reply into a ``ClientReply``
@@ -48,10 +50,22 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     private var pending: EventLoopPromise<ClientReply>?
+    /// Completed when the TLS handshake finishes (or fails): the pool counts a connection as
+    /// being opened until then, since the handshake is what opening one costs.
+    private let handshake: EventLoopPromise<Void>?
     private var maxReplyBytes = 0
     private var parser = HTTPClientWire.ReplyParser()
     /// The pending exchange's deadline.
     private var timer = ConnectionTimer(step: .seconds(5))
+
+    init(handshake: EventLoopPromise<Void>? = nil) {
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSEvent { handshake?.succeed() }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -99,11 +113,13 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        handshake?.fail(ClientTransportError.connectionClosed)
         failPending(ClientTransportError.connectionClosed)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        handshake?.fail(error)
         failPending(error)
         context.close(promise: nil)
     }

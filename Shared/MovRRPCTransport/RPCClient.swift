@@ -10,6 +10,19 @@ import NIOPosix
 public struct RPCClientConfiguration: Sendable {
     /// Upper bound on open connections to the endpoint.
     public var maxConnections: Int = 32
+    /// Connections being opened at once (TLS handshakes in flight). When every connection is
+    /// busy, a caller opens a new one only below this; the others wait in line for the first
+    /// connection released, and each finished handshake starts the next one for the first
+    /// caller still waiting. A burst grows the pool a handshake or two at a time instead of
+    /// paying for dozens at once on a machine that is already behind (on 2 cores, 24 mutual-TLS
+    /// handshakes in one burst of `vehicles.list` kept the gateway and the vehicles service busy
+    /// for tens of milliseconds and made the burst's own tail).
+    public var maxConcurrentConnects: Int = 2
+    /// Keep idle connections open: each connection idle for `idleTimeout / 2` sends
+    /// `GET /healthz` (resetting the server's idle timer) instead of being dropped at
+    /// `idleTimeout`. The pool then keeps the size its busiest moment needed, so a lull between
+    /// bursts does not make the next burst open (and pay handshakes for) them all again.
+    public var keepsIdleConnectionsOpen = false
     public var connectTimeout: TimeAmount = .seconds(3)
     /// Pooled connections idle longer than this are dropped instead of reused; shorter than the
     /// server's idle timeout (60 s internal, 15 s on the public listener) so a reused connection
@@ -83,6 +96,7 @@ public final class RPCClient: Sendable {
     private let configuration: RPCClientConfiguration
     private let logger: Logger
     private let pool = NIOLockedValueBox(PoolState())
+    private let keepAlive = NIOLockedValueBox<RepeatedTask?>(nil)
 
     public init(endpoint: RPCEndpoint, tls: TLSContextProvider, eventLoopGroup: any EventLoopGroup,
                 configuration: RPCClientConfiguration = RPCClientConfiguration(), logger: Logger) {
@@ -93,6 +107,16 @@ public final class RPCClient: Sendable {
         var logger = logger
         logger[metadataKey: "upstream"] = "\(endpoint)"
         self.logger = logger
+        if configuration.keepsIdleConnectionsOpen {
+            // Every quarter of the idle timeout, so each connection is refreshed between half and
+            // three quarters of it.
+            let period = TimeAmount.nanoseconds(max(1_000_000, (configuration.idleTimeout / 4).nanosecondsClamped))
+            let task = eventLoopGroup.next().scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
+                guard let self else { return task.cancel() }
+                Task { await self.refreshIdleConnections() }
+            }
+            keepAlive.withLockedValue { $0 = task }
+        }
     }
 
     /// Calls `method` and returns its result as the JSON text the server sent (validated, not
@@ -205,17 +229,16 @@ public final class RPCClient: Sendable {
             }
             let wanted = min(count - fresh, configuration.maxConnections - state.open)
             guard wanted > 0 else { return 0 }
+            // Before any load: opened all at once, not `maxConcurrentConnects` at a time.
             state.open += wanted
+            for _ in 0..<wanted { state.startConnecting() }
             return wanted
         }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<reserved {
                 group.addTask {
-                    guard let connection = try? await self.connectReserved(on: nil),
-                          var request = try? HTTPClientWire.startRequest(method: "GET", uri: "/healthz", capacity: 200)
-                    else { return }
-                    try? HTTPWire.writeHeader("host", self.endpoint.serverName ?? self.endpoint.host, into: &request)
-                    _ = try? await self.perform(request, body: ByteBuffer(), on: connection, deadline: deadline)
+                    guard let connection = try? await self.connectReserved(on: nil) else { return }
+                    _ = try? await self.perform(self.healthRequest(), body: ByteBuffer(), on: connection, deadline: deadline)
                 }
             }
         }
@@ -224,9 +247,45 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// `GET /healthz`: what warming and keeping a connection open send.
+    private func healthRequest() -> ByteBuffer {
+        var request = ByteBufferAllocator().buffer(capacity: 200)
+        request.writeStaticString("GET /healthz HTTP/1.1\r\n")
+        try? HTTPWire.writeHeader("host", endpoint.serverName ?? endpoint.host, into: &request)
+        return request
+    }
+
+    /// ``RPCClientConfiguration/keepsIdleConnectionsOpen``: sends `GET /healthz` on each
+    /// connection idle for half the idle timeout (taken out of the pool meanwhile); it goes back
+    /// as just used, or is closed if the exchange fails.
+    private func refreshIdleConnections() async {
+        let now = ContinuousClock.now
+        let half = configuration.idleTimeout / 2
+        let due = pool.withLockedValue { state -> [PooledConnection] in
+            guard !state.closed else { return [] }
+            var due: [PooledConnection] = []
+            for key in state.idle.keys {
+                state.idle[key]?.removeAll { connection in
+                    let idleFor = now - connection.lastUsed
+                    guard connection.channel.isActive, idleFor >= half, idleFor < configuration.idleTimeout else { return false }
+                    due.append(connection)
+                    return true
+                }
+            }
+            return due
+        }
+        for connection in due {
+            _ = try? await perform(healthRequest(), body: ByteBuffer(), on: connection, deadline: .now + .seconds(5))
+        }
+    }
+
     /// Closes idle connections and refuses new calls; connections in use close when released,
     /// and callers waiting for a connection fail at once.
     public func shutdown() async {
+        keepAlive.withLockedValue { task in
+            task?.cancel()
+            task = nil
+        }
         let (idle, waiters) = pool.withLockedValue { state -> ([PooledConnection], [Waiter]) in
             state.closed = true
             let idle = state.idle.values.flatMap { $0 }
@@ -349,10 +408,23 @@ public final class RPCClient: Sendable {
     private struct PoolState: Sendable {
         /// Idle connections per event loop, most recently used last.
         var idle: [ObjectIdentifier: [PooledConnection]] = [:]
+        /// Connections open or being opened (each holds a slot).
         var open = 0
+        /// Of those, being opened now.
+        var connecting = 0
+        /// The most ever opened at once, and how many were ever opened (``RPCClient/poolStatistics``).
+        var peakConnecting = 0
+        var connectsStarted = 0
         var closed = false
         var waiters = CircularBuffer<Waiter>()
         var nextWaiterID = 0
+
+        /// Counts one more connection being opened (its slot already counted in `open`).
+        mutating func startConnecting() {
+            connecting += 1
+            connectsStarted += 1
+            peakConnecting = max(peakConnecting, connecting)
+        }
 
         mutating func takeIdle(preferring loop: ObjectIdentifier?, now: ContinuousClock.Instant,
                                idleTimeout: Duration, stale: inout [PooledConnection]) -> PooledConnection? {
@@ -387,8 +459,10 @@ public final class RPCClient: Sendable {
                                                idleTimeout: configuration.idleTimeout, stale: &stale) {
                 return .use(connection)
             }
-            guard state.open < configuration.maxConnections else { return nil }
+            guard state.open < configuration.maxConnections,
+                  state.connecting < max(1, configuration.maxConcurrentConnects) else { return nil }
             state.open += 1
+            state.startConnecting()
             return .connect
         }
         for connection in stale { connection.channel.close(promise: nil) }
@@ -400,7 +474,8 @@ public final class RPCClient: Sendable {
         case .connect:
             return try await connectReserved(on: preferred)
         case nil:
-            // Saturated: wait in line for a released connection or a freed slot.
+            // Saturated (or enough handshakes under way): wait in line for a released
+            // connection, or for a slot to open one in.
             if let handed = try await waitForConnection(deadline: deadline) {
                 return handed
             }
@@ -408,13 +483,39 @@ public final class RPCClient: Sendable {
         }
     }
 
-    /// Opens a connection for a slot already counted in `open`.
+    /// Opens a connection for a slot already counted in `open` and `connecting`.
     private func connectReserved(on loop: (any EventLoop)?) async throws -> PooledConnection {
         do {
-            return PooledConnection(channel: try await connect(on: loop), lastUsed: .now)
+            let channel = try await connect(on: loop)
+            connectFinished()
+            return PooledConnection(channel: channel, lastUsed: .now)
         } catch {
+            connectFinished()
             releaseSlot()
             throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "connect: \(error)")
+        }
+    }
+
+    /// A handshake ended: the first caller still waiting may open the next connection.
+    private func connectFinished() {
+        let next = pool.withLockedValue { state -> Waiter? in
+            state.connecting -= 1
+            guard !state.closed, state.open < configuration.maxConnections,
+                  state.connecting < max(1, configuration.maxConcurrentConnects),
+                  let waiter = state.waiters.popFirst() else { return nil }
+            state.open += 1
+            state.startConnecting()
+            return waiter
+        }
+        next?.continuation.resume(returning: nil)
+    }
+
+    /// What the pool holds now, the most connections it ever opened at once, and how many it
+    /// ever opened.
+    public var poolStatistics: (open: Int, idle: Int, waiting: Int, peakConnecting: Int, connectsStarted: Int) {
+        pool.withLockedValue { state in
+            (state.open, state.idle.values.reduce(0) { $0 + $1.count }, state.waiters.count, state.peakConnecting,
+             state.connectsStarted)
         }
     }
 
@@ -476,27 +577,53 @@ public final class RPCClient: Sendable {
     /// Gives up a connection slot; the first waiter, if any, may open a connection in its place.
     private func releaseSlot() {
         let waiter = pool.withLockedValue { state -> Waiter? in
-            if !state.closed, let waiter = state.waiters.popFirst() { return waiter }
+            if !state.closed, let waiter = state.waiters.popFirst() {
+                state.startConnecting()
+                return waiter
+            }
             state.open -= 1
             return nil
         }
         waiter?.continuation.resume(returning: nil)
     }
 
+    /// Connects and finishes the TLS handshake (within the connect timeout), so a connection
+    /// counts as being opened (``RPCClientConfiguration/maxConcurrentConnects``) for as long as
+    /// opening it costs.
     private func connect(on loop: (any EventLoop)?) async throws -> any Channel {
         let context = tls.current
         let serverName = endpoint.serverName
-        let bootstrap = loop.flatMap { ClientBootstrap(validatingGroup: $0) } ?? ClientBootstrap(group: group)
-        return try await bootstrap
-            .connectTimeout(configuration.connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // IPPROTO_TCP, not SOL_SOCKET (see RPCServer)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(TLSHandler(clientContext: context, serverHostname: serverName))
-                    try operations.addHandler(RPCClientHandler())
+        let loop = loop ?? group.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(validatingGroup: loop) ?? ClientBootstrap(group: group)
+        let channel: any Channel
+        do {
+            channel = try await bootstrap
+                .connectTimeout(configuration.connectTimeout)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // IPPROTO_TCP, not SOL_SOCKET (see RPCServer)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let operations = channel.pipeline.syncOperations
+                        try operations.addHandler(TLSHandler(clientContext: context, serverHostname: serverName))
+                        try operations.addHandler(RPCClientHandler(handshake: handshake))
+                    }
                 }
-            }
-            .connect(host: endpoint.host, port: endpoint.port).get()
+                .connect(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            handshake.fail(error)  // never added to a pipeline (a completed promise ignores this)
+            throw error
+        }
+        let timeout = channel.eventLoop.scheduleTask(in: configuration.connectTimeout) {
+            handshake.fail(ClientTransportError.handshakeTimedOut)
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return channel
     }
 }

@@ -133,6 +133,58 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    @Test func aBurstOpensConnectionsAFewHandshakesAtATime() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        // Sixteen slow calls at once on an empty pool: no more than two handshakes at a time,
+        // yet the pool grows while callers wait (each finished handshake starts the next), so
+        // slow calls are not lined up on two connections.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    _ = try await client.call("test.sleep", params: .object(["milliseconds": JSONValue(300)]),
+                                              options: RPCCallOptions())
+                }
+            }
+            try await group.waitForAll()
+        }
+        let statistics = client.poolStatistics
+        #expect(statistics.peakConnecting <= 2, "\(statistics)")
+        #expect(statistics.open > 2 && statistics.open == server.openConnections, "\(statistics)")
+        #expect(statistics.waiting == 0)
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func idleConnectionsKeptOpenOutliveTheIdleTimeout() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        func client(keepingOpen: Bool) throws -> RPCClient {
+            try fixture.client(as: fixture.rides, port: port) { configuration in
+                // Room for a loaded machine: refreshed after 2 s idle, checked every second.
+                configuration.idleTimeout = .seconds(4)
+                configuration.keepsIdleConnectionsOpen = keepingOpen
+            }
+        }
+        let kept = try client(keepingOpen: true)
+        let dropped = try client(keepingOpen: false)
+        #expect(await kept.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await dropped.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        // Two and a half idle timeouts later: the kept pool still has its three (each refreshed
+        // after half a timeout idle) and a call opens none; the other drops its stale ones and
+        // opens one.
+        try await Task.sleep(for: .seconds(10))
+        for client in [kept, dropped] {
+            for _ in 0..<3 { _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions()) }
+        }
+        #expect(kept.poolStatistics.connectsStarted == 3, "\(kept.poolStatistics)")
+        #expect(dropped.poolStatistics.connectsStarted > 3, "\(dropped.poolStatistics)")
+        await kept.shutdown()
+        await dropped.shutdown()
+        await server.shutdownGracefully()
+    }
+
     @Test func deadlineEndsASlowCallWithoutHanging() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
