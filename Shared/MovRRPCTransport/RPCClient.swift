@@ -14,9 +14,9 @@ public struct RPCClientConfiguration: Sendable {
     /// busy, a caller opens a new one only below this; the others wait in line for the first
     /// connection released, and each finished handshake starts the next one for the first
     /// caller still waiting. A burst grows the pool a handshake or two at a time instead of
-    /// paying for dozens at once on a machine that is already behind (on 2 cores, 24 mutual-TLS
-    /// handshakes in one burst of `vehicles.list` kept the gateway and the vehicles service busy
-    /// for tens of milliseconds and made the burst's own tail).
+    /// paying for dozens at once on a machine that is already behind (on 2 cores, a fresh
+    /// gateway's pool to the vehicles service grew from 2 to 26 connections within 0.2 s of a
+    /// 1 400 req/s run, whose first 0.1 s had a p50 of 37–45 ms).
     public var maxConcurrentConnects: Int = 2
     /// Keep idle connections open: each connection idle for `idleTimeout / 2` sends
     /// `GET /healthz` (resetting the server's idle timer) instead of being dropped at
