@@ -4,7 +4,9 @@ import NIOCore
 /// connection: no hop to the cooperative pool and back for every await on a future that the
 /// same loop completes (replies of pooled RPC connections on that loop, writes, timers).
 ///
-/// Blocking work must not run here; the database layer keeps its libpq calls on a thread pool.
+/// Blocking work must not run here: the database layer drives libpq non-blocking on this thread
+/// and waits for the server's answers off it (MovRPostgres's `SocketReadiness`); connecting,
+/// which blocks, goes to a thread pool.
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 

@@ -52,18 +52,18 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending: EventLoopPromise<ClientReply>?
     /// Completed when the TLS handshake finishes (or fails): the pool counts a connection as
     /// being opened until then, since the handshake is what opening one costs.
-    private let handshake: EventLoopPromise<Void>?
+    private let handshake: EventLoopPromise<Void>
     private var maxReplyBytes = 0
     private var parser = HTTPClientWire.ReplyParser()
     /// The pending exchange's deadline.
     private var timer = ConnectionTimer(step: .seconds(5))
 
-    init(handshake: EventLoopPromise<Void>? = nil) {
+    init(handshake: EventLoopPromise<Void>) {
         self.handshake = handshake
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSEvent { handshake?.succeed() }
+        if case .handshakeCompleted = event as? TLSEvent { handshake.succeed() }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -113,13 +113,13 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        handshake?.fail(ClientTransportError.connectionClosed)
+        handshake.fail(ClientTransportError.connectionClosed)
         failPending(ClientTransportError.connectionClosed)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        handshake?.fail(error)
+        handshake.fail(error)
         failPending(error)
         context.close(promise: nil)
     }

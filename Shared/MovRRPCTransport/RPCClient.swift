@@ -419,6 +419,16 @@ public final class RPCClient: Sendable {
         var waiters = CircularBuffer<Waiter>()
         var nextWaiterID = 0
 
+        /// Takes a slot to open a connection in when the pool has room and few enough
+        /// handshakes are under way.
+        mutating func reserveConnect(_ configuration: RPCClientConfiguration) -> Bool {
+            guard open < configuration.maxConnections,
+                  connecting < max(1, configuration.maxConcurrentConnects) else { return false }
+            open += 1
+            startConnecting()
+            return true
+        }
+
         /// Counts one more connection being opened (its slot already counted in `open`).
         mutating func startConnecting() {
             connecting += 1
@@ -459,11 +469,7 @@ public final class RPCClient: Sendable {
                                                idleTimeout: configuration.idleTimeout, stale: &stale) {
                 return .use(connection)
             }
-            guard state.open < configuration.maxConnections,
-                  state.connecting < max(1, configuration.maxConcurrentConnects) else { return nil }
-            state.open += 1
-            state.startConnecting()
-            return .connect
+            return state.reserveConnect(configuration) ? .connect : nil
         }
         for connection in stale { connection.channel.close(promise: nil) }
         switch action {
@@ -500,12 +506,8 @@ public final class RPCClient: Sendable {
     private func connectFinished() {
         let next = pool.withLockedValue { state -> Waiter? in
             state.connecting -= 1
-            guard !state.closed, state.open < configuration.maxConnections,
-                  state.connecting < max(1, configuration.maxConcurrentConnects),
-                  let waiter = state.waiters.popFirst() else { return nil }
-            state.open += 1
-            state.startConnecting()
-            return waiter
+            guard !state.closed, !state.waiters.isEmpty, state.reserveConnect(configuration) else { return nil }
+            return state.waiters.popFirst()
         }
         next?.continuation.resume(returning: nil)
     }

@@ -30,7 +30,7 @@ public final class RPCClients: Service, Sendable {
     }
 
     /// How clients between executables pool: an idle connection is refreshed (`GET /healthz`)
-    /// after 25 s, and one not refreshed is dropped at 50 s, under the internal listeners' 60 s
+    /// once idle 25 s (checked every 12.5 s), and one not refreshed is dropped at 50 s, under the internal listeners' 60 s
     /// idle timeout (so none is reused as the server closes it). The pool keeps the size its
     /// busiest moment needed: a lull does not make the next burst pay a mutual-TLS handshake
     /// per connection (the public default, 10 s without refresh, is bound by the public

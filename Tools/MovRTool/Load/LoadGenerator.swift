@@ -55,8 +55,8 @@ public enum LoadGenerator {
 
     /// One worker: take a ticket, wait for its time, send, record; until the schedule ends.
     static func drive<Worker: LoadWorker>(_ worker: inout Worker, schedule: LoadSchedule, recorder: LoadRecorder,
-                                          lateThreshold: Duration, timeline: LoadTimeline? = nil,
-                                          loop: (any EventLoop)? = nil) async {
+                                          lateThreshold: Duration, timeline: LoadTimeline?,
+                                          loop: any EventLoop) async {
         while !Task.isCancelled, let ticket = schedule.next() {
             let origin: ContinuousClock.Instant
             var late = false
@@ -76,13 +76,8 @@ public enum LoadGenerator {
         await worker.finish()
     }
 
-    /// Waits until `due`: on the worker's event loop with one of its timers (no other thread
-    /// wakes), or with `Task.sleep` when there is no loop.
-    private static func sleep(until due: ContinuousClock.Instant, on loop: (any EventLoop)?) async {
-        guard let loop else {
-            try? await Task.sleep(until: due, clock: .continuous)
-            return
-        }
+    /// Waits until `due` with one of the worker's event loop's timers (no other thread wakes).
+    private static func sleep(until due: ContinuousClock.Instant, on loop: any EventLoop) async {
         let wait = (due - .now).inMicroseconds
         guard wait > 0 else { return }
         try? await loop.scheduleTask(in: .microseconds(wait)) {}.futureResult.get()

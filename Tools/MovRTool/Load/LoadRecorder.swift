@@ -40,28 +40,21 @@ public final class LoadRecorder: Sendable {
         state.withLockedValue { state in
             // In place: a copy of the tally taken out of the dictionary would share the
             // histogram's counts, and recording into it would copy all of them (~240 KB) per request.
-            Self.record(micros: micros, outcome: step.outcome, into: &state.operations[step.operation, default: Tally()])
+            _ = state.operations[step.operation, default: Tally()].histogram.record(min(micros, Self.highestMicroseconds))
             state.total += 1
             if late { state.late += 1 }
             switch step.outcome {
             case .success:
                 break
             case .expected(let kind):
+                state.operations[step.operation]?.expected += 1
                 state.expected += 1
                 state.outcomes[OutcomeKey(operation: step.operation, kind: kind, expected: true), default: 0] += 1
             case .error(let kind):
+                state.operations[step.operation]?.errors += 1
                 state.errors += 1
                 state.outcomes[OutcomeKey(operation: step.operation, kind: kind, expected: false), default: 0] += 1
             }
-        }
-    }
-
-    private static func record(micros: UInt64, outcome: LoadOutcome, into tally: inout Tally) {
-        _ = tally.histogram.record(min(micros, highestMicroseconds))
-        switch outcome {
-        case .success: break
-        case .expected: tally.expected += 1
-        case .error: tally.errors += 1
         }
     }
 
