@@ -111,9 +111,12 @@ public final class RPCClient: Sendable {
             // Every quarter of the idle timeout, so each connection is refreshed between half and
             // three quarters of it.
             let period = TimeAmount.nanoseconds(max(1_000_000, (configuration.idleTimeout / 4).nanosecondsClamped))
-            let task = eventLoopGroup.next().scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
+            let loop = eventLoopGroup.next()
+            let task = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] task in
                 guard let self else { return task.cancel() }
-                Task { await self.refreshIdleConnections() }
+                // On the loop, not Swift's global executor: a busy cooperative pool must not
+                // delay refreshes past the idle timeout.
+                Task(executorPreference: EventLoopTaskExecutor(eventLoop: loop)) { await self.refreshIdleConnections() }
             }
             keepAlive.withLockedValue { $0 = task }
         }

@@ -162,8 +162,9 @@ import Testing
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
         func client(keepingOpen: Bool) throws -> RPCClient {
             try fixture.client(as: fixture.rides, port: port) { configuration in
-                // Room for a loaded machine: refreshed after 2 s idle, checked every second.
-                configuration.idleTimeout = .seconds(4)
+                // Room for a loaded machine (a cold CI build ran this test's 10 s sleep in 24 s):
+                // refreshed once idle 3 s, checked every 1.5 s, dropped at 6 s.
+                configuration.idleTimeout = .seconds(6)
                 configuration.keepsIdleConnectionsOpen = keepingOpen
             }
         }
@@ -174,7 +175,7 @@ import Testing
         // Two and a half idle timeouts later: the kept pool still has its three (each refreshed
         // after half a timeout idle) and a call opens none; the other drops its stale ones and
         // opens one.
-        try await Task.sleep(for: .seconds(10))
+        try await Task.sleep(for: .seconds(15))
         for client in [kept, dropped] {
             for _ in 0..<3 { _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions()) }
         }
