@@ -28,6 +28,11 @@ struct TransportFixture {
                      configure: (inout RPCServerConfiguration) -> Void = { _ in }) async throws -> (RPCServer, Int) {
         var configuration = RPCServerConfiguration()
         configuration.shutdownGracePeriod = .seconds(5)
+        // Generous, like the client's below: when the whole suite starts at once on two cores,
+        // a test's client task can wait seconds for a thread between its handshake and its
+        // request, and the default 10 s read timeout then closed the connection under a request
+        // already sent (CI saw a 503 that way). Tests about read timeouts set their own.
+        configuration.requestReadTimeout = .seconds(60)
         configure(&configuration)
         let tls = try TLSContextProvider(
             configuration: TLSConfiguration(certificateChainPath: server.certificatePath, privateKeyPath: server.keyPath,
