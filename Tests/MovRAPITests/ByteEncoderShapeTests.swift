@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 
 @testable import MovRAPI
+import MovRInternalAPI
 
 /// Services write results with the one-pass ``JSONByteEncoder``; every API object must come out
 /// exactly as its `Codable` shape (pinned in ObjectShapeTests through `JSONEncoder`) says.
@@ -50,6 +51,9 @@ struct ByteEncoderShapeTests {
                                         location: ClientLocationInfo(city: nil, region: "us-east1", source: "gateway")))
         try expectSame(CitiesListResult(cities: [newYork], regions: ["us-east1"], gatewayRegion: "us-west1",
                                         location: ClientLocationInfo(city: "new york", region: "us-east1", source: "x_city")))
+        // Internal params the gateway sends on every list.
+        try expectSame(InternalVehiclesListParams(city: "new york", limit: 25, cursor: nil))
+        try expectSame(InternalVehiclesListParams(city: "são \"paulo\"", limit: 100, cursor: "AQAB"))
     }
 
     @Test func nullableMembersStayPresentAsNull() throws {

@@ -40,6 +40,17 @@ struct LocalityConfigTests {
         #expect(locality.city(named: spelling)?.name == "new york")
     }
 
+    /// The byte-loop shortcut answers exactly as the general rule (split on Unicode whitespace,
+    /// single spaces, lowercased) for every spelling, canonical or not.
+    @Test(arguments: ["new york", "New York", " new york", "new york ", "new  york", "new\tyork", "", " ", "a",
+                      "washington dc", "são paulo", "São Paulo", "new\u{85}york", "new\u{A0}york", "NEW-YORK",
+                      "new\u{1F}york", "new\u{7F}york", "zürich ", "rome", "@[`{"])
+    func theCanonicalShortcutAgreesWithTheGeneralRule(spelling: String) {
+        let general = spelling.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
+        #expect(PlaceName.normalized(spelling) == general)
+        #expect(PlaceName.isCanonicalASCII(spelling) == (spelling == general && spelling.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }))
+    }
+
     @Test func unknownCityIsAnErrorNamingTheCity() throws {
         let locality = try TestConfig.defaultLocality()
         #expect(throws: LocalityError.unknownCity("atlantis")) { try locality.region(ofCity: "atlantis") }

@@ -112,4 +112,35 @@ struct JSONParserFuzzTests {
         }
         #expect(agreed > 10_000)
     }
+
+    @Test("the scanner matches brackets of both kinds below and beyond 64 levels, up to its limit")
+    func deepNestingOfMixedContainers() {
+        func scans(_ text: String, maxDepth: Int = 512) -> Bool {
+            Array(text.utf8).withUnsafeBytes { input in
+                var scanner = JSONScanner(input: input, maxDepth: maxDepth)
+                guard (try? scanner.skipValue()) != nil else { return false }
+                scanner.skipWhitespace()
+                return scanner.isAtEnd
+            }
+        }
+        // Levels alternate object and array, so every closing bracket is checked for its kind.
+        func nested(_ levels: Int, swapAt wrong: Int? = nil) -> String {
+            var open = "", close = ""
+            for level in 0..<levels {
+                let isObject = level % 2 == 0
+                open += isObject ? #"{"k":"# : "["
+                let closer = isObject ? "}" : "]"
+                close = (level == wrong ? (isObject ? "]" : "}") : closer) + close
+            }
+            return open + "1" + close
+        }
+        for levels in [1, 2, 63, 64, 65, 66, 130, 300] {
+            #expect(scans(nested(levels)), "\(levels) levels")
+            for wrong in Set([0, levels / 2, levels - 1]) {
+                #expect(!scans(nested(levels, swapAt: wrong)), "\(levels) levels, level \(wrong) closed wrong")
+            }
+        }
+        #expect(scans(nested(100), maxDepth: 100))
+        #expect(!scans(nested(101), maxDepth: 100))
+    }
 }

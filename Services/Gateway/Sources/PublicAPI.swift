@@ -137,12 +137,11 @@ struct PublicAPI: Sendable {
         context.servedBy?.record(target)
         let started = ContinuousClock.now
         defer {
-            let elapsed = ContinuousClock.now - started
-            let (seconds, attoseconds) = elapsed.components
-            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            // Milliseconds to one decimal, in integers (no floating-point formatting per request).
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            let tenths = seconds * 10_000 + (attoseconds + 50_000_000_000_000) / 100_000_000_000_000
             let kind = target == self.region ? "local" : "remote"
-            RPCResponseHeaders.add("server-timing",
-                                   "\(kind);desc=\"\(target) \(method)\";dur=\((milliseconds * 10).rounded() / 10)")
+            RPCResponseHeaders.add("server-timing", "\(kind);desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)")
         }
         guard Self.writes.contains(method) else { return try await call() }
         let reply = RPCReplyMetadata()

@@ -42,9 +42,8 @@ struct JSONScanner: ~Copyable {
     mutating func skipValue() throws(Invalid) -> Range<Int> {
         skipWhitespace()
         let start = index
-        // Containers are tracked by a counter of open brackets per kind on a small stack of
-        // bits: true for an object, false for an array.
-        var open: [Bool] = []
+        // The open containers, innermost last: an object or an array.
+        var open = Nesting()
         var expectingValue = true
         while true {
             if expectingValue {
@@ -52,23 +51,23 @@ struct JSONScanner: ~Copyable {
                 switch byte {
                 case UInt8(ascii: "{"):
                     index += 1
-                    guard open.count < maxDepth else { throw Invalid() }
+                    guard open.depth < maxDepth else { throw Invalid() }
                     if peek() == UInt8(ascii: "}") {
                         index += 1
                         expectingValue = false
                     } else {
-                        open.append(true)
+                        open.push(isObject: true)
                         try skipKey()
                         continue
                     }
                 case UInt8(ascii: "["):
                     index += 1
-                    guard open.count < maxDepth else { throw Invalid() }
+                    guard open.depth < maxDepth else { throw Invalid() }
                     if peek() == UInt8(ascii: "]") {
                         index += 1
                         expectingValue = false
                     } else {
-                        open.append(false)
+                        open.push(isObject: false)
                         continue
                     }
                 case UInt8(ascii: "\""):
@@ -83,7 +82,7 @@ struct JSONScanner: ~Copyable {
                 }
             }
             // After a value: close containers or move to the next member.
-            guard let isObject = open.last else { return start..<index }
+            guard let isObject = open.innermostIsObject else { return start..<index }
             guard let byte = peek() else { throw Invalid() }
             switch byte {
             case UInt8(ascii: ","):
@@ -92,10 +91,39 @@ struct JSONScanner: ~Copyable {
                 expectingValue = true
             case UInt8(ascii: "}") where isObject, UInt8(ascii: "]") where !isObject:
                 index += 1
-                open.removeLast()
+                open.pop()
             default:
                 throw Invalid()
             }
+        }
+    }
+
+    /// Open containers as bits (1: object, 0: array) in a word, the 65th level on in an array:
+    /// results nest a few levels, and a scan per forwarded reply should not allocate.
+    private struct Nesting {
+        private var bits: UInt64 = 0
+        private var deeper: [Bool] = []
+        private(set) var depth = 0
+
+        mutating func push(isObject: Bool) {
+            if depth < 64 {
+                let bit: UInt64 = 1 << UInt64(depth)
+                bits = isObject ? bits | bit : bits & ~bit
+            } else {
+                deeper.append(isObject)
+            }
+            depth += 1
+        }
+
+        mutating func pop() {
+            depth -= 1
+            if depth >= 64 { deeper.removeLast() }
+        }
+
+        var innermostIsObject: Bool? {
+            if depth == 0 { return nil }
+            if depth > 64 { return deeper.last }
+            return bits & (1 << UInt64(depth - 1)) != 0
         }
     }
 
