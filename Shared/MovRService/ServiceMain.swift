@@ -10,6 +10,7 @@ import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRTLS
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -70,6 +71,7 @@ public enum ServiceMain {
         let identity = Definition.identity
         do {
             let configuration = try ServiceConfiguration(accepting: Definition.settings)
+            try applyEventLoopCount(configuration)
             try ServiceUser.dropRootPrivileges(to: configuration.value(SharedSettings.user))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
@@ -81,6 +83,16 @@ public enum ServiceMain {
         }
         done.wait()
         exit(0)
+    }
+
+    /// Sizes NIO's shared event-loop group (every listener, RPC client and handler runs on it)
+    /// before anything creates it: `--event-loops` threads, or one per core when 0.
+    static func applyEventLoopCount(_ configuration: ServiceConfiguration) throws {
+        let loops = try configuration.value(SharedSettings.eventLoops)
+        guard (0...SharedSettings.maxEventLoops).contains(loops) else {
+            throw ConfigurationError(message: "event-loops must be 0 (one per core) to \(SharedSettings.maxEventLoops), not \(loops)")
+        }
+        if loops > 0 { NIOSingletons.groupLoopCountSuggestion = loops }
     }
 
     private static func run<Definition: MovRServiceDefinition>(_ definition: Definition.Type) async {

@@ -140,6 +140,12 @@ public enum SharedSettings {
     public static let certReloadSeconds = Setting<Int>("cert-reload-seconds", default: 30)
     public static let exitWithParent = Setting<Bool>("exit-with-parent", default: false)
     public static let user = Setting<String>("user", default: ServiceUser.defaultName)
+    /// Event-loop threads of the process (its listeners, RPC clients and handlers); 0: one per
+    /// core. Executables that share a machine (`movr up` runs sixteen on one) do better with
+    /// fewer: docs/operations.md, "Configuration".
+    public static let eventLoops = Setting<Int>("event-loops", default: 0)
+    /// The most ``eventLoops`` accepts.
+    public static let maxEventLoops = 256
 
     /// This region's explicit address of `service` (`--users-url`, ...); nil for the gateway.
     public static func url(of service: ServiceIdentity) -> Setting<String?>? {
@@ -156,6 +162,7 @@ public enum SharedSettings {
         tlsCertificate.declaration, tlsKey.declaration, logLevel.declaration, localityConfig.declaration,
         topology.declaration, usersURL.declaration, vehiclesURL.declaration, ridesURL.declaration,
         maxConnections.declaration, certReloadSeconds.declaration, exitWithParent.declaration, user.declaration,
+        eventLoops.declaration,
     ]
 }
 

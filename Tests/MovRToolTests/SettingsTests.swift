@@ -34,6 +34,13 @@ import Testing
             == "unknown environment variable MOVR_NOTHING_LIKE_IT")
     }
 
+    @Test(arguments: ["-1", "257", "1000000"])
+    func eventLoopCountsOutsideTheirRangeStopTheStart(value: String) throws {
+        let configuration = try ServiceConfiguration(environment: ["MOVR_EVENT_LOOPS": value], arguments: [],
+                                                     accepting: SharedSettings.all)
+        #expect(throws: ConfigurationError.self) { try ServiceMain.applyEventLoopCount(configuration) }
+    }
+
     @Test func unknownFlagIsRefusedByName() {
         #expect(Self.refusal(arguments: ["--reconcile-second", "3"], identity: .rides)
             == "unknown flag --reconcile-second; did you mean --reconcile-seconds?")

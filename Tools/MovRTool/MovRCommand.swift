@@ -54,6 +54,8 @@ extension MovRCommand {
         var replicaMaxLagMs = 2000
         @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
         var noHomeRouting = false
+        @Option(help: "Event-loop threads per executable (0: one per core; the default 1 suits executables sharing one machine).")
+        var eventLoops = 1
         @Flag(help: "Fault injection (tests): a proxy on every link between executables and to the database; writing services, postgres or all to <dir>/faults/reset resets their open connections.")
         var faultProxies = false
 
@@ -65,6 +67,9 @@ extension MovRCommand {
                 throw ValidationError("--wan-jitter-ms must be >= 0 and --wan-loss within 0...1")
             }
             guard replicaMaxLagMs > 0 else { throw ValidationError("--replica-max-lag-ms must be positive") }
+            guard (0...SharedSettings.maxEventLoops).contains(eventLoops) else {
+                throw ValidationError("--event-loops must be 0 (one per core) to \(SharedSettings.maxEventLoops)")
+            }
         }
 
         func run() async throws {
@@ -83,6 +88,7 @@ extension MovRCommand {
             options.replicaMaxLagMs = replicaMaxLagMs
             options.homeRegionRouting = !noHomeRouting
             options.faultProxies = faultProxies
+            options.eventLoops = eventLoops
             // Fault injection for tests, and the scrypt cost (tests run dozens of sign-ins at once
             // on two cores and lower it; docs/operations.md, "Configuration").
             for (key, value) in ProcessInfo.processInfo.environment
