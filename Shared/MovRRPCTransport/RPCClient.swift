@@ -227,9 +227,7 @@ public final class RPCClient: Sendable {
         let now = ContinuousClock.now
         let reserved = pool.withLockedValue { state -> Int in
             guard !state.closed else { return 0 }
-            let fresh = state.idle.values.reduce(0) { total, list in
-                total + list.filter { $0.channel.isActive && now - $0.lastUsed < configuration.idleTimeout }.count
-            }
+            let fresh = state.idle.filter { $0.channel.isActive && now - $0.lastUsed < configuration.idleTimeout }.count
             let wanted = min(count - fresh, configuration.maxConnections - state.open)
             guard wanted > 0 else { return 0 }
             // Before any load: opened all at once, not `maxConcurrentConnects` at a time.
@@ -246,7 +244,7 @@ public final class RPCClient: Sendable {
             }
         }
         return pool.withLockedValue { state in
-            state.idle.values.reduce(0) { $0 + $1.filter { $0.channel.isActive }.count }
+            state.idle.filter { $0.channel.isActive }.count
         }
     }
 
@@ -267,13 +265,11 @@ public final class RPCClient: Sendable {
         let due = pool.withLockedValue { state -> [PooledConnection] in
             guard !state.closed else { return [] }
             var due: [PooledConnection] = []
-            for key in state.idle.keys {
-                state.idle[key]?.removeAll { connection in
-                    let idleFor = now - connection.lastUsed
-                    guard connection.channel.isActive, idleFor >= half, idleFor < configuration.idleTimeout else { return false }
-                    due.append(connection)
-                    return true
-                }
+            state.idle.removeAll { connection in
+                let idleFor = now - connection.lastUsed
+                guard connection.channel.isActive, idleFor >= half, idleFor < configuration.idleTimeout else { return false }
+                due.append(connection)
+                return true
             }
             return due
         }
@@ -291,8 +287,8 @@ public final class RPCClient: Sendable {
         }
         let (idle, waiters) = pool.withLockedValue { state -> ([PooledConnection], [Waiter]) in
             state.closed = true
-            let idle = state.idle.values.flatMap { $0 }
-            state.idle = [:]
+            let idle = state.idle
+            state.idle = []
             state.open -= idle.count
             let waiters = Array(state.waiters)
             state.waiters.removeAll()
@@ -409,8 +405,10 @@ public final class RPCClient: Sendable {
     }
 
     private struct PoolState: Sendable {
-        /// Idle connections per event loop, most recently used last.
-        var idle: [ObjectIdentifier: [PooledConnection]] = [:]
+        /// Idle connections, most recently released last. One flat list, not one per event loop:
+        /// a dictionary's in-place update of a list allocated (its accessor's frame) on every
+        /// call and release, and a pool holds few connections.
+        var idle: [PooledConnection] = []
         /// Connections open or being opened (each holds a slot).
         var open = 0
         /// Of those, being opened now.
@@ -439,19 +437,27 @@ public final class RPCClient: Sendable {
             peakConnecting = max(peakConnecting, connecting)
         }
 
+        /// The most recently released idle connection on `loop`, else the most recent on any
+        /// loop; the connections passed over that are closed or idle too long go to `stale`.
+        /// Allocates nothing when it finds one (it runs for every call).
         mutating func takeIdle(preferring loop: ObjectIdentifier?, now: ContinuousClock.Instant,
                                idleTimeout: Duration, stale: inout [PooledConnection]) -> PooledConnection? {
-            let order = loop.map { preferred in [preferred] + idle.keys.filter { $0 != preferred } } ?? Array(idle.keys)
-            for key in order {
-                while let candidate = idle[key]?.popLast() {
-                    if candidate.channel.isActive, now - candidate.lastUsed < idleTimeout {
-                        return candidate
-                    }
+            var otherLoop: Int?
+            var index = idle.count - 1
+            while index >= 0 {
+                let candidate = idle[index]
+                if !candidate.channel.isActive || now - candidate.lastUsed >= idleTimeout {
+                    stale.append(idle.remove(at: index))
                     open -= 1
-                    stale.append(candidate)
+                    if let other = otherLoop { otherLoop = other - 1 }  // it sat above this one
+                } else if loop == nil || ObjectIdentifier(candidate.channel.eventLoop) == loop {
+                    return idle.remove(at: index)
+                } else if otherLoop == nil {
+                    otherLoop = index
                 }
+                index -= 1
             }
-            return nil
+            return otherLoop.map { idle.remove(at: $0) }
         }
     }
 
@@ -519,7 +525,7 @@ public final class RPCClient: Sendable {
     /// ever opened.
     public var poolStatistics: (open: Int, idle: Int, waiting: Int, peakConnecting: Int, connectsStarted: Int) {
         pool.withLockedValue { state in
-            (state.open, state.idle.values.reduce(0) { $0 + $1.count }, state.waiters.count, state.peakConnecting,
+            (state.open, state.idle.count, state.waiters.count, state.peakConnecting,
              state.connectsStarted)
         }
     }
@@ -571,8 +577,7 @@ public final class RPCClient: Sendable {
                 return (nil, true)
             }
             if let waiter = state.waiters.popFirst() { return (waiter, false) }
-            let key = ObjectIdentifier(connection.channel.eventLoop)
-            state.idle[key, default: []].append(PooledConnection(channel: connection.channel, lastUsed: .now))
+            state.idle.append(PooledConnection(channel: connection.channel, lastUsed: .now))
             return (nil, false)
         }
         if closeIt { connection.channel.close(promise: nil) }
