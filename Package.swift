@@ -417,6 +417,7 @@ let package = Package(
                 "MovRTestSupport",
                 "MovRTool",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

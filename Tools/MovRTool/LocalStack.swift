@@ -46,10 +46,10 @@ public struct LocalStack: Sendable {
         /// A proxy (no delay) on every link between executables and to the database, which
         /// resets its connections on request (`<dir>/faults/reset`; `make test-faults`).
         public var faultProxies: Bool = false
-        /// Event-loop threads per executable (`MOVR_EVENT_LOOPS`; 0: one per core). One by
-        /// default: the stack's sixteen executables share this machine's cores, and one loop each
-        /// costs less CPU per request than a loop per core each (docs/benchmarks.md, run 14).
-        public var eventLoops: Int = 1
+        /// Event-loop threads per executable (`MOVR_EVENT_LOOPS`; 0: one per core). One each
+        /// cost less CPU per request on a one-region stack but lengthened the tail of the
+        /// four-region benchmark (docs/benchmarks.md, run 14), so the default stays one per core.
+        public var eventLoops: Int = 0
 
         public init() {}
     }
@@ -248,7 +248,7 @@ public struct LocalStack: Sendable {
         environment["MOVR_MIGRATE"] = "false"
         environment["MOVR_LOG_LEVEL"] = options.logLevel
         environment["MOVR_CERT_RELOAD_SECONDS"] = "10"
-        environment["MOVR_EVENT_LOOPS"] = "\(options.eventLoops)"
+        if options.eventLoops > 0 { environment["MOVR_EVENT_LOOPS"] = "\(options.eventLoops)" }
         // Children stop by themselves if `movr up` dies without stopping them.
         environment["MOVR_EXIT_WITH_PARENT"] = "true"
         if let localityPath = ProcessInfo.processInfo.environment["MOVR_LOCALITY_CONFIG"] {

@@ -54,8 +54,8 @@ extension MovRCommand {
         var replicaMaxLagMs = 2000
         @Flag(help: "Gateways call their own region's services for every city (no home-region routing; for comparisons).")
         var noHomeRouting = false
-        @Option(help: "Event-loop threads per executable (0: one per core; the default 1 suits executables sharing one machine).")
-        var eventLoops = 1
+        @Option(help: "Event-loop threads per executable (0: one per core).")
+        var eventLoops = 0
         @Flag(help: "Fault injection (tests): a proxy on every link between executables and to the database; writing services, postgres or all to <dir>/faults/reset resets their open connections.")
         var faultProxies = false
 
