@@ -283,7 +283,7 @@ import Testing
             // The same database, read by a users service configured with a higher cost.
             let pool = NIOThreadPool(numberOfThreads: 1)
             pool.start()
-            defer { _ = pool.shutdownGracefully { _ in } }
+            defer { pool.shutdownGracefully { _ in } }
             var stronger = UsersTestFixture.testParameters
             stronger.log2N += 1
             let upgrading = UsersStore(database: store.database, locality: try UsersTestFixture.locality(),

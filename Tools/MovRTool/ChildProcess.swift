@@ -37,7 +37,7 @@ final class ChildProcess: @unchecked Sendable {
     func start() async throws {
         // Appended to across restarts: the log of the run that died is what explains it.
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)  // a failure shows when the child starts
         }
         let process = try await ToolProcess.start([executable] + arguments, outputPath: logPath,
                                                   environment: environment)
