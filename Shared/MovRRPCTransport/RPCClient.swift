@@ -392,19 +392,20 @@ public final class RPCClient: Sendable {
 
     // MARK: Pool
 
-    private struct PooledConnection: Sendable {
+    struct PooledConnection: Sendable {
         var channel: any Channel
         var lastUsed: ContinuousClock.Instant
     }
 
     /// A caller waiting for a connection: resumed with one, or with `nil` when it may open one
     /// itself (a slot was freed), or with an error at its deadline.
-    private struct Waiter: Sendable {
+    struct Waiter: Sendable {
         var id: Int
         var continuation: CheckedContinuation<PooledConnection?, any Error>
     }
 
-    private struct PoolState: Sendable {
+    /// Internal (not private) for PoolStateTests.
+    struct PoolState: Sendable {
         /// Idle connections, most recently released last. One flat list, not one per event loop:
         /// a dictionary's in-place update of a list allocated (its accessor's frame) on every
         /// call and release, and a pool holds few connections.
