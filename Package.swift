@@ -304,6 +304,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(name: "MovRCalendarTests", dependencies: ["MovRCalendar"]),
@@ -384,6 +385,7 @@ let package = Package(
         .testTarget(
             name: "MovRToolTests",
             dependencies: [
+                "MovRAPI",
                 "MovRDevTools",
                 "MovRGateway",
                 "MovRInternalAPI",
