@@ -141,8 +141,8 @@ public enum SharedSettings {
     public static let exitWithParent = Setting<Bool>("exit-with-parent", default: false)
     public static let user = Setting<String>("user", default: ServiceUser.defaultName)
     /// Event-loop threads of the process (its listeners, RPC clients and handlers); 0: one per
-    /// core. Executables that share a machine (`movr up` runs sixteen on one) do better with
-    /// fewer: docs/operations.md, "Configuration".
+    /// core. Fewer can cost less CPU where executables share a machine, at the price of a longer
+    /// tail (measured in docs/benchmarks.md, run 14; docs/operations.md, "Configuration").
     public static let eventLoops = Setting<Int>("event-loops", default: 0)
     /// The most ``eventLoops`` accepts.
     public static let maxEventLoops = 256

@@ -27,15 +27,21 @@ struct SpawnedExecutable {
         let client = try PublicClient(url: "https://127.0.0.1:\(port)", serverName: "\(identity.rawValue).movr.internal",
                                       caPath: stack.ca, clientCertificate: (stack.clientCertificate, stack.clientKey),
                                       logger: Domain.logger)
-        defer { Task { await client.shutdown() } }
         let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            do {
-                _ = try await client.call("system.ping", EmptyObject(), as: EmptyObject.self)
-                return SpawnedExecutable(process: process, port: port, log: log)
-            } catch where ContinuousClock.now < deadline && process.exitStatus == nil {
-                try await Task.sleep(for: .milliseconds(100))
+        do {
+            while true {
+                do {
+                    _ = try await client.call("system.ping", EmptyObject(), as: EmptyObject.self)
+                    break
+                } catch where ContinuousClock.now < deadline && process.exitStatus == nil {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
+        } catch {
+            await client.shutdown()
+            throw error
         }
+        await client.shutdown()
+        return SpawnedExecutable(process: process, port: port, log: log)
     }
 }
