@@ -15,8 +15,19 @@ public struct RPCContext: Sendable {
     public var headers: RequestHeaders
     /// When the caller stops waiting; handlers should give up after it.
     public var deadline: ContinuousClock.Instant?
-    /// A logger carrying `request_id` metadata.
-    public var logger: Logger
+    /// A logger carrying `request_id` (and, for an identified caller, `caller`) metadata. Built
+    /// when read: handlers log only on their error paths, and attaching the metadata up front
+    /// copied the logger's metadata dictionary on every request of every hop.
+    public var logger: Logger {
+        get {
+            var logger = baseLogger
+            logger[metadataKey: "request_id"] = .string(requestID)
+            if let caller { logger[metadataKey: "caller"] = .string(caller) }
+            return logger
+        }
+        set { baseLogger = newValue }
+    }
+    private var baseLogger: Logger
     /// Where a public listener collects the regions whose services answered this request (sent
     /// back as `X-MovR-Region`); nil on internal listeners, which report nothing.
     public var servedBy: ServedRegions?
@@ -32,8 +43,7 @@ public struct RPCContext: Sendable {
         self.caller = caller
         self.headers = RequestHeaders(headers.map { (name: $0.key.lowercased(), value: $0.value) })
         self.deadline = deadline
-        self.logger = logger
-        self.logger[metadataKey: "request_id"] = .string(requestID)
+        self.baseLogger = logger
     }
 
     /// A context whose header names are already lowercase (the transport's fast path).
@@ -43,8 +53,7 @@ public struct RPCContext: Sendable {
         self.caller = caller
         self.headers = lowercasedHeaders
         self.deadline = deadline
-        self.logger = logger
-        self.logger[metadataKey: "request_id"] = .string(requestID)
+        self.baseLogger = logger
     }
 
     /// The value of header `name` (any case).

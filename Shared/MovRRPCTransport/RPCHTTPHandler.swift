@@ -55,6 +55,11 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inFlight: Task<Void, Never>?
     /// Runs this connection's handlers on its event loop; made on first use.
     private var executor: EventLoopTaskExecutor?
+    /// The connection's peer: its service name from the mTLS certificate (when the listener
+    /// identifies callers) and its IP address, looked up at the first request and kept, as
+    /// neither changes while the connection lives.
+    private var caller: String?
+    private var peerAddress: String?
     /// Parts of pipelined requests that arrived while one was handled, in order.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var queuedBodyBytes = 0
@@ -318,10 +323,10 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let headers = RequestHeaders(fields)
 
-        var caller: String?
-        if configuration.identifiesCallers {
+        if configuration.identifiesCallers, caller == nil {
             caller = try? context.pipeline.syncOperations.handler(type: TLSHandler.self).peerIdentity?.serviceName
         }
+        if peerAddress == nil { peerAddress = context.channel.remoteAddress?.ipAddress }
 
         var budget = configuration.defaultDeadline
         if let requested = head.headers.first(name: RPCHeader.deadline).flatMap({ Int64($0) }), requested > 0 {
@@ -329,12 +334,10 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let deadline = startedAt + budget
 
-        var logger = environment.logger
-        if let caller { logger[metadataKey: "caller"] = "\(caller)" }
-
         var rpcContext = RPCContext(
-            requestID: requestID, caller: caller, lowercasedHeaders: headers, deadline: deadline, logger: logger)
-        rpcContext.clientAddress = ClientAddress.resolve(peer: context.channel.remoteAddress?.ipAddress,
+            requestID: requestID, caller: caller, lowercasedHeaders: headers, deadline: deadline,
+            logger: environment.logger)
+        rpcContext.clientAddress = ClientAddress.resolve(peer: peerAddress,
                                                          forwardedFor: headers["x-forwarded-for"],
                                                          trustedProxies: configuration.trustedProxies)
         let servedBy = configuration.reportsServingRegions ? ServedRegions() : nil

@@ -53,7 +53,9 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
 /// MovRDevTools too).
 public enum OpenSSLErrorQueue {
     public static func clear() {
-        ERR_clear_error()
+        // Peeking is the cheap check: clearing walks every slot of the queue, and it is nearly
+        // always empty here (this runs before every SSL_read and SSL_write).
+        if ERR_peek_error() != 0 { ERR_clear_error() }
     }
 
     public static func drain() -> [String] {

@@ -192,6 +192,25 @@ struct RPCDispatcherTests {
         #expect(errors.first?.metadata["rpc_method"] == "fail.leaky")
     }
 
+    @Test("the context's logger carries the request id and the identified caller, also after it is replaced")
+    func contextLoggerCarriesRequestMetadata() async throws {
+        let store = LogStore()
+        var context = RPCContext(requestID: "req-7", caller: "gateway", logger: store.logger())
+        context.logger.warning("first")
+        context.logger = store.logger()
+        context.logger.warning("second")
+        let anonymous = RPCContext(requestID: "req-8", logger: store.logger())
+        anonymous.logger.warning("third")
+        let entries = store.entries
+        #expect(entries.count == 3)
+        for entry in entries.prefix(2) {
+            #expect(entry.metadata["request_id"] == "req-7")
+            #expect(entry.metadata["caller"] == "gateway")
+        }
+        #expect(entries.last?.metadata["request_id"] == "req-8")
+        #expect(entries.last?.metadata["caller"] == nil)
+    }
+
     @Test("an error translator turns a handler's error into its answer; what it declines stays -32603")
     func errorTranslatorAnswers() async throws {
         struct Unreachable: Error {}
