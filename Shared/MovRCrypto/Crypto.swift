@@ -58,7 +58,19 @@ public enum ConstantTime {
 public enum Hex {
     /// Lowercase hexadecimal, two digits per byte, written straight into the string's storage
     /// (the gateway makes one per request id).
+    ///
+    /// The loop runs over raw bytes, not the generic collection: called from another module the
+    /// generic version is not specialized, and iterating it allocated once per byte (a session
+    /// lookup's 32-byte hash cost 32 allocations).
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        if let text = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) {
+            return text
+        }
+        return Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// Lowercase hexadecimal of raw bytes.
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: bytes.count * 2) { output in
             digits.withUTF8Buffer { digits in

@@ -22,7 +22,7 @@ public enum RequestTrace {
     private static func randomHex(byteCount: Int) -> String {
         withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 1) { random in
             RandomBytes.shared.fill(random)
-            return Hex.encode(random)
+            return Hex.encode(UnsafeRawBufferPointer(random))
         }
     }
 

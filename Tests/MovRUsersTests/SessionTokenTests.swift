@@ -33,6 +33,18 @@ import Testing
         #expect(SessionToken.hex([0x00, 0x0f, 0xa5]) == "000fa5")
     }
 
+    @Test func hexOfEveryKindOfByteCollection() {
+        let bytes: [UInt8] = [0x00, 0x0f, 0xa5, 0xff, 0x10]
+        #expect(Hex.encode(bytes) == "000fa5ff10")
+        #expect(Hex.encode(bytes.prefix(3)) == "000fa5")
+        #expect(Hex.encode(bytes.dropFirst(2)) == "a5ff10")
+        #expect(bytes.withUnsafeBytes { Hex.encode($0) } == "000fa5ff10")
+        // Not contiguous: through a copy.
+        #expect(Hex.encode(repeatElement(UInt8(0xab), count: 3)) == "ababab")
+        #expect(Hex.encode(bytes.lazy.map { $0 ^ 0xff }) == "fff05a00ef")
+        #expect(Hex.encode([UInt8]()) == "")
+    }
+
     @Test func malformedTokensAreRecognized() {
         #expect(!SessionToken.isWellFormed(""))
         #expect(!SessionToken.isWellFormed(String(repeating: "a", count: 42)))
