@@ -322,8 +322,7 @@ public final class RPCClient: Sendable {
             try HTTPWire.writeHeader("host", endpoint.serverName ?? endpoint.host, into: &request)
             if method == .POST { try HTTPWire.writeHeader("content-type", "application/json", into: &request) }
             HTTPWire.writeHeader("content-length", integer: body.readableBytes, into: &request)
-            try HTTPWire.writeHeader(RPCHeader.traceparent, RequestTrace.traceparent(requestID: options.requestID),
-                                     into: &request)
+            try RequestTrace.writeTraceparentHeader(requestID: options.requestID, into: &request)
             try HTTPWire.writeHeader(RPCHeader.requestID, options.requestID, into: &request)
             for (name, value) in options.headers { try HTTPWire.writeHeader(name, value, into: &request) }
             if RequestCost.current != nil { try HTTPWire.writeHeader(RequestCost.header, "1", into: &request) }

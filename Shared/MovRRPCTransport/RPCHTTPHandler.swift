@@ -371,21 +371,17 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.timer.clear()
             let status = reply == nil ? 204 : 200
             let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
-            var extraHeaders = [(RPCHeader.requestID, requestID)]
-            if let cost { extraHeaders.append((RequestCost.header, cost.headerValue)) }
-            // One Server-Timing header: the gateway's total first, then each service call.
-            var timings: [String] = []
-            if let servedBy {
-                if let regions = servedBy.headerValue { extraHeaders.append((RPCHeader.servedByRegion, regions)) }
-                let milliseconds = Double(elapsed / 10_000) / 100
-                timings.append("gateway;dur=\(milliseconds)")
-            }
-            for (name, value) in replyHeaders.all {
-                if name == "server-timing" { timings.append(value) } else { extraHeaders.append((name, value)) }
-            }
-            if !timings.isEmpty { extraHeaders.append(("server-timing", timings.joined(separator: ", "))) }
+            let added = replyHeaders.all
+            // Written straight into the response: no header list, no joined strings.
             self.respond(context: context, head: head, status: status, contentType: "application/json",
-                         body: reply ?? ByteBuffer(), extraHeaders: extraHeaders, keepAlive: keepAlive)
+                         body: reply ?? ByteBuffer(), keepAlive: keepAlive) { buffer in
+                self.writeHeader(RPCHeader.requestID, requestID, into: &buffer)
+                if let cost { self.writeHeader(RequestCost.header, cost.headerValue, into: &buffer) }
+                if let regions = servedBy?.headerValue { self.writeHeader(RPCHeader.servedByRegion, regions, into: &buffer) }
+                for (name, value) in added where name != "server-timing" { self.writeHeader(name, value, into: &buffer) }
+                // One Server-Timing header: the gateway's total first, then each service call.
+                Self.writeServerTiming(totalNanoseconds: servedBy == nil ? nil : elapsed, calls: added, into: &buffer)
+            }
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
     }
@@ -401,7 +397,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: Int, contentType: String,
                          body: ByteBuffer, cacheControl: String = "no-store", extraHeaders: [(String, String)] = [],
-                         keepAlive: Bool) {
+                         keepAlive: Bool, writeHeaders: (inout ByteBuffer) -> Void = { _ in }) {
         let keepAlive = keepAlive && !quiescing
         let sendsBody = status != 204 && head.method != .HEAD
         let isHTTP10 = head.version.major == 1 && head.version.minor == 0
@@ -419,6 +415,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeHeader("cache-control", cacheControl, into: &buffer)
         for (name, value) in environment.configuration.responseHeaders { writeHeader(name, value, into: &buffer) }
         for (name, value) in extraHeaders { writeHeader(name, value, into: &buffer) }
+        writeHeaders(&buffer)
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")
         } else if isHTTP10 {
@@ -443,6 +440,34 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Headers come from MovR's own code and configuration; one that cannot be sent as it is
     /// (a value with CR or LF) is left out and logged rather than written.
+    /// `server-timing: gateway;dur=<total ms>, <each call's entry>` — the total only when given
+    /// (the public listener), the calls as their handlers added them; nothing when both are
+    /// absent. The total has at most two decimals, spelled as `Double`'s description spells
+    /// hundredths (`1.5`, `12.0`, `0.07`).
+    static func writeServerTiming(totalNanoseconds: Int64?, calls: [(String, String)], into buffer: inout ByteBuffer) {
+        var first = true
+        func separate(_ buffer: inout ByteBuffer) {
+            if first { buffer.writeStaticString("server-timing: ") } else { buffer.writeStaticString(", ") }
+            first = false
+        }
+        if let totalNanoseconds {
+            separate(&buffer)
+            let hundredths = max(0, totalNanoseconds) / 10_000
+            buffer.writeStaticString("gateway;dur=")
+            buffer.writeString(String(hundredths / 100))
+            let fraction = hundredths % 100
+            buffer.writeInteger(UInt8(ascii: "."))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction / 10))
+            if fraction % 10 != 0 { buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction % 10)) }
+        }
+        for (name, value) in calls where name == "server-timing" {
+            guard !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else { continue }
+            separate(&buffer)
+            buffer.writeString(value)
+        }
+        if !first { buffer.writeStaticString("\r\n") }
+    }
+
     private func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
         do {
             try HTTPWire.writeHeader(name, value, into: &buffer)

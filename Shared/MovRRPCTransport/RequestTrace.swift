@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import MovRCrypto
+import NIOCore
 import Synchronization
 
 /// The request id that follows one client request through every executable.
@@ -13,9 +14,28 @@ public enum RequestTrace {
         randomHex(byteCount: 16)
     }
 
-    /// A `traceparent` header value carrying `requestID` with a fresh span id.
-    public static func traceparent(requestID: String) -> String {
-        "00-" + requestID + "-" + randomHex(byteCount: 8) + "-01"
+    /// The `traceparent` header line carrying `requestID` with a fresh span id
+    /// (`00-<request id>-<16 hex>-01`), written straight into a request being built: every
+    /// internal call sends one, and building the value as a string cost allocations per call.
+    static func writeTraceparentHeader(requestID: String, into buffer: inout ByteBuffer) throws {
+        guard !requestID.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else {
+            throw HTTPWire.InvalidHeader(name: RPCHeader.traceparent)
+        }
+        buffer.writeString(RPCHeader.traceparent)
+        buffer.writeStaticString(": 00-")
+        buffer.writeString(requestID)
+        buffer.writeInteger(UInt8(ascii: "-"))
+        withUnsafeTemporaryAllocation(byteCount: 8, alignment: 1) { random in
+            RandomBytes.shared.fill(random)
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { digits in
+                for byte in random {
+                    buffer.writeInteger(digits[Int(byte >> 4)])
+                    buffer.writeInteger(digits[Int(byte & 0x0f)])
+                }
+            }
+        }
+        buffer.writeStaticString("-01\r\n")
     }
 
     /// `byteCount` random bytes in lowercase hex, from ``RandomBytes``.
@@ -29,18 +49,44 @@ public enum RequestTrace {
     /// The request id from incoming headers, or nil when none is usable.
     /// Only well-formed values are taken, so a client cannot inject text into our logs.
     public static func requestID(traceparent: String?, requestIDHeader: String?) -> String? {
-        if let traceparent {
-            let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
-            if parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16,
-               parts[1].allSatisfy(\.isHexDigit), parts[1] != String(repeating: "0", count: 32) {
-                return parts[1].lowercased()
-            }
+        if let traceparent, let id = traceID(traceparent) {
+            return id
         }
         if let header = requestIDHeader, (1...64).contains(header.utf8.count),
            header.utf8.allSatisfy({ isSafeIDByte($0) }) {
             return header
         }
         return nil
+    }
+
+    /// The trace id of a `traceparent` value — `<2 version>-<32 hex trace id>-<16 span>-<flags>`,
+    /// exactly three dashes, the id ASCII hex (either case) and not all zeros — in lower case;
+    /// nil for anything else. Read in place: every internal request carries one.
+    static func traceID(_ traceparent: String) -> String? {
+        let idStart = 3, idEnd = 35, spanEnd = 52
+        var traceparent = traceparent
+        return traceparent.withUTF8 { bytes -> String? in
+            let dash = UInt8(ascii: "-")
+            guard bytes.count > spanEnd, bytes[2] == dash, bytes[idEnd] == dash, bytes[spanEnd] == dash,
+                  !bytes[0..<2].contains(dash), !bytes[(idEnd + 1)..<spanEnd].contains(dash),
+                  !bytes[(spanEnd + 1)...].contains(dash) else { return nil }
+            var allZero = true
+            for byte in bytes[idStart..<idEnd] {
+                switch byte {
+                case UInt8(ascii: "0"): break
+                case UInt8(ascii: "1")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                     UInt8(ascii: "A")...UInt8(ascii: "F"): allZero = false
+                default: return nil
+                }
+            }
+            guard !allZero else { return nil }
+            return String(unsafeUninitializedCapacity: idEnd - idStart) { output in
+                for (index, byte) in bytes[idStart..<idEnd].enumerated() {
+                    output[index] = (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) ? byte | 0x20 : byte
+                }
+                return idEnd - idStart
+            }
+        }
     }
 
     private static func isSafeIDByte(_ byte: UInt8) -> Bool {

@@ -1,3 +1,4 @@
+import NIOCore
 @testable import MovRRPCTransport
 import Testing
 
@@ -50,19 +51,51 @@ import Testing
         #expect(draw(0).isEmpty)
     }
 
+    @Test func theRequestIDIsReadFromAWellFormedTraceparentOnly() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        func read(_ traceparent: String?, _ header: String? = nil) -> String? {
+            RequestTrace.requestID(traceparent: traceparent, requestIDHeader: header)
+        }
+        #expect(read("00-\(id)-00f067aa0ba902b7-01") == id)
+        #expect(read("00-\(id.uppercased())-00f067aa0ba902b7-01") == id)
+        #expect(read("ff-\(id)-span_is_sixteen!-") == id)  // version, span and flags are not ours to judge
+        #expect(read("00-\(id)-00f067aa0ba902b7-01-x") == nil)  // a fourth dash
+        #expect(read("00-\(id)-00f067aa0ba902b-01") == nil)
+        #expect(read("00-\(id)a-00f067aa0ba902b7-01") == nil)
+        #expect(read("000-\(id)-00f067aa0ba902b7-01") == nil)
+        #expect(read("00-\(String(repeating: "0", count: 32))-00f067aa0ba902b7-01") == nil)
+        #expect(read("00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01") == nil)
+        // Fullwidth digits are hex digits to `Character`, not to us.
+        #expect(read("00-4bf92f3577b34da6a3ce929d0e0e473\u{FF11}-00f067aa0ba902b7-01") == nil)
+        #expect(read("00-\(id)-00f067aa0ba902b\u{e9}-01") == nil)
+        #expect(read("") == nil && read("00") == nil)
+        // Without a usable traceparent, a safe X-Request-Id; nothing else.
+        #expect(read("garbage", "client-42.a_b") == "client-42.a_b")
+        #expect(read(nil, "bad id") == nil)
+        #expect(read(nil, String(repeating: "a", count: 65)) == nil)
+        #expect(read("00-\(id)-00f067aa0ba902b7-01", "client-42") == id)
+    }
+
     @Test func aTraceparentCarriesTheIdWithAFreshSpan() throws {
         let id = RequestTrace.newRequestID()
-        let first = RequestTrace.traceparent(requestID: id)
-        let second = RequestTrace.traceparent(requestID: id)
-        for header in [first, second] {
-            let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        var lines: [String] = []
+        for _ in 0..<2 {
+            var buffer = ByteBuffer(string: "POST /rpc HTTP/1.1\r\n")
+            try RequestTrace.writeTraceparentHeader(requestID: id, into: &buffer)
+            let text = String(buffer: buffer)
+            try #require(text.hasPrefix("POST /rpc HTTP/1.1\r\ntraceparent: ") && text.hasSuffix("\r\n"))
+            // By bytes: "\r\n" is one Character.
+            let value = String(decoding: text.utf8.dropFirst("POST /rpc HTTP/1.1\r\ntraceparent: ".utf8.count).dropLast(2),
+                               as: UTF8.self)
+            let parts = value.split(separator: "-", omittingEmptySubsequences: false)
             try #require(parts.count == 4)
-            #expect(parts[0] == "00")
-            #expect(parts[1] == id[...])
+            #expect(parts[0] == "00" && parts[1] == id[...] && parts[3] == "01")
             #expect(parts[2].utf8.count == 16 && Self.isLowercaseHex(parts[2]))
-            #expect(parts[3] == "01")
-            #expect(RequestTrace.requestID(traceparent: header, requestIDHeader: nil) == id)
+            #expect(RequestTrace.requestID(traceparent: value, requestIDHeader: nil) == id)
+            lines.append(value)
         }
-        #expect(first != second)
+        #expect(lines[0] != lines[1])
+        var buffer = ByteBuffer()
+        #expect(throws: (any Error).self) { try RequestTrace.writeTraceparentHeader(requestID: "a\r\nx: y", into: &buffer) }
     }
 }
