@@ -438,12 +438,11 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Headers come from MovR's own code and configuration; one that cannot be sent as it is
-    /// (a value with CR or LF) is left out and logged rather than written.
     /// `server-timing: gateway;dur=<total ms>, <each call's entry>` — the total only when given
     /// (the public listener), the calls as their handlers added them; nothing when both are
     /// absent. The total has at most two decimals, spelled as `Double`'s description spells
-    /// hundredths (`1.5`, `12.0`, `0.07`).
+    /// hundredths (`1.5`, `12.0`, `0.07`). An entry that would split the header (CR, LF, NUL) is
+    /// left out.
     static func writeServerTiming(totalNanoseconds: Int64?, calls: [(String, String)], into buffer: inout ByteBuffer) {
         var first = true
         func separate(_ buffer: inout ByteBuffer) {
@@ -468,6 +467,8 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !first { buffer.writeStaticString("\r\n") }
     }
 
+    /// Headers come from MovR's own code and configuration; one that cannot be sent as it is
+    /// (a value with CR or LF) is left out and logged rather than written.
     private func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
         do {
             try HTTPWire.writeHeader(name, value, into: &buffer)
