@@ -202,15 +202,14 @@ public final class PostgresConnection {
         }
 
         // libpq copies the values into its send buffer; they need to live only until the send.
-        let values = binds.values.map { $0.map { strdup($0) } ?? nil }
-        let valuePointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
         let resultFormat: Int32 = query.resultFormat == .binary ? 1 : 0
-        let sent = if let name {
-            PQsendQueryPrepared(conn, name, count, valuePointers, nil, nil, resultFormat)
-        } else {
-            PQsendQueryParams(conn, query.sql, count, types, valuePointers, nil, nil, resultFormat)
+        let sent = Self.withCStrings(binds.values, name) { valuePointers, name in
+            if let name {
+                PQsendQueryPrepared(conn, name, count, valuePointers, nil, nil, resultFormat)
+            } else {
+                PQsendQueryParams(conn, query.sql, count, types, valuePointers, nil, nil, resultFormat)
+            }
         }
-        values.forEach { free($0) }
         return try await record {
             do {
                 return PostgresRows(result: try await exchange(conn, sent: sent))
@@ -285,6 +284,39 @@ public final class PostgresConnection {
 
     private static func invalidatesStatement(_ error: PostgresError) -> Bool {
         error.sqlState == "26000" || error.sqlState == "0A000"
+    }
+
+    /// Calls `body` with NUL-terminated copies of `values` (nil stays a null pointer: SQL NULL)
+    /// and of `name`, all in one temporary buffer. Converting each `String` to a C string on its
+    /// own allocated per value (short strings have no terminated storage to lend), plus a
+    /// `strdup` each.
+    static func withCStrings<R>(_ values: [String?], _ name: String?,
+                                _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<CChar>?) -> R) -> R {
+        var total = (name?.utf8.count ?? 0) + 1
+        for value in values { total += (value?.utf8.count ?? 0) + 1 }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: total) { storage in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(values.count, 1)) { pointers in
+                var offset = 0
+                func copy(_ text: String) -> UnsafePointer<CChar> {
+                    let start = storage.baseAddress! + offset
+                    var text = text
+                    let count = text.withUTF8 { utf8 -> Int in
+                        if let base = utf8.baseAddress, !utf8.isEmpty {
+                            base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { start.update(from: $0, count: utf8.count) }
+                        }
+                        return utf8.count
+                    }
+                    start[count] = 0
+                    offset += count + 1
+                    return UnsafePointer(start)
+                }
+                for (index, value) in values.enumerated() {
+                    pointers[index] = value.map(copy)
+                }
+                let name = name.map(copy)
+                return body(values.isEmpty ? nil : UnsafePointer(pointers.baseAddress), name)
+            }
+        }
     }
 
     /// Only plain DML is prepared: DDL and utility statements cannot be or should not be cached.

@@ -4,6 +4,24 @@ import Testing
 
 /// Pure tests of the text codecs (no server).
 @Suite struct CodecTests {
+
+    @Test func bindValuesAreHandedToLibpqAsTerminatedCopiesInOneBuffer() {
+        let values: [String?] = ["", nil, "us-east1", "a value longer than fifteen bytes, é and 🛴", "42.35", nil]
+        PostgresConnection.withCStrings(values, "movr_s12") { pointers, name in
+            let pointers = UnsafeBufferPointer(start: pointers, count: values.count)
+            for (pointer, value) in zip(pointers, values) {
+                #expect(pointer.map { String(cString: $0) } == value)
+            }
+            #expect(name.map { String(cString: $0) } == "movr_s12")
+        }
+        PostgresConnection.withCStrings([], nil) { pointers, name in
+            #expect(pointers == nil && name == nil)
+        }
+        PostgresConnection.withCStrings([nil], "") { pointers, name in
+            #expect(pointers?[0] == nil)
+            #expect(name.map { String(cString: $0) } == "")
+        }
+    }
     static func micros(_ date: Date?) -> Int64? {
         date.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) }
     }
