@@ -71,17 +71,23 @@ public enum Hex {
 
     /// Lowercase hexadecimal of raw bytes.
     public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { write(bytes, to: UnsafeMutableRawBufferPointer($0)) }
+    }
+
+    /// Writes the lowercase hexadecimal of `bytes` at the start of `output` (which must hold
+    /// twice as many bytes) and returns how many it wrote: for callers that put the digits
+    /// straight into a buffer of their own.
+    public static func write(_ bytes: UnsafeRawBufferPointer, to output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(output.count >= bytes.count * 2, "hex output too small")
         let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { output in
-            digits.withUTF8Buffer { digits in
-                var index = 0
-                for byte in bytes {
-                    output[index] = digits[Int(byte >> 4)]
-                    output[index + 1] = digits[Int(byte & 0x0f)]
-                    index += 2
-                }
-                return index
+        return digits.withUTF8Buffer { digits in
+            var index = 0
+            for byte in bytes {
+                output[index] = digits[Int(byte >> 4)]
+                output[index + 1] = digits[Int(byte & 0x0f)]
+                index += 2
             }
+            return index
         }
     }
 }

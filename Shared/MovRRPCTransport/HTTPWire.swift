@@ -13,8 +13,7 @@ enum HTTPWire {
 
     /// Appends `name: value` and CRLF, or throws (writing nothing) when either is invalid.
     static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) throws {
-        guard isToken(name.utf8),
-              !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else {
+        guard isToken(name.utf8), isSendableValue(value) else {
             throw InvalidHeader(name: String(name.prefix(64)))
         }
         buffer.writeString(name)
@@ -30,6 +29,11 @@ enum HTTPWire {
         buffer.writeStaticString(": ")
         buffer.writeString(String(value))
         buffer.writeStaticString("\r\n")
+    }
+
+    /// A header value with no CR, LF or NUL: one that cannot end its line early.
+    static func isSendableValue(_ value: String) -> Bool {
+        !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 })
     }
 
     /// RFC 9110 `token`: visible ASCII except delimiters.

@@ -460,7 +460,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if fraction % 10 != 0 { buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction % 10)) }
         }
         for (name, value) in calls where name == "server-timing" {
-            guard !value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else { continue }
+            guard HTTPWire.isSendableValue(value) else { continue }
             separate(&buffer)
             buffer.writeString(value)
         }

@@ -18,22 +18,14 @@ public enum RequestTrace {
     /// (`00-<request id>-<16 hex>-01`), written straight into a request being built: every
     /// internal call sends one, and building the value as a string cost allocations per call.
     static func writeTraceparentHeader(requestID: String, into buffer: inout ByteBuffer) throws {
-        guard !requestID.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else {
-            throw HTTPWire.InvalidHeader(name: RPCHeader.traceparent)
-        }
+        guard HTTPWire.isSendableValue(requestID) else { throw HTTPWire.InvalidHeader(name: RPCHeader.traceparent) }
         buffer.writeString(RPCHeader.traceparent)
         buffer.writeStaticString(": 00-")
         buffer.writeString(requestID)
         buffer.writeInteger(UInt8(ascii: "-"))
         withUnsafeTemporaryAllocation(byteCount: 8, alignment: 1) { random in
             RandomBytes.shared.fill(random)
-            let digits: StaticString = "0123456789abcdef"
-            digits.withUTF8Buffer { digits in
-                for byte in random {
-                    buffer.writeInteger(digits[Int(byte >> 4)])
-                    buffer.writeInteger(digits[Int(byte & 0x0f)])
-                }
-            }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { Hex.write(UnsafeRawBufferPointer(random), to: $0) }
         }
         buffer.writeStaticString("-01\r\n")
     }
