@@ -50,25 +50,37 @@ struct JSONParserFuzzTests {
 
     /// The scanner that lets the gateway forward result bytes accepts exactly what the parser
     /// accepts, but for duplicate keys (which only the parser, reading values, refuses).
-    @Test("the scanner's eight-byte test flags exactly the bytes that end, escape or leave ASCII")
+    @Test("the scanner's eight-byte test finds exactly the first byte that ends, escapes or leaves ASCII")
     func wordTest() {
+        func isSpecial(_ byte: UInt8) -> Bool { byte == 0x22 || byte == 0x5C || byte < 0x20 || byte >= 0x80 }
+        /// The index of the first flagged byte, 8 when none: what the scanner jumps by.
+        func firstFlagged(_ bytes: [UInt8]) -> Int {
+            let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            return JSONScanner.specialBytes(word).trailingZeroBitCount / 8
+        }
         let plain = UInt8(ascii: "a")
         for special in 0...255 {
-            let expected = special == 0x22 || special == 0x5C || special < 0x20 || special >= 0x80
             for position in 0..<8 {
                 var bytes = [UInt8](repeating: plain, count: 8)
                 bytes[position] = UInt8(special)
-                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                #expect(JSONScanner.hasSpecialByte(word) == expected, "byte \(special) at \(position)")
+                #expect(firstFlagged(bytes) == (isSpecial(UInt8(special)) ? position : 8), "byte \(special) at \(position)")
+                // Every byte value after a special one: borrows above it must not matter.
+                if isSpecial(UInt8(special)), position < 7 {
+                    let wrong = (0...255).filter { after in
+                        bytes[position + 1] = UInt8(after)
+                        return firstFlagged(bytes) != position
+                    }
+                    #expect(wrong.isEmpty, "byte \(special) at \(position), then \(wrong)")
+                }
             }
         }
-        // Random words against the byte-wise rule.
+        // Random words against the byte-wise rule, the special bytes made frequent.
         var random = SplitMix64(state: 42)
-        for _ in 0..<100_000 {
+        for _ in 0..<200_000 {
             let word = random.next() & (random.next() | 0x7F7F_7F7F_7F7F_7F7F)
-            let bytes = withUnsafeBytes(of: word) { Array($0) }
-            let expected = bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 >= 0x80 }
-            #expect(JSONScanner.hasSpecialByte(word) == expected, "\(String(word, radix: 16))")
+            let bytes = withUnsafeBytes(of: word.littleEndian) { Array($0) }
+            let expected = bytes.firstIndex(where: isSpecial) ?? 8
+            #expect(firstFlagged(bytes) == expected, "\(String(word, radix: 16))")
         }
     }
 

@@ -5,7 +5,8 @@ import MovRRPC
 import NIOCore
 
 // The request path's inner loops without a network: writing a 25-vehicle result as JSON (what
-// the vehicles service sends for `vehicles.list`) and reading it back as a caller does, and one JSON-RPC request through the
+// the vehicles service sends for `vehicles.list`), reading it back as a caller does, scanning the
+// reply as the gateway does before forwarding its result, and one JSON-RPC request through the
 // dispatcher (parse, strict params decoding, handler, result and envelope writing). Allocation
 // counts are what to watch: a change that adds one per vehicle or per request shows here before
 // it shows in throughput. Results: docs/benchmarks.md, "Micro-benchmarks".
@@ -36,6 +37,16 @@ enum Fixture {
         return buffer
     }()
 
+    /// The vehicles service's reply to the gateway around that page: what the gateway scans
+    /// before it forwards the result's bytes.
+    static let replyBytes: ByteBuffer = {
+        var buffer = ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"result":"#)
+        var page = pageBytes
+        buffer.writeBuffer(&page)
+        buffer.writeString("}")
+        return buffer
+    }()
+
     static let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"vehicles.list","params":{"city":"new york","limit":25}}"#.utf8)
 }
 
@@ -62,6 +73,14 @@ let benchmarks: @Sendable () -> Void = {
         let raw = RawJSON(validated: Fixture.pageBytes)
         for _ in benchmark.scaledIterations {
             blackHole(try raw.parsed().decode(as: VehiclesListResult.self, strict: false))
+        }
+    }
+
+    // What the gateway does with the vehicles service's reply: check the envelope and the
+    // result's JSON (JSONScanner) and keep the result as bytes to forward.
+    Benchmark("json: scan a 25-vehicle reply to forward it") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try RPCResponseDecoder.decodeRaw(body: Fixture.replyBytes, expectedID: RPCID(1)).get())
         }
     }
 

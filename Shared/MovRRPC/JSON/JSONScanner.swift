@@ -18,7 +18,10 @@ struct JSONScanner: ~Copyable {
 
     var isAtEnd: Bool { index >= input.count }
 
+    @inline(__always)
     mutating func skipWhitespace() {
+        // Compact JSON (what the services write) has none: one comparison decides.
+        if index < input.count, input[index] > 0x20 { return }
         while index < input.count {
             switch input[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -28,6 +31,7 @@ struct JSONScanner: ~Copyable {
     }
 
     /// The next byte after whitespace, not consumed.
+    @inline(__always)
     mutating func peek() -> UInt8? {
         skipWhitespace()
         return index < input.count ? input[index] : nil
@@ -174,20 +178,19 @@ struct JSONScanner: ~Copyable {
     }
 
     private mutating func skipDigits() throws(Invalid) -> Int {
+        // A local cursor: the loop keeps it in a register (the property is written back once).
         let start = index
-        while index < input.count, input[index] >= UInt8(ascii: "0"), input[index] <= UInt8(ascii: "9") { index += 1 }
-        return index - start
+        var cursor = start
+        while cursor < input.count, input[cursor] &- UInt8(ascii: "0") <= 9 { cursor &+= 1 }
+        index = cursor
+        return cursor - start
     }
 
     /// Skips a string starting at its opening quote, checking escapes and UTF-8.
     private mutating func skipString() throws(Invalid) {
         index += 1
-        while index < input.count {
-            // Eight plain bytes at a time (the gateway scans every string of a forwarded result).
-            while index &+ 8 <= input.count,
-                  !Self.hasSpecialByte(input.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
-                index &+= 8
-            }
+        while true {
+            index = Self.firstSpecialByte(input, from: index)
             guard index < input.count else { break }
             let byte = input[index]
             switch byte {
@@ -219,7 +222,7 @@ struct JSONScanner: ~Copyable {
             case 0..<0x20:
                 throw Invalid()
             case 0x20..<0x80:
-                index += 1
+                index += 1  // not reached: firstSpecialByte passes plain ASCII
             default:
                 index += try Self.utf8SequenceLength(input, at: index)
             }
@@ -227,11 +230,36 @@ struct JSONScanner: ~Copyable {
         throw Invalid()
     }
 
-    /// Whether any of the eight bytes ends or escapes a string, is a control character or is
-    /// not ASCII (then the byte-wise loop decides). Bit tricks on the whole word: a byte's high
-    /// bit in `(x - 0x01..) & ~x & 0x80..` is set exactly when that byte of `x` is zero.
+    /// The index of the first byte at or after `start` that ends or escapes a string, is a
+    /// control character or is not ASCII; `input.count` when there is none. Eight bytes at a
+    /// time (the gateway scans every string of a forwarded result) and straight to that byte:
+    /// most strings are keys and short values, so the bytes before their closing quote are not
+    /// walked one by one. Local cursor and bounds, so the loop runs in registers.
     @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
+    static func firstSpecialByte(_ input: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let count = input.count
+        var cursor = start
+        while cursor &+ 8 <= count {
+            let special = specialBytes(UInt64(littleEndian: input.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)))
+            if special != 0 { return cursor &+ special.trailingZeroBitCount &>> 3 }
+            cursor &+= 8
+        }
+        while cursor < count {
+            let byte = input[cursor]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 || byte >= 0x80 { return cursor }
+            cursor &+= 1
+        }
+        return count
+    }
+
+    /// The eight bytes (little-endian) with the high bit set in each byte that ends or escapes
+    /// a string, is a control character or is not ASCII (then the byte-wise code decides); zero
+    /// when there is none. Bit tricks on the whole word: a byte's high bit in
+    /// `(x - 0x01..) & ~x & 0x80..` is set when that byte of `x` is zero; a borrow can also set
+    /// it in a byte above a set one, never below, so the lowest set bit marks the first such
+    /// byte exactly.
+    @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
@@ -239,7 +267,7 @@ struct JSONScanner: ~Copyable {
         let backslash = hasZeroByte(word ^ (ones &* 0x5C))
         let control = (word &- ones &* 0x20) & ~word & highs  // some byte < 0x20
         let nonASCII = word & highs
-        return (quote | backslash | control | nonASCII) != 0
+        return (quote | backslash | control | nonASCII)
     }
 
     /// The code unit of the `\\uXXXX` escape starting at `start`.
