@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// What a handler knows about the call besides its params.
 public struct RPCContext: Sendable {
@@ -99,22 +100,26 @@ public struct RequestHeaders: Sendable, Equatable, ExpressibleByDictionaryLitera
 
 /// The regions whose services a request reached, filled in by handlers (concurrently for a
 /// batch) and read once the reply is written.
-public final class ServedRegions: @unchecked Sendable {
-    private let lock = NIOLock()
-    private var regions: [String] = []
+public final class ServedRegions: Sendable {
+    // In the object: no lock object to allocate per request.
+    private let regions = Mutex<[String]>([])
 
     public init() {}
 
     public func record(_ region: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if !regions.contains(region) { regions.append(region) }
+        regions.withLock { regions in
+            if !regions.contains(region) { regions.append(region) }
+        }
     }
 
     /// The recorded regions in the order first seen, comma-separated; nil when none.
     public var headerValue: String? {
-        lock.lock()
-        defer { lock.unlock() }
-        return regions.isEmpty ? nil : regions.joined(separator: ",")
+        regions.withLock { $0.isEmpty ? nil : $0.joined(separator: ",") }
+    }
+
+    /// The recorded regions in the order first seen, read once (for writing them without
+    /// joining them first).
+    public func withRegions<R>(_ body: ([String]) -> R) -> R {
+        regions.withLock { body($0) }
     }
 }

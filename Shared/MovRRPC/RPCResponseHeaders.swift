@@ -1,13 +1,42 @@
 import FoundationEssentials
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// HTTP headers a handler adds to its reply (e.g. `Server-Timing`, the WAL position of a
 /// write). The server installs one per request as ``current`` around the dispatcher and sends
 /// what handlers added; outside a server (unit tests) ``current`` is nil and adding is a no-op.
-public final class RPCResponseHeaders: @unchecked Sendable {
-    // Guarded by `lock`: a handler may add from tasks it started.
-    private let lock = NIOLock()
-    private var values: [(String, String)] = []
+public final class RPCResponseHeaders: Sendable {
+    /// One service call of the request, as a `Server-Timing` entry:
+    /// `local;desc="us-east1 vehicles.list";dur=0.3` (`remote` for another region's service).
+    /// Kept as parts and written as bytes when the reply is, not formatted per call.
+    public struct ServerTiming: Sendable, Equatable {
+        public var isLocal: Bool
+        public var target: String
+        public var method: String
+        /// Tenths of a millisecond.
+        public var tenths: Int64
+
+        public init(isLocal: Bool, target: String, method: String, tenths: Int64) {
+            self.isLocal = isLocal
+            self.target = target
+            self.method = method
+            self.tenths = tenths
+        }
+
+        /// The entry's text (what the reply carries).
+        public var text: String {
+            "\(isLocal ? "local" : "remote");desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)"
+        }
+    }
+
+    private struct State {
+        var values: [(String, String)] = []
+        var timings: [ServerTiming] = []
+    }
+
+    // A handler may add from tasks it started. The mutex lives in the object (no second
+    // allocation per request, as a lock object would be).
+    private let state = Mutex(State())
 
     @TaskLocal public static var current: RPCResponseHeaders?
 
@@ -18,11 +47,24 @@ public final class RPCResponseHeaders: @unchecked Sendable {
         current?.append(name, value)
     }
 
-    public func append(_ name: String, _ value: String) {
-        lock.withLock { values.append((name, value)) }
+    /// Adds a service call's `Server-Timing` entry to the current request's reply, if any.
+    public static func add(_ timing: ServerTiming) {
+        current?.state.withLock { $0.timings.append(timing) }
     }
 
-    public var all: [(String, String)] { lock.withLock { values } }
+    public func append(_ name: String, _ value: String) {
+        state.withLock { $0.values.append((name, value)) }
+    }
+
+    /// The headers added, then one `server-timing` pair per service call's entry.
+    public var all: [(String, String)] {
+        state.withLock { state in state.values + state.timings.map { ("server-timing", $0.text) } }
+    }
+
+    /// The headers added (but the service calls' timings) and the timings, read once.
+    public func withContents<R>(_ body: ([(String, String)], [ServerTiming]) -> R) -> R {
+        state.withLock { body($0.values, $0.timings) }
+    }
 }
 
 /// What a client call learned from the reply's headers besides the JSON-RPC body. An

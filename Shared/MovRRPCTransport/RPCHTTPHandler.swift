@@ -194,7 +194,8 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .idle = state else { return }
         armTimer(context: context, after: environment.configuration.requestReadTimeout)
         let limits = environment.configuration.limits
-        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        // The path without the query; the URI itself when there is none (no array, no copy).
+        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
         let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         if let declaredLength, declaredLength > limits.maxBodyBytes {
             // Answer before reading a body we will not accept, then drop the connection.
@@ -371,16 +372,17 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.timer.clear()
             let status = reply == nil ? 204 : 200
             let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
-            let added = replyHeaders.all
             // Written straight into the response: no header list, no joined strings.
             self.respond(context: context, head: head, status: status, contentType: "application/json",
                          body: reply ?? ByteBuffer(), keepAlive: keepAlive) { buffer in
                 self.writeHeader(RPCHeader.requestID, requestID, into: &buffer)
                 if let cost { self.writeHeader(RequestCost.header, cost.headerValue, into: &buffer) }
-                if let regions = servedBy?.headerValue { self.writeHeader(RPCHeader.servedByRegion, regions, into: &buffer) }
-                for (name, value) in added where name != "server-timing" { self.writeHeader(name, value, into: &buffer) }
-                // One Server-Timing header: the gateway's total first, then each service call.
-                Self.writeServerTiming(totalNanoseconds: servedBy == nil ? nil : elapsed, calls: added, into: &buffer)
+                servedBy?.withRegions { Self.writeServedRegions($0, into: &buffer) }
+                replyHeaders.withContents { added, timings in
+                    for (name, value) in added { self.writeHeader(name, value, into: &buffer) }
+                    // One Server-Timing header: the gateway's total first, then each service call.
+                    Self.writeServerTiming(totalNanoseconds: servedBy == nil ? nil : elapsed, calls: timings, into: &buffer)
+                }
             }
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }
@@ -439,11 +441,13 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// `server-timing: gateway;dur=<total ms>, <each call's entry>` — the total only when given
-    /// (the public listener), the calls as their handlers added them; nothing when both are
-    /// absent. The total has at most two decimals, spelled as `Double`'s description spells
-    /// hundredths (`1.5`, `12.0`, `0.07`). An entry that would split the header (CR, LF, NUL) is
+    /// (the public listener), the calls in the order their handlers added them
+    /// (``RPCResponseHeaders/ServerTiming/text`` spells each); nothing when both are absent. The
+    /// total has at most two decimals, spelled as `Double`'s description spells hundredths
+    /// (`1.5`, `12.0`, `0.07`). An entry whose names would split the header (CR, LF, NUL) is
     /// left out.
-    static func writeServerTiming(totalNanoseconds: Int64?, calls: [(String, String)], into buffer: inout ByteBuffer) {
+    static func writeServerTiming(totalNanoseconds: Int64?, calls: [RPCResponseHeaders.ServerTiming],
+                                  into buffer: inout ByteBuffer) {
         var first = true
         func separate(_ buffer: inout ByteBuffer) {
             if first { buffer.writeStaticString("server-timing: ") } else { buffer.writeStaticString(", ") }
@@ -459,10 +463,34 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction / 10))
             if fraction % 10 != 0 { buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction % 10)) }
         }
-        for (name, value) in calls where name == "server-timing" {
-            guard HTTPWire.isSendableValue(value) else { continue }
+        for call in calls where HTTPWire.isSendableValue(call.target) && HTTPWire.isSendableValue(call.method) {
             separate(&buffer)
-            buffer.writeString(value)
+            if call.isLocal { buffer.writeStaticString("local;desc=\"") } else { buffer.writeStaticString("remote;desc=\"") }
+            buffer.writeString(call.target)
+            buffer.writeInteger(UInt8(ascii: " "))
+            buffer.writeString(call.method)
+            buffer.writeStaticString("\";dur=")
+            let tenths = max(0, call.tenths)
+            buffer.writeString(String(tenths / 10))
+            buffer.writeInteger(UInt8(ascii: "."))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(tenths % 10))
+        }
+        if !first { buffer.writeStaticString("\r\n") }
+    }
+
+    /// `x-movr-region: <regions, comma-separated>`, nothing when there are none; a region name
+    /// that would split the header is left out.
+    static func writeServedRegions(_ regions: [String], into buffer: inout ByteBuffer) {
+        var first = true
+        for region in regions where HTTPWire.isSendableValue(region) {
+            if first {
+                buffer.writeString(RPCHeader.servedByRegion)
+                buffer.writeStaticString(": ")
+            } else {
+                buffer.writeInteger(UInt8(ascii: ","))
+            }
+            first = false
+            buffer.writeString(region)
         }
         if !first { buffer.writeStaticString("\r\n") }
     }

@@ -1,3 +1,4 @@
+import MovRRPC
 import NIOCore
 import Testing
 @testable import MovRRPCTransport
@@ -5,7 +6,9 @@ import Testing
 /// The reply's `server-timing` header, written straight into the response bytes.
 @Suite("Server-Timing written into the response")
 struct ServerTimingHeaderTests {
-    func written(_ total: Int64?, _ calls: [(String, String)]) -> String {
+    typealias Call = RPCResponseHeaders.ServerTiming
+
+    func written(_ total: Int64?, _ calls: [Call]) -> String {
         var buffer = ByteBuffer()
         RPCHTTPHandler.writeServerTiming(totalNanoseconds: total, calls: calls, into: &buffer)
         return String(buffer: buffer)
@@ -19,18 +22,62 @@ struct ServerTimingHeaderTests {
         }
     }
 
-    @Test func callsFollowTheTotalAndOtherHeadersAreLeftToTheirOwnLines() {
-        let calls = [("server-timing", #"local;desc="us-east1 users.session";dur=0.4"#), ("x-movr-lsn", "0/16B3748"),
-                     ("server-timing", #"remote;desc="europe-west1 rides.start";dur=70.1"#)]
+    @Test func callsFollowTheTotalInTheirOrder() {
+        let calls = [Call(isLocal: true, target: "us-east1", method: "users.session", tenths: 4),
+                     Call(isLocal: false, target: "europe-west1", method: "rides.start", tenths: 701)]
         #expect(written(2_500_000, calls) == "server-timing: gateway;dur=2.5, "
             + #"local;desc="us-east1 users.session";dur=0.4, remote;desc="europe-west1 rides.start";dur=70.1"# + "\r\n")
         // A service answers with its calls only; nothing at all without either.
         #expect(written(nil, calls).hasPrefix("server-timing: local;"))
-        #expect(written(nil, [("x-movr-lsn", "0/1")]) == "")
         #expect(written(nil, []) == "")
-        // A value that would split the header is left out, the rest kept.
-        #expect(written(nil, [("server-timing", "a;dur=1\r\nx: y"), ("server-timing", "b;dur=2")])
-            == "server-timing: b;dur=2\r\n")
+        // An entry that would split the header is left out, the rest kept.
+        #expect(written(nil, [Call(isLocal: true, target: "a\r\nx: y", method: "m", tenths: 1),
+                              Call(isLocal: true, target: "b", method: "m\n", tenths: 1),
+                              Call(isLocal: false, target: "c", method: "m", tenths: 20)])
+            == #"server-timing: remote;desc="c m";dur=2.0"# + "\r\n")
         #expect(written(-5, []) == "server-timing: gateway;dur=0.0\r\n")
+    }
+
+    /// Each call's entry as it was formatted when it was a string per call (interpolating the
+    /// tenths), and as ``RPCResponseHeaders/ServerTiming/text`` (what tests and `all` read) spells it.
+    @Test func callEntriesAreSpelledAsTheirTextSays() {
+        for tenths in Array(Int64(0)..<2_000) + [99_999, 100_000, 1_234_567] {
+            for isLocal in [true, false] {
+                let call = Call(isLocal: isLocal, target: "us-west1", method: "vehicles.list", tenths: tenths)
+                let old = "\(isLocal ? "local" : "remote");desc=\"us-west1 vehicles.list\";dur=\(tenths / 10).\(tenths % 10)"
+                #expect(written(nil, [call]) == "server-timing: \(old)\r\n")
+                #expect(call.text == old)
+            }
+        }
+    }
+
+    @Test func servedRegionsAreCommaSeparatedOnOneLine() {
+        func regions(_ names: [String]) -> String {
+            var buffer = ByteBuffer()
+            RPCHTTPHandler.writeServedRegions(names, into: &buffer)
+            return String(buffer: buffer)
+        }
+        #expect(regions([]) == "")
+        #expect(regions(["us-east1"]) == "x-movr-region: us-east1\r\n")
+        #expect(regions(["us-east1", "europe-west1"]) == "x-movr-region: us-east1,europe-west1\r\n")
+        #expect(regions(["bad\r\nx: y", "us-west1"]) == "x-movr-region: us-west1\r\n")
+        #expect(regions(["bad\n"]) == "")
+    }
+
+    @Test func responseHeadersKeepEachKindInTheOrderAdded() {
+        let headers = RPCResponseHeaders()
+        RPCResponseHeaders.$current.withValue(headers) {
+            RPCResponseHeaders.add(Call(isLocal: true, target: "us-east1", method: "users.session", tenths: 3))
+            RPCResponseHeaders.add("x-movr-lsn", "0/16B3748")
+            RPCResponseHeaders.add(Call(isLocal: false, target: "us-west1", method: "rides.start", tenths: 12))
+        }
+        headers.withContents { values, timings in
+            #expect(values.map(\.0) == ["x-movr-lsn"])
+            #expect(timings.map(\.method) == ["users.session", "rides.start"])
+        }
+        #expect(headers.all.map(\.1) == ["0/16B3748", #"local;desc="us-east1 users.session";dur=0.3"#,
+                                          #"remote;desc="us-west1 rides.start";dur=1.2"#])
+        // Outside a request nothing is recorded and nothing fails.
+        RPCResponseHeaders.add(Call(isLocal: true, target: "x", method: "y", tenths: 1))
     }
 }

@@ -140,8 +140,8 @@ struct PublicAPI: Sendable {
             // Milliseconds to one decimal, in integers (no floating-point formatting per request).
             let (seconds, attoseconds) = (ContinuousClock.now - started).components
             let tenths = seconds * 10_000 + (attoseconds + 50_000_000_000_000) / 100_000_000_000_000
-            let kind = target == self.region ? "local" : "remote"
-            RPCResponseHeaders.add("server-timing", "\(kind);desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)")
+            RPCResponseHeaders.add(.init(isLocal: target == self.region, target: target, method: method,
+                                         tenths: Int64(tenths)))
         }
         guard Self.writes.contains(method) else { return try await call() }
         let reply = RPCReplyMetadata()
