@@ -47,11 +47,13 @@ let package = Package(
         // Shared platform.
         // Civil dates <-> days and epoch counts under RFC 3339 (MovRAPI) and PostgreSQL timestamps.
         .target(name: "MovRCalendar", dependencies: [], path: "Shared/MovRCalendar"),
+        .target(name: "MovRUUID", dependencies: [], path: "Shared/MovRUUID"),
         .target(
             name: "MovRPostgres",
             dependencies: [
                 "CLibPQ",
                 "MovRCalendar",
+                "MovRUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -70,6 +72,7 @@ let package = Package(
         .target(
             name: "MovRRPC",
             dependencies: [
+                "MovRUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -91,8 +94,8 @@ let package = Package(
             path: "Shared/MovRRPCTransport"),
         .target(name: "MovRCrypto", dependencies: ["COpenSSL"], path: "Shared/MovRCrypto"),
         .target(name: "MovRLocality", dependencies: [], path: "Shared/MovRLocality"),
-        .target(name: "MovRAPI", dependencies: ["MovRCalendar", "MovRRPC"], path: "Shared/MovRAPI"),
-        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRCrypto", "MovRRPC"], path: "Shared/MovRInternalAPI"),
+        .target(name: "MovRAPI", dependencies: ["MovRCalendar", "MovRRPC", "MovRUUID"], path: "Shared/MovRAPI"),
+        .target(name: "MovRInternalAPI", dependencies: ["MovRAPI", "MovRCrypto", "MovRRPC", "MovRUUID"], path: "Shared/MovRInternalAPI"),
         .target(
             name: "MovRService",
             dependencies: [
@@ -200,6 +203,7 @@ let package = Package(
                 "MovRRPCTransport",
                 "MovRService",
                 "MovRTLS",
+                "MovRUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -291,6 +295,7 @@ let package = Package(
             name: "MovRRPCTests",
             dependencies: [
                 "MovRRPC",
+                "MovRUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

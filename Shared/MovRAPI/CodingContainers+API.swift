@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MovRUUID
 
 // How the API writes its scalar types: ids as lowercase UUID strings (Foundation's `uuidString`
 // is uppercase), times through `RFC3339`, and absent optional values as an explicit `null`
@@ -7,7 +8,7 @@ import FoundationEssentials
 extension KeyedEncodingContainer {
     /// Writes `id` as a lowercase UUID string.
     public mutating func encodeLowercase(_ id: UUID, forKey key: Key) throws {
-        try encode(id.uuidString.lowercased(), forKey: key)
+        try encode(UUIDText.lowercase(id), forKey: key)
     }
 
     /// Writes `id` as a lowercase UUID string, or `null`.
@@ -40,7 +41,7 @@ extension KeyedDecodingContainer {
     /// Reads a UUID string (either case).
     public func decodeUUID(forKey key: Key) throws -> UUID {
         let text = try decode(String.self, forKey: key)
-        guard let id = UUID(uuidString: text) else {
+        guard let id = UUIDText.parse(text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected a UUID string")
         }
         return id

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MovRCrypto
+import MovRUUID
 
 /// How a create that a client may retry names its object. The client's idempotency key travels
 /// to the service that owns the object (the gateway sends a fresh random key when the client
@@ -13,7 +14,7 @@ public enum IdempotentCreate {
 
     /// The id of the `kind` object `owner` creates with `key`.
     public static func objectID(_ kind: Kind, owner: UUID, key: String) throws -> UUID {
-        try DeterministicID.make(namespace: kind.rawValue, parts: [owner.uuidString.lowercased(), key])
+        try DeterministicID.make(namespace: kind.rawValue, parts: [UUIDText.lowercase(owner), key])
     }
 }
 

@@ -1,5 +1,6 @@
 import CLibPQ
 import FoundationEssentials
+import MovRUUID
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -87,55 +88,12 @@ enum PostgresValueText {
     /// The canonical 36-character form (8-4-4-4-12 hex digits), upper or lower case, the only
     /// form PostgreSQL sends and the one `UUID(uuidString:)` accepts.
     static func uuid(_ bytes: UnsafeRawBufferPointer) -> UUID? {
-        guard bytes.count == 36 else { return nil }
-        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let valid = withUnsafeMutableBytes(of: &value) { output -> Bool in
-            var input = 0
-            for index in 0..<16 {
-                if index == 4 || index == 6 || index == 8 || index == 10 {
-                    guard bytes[input] == minus else { return false }
-                    input += 1
-                }
-                guard let high = hexValue(bytes[input]), let low = hexValue(bytes[input + 1]) else { return false }
-                output[index] = high << 4 | low
-                input += 2
-            }
-            return true
-        }
-        return valid ? UUID(uuid: value) : nil
+        UUIDText.parse(bytes)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    /// Lowercase canonical text, written straight into the string's storage (what
-    /// `uuidString.lowercased()` gave, without the intermediate uppercase string).
+    /// Lowercase canonical text (what `uuidString.lowercased()` gave).
     static func lowercaseText(_ uuid: UUID) -> String {
-        String(unsafeUninitializedCapacity: 36) { output in
-            withUnsafeBytes(of: uuid.uuid) { bytes in
-                var position = 0
-                for (index, byte) in bytes.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        output[position] = minus
-                        position += 1
-                    }
-                    output[position] = hexDigit(byte >> 4)
-                    output[position + 1] = hexDigit(byte & 0x0F)
-                    position += 2
-                }
-            }
-            return 36
-        }
-    }
-
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? zero + nibble : UInt8(ascii: "a") + nibble - 10
+        UUIDText.lowercase(uuid)
     }
 
     // MARK: Decimal

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Logging
+import MovRUUID
 import NIOConcurrencyHelpers
 import Synchronization
 
@@ -34,7 +35,7 @@ public struct RPCContext: Sendable {
     public var servedBy: ServedRegions?
 
     public init(
-        requestID: String = UUID().uuidString.lowercased(),
+        requestID: String = UUIDText.lowercase(UUID()),
         caller: String? = nil,
         headers: [String: String] = [:],
         deadline: ContinuousClock.Instant? = nil,

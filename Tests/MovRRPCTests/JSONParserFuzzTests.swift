@@ -3,7 +3,7 @@ import Testing
 @testable import MovRRPC
 
 /// A fixed-seed generator so a failure reproduces.
-private struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -6,6 +6,7 @@ import MovRLocality
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRUUID
 import NIOConcurrencyHelpers
 
 /// The public methods of docs/architecture.md §3. The public method table (`PublicMethod`: params
@@ -241,7 +242,7 @@ struct PublicAPI: Sendable {
     /// The key a create travels with: the client's, else a fresh random one, so that this
     /// gateway's own retries of the internal call name the same object (`IdempotentCreate`).
     static func idempotencyKey(_ clientKey: String?) -> String {
-        clientKey ?? "gateway:\(UUID().uuidString.lowercased())"
+        clientKey ?? "gateway:\(UUIDText.lowercase(UUID()))"
     }
 
     // MARK: Registration

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MovRUUID
 import NIOCore
 
 /// A value that writes its own JSON text, for the few types on the hot paths (vehicle and ride
@@ -283,21 +284,10 @@ enum JSONNumberWriting {
 
     /// A quoted UUID; upper case is `UUID.uuidString`'s form (what `Codable` writes).
     static func writeUUID(_ uuid: UUID, uppercase: Bool, at out: UnsafeMutableRawBufferPointer) -> Int {
-        let digits = (uppercase ? "0123456789ABCDEF" as StaticString : "0123456789abcdef").utf8Start
-        return withUnsafeBytes(of: uuid.uuid) { bytes in
-            var position = 0
-            out[position] = UInt8(ascii: "\""); position += 1
-            for index in 0..<16 {
-                if index == 4 || index == 6 || index == 8 || index == 10 {
-                    out[position] = UInt8(ascii: "-"); position += 1
-                }
-                out[position] = digits[Int(bytes[index] >> 4)]
-                out[position + 1] = digits[Int(bytes[index] & 0x0F)]
-                position += 2
-            }
-            out[position] = UInt8(ascii: "\"")
-            return position + 1
-        }
+        out[0] = UInt8(ascii: "\"")
+        UUIDText.write(uuid, uppercase: uppercase, to: UnsafeMutableRawBufferPointer(rebasing: out[1...]))
+        out[UUIDText.byteCount + 1] = UInt8(ascii: "\"")
+        return UUIDText.byteCount + 2
     }
 
     // The same into a `ByteBuffer` (``JSONByteEncoder``, the RPC client's envelope).

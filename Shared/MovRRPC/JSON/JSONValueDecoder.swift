@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MovRUUID
 
 /// Decodes `Decodable` types straight from a ``JSONValue``.
 ///
@@ -74,6 +75,15 @@ struct JSONValueDecoder: Decoder {
                 throw Self.unrepresentable(literal, as: T.self, at: codingPath)
             }
             if let result = decimal as? T { return result }
+        }
+        if T.self == UUID.self {
+            // Foundation's own `init(from:)` parses with `sscanf`.
+            guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }
+            guard let uuid = UUIDText.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
+                                                        debugDescription: "Attempted to decode UUID from invalid UUID string."))
+            }
+            if let result = uuid as? T { return result }
         }
         if T.self == Data.self {
             guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }

@@ -1,0 +1,79 @@
+import FoundationEssentials
+
+/// UUIDs in their canonical text form (8-4-4-4-12 hex digits), read and written byte by byte.
+///
+/// Foundation's `UUID(uuidString:)` parses with `sscanf` on Linux and `uuidString` formats an
+/// uppercase string that the API then lowercases; ids cross every request path (params, rows,
+/// results), so both directions are done here instead, for JSON (MovRRPC, MovRAPI) and
+/// PostgreSQL text values (MovRPostgres). The accepted form is exactly `UUID(uuidString:)`'s:
+/// 36 bytes, dashes at 8, 13, 18 and 23, hex digits of either case elsewhere
+/// (`UUIDTextTests` compares the two on mutated input).
+public enum UUIDText {
+    /// Bytes of the canonical form.
+    public static let byteCount = 36
+
+    /// The UUID the canonical text in `bytes` spells, or nil.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> UUID? {
+        guard bytes.count == byteCount else { return nil }
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let valid = withUnsafeMutableBytes(of: &value) { output -> Bool in
+            var input = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    guard bytes[input] == UInt8(ascii: "-") else { return false }
+                    input += 1
+                }
+                guard let high = hexValue(bytes[input]), let low = hexValue(bytes[input + 1]) else { return false }
+                output[index] = high << 4 | low
+                input += 2
+            }
+            return true
+        }
+        return valid ? UUID(uuid: value) : nil
+    }
+
+    /// The UUID `text` spells, or nil (what `UUID(uuidString:)` answers).
+    public static func parse(_ text: String) -> UUID? {
+        var text = text
+        return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte &- UInt8(ascii: "A") &+ 10
+        default: nil
+        }
+    }
+
+    /// Writes the canonical text of `uuid` at the start of `out` (at least ``byteCount`` bytes);
+    /// upper case is `uuidString`'s form, lower case the API's. Returns ``byteCount``.
+    @discardableResult
+    public static func write(_ uuid: UUID, uppercase: Bool, to out: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(out.count >= byteCount, "no room for a UUID's text")
+        let digits = (uppercase ? "0123456789ABCDEF" as StaticString : "0123456789abcdef").utf8Start
+        withUnsafeBytes(of: uuid.uuid) { bytes in
+            var position = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    out[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                out[position] = digits[Int(bytes[index] >> 4)]
+                out[position + 1] = digits[Int(bytes[index] & 0x0F)]
+                position += 2
+            }
+        }
+        return byteCount
+    }
+
+    /// Lowercase canonical text (what `uuidString.lowercased()` gives), written straight into
+    /// the string's storage.
+    public static func lowercase(_ uuid: UUID) -> String {
+        String(unsafeUninitializedCapacity: byteCount) { output in
+            write(uuid, uppercase: false, to: UnsafeMutableRawBufferPointer(output))
+        }
+    }
+}
