@@ -24,6 +24,22 @@ struct RideEndStoreTests {
         }
     }
 
+    /// The outbox payload is jsonb as PostgreSQL prints it (numbers through `numeric`), read
+    /// back by the service's own JSON parser: every coordinate comes back as the double it was.
+    @Test func theReleaseCarriesEveryCoordinateExactlyAndAMissingBattery() async throws {
+        try await withRidesStore { store async throws in
+            let places = [(40.712_345_678_901_23, -73.987_654_321_098_76), (-89.999_999_999_999_99, 179.999_999_999_999_97),
+                          (0.000_000_1, -1e-300), (5e-324, -0.0), (90, -180)]
+            for (latitude, longitude) in places {
+                let ride = try await store.startForTest(newRide(type: "bike"))
+                let end = Location(latitude: latitude, longitude: longitude)
+                let ended = try await store.endForTest(ride, at: end, battery: nil)
+                #expect(ended.release == ReleaseVehicleEffect(vehicleID: ride.vehicleID, latitude: latitude,
+                                                              longitude: longitude, battery: nil), "\(end)")
+            }
+        }
+    }
+
     @Test func bestUnexpiredUnusedPromoIsAppliedAndUsedUp() async throws {
         try await withRidesStore { store async throws in
             let rider = UUID()
