@@ -13,6 +13,7 @@ public enum UUIDText {
     public static let byteCount = 36
 
     /// The UUID the canonical text in `bytes` spells, or nil.
+    @inlinable
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> UUID? {
         guard bytes.count == byteCount else { return nil }
         var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -38,8 +39,8 @@ public enum UUIDText {
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
 
-    @inline(__always)
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    @inlinable @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte &- UInt8(ascii: "a") &+ 10
@@ -50,7 +51,7 @@ public enum UUIDText {
 
     /// Writes the canonical text of `uuid` at the start of `out` (at least ``byteCount`` bytes);
     /// upper case is `uuidString`'s form, lower case the API's. Returns ``byteCount``.
-    @discardableResult
+    @inlinable @discardableResult
     public static func write(_ uuid: UUID, uppercase: Bool, to out: UnsafeMutableRawBufferPointer) -> Int {
         precondition(out.count >= byteCount, "no room for a UUID's text")
         let digits = (uppercase ? "0123456789ABCDEF" as StaticString : "0123456789abcdef").utf8Start
