@@ -1,7 +1,6 @@
 import FoundationEssentials
 import Logging
 import MovRUUID
-import NIOConcurrencyHelpers
 import Synchronization
 
 /// What a handler knows about the call besides its params.

@@ -25,7 +25,8 @@ public final class RPCResponseHeaders: Sendable {
 
         /// The entry's text (what the reply carries).
         public var text: String {
-            "\(isLocal ? "local" : "remote");desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)"
+            let tenths = max(0, tenths)
+            return "\(isLocal ? "local" : "remote");desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)"
         }
     }
 
@@ -42,7 +43,9 @@ public final class RPCResponseHeaders: Sendable {
 
     public init() {}
 
-    /// Adds a header to the current request's reply, if there is one.
+    /// Adds a header to the current request's reply, if there is one. A service call's
+    /// timing goes through `add(_ timing:)` instead, which joins the one
+    /// `Server-Timing` header.
     public static func add(_ name: String, _ value: String) {
         current?.append(name, value)
     }

@@ -49,6 +49,10 @@ struct ServerTimingHeaderTests {
                 #expect(call.text == old)
             }
         }
+        // A negative duration (a clock that went back) is spelled as zero by both.
+        let negative = Call(isLocal: true, target: "t", method: "m", tenths: -3)
+        #expect(negative.text == #"local;desc="t m";dur=0.0"#)
+        #expect(written(nil, [negative]) == "server-timing: \(negative.text)\r\n")
     }
 
     @Test func servedRegionsAreCommaSeparatedOnOneLine() {
