@@ -41,6 +41,12 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readBuffer: ByteBuffer?
     /// Scratch space for joining several writes into one record; reused across flushes.
     private var coalescingBuffer: ByteBuffer?
+    /// Ciphertext buffer reused by every flush, as `readBuffer` is by reads: its storage is
+    /// allocated again only while the previous flush's bytes still wait in the channel. Kept
+    /// only up to ``maxRetainedCiphertext`` bytes, so an idle connection holds no more than a
+    /// read chunk's worth after a large reply.
+    private var ciphertextBuffer: ByteBuffer?
+    private static let maxRetainedCiphertext = readChunkSize + 1024
 
     /// The peer's certificate names, once the handshake has completed.
     public private(set) var peerIdentity: PeerIdentity?
@@ -304,11 +310,14 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed(())
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: pending)
+        var buffer = ciphertextBuffer ?? context.channel.allocator.buffer(capacity: pending)
+        ciphertextBuffer = nil
+        buffer.clear()
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { pointer in
             connection.takeOutput(into: UnsafeMutableRawBufferPointer(rebasing: pointer[..<pending]))
         }
         context.write(wrapOutboundOut(buffer), promise: promise)
+        if buffer.capacity <= Self.maxRetainedCiphertext { ciphertextBuffer = buffer }
     }
 
     // MARK: Failure
