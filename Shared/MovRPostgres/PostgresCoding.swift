@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MovRUUID
 
 /// A Swift value that can be sent as a bind parameter in libpq's text format.
 public protocol PostgresEncodable: Sendable {
@@ -185,9 +186,9 @@ extension Decimal: PostgresEncodable, PostgresDecodable {
 
 extension UUID: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .uuid }
-    public var postgresText: String? { PostgresValueText.lowercaseText(self) }
+    public var postgresText: String? { UUIDText.lowercase(self) }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> UUID {
-        try parse(bytes, PostgresValueText.uuid)
+        try parse(bytes, UUIDText.parse)
     }
     public static func decode(postgresBinary bytes: UnsafeRawBufferPointer?, type: PostgresDataType) throws -> UUID {
         try parseBinary(bytes, type, PostgresValueBinary.uuid)
@@ -230,7 +231,7 @@ public struct PostgresUUIDArray: PostgresEncodable, PostgresDecodable, Hashable 
     public var uuids: [UUID]
     public init(_ uuids: [UUID]) { self.uuids = uuids }
     public static var postgresType: PostgresDataType { .uuidArray }
-    public var postgresText: String? { PostgresArrayText.format(uuids.map(PostgresValueText.lowercaseText)) }
+    public var postgresText: String? { PostgresArrayText.format(uuids.map(UUIDText.lowercase)) }
     public static func decode(postgresBytes bytes: UnsafeRawBufferPointer?) throws -> PostgresUUIDArray {
         PostgresUUIDArray(try [UUID].decode(postgresBytes: bytes))
     }

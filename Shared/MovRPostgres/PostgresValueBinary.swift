@@ -1,4 +1,5 @@
 import FoundationEssentials
+import MovRUUID
 
 /// Readers of the binary send format of the types ``PostgresResultFormat/binary`` covers: the
 /// value's bytes where libpq keeps them, checked against the column's type and length, no copy.
@@ -63,7 +64,7 @@ enum PostgresValueBinary {
         if let value = integer(bytes, type: type) { return String(value) }
         if let value = bool(bytes, type: type) { return value ? "t" : "f" }
         if let value = double(bytes, type: type) { return value.postgresText }
-        if let value = uuid(bytes, type: type) { return PostgresValueText.lowercaseText(value) }
+        if let value = uuid(bytes, type: type) { return UUIDText.lowercase(value) }
         if let value = timestamp(bytes, type: type) { return PostgresTimestamp.format(value) }
         return nil
     }

@@ -1,6 +1,5 @@
 import CLibPQ
 import FoundationEssentials
-import MovRUUID
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -82,19 +81,6 @@ enum PostgresValueText {
     /// The POSIX locale for `strtod_l`. `nonisolated(unsafe)`: created once (lazily, thread-safe
     /// global initialization) and never modified; libc only reads it.
     private nonisolated(unsafe) static let cLocale = newlocale(LC_NUMERIC_MASK | LC_CTYPE_MASK, "C", nil)
-
-    // MARK: UUID
-
-    /// The canonical 36-character form (8-4-4-4-12 hex digits), upper or lower case, the only
-    /// form PostgreSQL sends and the one `UUID(uuidString:)` accepts.
-    static func uuid(_ bytes: UnsafeRawBufferPointer) -> UUID? {
-        UUIDText.parse(bytes)
-    }
-
-    /// Lowercase canonical text (what `uuidString.lowercased()` gave).
-    static func lowercaseText(_ uuid: UUID) -> String {
-        UUIDText.lowercase(uuid)
-    }
 
     // MARK: Decimal
 

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import NIOConcurrencyHelpers
+import NIOCore
 import Synchronization
 
 /// HTTP headers a handler adds to its reply (e.g. `Server-Timing`, the WAL position of a
@@ -23,10 +24,25 @@ public final class RPCResponseHeaders: Sendable {
             self.tenths = tenths
         }
 
+        /// Writes the entry (a negative duration as zero): the reply's bytes and ``text`` both
+        /// come from here.
+        public func write(into buffer: inout ByteBuffer) {
+            if isLocal { buffer.writeStaticString("local;desc=\"") } else { buffer.writeStaticString("remote;desc=\"") }
+            buffer.writeString(target)
+            buffer.writeInteger(UInt8(ascii: " "))
+            buffer.writeString(method)
+            buffer.writeStaticString("\";dur=")
+            let tenths = max(0, tenths)
+            buffer.writeString(String(tenths / 10))
+            buffer.writeInteger(UInt8(ascii: "."))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(tenths % 10))
+        }
+
         /// The entry's text (what the reply carries).
         public var text: String {
-            let tenths = max(0, tenths)
-            return "\(isLocal ? "local" : "remote");desc=\"\(target) \(method)\";dur=\(tenths / 10).\(tenths % 10)"
+            var buffer = ByteBuffer()
+            write(into: &buffer)
+            return String(buffer: buffer)
         }
     }
 

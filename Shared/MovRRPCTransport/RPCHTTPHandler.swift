@@ -442,7 +442,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// `server-timing: gateway;dur=<total ms>, <each call's entry>` — the total only when given
     /// (the public listener), the calls in the order their handlers added them
-    /// (``RPCResponseHeaders/ServerTiming/text`` spells each); nothing when both are absent. The
+    /// (``RPCResponseHeaders/ServerTiming/write(into:)`` spells each); nothing when both are absent. The
     /// total has at most two decimals, spelled as `Double`'s description spells hundredths
     /// (`1.5`, `12.0`, `0.07`). An entry whose names would split the header (CR, LF, NUL) is
     /// left out.
@@ -465,15 +465,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         for call in calls where HTTPWire.isSendableValue(call.target) && HTTPWire.isSendableValue(call.method) {
             separate(&buffer)
-            if call.isLocal { buffer.writeStaticString("local;desc=\"") } else { buffer.writeStaticString("remote;desc=\"") }
-            buffer.writeString(call.target)
-            buffer.writeInteger(UInt8(ascii: " "))
-            buffer.writeString(call.method)
-            buffer.writeStaticString("\";dur=")
-            let tenths = max(0, call.tenths)
-            buffer.writeString(String(tenths / 10))
-            buffer.writeInteger(UInt8(ascii: "."))
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(tenths % 10))
+            call.write(into: &buffer)
         }
         if !first { buffer.writeStaticString("\r\n") }
     }

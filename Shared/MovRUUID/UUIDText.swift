@@ -5,9 +5,11 @@ import FoundationEssentials
 /// Foundation's `UUID(uuidString:)` parses with `sscanf` on Linux and `uuidString` formats an
 /// uppercase string that the API then lowercases; ids cross every request path (params, rows,
 /// results), so both directions are done here instead, for JSON (MovRRPC, MovRAPI) and
-/// PostgreSQL text values (MovRPostgres). The accepted form is exactly `UUID(uuidString:)`'s:
-/// 36 bytes, dashes at 8, 13, 18 and 23, hex digits of either case elsewhere
-/// (`UUIDTextTests` compares the two on mutated input).
+/// PostgreSQL text values (MovRPostgres). The accepted form is the canonical one: 36 bytes,
+/// dashes at 8, 13, 18 and 23, hex digits of either case elsewhere — read as
+/// `UUID(uuidString:)` reads it; the text Foundation's `sscanf` also lets through (a sign, a
+/// space or a second dash inside a group) is refused (`UUIDTextTests` compares the two on
+/// mutated input).
 public enum UUIDText {
     /// Bytes of the canonical form.
     public static let byteCount = 36
@@ -33,7 +35,7 @@ public enum UUIDText {
         return valid ? UUID(uuid: value) : nil
     }
 
-    /// The UUID `text` spells, or nil (what `UUID(uuidString:)` answers).
+    /// The UUID `text` spells in the canonical form, or nil.
     public static func parse(_ text: String) -> UUID? {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }

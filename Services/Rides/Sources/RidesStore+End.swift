@@ -26,7 +26,7 @@ public struct ReleaseVehicleEffect: Codable, Sendable, Equatable {
     /// the project's parser and decoder: `rides.end` reads one per call, and Foundation's
     /// `JSONDecoder` costs several times more and parses the vehicle id with `sscanf`.
     static func decode(payload: PostgresJSON) throws -> ReleaseVehicleEffect {
-        try JSONValue.parse(Array(payload.rawValue.utf8)).decode(as: ReleaseVehicleEffect.self, strict: false)
+        try JSONValue.parse(payload.rawValue.utf8).decode(as: ReleaseVehicleEffect.self, strict: false)
     }
 }
 

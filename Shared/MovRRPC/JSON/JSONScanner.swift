@@ -221,9 +221,8 @@ struct JSONScanner: ~Copyable {
                 }
             case 0..<0x20:
                 throw Invalid()
-            case 0x20..<0x80:
-                index += 1  // not reached: firstSpecialByte passes plain ASCII
             default:
+                // Not ASCII: firstSpecialByte stops at no other byte.
                 index += try Self.utf8SequenceLength(input, at: index)
             }
         }
