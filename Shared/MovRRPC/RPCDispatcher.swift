@@ -51,6 +51,7 @@ public struct RPCDispatcher: Sendable {
         // there, so a page of results is written into one allocation instead of growing through
         // 512 bytes, 1 KB, 2 KB... (capped at 1 MiB).
         let sizeHint = NIOLockedValueBox(512)
+        let resultEncoder = JSONResultEncoder(R.self)
         methods[method] = RegisteredMethod(allowedCallers: allowedCallers) { params, context in
             let decoded: P
             do {
@@ -61,7 +62,7 @@ public struct RPCDispatcher: Sendable {
             let result = try await handler(decoded, context)
             var encoded = ByteBufferAllocator().buffer(capacity: sizeHint.withLockedValue { $0 })
             do {
-                try JSONByteEncoder.encode(result, into: &encoded)
+                try resultEncoder.encode(result, into: &encoded)
                 let size = encoded.readableBytes
                 sizeHint.withLockedValue { $0 = min(max(256, size + size / 8), 1 << 20) }
             } catch {

@@ -189,6 +189,52 @@ struct JSONByteEncoderTests {
         #expect(try JSONByteEncoder.encode(JSONValue.number("1.50")) == Array("1.50".utf8))
     }
 
+    /// Every standard integer width is a number (told apart by metatype, not by a cast to
+    /// `any FixedWidthInteger`), at the top and as members.
+    @Test func everyStandardIntegerWidthIsANumber() throws {
+        struct Widths: Codable, Equatable {
+            var a: Int8, b: Int16, c: Int32, d: Int64, e: UInt8, f: UInt16, g: UInt32, h: UInt64, i: UInt
+        }
+        let widths = Widths(a: .min, b: .min, c: .min, d: .min, e: .max, f: .max, g: .max, h: .max, i: .max)
+        try sameAsJSONEncoder(widths)
+        #expect(try JSONByteEncoder.encode(Int16(-300)) == Array("-300".utf8))
+        #expect(try JSONByteEncoder.encode(UInt32.max) == Array("4294967295".utf8))
+        #expect(try JSONByteEncoder.encode([UInt(7), 0]) == Array("[7,0]".utf8))
+        #expect(try JSONValue.parse(JSONByteEncoder.encode(widths)).decode(as: Widths.self) == widths)
+    }
+
+    struct Failing: JSONByteWritable {
+        func writeJSON(into writer: inout JSONByteWriter) throws {
+            try writer.object { object in
+                object.key("partial"); try object.double(.nan)
+            }
+        }
+        func encode(to encoder: any Encoder) throws {
+            throw EncodingError.invalidValue(Double.nan, .init(codingPath: [], debugDescription: "non-finite"))
+        }
+    }
+
+    /// A dispatcher's result encoder, chosen once per result type, writes what the encoder
+    /// writes for each kind of type, and leaves the buffer as it was when a value fails.
+    @Test func theResultEncoderWritesWhatTheEncoderWrites() throws {
+        func both<T: Encodable>(_ value: T) throws -> (ByteBuffer, ByteBuffer) {
+            var ours = ByteBuffer(string: "[")
+            try JSONResultEncoder(T.self).encode(value, into: &ours)
+            var theirs = ByteBuffer(string: "[")
+            try JSONByteEncoder.encode(value, into: &theirs)
+            return (ours, theirs)
+        }
+        let raw = RawJSON(validated: ByteBuffer(string: #"{"z":1,"a":[true]}"#))
+        let written = Written(texts: ["a\"b", "é"], numbers: [1.5, -0.0], ids: [UUID()], nested: nil)
+        for (ours, theirs) in [try both(raw), try both(written), try both(Self.sample), try both(42), try both(["x": raw])] {
+            #expect(ours == theirs)
+        }
+        #expect(String(buffer: try both(raw).0) == #"[{"z":1,"a":[true]}"#)
+        var buffer = ByteBuffer(string: "prefix")
+        #expect(throws: EncodingError.self) { try JSONResultEncoder(Failing.self).encode(Failing(), into: &buffer) }
+        #expect(String(buffer: buffer) == "prefix")
+    }
+
     @Test func whatWouldBeMalformedIsRefusedAndTheBufferRestored() throws {
         var buffer = ByteBuffer(string: "prefix")
         #expect(throws: EncodingError.self) { try JSONByteEncoder.encode(OutOfOrder(), into: &buffer) }

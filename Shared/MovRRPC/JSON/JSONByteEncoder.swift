@@ -41,6 +41,58 @@ public enum JSONByteEncoder {
     }
 }
 
+/// How a method's results are written, decided once when the method is registered: its
+/// result type is ``RawJSON`` (bytes already checked, appended as they are), a
+/// ``JSONByteWritable`` (its own writer), or anything else (``JSONByteEncoder``). Deciding per
+/// value took two runtime casts, a conformance lookup among them, for every reply.
+public struct JSONResultEncoder<T: Encodable>: @unchecked Sendable {  // immutable; a metatype
+    private enum Kind {
+        case raw
+        case writable(any JSONByteWritable.Type)
+        case general
+    }
+
+    private let kind: Kind
+
+    public init(_ type: T.Type = T.self) {
+        if type == RawJSON.self {
+            kind = .raw
+        } else if let writable = type as? any JSONByteWritable.Type {
+            kind = .writable(writable)
+        } else {
+            kind = .general
+        }
+    }
+
+    /// Appends the JSON text of `value`; on error the buffer is as it was.
+    public func encode(_ value: T, into buffer: inout ByteBuffer) throws {
+        switch kind {
+        case .raw:
+            var bytes = Self.same(value, as: RawJSON.self).bytes
+            buffer.writeBuffer(&bytes)
+        case .writable(let writable):
+            try Self.write(value, as: writable, into: &buffer)
+        case .general:
+            try JSONByteEncoder.encode(value, into: &buffer)
+        }
+    }
+
+    /// `value` as `U`, which the initializer found `T` to be: a copy through a rebound pointer,
+    /// with no runtime cast.
+    private static func same<U>(_ value: T, as _: U.Type) -> U {
+        withUnsafePointer(to: value) { $0.withMemoryRebound(to: U.self, capacity: 1) { $0.pointee } }
+    }
+
+    private static func write<W: JSONByteWritable>(_ value: T, as _: W.Type, into buffer: inout ByteBuffer) throws {
+        let writable = same(value, as: W.self)
+        // Sized like the room the caller left (the dispatcher sizes it from the method's
+        // previous result), as ``JSONByteEncoder`` does for a writable value.
+        var writer = JSONByteWriter(capacity: buffer.writableBytes)
+        try writable.writeJSON(into: &writer)
+        writer.write(to: &buffer)
+    }
+}
+
 /// One open container while encoding.
 private struct Frame {
     var isObject: Bool
@@ -84,21 +136,31 @@ private final class EncodingState {
             buffer.writeBuffer(&bytes)
         } else if T.self == JSONValue.self, let json = value as? JSONValue {
             json.write(to: &buffer)
-        } else if let integer = value as? any FixedWidthInteger {
+        } else if Self.isStandardInteger(T.self), let integer = value as? any FixedWidthInteger {
             writeInteger(integer)
-        } else if let number = value as? Float {
+        } else if T.self == Float.self, let number = value as? Float {
             guard number.isFinite else { throw invalid(value, "non-finite number") }
             buffer.writeString(number.description)
-        } else if let decimal = value as? Decimal {
+        } else if T.self == Decimal.self, let decimal = value as? Decimal {
             guard decimal.isFinite else { throw invalid(value, "non-finite decimal") }
             buffer.writeString(decimal.description)
-        } else if let data = value as? Data {
+        } else if T.self == Data.self, let data = value as? Data {
             writeString(data.base64EncodedString())
-        } else if let url = value as? URL {
+        } else if T.self == URL.self, let url = value as? URL {
             writeString(url.absoluteString)
         } else {
             try encodeComposite(value)
         }
+    }
+
+    /// The standard library's fixed-width integers other than `Int` (compared above), by
+    /// metatype: a cast to `any FixedWidthInteger` looks the conformance up for every value,
+    /// composite ones included, which was most of the encoder's runtime-cast cost. An integer
+    /// type of one's own encodes through its `Encodable` conformance, as with `JSONEncoder`.
+    private static func isStandardInteger<T>(_ type: T.Type) -> Bool {
+        type == Int64.self || type == Int32.self || type == UInt8.self || type == UInt64.self
+            || type == Int16.self || type == Int8.self || type == UInt.self || type == UInt32.self
+            || type == UInt16.self
     }
 
     private func encodeComposite<T: Encodable>(_ value: T) throws {
