@@ -254,6 +254,7 @@ let package = Package(
                 "MovRService",
                 "MovRTLS",
                 "MovRUsers",
+                "MovRUUID",
                 "MovRVehicles",
                 "MovRWAN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

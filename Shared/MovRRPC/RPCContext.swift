@@ -34,7 +34,7 @@ public struct RPCContext: Sendable {
     public var servedBy: ServedRegions?
 
     public init(
-        requestID: String = UUIDText.lowercase(UUID()),
+        requestID: String = UUIDText.lowercase(UUIDText.random()),
         caller: String? = nil,
         headers: [String: String] = [:],
         deadline: ContinuousClock.Instant? = nil,

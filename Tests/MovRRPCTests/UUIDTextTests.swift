@@ -66,6 +66,29 @@ struct UUIDTextTests {
         #expect(foundationOnly > 0)  // and the cases where Foundation is looser
     }
 
+    /// Random ids are version 4, RFC 4122 variant, distinct, and random in every other bit:
+    /// over 20 000 ids each of the 122 free bits is set in 45-55 % of them.
+    @Test func randomIdsAreVersionFourWithEveryFreeBitRandom() {
+        let count = 20_000
+        var seen = Set<UUID>()
+        var ones = [Int](repeating: 0, count: 128)
+        for _ in 0..<count {
+            let id = UUIDText.random()
+            seen.insert(id)
+            withUnsafeBytes(of: id.uuid) { bytes in
+                #expect(bytes[6] >> 4 == 4)
+                #expect(bytes[8] >> 6 == 0b10)
+                for bit in 0..<128 where bytes[bit / 8] & (0x80 >> UInt8(bit % 8)) != 0 { ones[bit] += 1 }
+            }
+            #expect(UUIDText.parse(UUIDText.lowercase(id)) == id)
+        }
+        #expect(seen.count == count)
+        let fixed: Set<Int> = [48, 49, 50, 51, 64, 65]  // version (4 bits) and variant (2 bits)
+        for bit in 0..<128 where !fixed.contains(bit) {
+            #expect((count * 45 / 100...count * 55 / 100).contains(ones[bit]), "bit \(bit) set \(ones[bit]) times")
+        }
+    }
+
     @Test func paramsDecodeUUIDs() throws {
         struct Params: Decodable, Equatable { var id: UUID }
         let uuid = UUID()

@@ -40,6 +40,20 @@ import Testing
         return report
     }
 
+    /// The workers' generator is xoshiro256**: the published sequence from the state
+    /// (1, 2, 3, 4), distinct streams when seeded from the system, and even draws.
+    @Test func theWorkersGeneratorIsXoshiro256StarStar() {
+        var reference = LoadRandom(state: (1, 2, 3, 4))
+        #expect((0..<6).map { _ in reference.next() }
+            == [11520, 0, 1_509_978_240, 1_215_971_899_390_074_240, 1_216_172_134_540_287_360, 607_988_272_756_665_600])
+        var first = LoadRandom()
+        var second = LoadRandom()
+        #expect((0..<4).map { _ in first.next() } != (0..<4).map { _ in second.next() })
+        var counts = [Int](repeating: 0, count: 10)
+        for _ in 0..<100_000 { counts[Int.random(in: 0..<10, using: &first)] += 1 }
+        #expect(counts.allSatisfy { (9_500...10_500).contains($0) }, "\(counts)")
+    }
+
     @Test func openModelKeepsTheRateWhenTheOperationIsFastEnough() async throws {
         // 50/s with 1 ms operations: every request goes out on time, latency ~ the operation.
         let report = await Self.healthyRun({ await Self.run(rate: 50, delay: .milliseconds(1)) }) {

@@ -242,7 +242,7 @@ struct PublicAPI: Sendable {
     /// The key a create travels with: the client's, else a fresh random one, so that this
     /// gateway's own retries of the internal call name the same object (`IdempotentCreate`).
     static func idempotencyKey(_ clientKey: String?) -> String {
-        clientKey ?? "gateway:\(UUIDText.lowercase(UUID()))"
+        clientKey ?? "gateway:\(UUIDText.lowercase(UUIDText.random()))"
     }
 
     // MARK: Registration

@@ -6,6 +6,7 @@ import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRUUID
 import NIOPosix
 
 /// A result the benchmark does not look at (decoding it would only add client time).
@@ -191,7 +192,7 @@ extension Benchmark {
             var ride: UUID?
             await measure("rides.start") {
                 ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
-                                                                             idempotencyKey: UUID().uuidString),
+                                                                             idempotencyKey: UUIDText.random().uuidString),
                                              as: RideResult.self, token: rider.token, city: rider.city).ride.id
             }
             if let ride {

@@ -3,6 +3,7 @@ import Logging
 import MovRAPI
 import MovRDevTools
 import MovRLocality
+import MovRUUID
 
 /// A signed-in rider of the benchmark with the vehicle it rides again and again.
 struct BenchRider: Sendable {
@@ -39,7 +40,7 @@ struct RideCycleWorkload: LoadWorkload {
             }
             do {
                 let started = try await client.call(
-                    "rides.start", RidesStartParams(vehicleID: rider.vehicle, idempotencyKey: UUID().uuidString),
+                    "rides.start", RidesStartParams(vehicleID: rider.vehicle, idempotencyKey: UUIDText.random().uuidString),
                     as: RideResult.self, token: rider.token, city: rider.city, idempotent: true)
                 active = started.ride.id
                 return LoadStep(.ridesStart, .success)
@@ -176,7 +177,7 @@ extension Benchmark {
         try await Task.sleep(for: .milliseconds(300))
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
         let ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
-                                                                         idempotencyKey: UUID().uuidString),
+                                                                         idempotencyKey: UUIDText.random().uuidString),
                                          as: RideResult.self, token: rider.token, city: rider.city).ride
         try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
         _ = try await client.call("rides.end", RidesEndParams(rideID: ride.id, location: rider.location, battery: 80),

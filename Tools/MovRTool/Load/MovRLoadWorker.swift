@@ -2,6 +2,7 @@ import Foundation
 import MovRAPI
 import MovRLocality
 import MovRRPC
+import MovRUUID
 
 /// One worker of ``MovRWorkload``: its own riders (signed in when first needed), what it last
 /// saw of each city's available vehicles and of the promo codes. Every step sends exactly one
@@ -36,7 +37,7 @@ public struct MovRLoadWorker: LoadWorker {
     /// client should: 100 ms doubling to 2 s, with jitter. Without it every worker would
     /// retry at once, and the storm of refused sign-ins would be most of the load.
     var signInBackoff: (notBefore: ContinuousClock.Instant, delay: Duration)?
-    var random = SystemRandomNumberGenerator()
+    var random = LoadRandom()
 
     init(workload: MovRWorkload, index: Int, accounts: [LoadUsersFile.Account]) {
         self.workload = workload
@@ -132,7 +133,7 @@ public struct MovRLoadWorker: LoadWorker {
         let city = riders[rider].city
         guard let vehicle = vehicles[city]?.randomElement(using: &random) else { return await listVehicles(in: city) }
         do {
-            let started = try await call(RidesStartParams(vehicleID: vehicle, idempotencyKey: UUID().uuidString),
+            let started = try await call(RidesStartParams(vehicleID: vehicle, idempotencyKey: UUIDText.random().uuidString),
                                          "rides.start", as: RideResult.self, token: riders[rider].token, city: city,
                                          idempotent: true)
             vehicles[city]?.removeAll { $0 == vehicle }
@@ -268,7 +269,7 @@ public struct MovRLoadWorker: LoadWorker {
         let params = VehiclesAddParams(type: types[Int.random(in: 0..<types.count, using: &random)], city: city,
                                        location: randomLocation(in: city), color: "grey", brand: "Loadgen",
                                        battery: Int.random(in: 20...100, using: &random),
-                                       idempotencyKey: UUID().uuidString)
+                                       idempotencyKey: UUIDText.random().uuidString)
         do {
             let added = try await call(params, "vehicles.add", as: VehicleResult.self, token: riders[rider].token,
                                        city: city, idempotent: true)
