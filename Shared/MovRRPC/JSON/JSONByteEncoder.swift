@@ -69,10 +69,9 @@ public struct JSONResultEncoder<T: Encodable>: @unchecked Sendable {  // immutab
     public func encode(_ value: T, into buffer: inout ByteBuffer) throws {
         switch kind {
         case .raw:
-            var bytes = Self.same(value, as: RawJSON.self).bytes
-            buffer.writeBuffer(&bytes)
+            Self.same(value, as: RawJSON.self).write(to: &buffer)
         case .writable(let writable):
-            try Self.write(value, as: writable, into: &buffer)
+            try Self.append(value, as: writable, to: &buffer)
         case .general:
             try JSONByteEncoder.encode(value, into: &buffer)
         }
@@ -84,13 +83,8 @@ public struct JSONResultEncoder<T: Encodable>: @unchecked Sendable {  // immutab
         withUnsafePointer(to: value) { $0.withMemoryRebound(to: U.self, capacity: 1) { $0.pointee } }
     }
 
-    private static func write<W: JSONByteWritable>(_ value: T, as _: W.Type, into buffer: inout ByteBuffer) throws {
-        let writable = same(value, as: W.self)
-        // Sized like the room the caller left (the dispatcher sizes it from the method's
-        // previous result), as ``JSONByteEncoder`` does for a writable value.
-        var writer = JSONByteWriter(capacity: buffer.writableBytes)
-        try writable.writeJSON(into: &writer)
-        writer.write(to: &buffer)
+    private static func append<W: JSONByteWritable>(_ value: T, as _: W.Type, to buffer: inout ByteBuffer) throws {
+        try same(value, as: W.self).appendJSON(to: &buffer)
     }
 }
 
@@ -133,8 +127,7 @@ private final class EncodingState {
         } else if T.self == UUID.self, let uuid = value as? UUID {
             writeUUID(uuid)
         } else if T.self == RawJSON.self, let raw = value as? RawJSON {
-            var bytes = raw.bytes
-            buffer.writeBuffer(&bytes)
+            raw.write(to: &buffer)
         } else if T.self == JSONValue.self, let json = value as? JSONValue {
             json.write(to: &buffer)
         } else if Self.isStandardInteger(T.self), let integer = value as? any FixedWidthInteger {
@@ -166,11 +159,7 @@ private final class EncodingState {
 
     private func encodeComposite<T: Encodable>(_ value: T) throws {
         if let writable = value as? any JSONByteWritable {
-            // Hand-written for speed, into the writer's own memory (sized like the room the
-            // caller left, which the dispatcher sizes from the method's previous result).
-            var writer = JSONByteWriter(capacity: buffer.writableBytes)
-            try writable.writeJSON(into: &writer)
-            writer.write(to: &buffer)
+            try writable.appendJSON(to: &buffer)  // hand-written for speed
             return
         }
         let (outerBase, outerFilled) = (slotBase, slotFilled)

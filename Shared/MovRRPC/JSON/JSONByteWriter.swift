@@ -10,6 +10,17 @@ public protocol JSONByteWritable: Encodable {
     func writeJSON(into writer: inout JSONByteWriter) throws
 }
 
+extension JSONByteWritable {
+    /// Appends the value's JSON text to `buffer`: written into the writer's own memory, sized
+    /// like the room the caller left (the dispatcher sizes a result buffer from the method's
+    /// previous result), then copied once. On error `buffer` is unchanged.
+    public func appendJSON(to buffer: inout ByteBuffer) throws {
+        var writer = JSONByteWriter(capacity: buffer.writableBytes)
+        try writeJSON(into: &writer)
+        writer.write(to: &buffer)
+    }
+}
+
 /// Writes compact JSON into memory it owns: objects and arrays through closures (which keep the
 /// separators right), keys as static strings, scalars without intermediate strings. The text
 /// is then appended to a `ByteBuffer` in one copy (``write(to:)``).

@@ -24,6 +24,12 @@ public struct RawJSON: Sendable, Encodable, CustomStringConvertible {
     }
 
     public var description: String { String(buffer: bytes) }
+
+    /// Appends the text to `buffer` as it is.
+    public func write(to buffer: inout ByteBuffer) {
+        var bytes = bytes
+        buffer.writeBuffer(&bytes)
+    }
 }
 
 extension JSONValue {

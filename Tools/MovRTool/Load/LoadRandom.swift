@@ -1,7 +1,7 @@
 /// The load engine's generator for its choices (operation, city, vehicle, rider, coordinates):
 /// xoshiro256** (Blackman and Vigna), seeded once from the system's random source. The
 /// standard library's `SystemRandomNumberGenerator` makes a `getrandom` system call for every
-/// number, five per request in the MovR mix; these choices need no cryptographic strength, and a
+/// number, about five per request on the ride cycle; these choices need no cryptographic strength, and a
 /// load generator should spend its CPU on requests (it shares the machine with what it
 /// measures). Secrets (passwords, idempotency keys) keep using the system's source.
 struct LoadRandom: RandomNumberGenerator {
