@@ -347,27 +347,14 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
         self.executor = executor
-        let promise = loop.makePromise(of: ByteBuffer?.self)
         // Round-trip accounting, only when the caller asks for it (docs/API.md, "Round trips").
         let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
         let replyHeaders = RPCResponseHeaders()
-        inFlight = Task(executorPreference: executor) {
-            let reply = await RPCEventLoopPreference.$current.withValue(loop) {
-                await RequestCost.$current.withValue(cost) {
-                    await RPCResponseHeaders.$current.withValue(replyHeaders) {
-                        await dispatcher.handle(body: body, context: rpcContext)
-                    }
-                }
-            }
-            promise.succeed(reply)
-        }
-        // The caller stops waiting at its deadline: the handler is cancelled then and the
-        // dispatcher answers 504.
-        let remaining = deadline - .now
-        setDeadline(.now() + .nanoseconds(max(0, remaining.nanosecondsClamped)), expiry: .cancelHandler, context: context)
-        promise.futureResult.assumeIsolated().whenSuccess { reply in
+        // Called by the handler's task when it ends; the task runs on this loop (its executor),
+        // so the answer is written right there, with no promise or future per request.
+        let answer = NIOLoopBound({ (reply: ByteBuffer?) in
             self.inFlight = nil
             self.timer.clear()
             let status = reply == nil ? 204 : 200
@@ -385,7 +372,22 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
+        }, eventLoop: loop)
+        inFlight = Task(executorPreference: executor) {
+            let reply = await RPCEventLoopPreference.$current.withValue(loop) {
+                await RequestCost.$current.withValue(cost) {
+                    await RPCResponseHeaders.$current.withValue(replyHeaders) {
+                        await dispatcher.handle(body: body, context: rpcContext)
+                    }
+                }
+            }
+            // Always so, as the loop is the task's executor; the hop is only a safeguard.
+            if loop.inEventLoop { answer.value(reply) } else { loop.execute { answer.value(reply) } }
         }
+        // The caller stops waiting at its deadline: the handler is cancelled then and the
+        // dispatcher answers 504.
+        let remaining = deadline - .now
+        setDeadline(.now() + .nanoseconds(max(0, remaining.nanosecondsClamped)), expiry: .cancelHandler, context: context)
     }
 
     // MARK: Writing
@@ -427,12 +429,14 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if sendsBody { buffer.writeImmutableBuffer(body) }
         environment.metrics.response(status: status).increment()
 
-        let written = context.writeAndFlush(wrapOutboundOut(buffer))
         if keepAlive {
+            // Nothing waits for this write: no promise (a failed write closes the channel).
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             state = .idle
             armTimer(context: context, after: environment.configuration.idleTimeout)
             drainQueue(context: context)
         } else {
+            let written = context.writeAndFlush(wrapOutboundOut(buffer))
             state = .closing
             queued.removeAll()
             queuedBodyBytes = 0
