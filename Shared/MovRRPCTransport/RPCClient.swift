@@ -346,16 +346,23 @@ public final class RPCClient: Sendable {
         HTTPClientWire.finishRequest(&request, body: body)
 
         let promise = channel.eventLoop.makePromise(of: ClientReply.self)
-        // The connection's handler fails the exchange at its deadline and closes the connection.
-        // A channel that closed before the exchange reached the handler (e.g. a failed TLS
-        // handshake) fails the write instead; that must end the exchange too (a promise completes
-        // once; later completions are no-ops).
-        channel.writeAndFlush(ClientExchange(request: request, promise: promise,
-                                             maxReplyBytes: configuration.maxReplyBytes,
-                                             deadline: .now() + .nanoseconds(max(1, remaining.nanosecondsClamped))))
-            .whenFailure { error in
+        let exchange = ClientExchange(request: request, promise: promise, maxReplyBytes: configuration.maxReplyBytes,
+                                      deadline: .now() + .nanoseconds(max(1, remaining.nanosecondsClamped)))
+        // The connection's handler fails the exchange at its deadline, or when the connection
+        // fails or closes, and closes the connection.
+        if channel.eventLoop.inEventLoop && channel.isActive {
+            // On the connection's loop (a server handler's calls) with the connection open, the
+            // write reaches that handler before this call returns, and the exchange is its own
+            // from there: no write promise.
+            channel.writeAndFlush(exchange, promise: nil)
+        } else {
+            // A channel that closes before the exchange reaches the handler (e.g. a failed TLS
+            // handshake) fails the write instead; that must end the exchange too (a promise
+            // completes once; later completions are no-ops).
+            channel.writeAndFlush(exchange).whenFailure { error in
                 promise.fail(error)
             }
+        }
         do {
             let reply = try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
