@@ -349,8 +349,6 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.executor = executor
         // Round-trip accounting, only when the caller asks for it (docs/API.md, "Round trips").
         let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }
-        // The handler runs on this connection's event loop (its task executor), so awaiting
-        // replies of RPC connections on the same loop involves no thread hop.
         let replyHeaders = RPCResponseHeaders()
         // Called by the handler's task when it ends; the task runs on this loop (its executor),
         // so the answer is written right there, with no promise or future per request.
@@ -373,6 +371,8 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.environment.metrics.rpcDuration(status: status).recordNanoseconds(elapsed)
         }, eventLoop: loop)
+        // The handler runs on this connection's event loop (its task executor), so awaiting
+        // replies of RPC connections on the same loop involves no thread hop.
         inFlight = Task(executorPreference: executor) {
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
                 await RequestCost.$current.withValue(cost) {

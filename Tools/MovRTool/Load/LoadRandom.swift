@@ -1,9 +1,9 @@
 /// The load engine's generator for its choices (operation, city, vehicle, rider, coordinates):
 /// xoshiro256** (Blackman and Vigna), seeded once from the system's random source. The
 /// standard library's `SystemRandomNumberGenerator` makes a `getrandom` system call for every
-/// number, about five per request on the ride cycle; these choices need no cryptographic strength, and a
-/// load generator should spend its CPU on requests (it shares the machine with what it
-/// measures). Secrets (passwords, idempotency keys) keep using the system's source.
+/// number, about five per request on the ride cycle; these choices need no cryptographic
+/// strength, and a load generator should spend its CPU on requests (it shares the machine with
+/// what it measures). Secrets (passwords, idempotency keys) keep using the system's source.
 struct LoadRandom: RandomNumberGenerator {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
