@@ -1,17 +1,76 @@
 import MovRRPC
 import MovRTLS
 import NIOCore
+import Synchronization
 
 /// One HTTP exchange handed to a client connection: the request bytes and where the answer goes.
 struct ClientExchange: Sendable {
     /// The whole request, head and body (``HTTPClientWire``).
     var request: ByteBuffer
-    var promise: EventLoopPromise<ClientReply>
+    var waiter: ReplyWaiter
     /// A reply body beyond this fails the exchange while it is read.
     var maxReplyBytes: Int
     /// When the caller stops waiting: the exchange fails with ``ClientTransportError/timedOut``
     /// and the connection closes (its reply would be stray).
     var deadline: NIODeadline
+}
+
+/// Where one exchange's outcome goes: the calling task, resumed once. The connection's handler
+/// completes it on the loop; the caller's cancellation handler may fail it from any thread; the
+/// first completion wins and later ones are ignored. One object per call, where an
+/// `EventLoopPromise` awaited with `get()` made a future and a callback besides.
+final class ReplyWaiter: Sendable {
+    private enum State {
+        /// Nobody waits yet and nothing arrived.
+        case idle
+        case waiting(UnsafeContinuation<ClientReply, any Error>)
+        /// Arrived before the caller waited.
+        case arrived(Result<ClientReply, any Error>)
+        case finished
+    }
+
+    private let state = Mutex(State.idle)
+
+    init() {}
+
+    /// The outcome, when it comes (at once if it already has).
+    func wait() async throws -> ClientReply {
+        try await withUnsafeThrowingContinuation { continuation in
+            let arrived = state.withLock { state -> Result<ClientReply, any Error>? in
+                switch state {
+                case .idle:
+                    state = .waiting(continuation)
+                    return nil
+                case .arrived(let result):
+                    state = .finished
+                    return result
+                case .waiting, .finished:
+                    preconditionFailure("a reply is awaited once")
+                }
+            }
+            if let arrived { continuation.resume(with: arrived) }
+        }
+    }
+
+    func succeed(_ reply: ClientReply) { complete(.success(reply)) }
+
+    func fail(_ error: any Error) { complete(.failure(error)) }
+
+    private func complete(_ result: Result<ClientReply, any Error>) {
+        let waiting = state.withLock { state -> UnsafeContinuation<ClientReply, any Error>? in
+            switch state {
+            case .idle:
+                state = .arrived(result)
+                return nil
+            case .waiting(let continuation):
+                state = .finished
+                return continuation
+            case .arrived, .finished:
+                return nil
+            }
+        }
+        waiting?.resume(with: result)
+    }
 }
 
 /// The answer to one exchange.
@@ -49,7 +108,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ClientExchange
     typealias OutboundOut = ByteBuffer
 
-    private var pending: EventLoopPromise<ClientReply>?
+    private var pending: ReplyWaiter?
     /// Completed when the TLS handshake finishes (or fails): the pool counts a connection as
     /// being opened until then, since the handshake is what opening one costs.
     private let handshake: EventLoopPromise<Void>
@@ -70,11 +129,11 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
         guard pending == nil else {
-            exchange.promise.fail(ClientTransportError.busy)
+            exchange.waiter.fail(ClientTransportError.busy)
             promise?.fail(ClientTransportError.busy)
             return
         }
-        pending = exchange.promise
+        pending = exchange.waiter
         maxReplyBytes = exchange.maxReplyBytes
         parser = HTTPClientWire.ReplyParser()
         timer.set(exchange.deadline, on: context.eventLoop) { self.timerFired(context: context) }
@@ -91,9 +150,9 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         do {
             guard let reply = try parser.feed(&bytes, maxBodyBytes: maxReplyBytes) else { return }
             timer.clear()
-            let promise = pending
+            let waiter = pending
             pending = nil
-            promise?.succeed(reply)
+            waiter?.succeed(reply)
         } catch {
             // Refused while reading: a runaway or malformed reply never sits whole in memory,
             // and the connection's next bytes could not be trusted.
@@ -125,9 +184,9 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func failPending(_ error: any Error) {
-        let promise = pending
+        let waiter = pending
         pending = nil
         timer.clear()
-        promise?.fail(error)
+        waiter?.fail(error)
     }
 }

@@ -345,8 +345,8 @@ public final class RPCClient: Sendable {
         HTTPWire.writeHeader(RPCHeader.deadline, integer: max(1, remaining.nanosecondsClamped / 1_000_000), into: &request)
         HTTPClientWire.finishRequest(&request, body: body)
 
-        let promise = channel.eventLoop.makePromise(of: ClientReply.self)
-        let exchange = ClientExchange(request: request, promise: promise, maxReplyBytes: configuration.maxReplyBytes,
+        let waiter = ReplyWaiter()
+        let exchange = ClientExchange(request: request, waiter: waiter, maxReplyBytes: configuration.maxReplyBytes,
                                       deadline: .now() + .nanoseconds(max(1, remaining.nanosecondsClamped)))
         // The connection's handler fails the exchange at its deadline, or when the connection
         // fails or closes, and closes the connection.
@@ -357,19 +357,19 @@ public final class RPCClient: Sendable {
             channel.writeAndFlush(exchange, promise: nil)
         } else {
             // A channel that closes before the exchange reaches the handler (e.g. a failed TLS
-            // handshake) fails the write instead; that must end the exchange too (a promise
-            // completes once; later completions are no-ops).
+            // handshake) fails the write instead; that must end the exchange too (the first
+            // completion wins; later ones are ignored).
             channel.writeAndFlush(exchange).whenFailure { error in
-                promise.fail(error)
+                waiter.fail(error)
             }
         }
         do {
             let reply = try await withTaskCancellationHandler {
-                try await promise.futureResult.get()
+                try await waiter.wait()
             } onCancel: {
                 // The caller gave up (its client went away or its deadline passed): the
                 // exchange ends now, and the connection with it (its reply would be stray).
-                promise.fail(CancellationError())
+                waiter.fail(CancellationError())
                 channel.close(promise: nil)
             }
             release(connection, reusable: reply.reusable)
