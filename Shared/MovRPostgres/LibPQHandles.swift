@@ -36,9 +36,6 @@ final class LibPQResult: @unchecked Sendable {
     let pointer: OpaquePointer
     let rowCount: Int
     let columns: [PostgresColumn]
-    /// Column name → position, built once per result so lookups by name hash the name and
-    /// allocate nothing. A repeated name maps to its first position, like `firstIndex(where:)`.
-    private let columnIndexes: [String: Int]
 
     init(pointer: OpaquePointer) {
         self.pointer = pointer
@@ -46,16 +43,12 @@ final class LibPQResult: @unchecked Sendable {
         let fieldCount = Int(PQnfields(pointer))
         var columns: [PostgresColumn] = []
         columns.reserveCapacity(fieldCount)
-        var indexes: [String: Int] = [:]
-        indexes.reserveCapacity(fieldCount)
         for field in 0..<fieldCount {
             let name = PQfname(pointer, Int32(field)).map { String(cString: $0) } ?? ""
             columns.append(PostgresColumn(name: name, dataType: PostgresDataType(rawValue: PQftype(pointer, Int32(field))),
                                           isBinary: PQfformat(pointer, Int32(field)) == 1))
-            if indexes[name] == nil { indexes[name] = field }
         }
         self.columns = columns
-        self.columnIndexes = indexes
     }
 
     deinit {
@@ -69,7 +62,10 @@ final class LibPQResult: @unchecked Sendable {
         return String(cString: value)
     }
 
-    func columnIndex(named name: String) -> Int? { columnIndexes[name] }
+    /// The first column named `name`. A scan, not a table built per result: a result has a
+    /// dozen columns or fewer, their names are short (compared in place, no hashing), and the
+    /// hottest reads (a page of vehicles) find their columns once per result, not per row.
+    func columnIndex(named name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
     /// Calls `body` with the text-format bytes of one value, `nil` for SQL NULL (and for a row or
     /// column out of range, which libpq reports as NULL). The bytes are libpq's own, valid while
