@@ -125,4 +125,23 @@ struct HTTPClientWireTests {
             _ = try HTTPClientWire.startRequest(method: "GET", uri: "/a b", capacity: 64)
         }
     }
+
+    /// Every byte against RFC 9110's `tchar` list, and integers written in place as `String` spells them.
+    @Test func tokenBytesAndDecimalIntegersFollowTheirDefinitions() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(HTTPWire.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
+        }
+        #expect(HTTPWire.isToken("x-movr-deadline-ms".utf8))
+        #expect(!HTTPWire.isToken("x movr".utf8) && !HTTPWire.isToken("".utf8) && !HTTPWire.isToken("caf\u{E9}".utf8))
+        let values: [Int64] = [0, 7, 9, 10, 99, 100, 1500, 8352, -1, -42, .max, .min]
+        for value in values {
+            var buffer = ByteBuffer()
+            HTTPWire.writeDecimal(value, into: &buffer)
+            #expect(String(buffer: buffer) == String(value))
+        }
+        var buffer = ByteBuffer()
+        HTTPWire.writeDecimal(UInt64.max, into: &buffer)
+        #expect(String(buffer: buffer) == String(UInt64.max))
+    }
 }
