@@ -134,8 +134,7 @@ enum HTTPClientWire {
             var lines = LineIterator(bytes: bytes)
             guard let statusLine = lines.next() else { throw ReplyError.malformedStatusLine }
             // "HTTP/1.x NNN[ reason]"
-            let prefix = Array("HTTP/1.".utf8)
-            guard statusLine.count >= 12, statusLine.starts(with: prefix),
+            guard statusLine.count >= 12, statusLine.starts(with: "HTTP/1.".utf8),
                   let minor = digit(statusLine[statusLine.startIndex + 7]), minor <= 1,
                   statusLine[statusLine.startIndex + 8] == UInt8(ascii: " "),
                   statusLine.count == 12 || statusLine[statusLine.startIndex + 12] == UInt8(ascii: " ") else {
@@ -148,7 +147,6 @@ enum HTTPClientWire {
             }
             guard status >= 100 else { throw ReplyError.malformedStatusLine }
             var head = Head(status: status, keepAlive: minor == 1, contentLength: -1)
-            var timings: [String] = []
             var sawClose = false
             var sawKeepAlive = false
             while let line = lines.next() {
@@ -183,11 +181,12 @@ enum HTTPClientWire {
                 } else if equalsLowercased(name, RPCHeader.lsn) {
                     head.lsn = String(decoding: value, as: UTF8.self)
                 } else if equalsLowercased(name, "server-timing") {
-                    timings.append(String(decoding: value, as: UTF8.self))
+                    // Joined as they come (a reply usually has one: no array for it).
+                    let timing = String(decoding: value, as: UTF8.self)
+                    head.serverTiming = head.serverTiming.map { $0 + ", " + timing } ?? timing
                 }
             }
             if sawClose { head.keepAlive = false } else if sawKeepAlive { head.keepAlive = true }
-            if !timings.isEmpty { head.serverTiming = timings.joined(separator: ", ") }
             if status == 204 || status == 304 {
                 head.contentLength = 0
             } else if head.contentLength < 0 {

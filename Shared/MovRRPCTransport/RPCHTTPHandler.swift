@@ -407,7 +407,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let isHTTP10 = head.version.major == 1 && head.version.minor == 0
         var buffer = context.channel.allocator.buffer(capacity: 320 + (sendsBody ? body.readableBytes : 0))
         if isHTTP10 { buffer.writeStaticString("HTTP/1.0 ") } else { buffer.writeStaticString("HTTP/1.1 ") }
-        buffer.writeString(String(status))
+        HTTPWire.writeDecimal(status, into: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
         buffer.writeStaticString("\r\n")
@@ -417,7 +417,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             HTTPWire.writeHeader("content-length", integer: body.readableBytes, into: &buffer)
         }
         writeHeader("cache-control", cacheControl, into: &buffer)
-        for (name, value) in environment.configuration.responseHeaders { writeHeader(name, value, into: &buffer) }
+        buffer.writeImmutableBuffer(environment.responseHeaderLines)
         for (name, value) in extraHeaders { writeHeader(name, value, into: &buffer) }
         writeHeaders(&buffer)
         if !keepAlive {
@@ -461,7 +461,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             separate(&buffer)
             let hundredths = max(0, totalNanoseconds) / 10_000
             buffer.writeStaticString("gateway;dur=")
-            buffer.writeString(String(hundredths / 100))
+            HTTPWire.writeDecimal(hundredths / 100, into: &buffer)
             let fraction = hundredths % 100
             buffer.writeInteger(UInt8(ascii: "."))
             buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction / 10))

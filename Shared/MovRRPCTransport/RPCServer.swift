@@ -158,6 +158,29 @@ struct ConnectionEnvironment: Sendable {
     let logger: Logger
     let metrics: ServerMetrics
     let readiness: ReadinessCache
+    /// The configuration's `responseHeaders` as the lines every response carries, checked and
+    /// written once instead of per response; a header that cannot be sent is logged here and
+    /// left out.
+    let responseHeaderLines: ByteBuffer
+
+    init(configuration: RPCServerConfiguration, dispatcher: RPCDispatcher, routes: RPCServerRoutes, logger: Logger,
+         metrics: ServerMetrics, readiness: ReadinessCache) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.routes = routes
+        self.logger = logger
+        self.metrics = metrics
+        self.readiness = readiness
+        var lines = ByteBuffer()
+        for (name, value) in configuration.responseHeaders {
+            do {
+                try HTTPWire.writeHeader(name, value, into: &lines)
+            } catch {
+                logger.error("response header left out", metadata: ["error": "\(error)"])
+            }
+        }
+        responseHeaderLines = lines
+    }
 }
 
 /// Sent down every open connection when the server shuts down.
