@@ -131,4 +131,45 @@ struct StrictDecodingTests {
         #expect(failure(RPCEmptyParams.self, try parse(#"{"status": "x"}"#))?.path == "status")
         #expect(failure(RPCEmptyParams.self, try parse(#"{"status": "x"}"#), strict: false) == nil)
     }
+
+    /// Reads every member `m0`...`m{count-1}` it is told of, some twice, and asks for absent ones.
+    struct Wide: Decodable {
+        static let count = TaskLocal<Int>(wrappedValue: 0)
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            for index in 0..<Self.count.get() {
+                _ = try container.decode(Int.self, forKey: Key(stringValue: "m\(index)"))
+                if index % 3 == 0 { _ = try container.decode(Int.self, forKey: Key(stringValue: "m\(index)")) }
+                _ = try container.decodeIfPresent(Int.self, forKey: Key(stringValue: "absent\(index)"))
+            }
+        }
+    }
+
+    /// Objects up to 64 members mark members by position, larger ones by name: both accept an
+    /// object whose every member was read (some twice, absent ones asked for too) and report the
+    /// smallest name of those never read.
+    @Test(arguments: [1, 5, 63, 64, 65, 200])
+    func objectsOfEverySizeAreCheckedAlike(members: Int) throws {
+        func object(_ names: [String]) throws -> JSONValue {
+            try parse("{" + names.map { "\"\($0)\": 1" }.joined(separator: ", ") + "}")
+        }
+        let names = (0..<members).map { "m\($0)" }
+        let whole = try object(names)
+        let withExtra = try object(names + ["zz", "extra"])
+        try Wide.count.withValue(members) {
+            _ = try whole.decode(as: Wide.self)
+            #expect(failure(Wide.self, withExtra)?.path == "extra")
+        }
+        Wide.count.withValue(members - 1) {
+            // The last member is never read.
+            #expect(failure(Wide.self, whole)?.path == "m\(members - 1)")
+        }
+    }
 }

@@ -1,10 +1,20 @@
 /// The members of one JSON object that the decoded type asked for (decode, decodeIfPresent,
 /// contains, nested containers). Shared by every copy of the decoder and its keyed containers,
 /// so what any of them asks for counts.
+///
+/// Every request's params are checked this way, so an object of up to 64 members costs nothing
+/// beyond this object: a member asked for is marked by its position in the object's key order
+/// (found by comparing the object's few, short names), and only an object with fewer members
+/// asked for than it has is searched for the one nobody asked for. Larger objects (not params
+/// anyone sends, but a client may) keep the names asked for in a set.
 final class RequestedMembers {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
-    private var requested: Set<String> = []
+    /// Up to 64 members: bit `i` says the `i`-th key of `members` (in its iteration order, fixed
+    /// for this value) was asked for.
+    private var requested: UInt64 = 0
+    /// More than 64 members: the members asked for.
+    private var requestedNames: Set<String> = []
     /// Whether a check already covers this object; the first (outermost) one to open it does.
     fileprivate var isChecked = false
 
@@ -13,14 +23,38 @@ final class RequestedMembers {
         self.codingPath = codingPath
     }
 
+    private var isLarge: Bool { members.count > 64 }
+
     func request(_ name: String) {
-        requested.insert(name)
+        if isLarge {
+            if members[name] != nil { requestedNames.insert(name) }
+            return
+        }
+        var bit: UInt64 = 1
+        for key in members.keys {
+            if key == name {
+                requested |= bit
+                return
+            }
+            bit <<= 1
+        }
     }
 
     /// The first member nobody asked for; the smallest name, so the report does not depend on
     /// dictionary order.
     var firstUnknown: String? {
-        members.keys.filter { !requested.contains($0) }.min()
+        if isLarge {
+            guard requestedNames.count < members.count else { return nil }
+            return members.keys.filter { !requestedNames.contains($0) }.min()
+        }
+        guard requested.nonzeroBitCount < members.count else { return nil }
+        var first: String?
+        var bit: UInt64 = 1
+        for key in members.keys {
+            if requested & bit == 0, first.map({ key < $0 }) ?? true { first = key }
+            bit <<= 1
+        }
+        return first
     }
 }
 
