@@ -60,9 +60,9 @@ enum HTTPWire {
         !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
     }
 
-    /// One bit per ASCII byte allowed in a token (`tchar`: letters, digits and
-    /// ``!#$%&'*+-.^_`|~``), bytes 0-63 in the low word, 64-127 in the high one; the tests check
-    /// every byte against the RFC's list.
+    /// One bit per ASCII byte allowed in a token (RFC 9110 `tchar`: letters, digits and the
+    /// fifteen symbols it lists), bytes 0-63 in the low word, 64-127 in the high one; the tests
+    /// check every byte against the RFC's list.
     private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
     private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
 

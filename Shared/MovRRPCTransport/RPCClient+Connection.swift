@@ -52,6 +52,13 @@ final class ReplyWaiter: Sendable {
         }
     }
 
+    /// Whether the caller is waiting now (tests use it to order a completion after the wait).
+    var isAwaited: Bool {
+        state.withLock { state in
+            if case .waiting = state { true } else { false }
+        }
+    }
+
     func succeed(_ reply: ClientReply) { complete(.success(reply)) }
 
     func fail(_ error: any Error) { complete(.failure(error)) }

@@ -20,7 +20,7 @@ import Testing
     @Test func aReplyThatArrivesWhileTheCallerWaitsResumesIt() async throws {
         let waiter = ReplyWaiter()
         async let status = waiter.wait().status
-        try await Task.sleep(for: .milliseconds(20))
+        while !waiter.isAwaited { await Task.yield() }
         waiter.succeed(Self.reply(204))
         waiter.succeed(Self.reply(500))  // a second completion: ignored
         #expect(try await status == 204)
@@ -29,7 +29,7 @@ import Testing
     @Test func aFailureEndsTheWaitAndALateReplyIsIgnored() async {
         let waiter = ReplyWaiter()
         let waiting = Task { try await waiter.wait() }
-        try? await Task.sleep(for: .milliseconds(20))
+        while !waiter.isAwaited { await Task.yield() }
         waiter.fail(ClientTransportError.timedOut)
         waiter.succeed(Self.reply(200))
         await #expect(throws: ClientTransportError.timedOut) { try await waiting.value }
@@ -59,7 +59,7 @@ import Testing
                 second.fail(CancellationError())
             }
         }
-        try? await Task.sleep(for: .milliseconds(20))
+        while !second.isAwaited { await Task.yield() }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         second.succeed(Self.reply(200))  // the connection's late reply: ignored
