@@ -1,3 +1,4 @@
+import MovRRPC
 import NIOCore
 
 /// What MovR's HTTP/1.1 writers share (the server's responses, ``RPCHTTPHandler``; the RPC
@@ -23,31 +24,12 @@ enum HTTPWire {
     }
 
     /// A header of MovR's own whose name is a constant token and whose value is a decimal
-    /// integer: nothing to check.
-    static func writeHeader(_ name: String, integer value: some BinaryInteger, into buffer: inout ByteBuffer) {
+    /// integer: nothing to check. The digits are written in place (not through `String`).
+    static func writeHeader(_ name: String, integer value: some FixedWidthInteger, into buffer: inout ByteBuffer) {
         buffer.writeString(name)
         buffer.writeStaticString(": ")
-        writeDecimal(value, into: &buffer)
+        JSONNumberWriting.writeInteger(value, to: &buffer)
         buffer.writeStaticString("\r\n")
-    }
-
-    /// The decimal digits of `value` (a `-` first when negative), written in place: every
-    /// request and response carries a length and the calls a deadline, and going through
-    /// `String(value)` cost more than the rest of the header line.
-    static func writeDecimal(_ value: some BinaryInteger, into buffer: inout ByteBuffer) {
-        if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        // Up to 39 digits (a 128-bit magnitude), filled from the end.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { digits in
-            var start = digits.count
-            repeat {
-                let (quotient, remainder) = magnitude.quotientAndRemainder(dividingBy: 10)
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remainder)
-                magnitude = quotient
-            } while magnitude != 0
-            buffer.writeBytes(UnsafeBufferPointer(rebasing: digits[start...]))
-        }
     }
 
     /// A header value with no CR, LF or NUL: one that cannot end its line early.

@@ -407,7 +407,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let isHTTP10 = head.version.major == 1 && head.version.minor == 0
         var buffer = context.channel.allocator.buffer(capacity: 320 + (sendsBody ? body.readableBytes : 0))
         if isHTTP10 { buffer.writeStaticString("HTTP/1.0 ") } else { buffer.writeStaticString("HTTP/1.1 ") }
-        HTTPWire.writeDecimal(status, into: &buffer)
+        JSONNumberWriting.writeInteger(status, to: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
         buffer.writeStaticString("\r\n")
@@ -461,7 +461,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             separate(&buffer)
             let hundredths = max(0, totalNanoseconds) / 10_000
             buffer.writeStaticString("gateway;dur=")
-            HTTPWire.writeDecimal(hundredths / 100, into: &buffer)
+            JSONNumberWriting.writeInteger(hundredths / 100, to: &buffer)
             let fraction = hundredths % 100
             buffer.writeInteger(UInt8(ascii: "."))
             buffer.writeInteger(UInt8(ascii: "0") + UInt8(fraction / 10))

@@ -1,3 +1,4 @@
+import MovRRPC
 @testable import MovRRPCTransport
 import NIOCore
 import Testing
@@ -137,11 +138,11 @@ struct HTTPClientWireTests {
         let values: [Int64] = [0, 7, 9, 10, 99, 100, 1500, 8352, -1, -42, .max, .min]
         for value in values {
             var buffer = ByteBuffer()
-            HTTPWire.writeDecimal(value, into: &buffer)
+            JSONNumberWriting.writeInteger(value, to: &buffer)
             #expect(String(buffer: buffer) == String(value))
         }
         var buffer = ByteBuffer()
-        HTTPWire.writeDecimal(UInt64.max, into: &buffer)
+        JSONNumberWriting.writeInteger(UInt64.max, to: &buffer)
         #expect(String(buffer: buffer) == String(UInt64.max))
     }
 }

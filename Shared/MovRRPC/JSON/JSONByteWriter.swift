@@ -217,8 +217,9 @@ public struct JSONByteWriter: ~Copyable {
 }
 
 /// Numbers and ids written as bytes into room the caller provides (each function's maximum
-/// below), shared by ``JSONByteWriter`` and ``JSONByteEncoder``.
-enum JSONNumberWriting {
+/// below), shared by ``JSONByteWriter`` and ``JSONByteEncoder``; the HTTP writers of
+/// MovRRPCTransport use its integers.
+public enum JSONNumberWriting {
     /// Any integer up to 128 bits, with its sign.
     static let maxIntegerBytes = 41
     /// The longest shortest-round-trip form of a double is 24 bytes (`-2.2250738585072014e-308`).
@@ -301,9 +302,10 @@ enum JSONNumberWriting {
         return UUIDText.byteCount + 2
     }
 
-    // The same into a `ByteBuffer` (``JSONByteEncoder``, the RPC client's envelope).
+    // The same into a `ByteBuffer` (``JSONByteEncoder``, the RPC client's envelope, and the
+    // HTTP writers' status codes, lengths and deadlines).
 
-    static func writeInteger<I: FixedWidthInteger>(_ value: I, to buffer: inout ByteBuffer) {
+    public static func writeInteger<I: FixedWidthInteger>(_ value: I, to buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maxIntegerBytes) { writeInteger(value, at: $0) }
     }
 
