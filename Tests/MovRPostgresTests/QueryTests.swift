@@ -14,6 +14,17 @@ import Testing
         #expect(!query.description.contains("DROP"))
     }
 
+    /// The binds' arrays get room for every interpolated value before the first is appended, so
+    /// a statement's binds cost one allocation per array instead of one per doubling.
+    @Test func bindsAreReservedForEveryInterpolation() {
+        let (a, b, c, d, e) = (1, "two", 3.0, true, UUID())
+        let query: PostgresQuery = "INSERT INTO t VALUES (\(a), \(b), \(c), \(d), \(e), \(a), \(b), \(c), \(d))"
+        #expect(query.binds.count == 9)
+        #expect(query.binds.values.capacity >= 9 && query.binds.values.capacity < 16)
+        #expect(query.binds.types.capacity >= 9 && query.binds.types.capacity < 16)
+        #expect(PostgresBindings(capacity: 4).count == 0)
+    }
+
     @Test func hostileTextIsData() async throws {
         try await TestPostgres.withClient { client in
             try await client.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)")
