@@ -78,7 +78,7 @@ public struct PostgresBindings: Sendable, Hashable {
 
     /// Room for `capacity` binds up front: a statement's binds are appended one by one, and
     /// arrays grown from empty reallocate at 1, 2, 4 and 8 elements (about a dozen allocations
-    /// per ride statement, measured, before this).
+    /// per ride request in the rides service, measured, before this).
     public init(capacity: Int) {
         values.reserveCapacity(capacity)
         types.reserveCapacity(capacity)
