@@ -154,6 +154,36 @@ import Testing
         #expect(RideSQLScript.cast(of: "new york") == "text")
     }
 
+    /// The users database's part of a cycle: the session checks, told from other statements by
+    /// the token hash they bind; no preamble, so the first statement is pgbench's command 0.
+    @Test func sessionChecksScriptHasNoPreamble() {
+        let hash = String(repeating: "ab", count: 32)
+        let check = BenchParse.LoggedStatement(database: "movr_users", sql: "SELECT u.id FROM sessions s WHERE s.token_hash = decode($1, 'hex')",
+                                               parameters: [hash])
+        let purge = BenchParse.LoggedStatement(database: "movr_users", sql: "DELETE FROM sessions WHERE expires_at < $1",
+                                               parameters: ["2026-12-02"])
+        let start = RideSQLScript.relevant([check, purge], database: "movr_users", ids: [hash])
+        let end = RideSQLScript.relevant([check], database: "movr_users", ids: [hash])
+        #expect(start.count == 1 && end.count == 1)
+        let script = RideSQLScript.make(preamble: "", start: start, end: end, variables: [:], prefix: "u")
+        let lines = script.text.split(separator: "\n").map(String.init)
+        #expect(lines == ["SELECT u.id FROM sessions s WHERE s.token_hash = decode(:u0_1::text, 'hex');",
+                          "SELECT u.id FROM sessions s WHERE s.token_hash = decode(:u1_1::text, 'hex');"])
+        #expect(script.defines == ["u0_1": hash, "u1_1": hash])
+        #expect(script.startCommands == [0])
+        #expect(script.endCommands == [1])
+    }
+
+    /// pgbench runs each database's part alone; a cycle costs the sum of their per-cycle times.
+    @Test func sqlCycleRateAddsEveryDatabasesPart() {
+        var cycle = BenchResults.RideCycle(sqlSource: "", ridesScript: "", vehiclesScript: "")
+        cycle.pgbenchRides = [1000]
+        cycle.pgbenchVehicles = [2000]
+        #expect(abs(BenchResults.sqlCycleRate(cycle) - 2000.0 / 3) < 1e-9)
+        cycle.pgbenchUsers = [4000]
+        #expect(abs(BenchResults.sqlCycleRate(cycle) - 4000.0 / 7) < 1e-9)
+    }
+
     static func results(ratioGateway: Double, errors: Int = 0) -> BenchResults {
         var results = BenchResults(date: "2026-12-02T10:00:00Z", command: "movr bench", machine: "AMD EPYC, nproc 2",
                                    commit: "abc1234", connections: 16, seconds: 10, runs: 1, quick: false)

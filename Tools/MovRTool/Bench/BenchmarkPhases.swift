@@ -23,7 +23,7 @@ extension Benchmark {
         let captured = try await captureRideCycle(rider: riders[0], client: client, superuserURL: stack.databaseURL,
                                                   logPath: stackDirectory + "/pgdata/server.log")
         let ids = Set(captured.ids.keys)
-        func script(_ database: String, preamble: String, prefix: String) throws -> RideSQLScript.Script {
+        func script(_ database: String, preamble: String, prefix: String, ids: Set<String> = ids) throws -> RideSQLScript.Script {
             let start = RideSQLScript.relevant(captured.start, database: database, ids: ids)
             let end = RideSQLScript.relevant(captured.end, database: database, ids: ids)
             guard !start.isEmpty || !end.isEmpty else {
@@ -45,19 +45,29 @@ extension Benchmark {
         let vehicles = try script("movr_vehicles", preamble:
             "SELECT gen_random_uuid() AS ride_id, (\(array))[:client_id % \(spare.count) + 1] AS vehicle_id \\gset",
                                   prefix: "v")
+        // The gateway checks the rider's session in the users service for each call: those
+        // statements are the path's too. Its one bind is the token's hash, a `-D` constant: every
+        // pgbench client reads the same (real) session, as each rider reads its own.
+        let users = try script("movr_users", preamble: "", prefix: "u", ids: [captured.tokenHash])
         let ridesPath = work + "/ride-cycle-rides.sql", vehiclesPath = work + "/ride-cycle-vehicles.sql"
+        let usersPath = work + "/ride-cycle-users.sql"
         try rides.text.write(toFile: ridesPath, atomically: true, encoding: .utf8)
         try vehicles.text.write(toFile: vehiclesPath, atomically: true, encoding: .utf8)
+        try users.text.write(toFile: usersPath, atomically: true, encoding: .utf8)
         var cycle = BenchResults.RideCycle(
             sqlSource: "captured from the PostgreSQL server log of this run (`ALTER SYSTEM SET log_statement = 'all'` + "
                 + "`pg_reload_conf()` for one rides.start + rides.end through the gateway, between marker statements); "
                 + "the statements of movr_rides and movr_vehicles whose binds carry the cycle's ride, rider or vehicle id "
                 + "(plus the outbox delete), text as logged, binds kept as binds (`-M prepared`, typed by casts): the ids "
                 + "come per transaction from a `gen_random_uuid()` preamble (one extra round trip per script), every "
-                + "other value is a `-D` constant. pgbench runs the two databases' scripts separately (\(rides.startCommands.count + rides.endCommands.count) "
-                + "rides statements, \(vehicles.startCommands.count + vehicles.endCommands.count) vehicles statements per cycle).",
-            ridesScript: rides.text, vehiclesScript: vehicles.text)
+                + "other value is a `-D` constant; in movr_users, the session checks the gateway has the users service make "
+                + "for each call (their bind is the rider's token hash, a constant; no preamble). pgbench runs the three "
+                + "databases' scripts separately (\(users.startCommands.count + users.endCommands.count) users, "
+                + "\(rides.startCommands.count + rides.endCommands.count) rides, "
+                + "\(vehicles.startCommands.count + vehicles.endCommands.count) vehicles statements per cycle).",
+            ridesScript: rides.text, vehiclesScript: vehicles.text, usersScript: users.text)
         let ridesURL = databaseURL(stack.databaseURL, "movr_rides")
+        let usersURL = databaseURL(stack.databaseURL, "movr_users")
         let workload = RideCycleWorkload(client: client, riders: riders)
         for run in 1...options.runs {
             Console.line("ride cycle run \(run)/\(options.runs): pgbench rides, pgbench vehicles, gateway...")
@@ -69,6 +79,10 @@ extension Benchmark {
                                                 work: work, name: "cycle-vehicles", defines: vehicles.defines)
             cycle.pgbenchVehicles.append(vehiclesRun.run.throughput)
             if vehiclesRun.run.errors > 0 { cycle.errors.append("pgbench vehicles: \(vehiclesRun.run.errors) failed") }
+            let usersRun = try await pgbench(script: usersPath, databaseURL: usersURL, clients: options.connections,
+                                             work: work, name: "cycle-users", defines: users.defines)
+            cycle.pgbenchUsers.append(usersRun.run.throughput)
+            if usersRun.run.errors > 0 { cycle.errors.append("pgbench users: \(usersRun.run.errors) failed") }
             let before = processes.cpuTicks()
             let switchesBefore = processes.contextSwitches()
             let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
@@ -105,12 +119,17 @@ extension Benchmark {
         let vehiclesOne = try await pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: 1, work: work,
                                             name: "cycle-vehicles-1", defines: vehicles.defines,
                                             seconds: max(2, options.seconds / 2))
+        let usersOne = try await pgbench(script: usersPath, databaseURL: usersURL, clients: 1, work: work,
+                                         name: "cycle-users-1", defines: users.defines,
+                                         seconds: max(2, options.seconds / 2))
         func sum(_ output: BenchParse.PgbenchOutput, _ commands: [Int]) -> Double {
             commands.compactMap { $0 < output.statementLatencies.count ? output.statementLatencies[$0].ms : nil }.reduce(0, +)
         }
         cycle.oneClientSQLMs = [
-            "rides.start": sum(ridesOne.output, rides.startCommands) + sum(vehiclesOne.output, vehicles.startCommands),
-            "rides.end": sum(ridesOne.output, rides.endCommands) + sum(vehiclesOne.output, vehicles.endCommands),
+            "rides.start": sum(usersOne.output, users.startCommands) + sum(ridesOne.output, rides.startCommands)
+                + sum(vehiclesOne.output, vehicles.startCommands),
+            "rides.end": sum(usersOne.output, users.endCommands) + sum(ridesOne.output, rides.endCommands)
+                + sum(vehiclesOne.output, vehicles.endCommands),
         ]
         return cycle
     }
@@ -146,11 +165,13 @@ extension Benchmark {
                 source = "pgbench -c 1 p50, `VehiclesStore.firstPageQuery` (25)"
             case "rides.start", "rides.end":
                 sql = cycle?.oneClientSQLMs[method]
-                source = sql == nil ? nil : "pgbench -c 1 -r: sum of the captured statements' means (rides + vehicles)"
+                source = sql == nil ? nil : "pgbench -c 1 -r: sum of the captured statements' means (users + rides + vehicles)"
             default: break
             }
-            // rides.start/end: client -> gateway -> rides -> vehicles; the others one service.
-            let hops = method == "rides.start" || method == "rides.end" ? 3 : method == "cities.list" ? 1 : 2
+            // rides.start/end: client -> gateway, gateway -> users (the session), gateway -> rides
+            // -> vehicles; the others one service (the signed-in ones' session check not counted:
+            // they have no SQL figure, so no target).
+            let hops = method == "rides.start" || method == "rides.end" ? 4 : method == "cities.list" ? 1 : 2
             return BenchResults.Latency(method: method, calls: values.count, p50Ms: BenchParse.percentile(values, 50),
                                         p99Ms: BenchParse.percentile(values, 99), errors: errors[method] ?? 0,
                                         sqlP50Ms: sql, sqlSource: source, hops: hops)

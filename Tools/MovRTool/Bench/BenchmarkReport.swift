@@ -114,7 +114,12 @@ extension BenchResults {
             out.append("|---|---|")
             out.append("| pgbench, rides statements (movr_rides) | \(f(BenchParse.median(cycle.pgbenchRides))) [\(series(cycle.pgbenchRides))] |")
             out.append("| pgbench, vehicles statements (movr_vehicles) | \(f(BenchParse.median(cycle.pgbenchVehicles))) [\(series(cycle.pgbenchVehicles))] |")
-            out.append("| pgbench, both in turn (1 / (1/rides + 1/vehicles)) | \(f(Self.sqlCycleRate(cycle))) |")
+            if !cycle.pgbenchUsers.isEmpty {
+                out.append("| pgbench, session checks (movr_users) | \(f(BenchParse.median(cycle.pgbenchUsers))) [\(series(cycle.pgbenchUsers))] |")
+                out.append("| pgbench, all in turn (1 / (1/users + 1/rides + 1/vehicles)) | \(f(Self.sqlCycleRate(cycle))) |")
+            } else {
+                out.append("| pgbench, both in turn (1 / (1/rides + 1/vehicles)) | \(f(Self.sqlCycleRate(cycle))) |")
+            }
             out.append("| gateway (load engine) | \(f(gateway)) [\(series(cycle.gateway.map(\.throughput)))] |")
             out.append("| **ratio gateway / SQL** | **\(f(Self.cycleRatio(cycle), 3))** |")
             out.append("")
@@ -131,7 +136,7 @@ extension BenchResults {
             if !cycle.errors.isEmpty { out.append("Errors: " + cycle.errors.joined(separator: "; ")); out.append("") }
             out.append("<details><summary>pgbench scripts (from the captured statements)</summary>")
             out.append("")
-            out.append("```sql\n-- movr_rides\n\(cycle.ridesScript)\n-- movr_vehicles\n\(cycle.vehiclesScript)```")
+            out.append("```sql\n-- movr_users\n\(cycle.usersScript)\n-- movr_rides\n\(cycle.ridesScript)\n-- movr_vehicles\n\(cycle.vehiclesScript)```")
             out.append("")
             out.append("</details>")
         } else {

@@ -27,16 +27,20 @@ struct BenchResults: Codable, Sendable {
         var sqlSource: String
         var ridesScript: String
         var vehiclesScript: String
+        /// The session checks of the cycle's two calls (movr_users); empty when none was captured.
+        var usersScript: String = ""
         /// Cycles per second of each tool, per run.
         var pgbenchRides: [Double] = []
         var pgbenchVehicles: [Double] = []
+        var pgbenchUsers: [Double] = []
         var gateway: [Run] = []
         var cpu: [[String: Double]] = []
         var switches: [[String: Double]] = []
         var errors: [String] = []
         /// Open model at half the measured cycle rate: per operation p50/p99/max.
         var halfRate: [SweepPoint] = []
-        /// One client: summed mean latency (ms) of the statements of rides.start and rides.end.
+        /// One client: summed mean latency (ms) of the statements of rides.start and rides.end
+        /// (the session check in movr_users included).
         var oneClientSQLMs: [String: Double] = [:]
     }
 
@@ -200,12 +204,14 @@ extension BenchResults {
         return sql > 0 ? median(list.gateway, { $0.throughput }) / sql : 0
     }
 
-    /// pgbench's cycle rate when one client runs both databases' statements in turn: the
-    /// rides and vehicles parts were run separately, so their per-cycle times add.
+    /// pgbench's cycle rate when one client runs every database's statements in turn: the
+    /// users (session checks), rides and vehicles parts were run separately, so their
+    /// per-cycle times add.
     static func sqlCycleRate(_ cycle: RideCycle) -> Double {
         let rides = BenchParse.median(cycle.pgbenchRides), vehicles = BenchParse.median(cycle.pgbenchVehicles)
         guard rides > 0, vehicles > 0 else { return 0 }
-        return 1 / (1 / rides + 1 / vehicles)
+        let users = BenchParse.median(cycle.pgbenchUsers)
+        return 1 / (1 / rides + 1 / vehicles + (users > 0 ? 1 / users : 0))
     }
 
     static func cycleRatio(_ cycle: RideCycle) -> Double {

@@ -1,8 +1,10 @@
 import Foundation
 import Logging
 import MovRAPI
+import MovRCrypto
 import MovRDevTools
 import MovRLocality
+import MovRUsers
 import MovRUUID
 
 /// A signed-in rider of the benchmark with the vehicle it rides again and again.
@@ -144,11 +146,15 @@ extension Benchmark {
 
     // MARK: The ride cycle's SQL, from the server log
 
-    /// What one ride cycle sent to the rides and vehicles databases, by phase.
+    /// What one ride cycle sent to the users, rides and vehicles databases, by phase.
     struct CapturedCycle {
         var start: [BenchParse.LoggedStatement]
         var end: [BenchParse.LoggedStatement]
         var ids: [String: String]
+        /// Lowercase hex SHA-256 of the rider's token: the bind of the session checks the
+        /// gateway has the users service make for each call (how they are told from other
+        /// statements of `movr_users`).
+        var tokenHash: String
     }
 
     /// Turns on `log_statement = all` (ALTER SYSTEM + pg_reload_conf, so the services' open
@@ -212,7 +218,7 @@ extension Benchmark {
                    rider.vehicle.uuidString.lowercased(): "vehicle_id"]
         let start = BenchParse.loggedStatements(String(log[lineAfter(startMarker)..<lineStart(endMarker)]))
         let end = BenchParse.loggedStatements(String(log[lineAfter(endMarker)..<lineStart(doneMarker)]))
-        return CapturedCycle(start: start, end: end, ids: ids)
+        return CapturedCycle(start: start, end: end, ids: ids, tokenHash: Hex.encode(try SessionToken.hash(rider.token)))
     }
 
     func psql(_ url: String, _ statements: [String], output: String? = nil) async throws {

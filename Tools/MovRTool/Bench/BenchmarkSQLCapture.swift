@@ -42,11 +42,12 @@ enum RideSQLScript {
     /// after it deletes the entry it wrote.
     static func make(preamble: String, start: [BenchParse.LoggedStatement], end: [BenchParse.LoggedStatement],
                      variables: [String: String], prefix: String) -> Script {
-        var lines = [preamble]
+        // Without a preamble (no per-transaction ids) the first statement is command 0.
+        var lines = preamble.isEmpty ? [] : [preamble]
         var defines: [String: String] = [:]
         var startCommands: [Int] = []
         var endCommands: [Int] = []
-        var command = 0
+        var command = preamble.isEmpty ? -1 : 0
         for (phase, statements) in [(0, start), (1, end)] {
             for statement in statements {
                 command += 1
