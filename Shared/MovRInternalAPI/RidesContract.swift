@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MovRAPI
+import MovRRPC
 
 /// Start a ride; every retry with the same key names the same ride.
 public struct InternalRidesStartParams: Codable, Sendable {
@@ -22,6 +23,18 @@ public struct InternalRidesStartParams: Codable, Sendable {
     }
 }
 
+/// Written by hand (every `rides.start` sends one): same members as the synthesized conformance,
+/// ids as `UUID` spells them; ByteEncoderShapeTests compares the two.
+extension InternalRidesStartParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        writer.object { object in
+            object.key("idempotency_key"); object.string(idempotencyKey)
+            object.key("rider_id"); object.uppercaseUUID(riderID)
+            object.key("vehicle_id"); object.uppercaseUUID(vehicleID)
+        }
+    }
+}
+
 public struct InternalRidesEndParams: Codable, Sendable {
     public var rideID: UUID
     public var riderID: UUID
@@ -39,6 +52,19 @@ public struct InternalRidesEndParams: Codable, Sendable {
         self.riderID = riderID
         self.location = location
         self.battery = battery
+    }
+}
+
+/// Written by hand (every `rides.end` sends one); `battery` left out when nil, as the
+/// synthesized conformance does.
+extension InternalRidesEndParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        try writer.object { object in
+            object.key("ride_id"); object.uppercaseUUID(rideID)
+            object.key("rider_id"); object.uppercaseUUID(riderID)
+            object.key("location"); try location.writeJSON(into: &object)
+            if let battery { object.key("battery"); object.integer(battery) }
+        }
     }
 }
 

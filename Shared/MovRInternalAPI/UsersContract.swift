@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MovRAPI
+import MovRRPC
 
 /// A bearer token to look up or revoke. Tokens travel only inside mutual TLS and are never logged.
 public struct SessionTokenParams: Codable, Sendable {
@@ -7,6 +8,18 @@ public struct SessionTokenParams: Codable, Sendable {
 
     public init(token: String) {
         self.token = token
+    }
+}
+
+/// Written by hand, as the other types below that every signed-in call or ride sends: the
+/// gateway checks a session for each signed-in call, and the `Codable` walk (a dynamic cast and
+/// a container per member) was a visible share of the users service's CPU per check. Same
+/// members as the synthesized conformances; ByteEncoderShapeTests compares the two.
+extension SessionTokenParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        writer.object { object in
+            object.key("token"); object.string(token)
+        }
     }
 }
 
@@ -25,6 +38,17 @@ public struct SessionResult: Codable, Sendable {
         self.user = user
         self.roles = roles
         self.expiresAt = expiresAt
+    }
+}
+
+extension SessionResult: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        try writer.object { object in
+            object.key("user"); try user.writeJSON(into: &object)
+            object.key("roles"); object.array(roles) { $0.string($1) }
+            // The synthesized conformance's `Date`: seconds since the reference date.
+            object.key("expires_at"); try object.double(expiresAt.timeIntervalSinceReferenceDate)
+        }
     }
 }
 

@@ -113,6 +113,18 @@ public struct ReserveVehicleParams: Codable, Sendable {
     }
 }
 
+/// Written by hand (every `rides.start` has the rides service send one); `rider_id` left out
+/// when nil, as the synthesized conformance does.
+extension ReserveVehicleParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        writer.object { object in
+            object.key("vehicle_id"); object.uppercaseUUID(vehicleID)
+            object.key("ride_id"); object.uppercaseUUID(rideID)
+            if let riderID { object.key("rider_id"); object.uppercaseUUID(riderID) }
+        }
+    }
+}
+
 /// `vehicles.location_history` for a signed-in viewer: the owner sees the vehicle's history
 /// except the positions of another user's ride in progress; the rider of the ride in progress
 /// sees that ride's positions; anyone else is refused (docs/API.md).
@@ -151,6 +163,19 @@ public struct ReleaseVehicleParams: Codable, Sendable {
         self.rideID = rideID
         self.location = location
         self.battery = battery
+    }
+}
+
+/// Written by hand (every `rides.end` has the rides service send one); nil members left out, as
+/// the synthesized conformance does.
+extension ReleaseVehicleParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        try writer.object { object in
+            object.key("vehicle_id"); object.uppercaseUUID(vehicleID)
+            object.key("ride_id"); object.uppercaseUUID(rideID)
+            if let location { object.key("location"); try location.writeJSON(into: &object) }
+            if let battery { object.key("battery"); object.integer(battery) }
+        }
     }
 }
 

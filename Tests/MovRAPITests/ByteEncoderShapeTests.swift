@@ -54,6 +54,30 @@ struct ByteEncoderShapeTests {
         // Internal params the gateway sends on every list.
         try expectSame(InternalVehiclesListParams(city: "new york", limit: 25, cursor: nil))
         try expectSame(InternalVehiclesListParams(city: "são \"paulo\"", limit: 100, cursor: "AQAB"))
+        // Internal params and the session result of every signed-in call and ride (written by hand).
+        try expectSame(SessionTokenParams(token: "aB3-_x\\\"y"))
+        try expectSame(SessionResult(user: Self.user, roles: ["rider", "admin"], expiresAt: laterTime))
+        try expectSame(SessionResult(user: Self.user, roles: [], expiresAt: Date(timeIntervalSinceReferenceDate: 0.123_456_789)))
+        try expectSame(InternalRidesStartParams(idempotencyKey: "key-1", riderID: userID, vehicleID: vehicleID))
+        try expectSame(InternalRidesEndParams(rideID: rideID, riderID: userID, location: Location(latitude: 42.35, longitude: -71.05),
+                                              battery: 80))
+        try expectSame(InternalRidesEndParams(rideID: rideID, riderID: userID, location: Location(latitude: 0, longitude: -0.5),
+                                              battery: nil))
+        try expectSame(ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID, riderID: userID))
+        try expectSame(ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID, riderID: nil))
+        try expectSame(ReleaseVehicleParams(vehicleID: vehicleID, rideID: rideID, location: Location(latitude: 1.5, longitude: 2),
+                                            battery: 0))
+        try expectSame(ReleaseVehicleParams(vehicleID: vehicleID, rideID: rideID, location: nil, battery: nil))
+    }
+
+    /// The hand-written writers must be what the encoder uses (not the `Codable` walk), and ids
+    /// keep `UUID`'s own spelling there.
+    @Test func internalParamsTakeTheirOwnWriter() throws {
+        let params = ReserveVehicleParams(vehicleID: vehicleID, rideID: rideID, riderID: nil)
+        #expect((params as Any) is any JSONByteWritable)
+        #expect((SessionResult(user: Self.user, roles: [], expiresAt: laterTime) as Any) is any JSONByteWritable)
+        let text = String(decoding: try JSONByteEncoder.encode(params), as: UTF8.self)
+        #expect(text == #"{"vehicle_id":"\#(vehicleID.uuidString)","ride_id":"\#(rideID.uuidString)"}"#)
     }
 
     @Test func nullableMembersStayPresentAsNull() throws {

@@ -204,6 +204,12 @@ public struct JSONByteWriter: ~Copyable {
         if let value { lowercaseUUID(value) } else { null() }
     }
 
+    /// A UUID as `UUID`'s own `Encodable` conformance spells it (`uuidString`, upper case): what
+    /// synthesized conformances, e.g. of internal params, write.
+    public mutating func uppercaseUUID(_ value: UUID) {
+        writeBounded(maxBytes: JSONNumberWriting.quotedUUIDBytes) { JSONNumberWriting.writeUUID(value, uppercase: true, at: $0) }
+    }
+
     /// Any other value, through its own writer or its `Encodable` conformance.
     public mutating func value<T: Encodable>(_ value: T) throws {
         if let writable = value as? any JSONByteWritable {
