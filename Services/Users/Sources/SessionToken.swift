@@ -39,4 +39,10 @@ public enum SessionToken {
     static func hex(_ bytes: [UInt8]) -> String {
         Hex.encode(bytes)
     }
+
+    /// What the store binds to find a token's session: the lowercase hex of its hash (`movr
+    /// bench` tells the session checks in the server log by it).
+    public static func hashHex(_ token: String) throws -> String {
+        hex(try hash(token))
+    }
 }

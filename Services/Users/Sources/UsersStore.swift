@@ -138,7 +138,7 @@ public struct UsersStore: Sendable {
         let user = try Self.user(from: row)
         await upgradeHashIfWeak(userID: user.id, password: password, storedHash: storedHash)
         let token = try SessionToken.generate()
-        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        let tokenHash = try SessionToken.hashHex(token)
         let lifetimeSeconds = Double(sessionLifetime.components.seconds)
         let inserted = try await database.query("""
             INSERT INTO sessions (token_hash, user_id, expires_at)
@@ -155,7 +155,7 @@ public struct UsersStore: Sendable {
     /// revoked or deleted-user tokens, ``UsersError/tokenExpired`` for expired ones.
     public func session(token: String) async throws -> SessionResult {
         guard SessionToken.isWellFormed(token) else { throw UsersError.invalidToken }
-        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        let tokenHash = try SessionToken.hashHex(token)
         let rows = try await database.query("""
             SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.city, u.region, u.created_at,
                    u.roles, s.expires_at, s.expires_at <= now() AS expired
@@ -174,7 +174,7 @@ public struct UsersStore: Sendable {
     /// retried logout succeeds.
     public func logout(token: String) async throws {
         guard SessionToken.isWellFormed(token) else { return }
-        let tokenHash = SessionToken.hex(try SessionToken.hash(token))
+        let tokenHash = try SessionToken.hashHex(token)
         _ = try await database.query("""
             UPDATE sessions SET revoked_at = now()
             WHERE token_hash = decode(\(tokenHash), 'hex') AND revoked_at IS NULL

@@ -46,7 +46,7 @@ extension Benchmark {
             "SELECT gen_random_uuid() AS ride_id, (\(array))[:client_id % \(spare.count) + 1] AS vehicle_id \\gset",
                                   prefix: "v")
         // The gateway checks the rider's session in the users service for each call: those
-        // statements are the path's too. Its one bind is the token's hash, a `-D` constant: every
+        // statements are the path's too. Their one bind is the token's hash, a `-D` constant: every
         // pgbench client reads the same (real) session, as each rider reads its own.
         let users = try script("movr_users", preamble: "", prefix: "u", ids: [captured.tokenHash])
         let ridesPath = work + "/ride-cycle-rides.sql", vehiclesPath = work + "/ride-cycle-vehicles.sql"

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import MovRAPI
-import MovRCrypto
 import MovRDevTools
 import MovRLocality
 import MovRUsers
@@ -218,7 +217,7 @@ extension Benchmark {
                    rider.vehicle.uuidString.lowercased(): "vehicle_id"]
         let start = BenchParse.loggedStatements(String(log[lineAfter(startMarker)..<lineStart(endMarker)]))
         let end = BenchParse.loggedStatements(String(log[lineAfter(endMarker)..<lineStart(doneMarker)]))
-        return CapturedCycle(start: start, end: end, ids: ids, tokenHash: Hex.encode(try SessionToken.hash(rider.token)))
+        return CapturedCycle(start: start, end: end, ids: ids, tokenHash: try SessionToken.hashHex(rider.token))
     }
 
     func psql(_ url: String, _ statements: [String], output: String? = nil) async throws {
