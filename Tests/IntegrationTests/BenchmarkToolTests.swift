@@ -39,6 +39,12 @@ import Testing
         #expect(text.contains("| PostgresClient (") && text.contains("| thread-pool hand-off alone |"), "no database client rows")
         #expect(!text.contains("database client: "), "the database client section failed")
         #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
+        // PostgreSQL's CPU while pgbench sent the same work: a figure in each column (two list
+        // sizes and the ride cycle).
+        let sqlRow = text.split(separator: "\n").first { $0.hasPrefix("| *postgres, pgbench sending the statements* |") }
+        let sqlCells = sqlRow.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        #expect(sqlCells.count == 4 && sqlCells.dropFirst().allSatisfy { (Double($0) ?? 0) > 0 },
+                "no PostgreSQL CPU under pgbench: \(String(describing: sqlRow))")
         // The floor ran (HAProxy from make test's packages) and its row carries figures.
         #expect(!text.contains("transport floor"), "the floor section failed")
         let floorRow = text.split(separator: "\n").first { $0.hasPrefix("| HAProxy -> HAProxy | ") }

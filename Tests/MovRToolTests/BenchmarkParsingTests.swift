@@ -184,6 +184,19 @@ import Testing
         #expect(abs(BenchResults.sqlCycleRate(cycle) - 4000.0 / 7) < 1e-9)
     }
 
+    /// A pgbench run's CPU per transaction: PostgreSQL's growth and the reaped client's, nothing
+    /// of the stack's executables.
+    @Test func sqlCPUIsPostgresAndPgbenchPerTransaction() {
+        let ticks = BenchProcesses.ticksPerSecond
+        let before: [String: Int64] = ["postgres": 100, "client": 50, "us-east1/gateway": 7]
+        let after: [String: Int64] = ["postgres": 100 + Int64(ticks), "client": 50 + Int64(ticks / 2), "us-east1/gateway": 9]
+        let cpu = BenchProcesses.sqlCPU(before: before, after: after, transactions: 1000)
+        #expect(cpu.keys.sorted() == ["pgbench", "postgres"])
+        #expect(abs((cpu["postgres"] ?? 0) - 1000) < 1e-6)
+        #expect(abs((cpu["pgbench"] ?? 0) - 500) < 1e-6)
+        #expect(BenchProcesses.sqlCPU(before: before, after: after, transactions: 0).isEmpty)
+    }
+
     static func results(ratioGateway: Double, errors: Int = 0) -> BenchResults {
         var results = BenchResults(date: "2026-12-02T10:00:00Z", command: "movr bench", machine: "AMD EPYC, nproc 2",
                                    commit: "abc1234", connections: 16, seconds: 10, runs: 1, quick: false)
@@ -192,6 +205,7 @@ import Testing
         list.gateway = [.init(throughput: ratioGateway * 1000, p50Ms: 3, p99Ms: 4, errors: errors)]
         list.cpu = [["us-east1/gateway": 90, "us-east1/vehicles": 100, "us-west1/vehicles": 60, "postgres": 30]]
         list.switches = [["us-east1/gateway": 0.75, "us-east1/vehicles": 1.5, "us-west1/vehicles": 0.5, "postgres": 2]]
+        list.pgbenchCPU = [["postgres": 24, "pgbench": 18], ["postgres": 36, "pgbench": 22], ["postgres": 27, "pgbench": 30]]
         results.lists = [list]
         results.footprints = [.init(executable: "gateway", residentKilobytes: [20_000, 40_000], readySeconds: 0.2)]
         return results
@@ -209,6 +223,9 @@ import Testing
         #expect(text.contains("| ready < 1 s (slowest executable) | 200 ms | yes |"))
         #expect(text.contains("| **vehicles** | 2.00 |"))
         #expect(text.contains("| **gateway** | 0.75 |"))
+        // PostgreSQL's and pgbench's CPU over the pgbench runs: medians, beside the path's rows.
+        #expect(text.contains("| *postgres, pgbench sending the statements* | 27.0 |"))
+        #expect(text.contains("| *pgbench* | 22.0 |"))
         let bad = Self.results(ratioGateway: 0.4, errors: 3).markdown
         #expect(bad.contains("**ERRORS: 3 failed"))
         #expect(bad.contains("| 0.40x | **no** |"))

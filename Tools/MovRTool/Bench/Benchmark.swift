@@ -113,8 +113,12 @@ public struct Benchmark: Sendable {
             do {
                 for run in 1...options.runs {
                     Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): pgbench (SQL only)...")
-                    list.pgbench.append(try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
-                                                          work: work, name: "list\(limit)").run)
+                    let sqlBefore = processes.cpuTicks()
+                    let sql = try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
+                                                work: work, name: "list\(limit)").run
+                    list.pgbench.append(sql)
+                    list.pgbenchCPU.append(BenchProcesses.sqlCPU(before: sqlBefore, after: processes.cpuTicks(),
+                                                                 transactions: sql.requests))
                     Console.line("vehicles.list \(limit) rows, run \(run)/\(options.runs): wrk -> gateway...")
                     let before = processes.cpuTicks()
                     let switchesBefore = processes.contextSwitches()
@@ -186,9 +190,8 @@ public struct Benchmark: Sendable {
                                                 work: work, name: "sweep\(Int(fraction * 100))", rate: rate)
                     // What a transaction costs PostgreSQL (and pgbench) at this rate with no MovR
                     // in the way: set beside the CPU per request through the gateway.
-                    let sqlCPU = BenchProcesses.microsPerRequest(before: sqlBefore, after: processes.cpuTicks(),
-                                                                 requests: sql.run.requests)
-                    point.sqlCPUMicros = ["postgres": sqlCPU["postgres"] ?? 0, "pgbench": sqlCPU["client"] ?? 0]
+                    point.sqlCPUMicros = BenchProcesses.sqlCPU(before: sqlBefore, after: processes.cpuTicks(),
+                                                               transactions: sql.run.requests)
                     point.sqlP99Ms = sql.latencies.isEmpty ? nil : BenchParse.percentile(sql.latencies, 99)
                     point.sqlMaxMs = sql.latencies.max()
                 } catch {

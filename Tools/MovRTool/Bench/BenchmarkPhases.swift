@@ -71,18 +71,28 @@ extension Benchmark {
         let workload = RideCycleWorkload(client: client, riders: riders)
         for run in 1...options.runs {
             Console.line("ride cycle run \(run)/\(options.runs): pgbench rides, pgbench vehicles, gateway...")
-            let ridesRun = try await pgbench(script: ridesPath, databaseURL: ridesURL, clients: options.connections, work: work,
-                                             name: "cycle-rides", defines: rides.defines)
+            // What PostgreSQL (and pgbench) use per cycle when pgbench sends the statements, to set
+            // beside PostgreSQL's CPU per cycle when the path sends them.
+            var sqlCPU: [String: Double] = [:]
+            func measured(_ script: String, _ url: String, _ name: String, _ defines: [String: String]) async throws
+                -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
+                let before = processes.cpuTicks()
+                let result = try await pgbench(script: script, databaseURL: url, clients: options.connections, work: work,
+                                               name: name, defines: defines)
+                sqlCPU.merge(BenchProcesses.sqlCPU(before: before, after: processes.cpuTicks(),
+                                                   transactions: result.run.requests), uniquingKeysWith: +)
+                return result
+            }
+            let ridesRun = try await measured(ridesPath, ridesURL, "cycle-rides", rides.defines)
             cycle.pgbenchRides.append(ridesRun.run.throughput)
             if ridesRun.run.errors > 0 { cycle.errors.append("pgbench rides: \(ridesRun.run.errors) failed") }
-            let vehiclesRun = try await pgbench(script: vehiclesPath, databaseURL: vehiclesURL, clients: options.connections,
-                                                work: work, name: "cycle-vehicles", defines: vehicles.defines)
+            let vehiclesRun = try await measured(vehiclesPath, vehiclesURL, "cycle-vehicles", vehicles.defines)
             cycle.pgbenchVehicles.append(vehiclesRun.run.throughput)
             if vehiclesRun.run.errors > 0 { cycle.errors.append("pgbench vehicles: \(vehiclesRun.run.errors) failed") }
-            let usersRun = try await pgbench(script: usersPath, databaseURL: usersURL, clients: options.connections,
-                                             work: work, name: "cycle-users", defines: users.defines)
+            let usersRun = try await measured(usersPath, usersURL, "cycle-users", users.defines)
             cycle.pgbenchUsers.append(usersRun.run.throughput)
             if usersRun.run.errors > 0 { cycle.errors.append("pgbench users: \(usersRun.run.errors) failed") }
+            cycle.pgbenchCPU.append(sqlCPU)
             let before = processes.cpuTicks()
             let switchesBefore = processes.contextSwitches()
             let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),

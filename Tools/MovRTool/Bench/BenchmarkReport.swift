@@ -49,7 +49,7 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[1])")
         out.append("")
-        out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children; `client` is what sent the requests, on the same cores: wrk for the lists (a reaped child's usage), `movr bench`'s own load engine for the ride cycle (the process's usage).")
+        out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children; `client` is what sent the requests, on the same cores: wrk for the lists (a reaped child's usage), `movr bench`'s own load engine for the ride cycle (the process's usage). The two rows in italics are the same count over the pgbench runs of the same work (per transaction for the lists; for the ride cycle, per transaction of each database's script, added up): what PostgreSQL and pgbench use when pgbench sends the statements, to set beside `postgres` when the path sends them.")
         out.append("")
         var columns: [(String, [[String: Double]])] = lists.map { ("vehicles.list \($0.limit)", $0.cpu) }
         if let cycle = rideCycle { columns.append(("ride cycle (start+end)", cycle.cpu)) }
@@ -60,6 +60,14 @@ extension BenchResults {
             let values = columns.map { Self.perRequestByRole($0.1)[role] }
             let label = role == "client" ? "**client** (wrk; load engine)" : "**\(role)** (all regions)"
             out.append("| \(label) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
+        }
+        var sqlColumns: [[[String: Double]]] = lists.map(\.pgbenchCPU)
+        if let cycle = rideCycle { sqlColumns.append(cycle.pgbenchCPU) }
+        if sqlColumns.contains(where: { !$0.isEmpty }) {
+            for (role, label) in [("postgres", "*postgres, pgbench sending the statements*"), ("pgbench", "*pgbench*")] {
+                let values = sqlColumns.map { runs in runs.isEmpty ? nil : BenchParse.median(runs.compactMap { $0[role] }) }
+                out.append("| \(label) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
+            }
         }
         for name in names where name.contains("/") {
             let values = columns.map { column in BenchParse.median(column.1.map { $0[name] ?? 0 }) }

@@ -21,6 +21,8 @@ struct BenchResults: Codable, Sendable {
         var cpu: [[String: Double]] = []
         /// Per wrk run: context switches per request of each process (all its threads).
         var switches: [[String: Double]] = []
+        /// Per pgbench run: CPU microseconds per transaction of `postgres` and of `pgbench` itself.
+        var pgbenchCPU: [[String: Double]] = []
     }
 
     struct RideCycle: Codable, Sendable {
@@ -36,6 +38,9 @@ struct BenchResults: Codable, Sendable {
         var gateway: [Run] = []
         var cpu: [[String: Double]] = []
         var switches: [[String: Double]] = []
+        /// Per run: CPU microseconds per cycle of `postgres` and of `pgbench` while pgbench ran
+        /// the statements, each database's script's figure per transaction added up.
+        var pgbenchCPU: [[String: Double]] = []
         var errors: [String] = []
         /// Open model at half the measured cycle rate: per operation p50/p99/max.
         var halfRate: [SweepPoint] = []

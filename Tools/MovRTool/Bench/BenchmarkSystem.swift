@@ -97,6 +97,15 @@ struct BenchProcesses: Sendable {
         perRequest(before: before, after: after, requests: requests, scale: 1e6 / ticksPerSecond)
     }
 
+    /// CPU microseconds per transaction of PostgreSQL (`postgres`) and of pgbench (`pgbench`: the
+    /// reaped child's usage, with this process's own) over a pgbench run between two
+    /// `cpuTicks()` snapshots.
+    static func sqlCPU(before: [String: Int64], after: [String: Int64], transactions: Int) -> [String: Double] {
+        let cpu = microsPerRequest(before: before, after: after, requests: transactions)
+        guard let postgres = cpu["postgres"], let client = cpu["client"] else { return [:] }
+        return ["postgres": postgres, "pgbench": client]
+    }
+
     /// Context switches per request of each process between two `contextSwitches()` snapshots.
     static func switchesPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
         perRequest(before: before, after: after, requests: requests, scale: 1)
