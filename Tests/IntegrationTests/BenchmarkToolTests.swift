@@ -45,6 +45,8 @@ import Testing
         let sqlCells = sqlRow.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         #expect(sqlCells.count == 4 && sqlCells.dropFirst().allSatisfy { (Double($0) ?? 0) > 0 },
                 "no PostgreSQL CPU under pgbench: \(String(describing: sqlRow))")
+        #expect(text.contains("PostgreSQL's CPU per cycle, the same statements three ways: ") && !text.contains("pgbench cycle-"),
+                "no ride-cycle SQL at the path's rate")
         // The floor ran (HAProxy from make test's packages) and its row carries figures.
         #expect(!text.contains("transport floor"), "the floor section failed")
         let floorRow = text.split(separator: "\n").first { $0.hasPrefix("| HAProxy -> HAProxy | ") }

@@ -197,6 +197,23 @@ import Testing
         #expect(BenchProcesses.sqlCPU(before: before, after: after, transactions: 0).isEmpty)
     }
 
+    /// The ride cycle's SQL three ways: under the path, under pgbench at the path's rate, flat out.
+    @Test func rideCycleReportsPostgresAtThePathsRate() {
+        var results = Self.results(ratioGateway: 0.6)
+        var cycle = BenchResults.RideCycle(sqlSource: "", ridesScript: "", vehiclesScript: "")
+        cycle.pgbenchRides = [2000]
+        cycle.pgbenchVehicles = [4000]
+        cycle.gateway = [.init(throughput: 455, p50Ms: 4, p99Ms: 9, errors: 0)]
+        cycle.cpu = [["postgres": 1980, "us-east1/rides": 700]]
+        cycle.pgbenchCPU = [["postgres": 1100, "pgbench": 190], ["postgres": 1120, "pgbench": 180]]
+        results.rideCycle = cycle
+        #expect(!results.markdown.contains("the same statements three ways"), "no sentence without the -R runs")
+        cycle.sqlAtPathRate = 455
+        cycle.sqlCPUAtPathRate = ["postgres": 1750, "pgbench": 310]
+        results.rideCycle = cycle
+        #expect(results.markdown.contains("PostgreSQL's CPU per cycle, the same statements three ways: 1980 µs when the path sends them (at 455 cycles/s, CPU table above); 1750 µs when pgbench sends them at that rate (`-R 455`, each database's script in turn, pgbench itself 310 µs); 1110 µs when pgbench sends them flat out (the runs above)."))
+    }
+
     static func results(ratioGateway: Double, errors: Int = 0) -> BenchResults {
         var results = BenchResults(date: "2026-12-02T10:00:00Z", command: "movr bench", machine: "AMD EPYC, nproc 2",
                                    commit: "abc1234", connections: 16, seconds: 10, runs: 1, quick: false)

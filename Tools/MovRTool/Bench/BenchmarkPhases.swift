@@ -110,8 +110,26 @@ extension Benchmark {
                                                   p99Ms: max(starts?.p99Ms ?? 0, ends?.p99Ms ?? 0),
                                                   errors: errors, requests: cycles))
         }
-        // Open model at half the closed-loop cycle rate (two requests per cycle).
         let maximum = BenchParse.median(cycle.gateway.map(\.throughput))
+        // The statements at the path's own cycle rate (pgbench -R): what they cost PostgreSQL
+        // at that rate with no MovR in the way, beside the flat-out pgbench runs above.
+        if maximum > 0 {
+            Console.line("ride cycle SQL at the path's rate: pgbench -R \(Int(maximum)) on each database...")
+            var sqlCPU: [String: Double] = [:]
+            for (script, url, name, defines) in [(ridesPath, ridesURL, "cycle-rides-rate", rides.defines),
+                                                 (vehiclesPath, vehiclesURL, "cycle-vehicles-rate", vehicles.defines),
+                                                 (usersPath, usersURL, "cycle-users-rate", users.defines)] {
+                let before = processes.cpuTicks()
+                let result = try await pgbench(script: script, databaseURL: url, clients: options.connections, work: work,
+                                               name: name, defines: defines, rate: maximum)
+                if result.run.errors > 0 { cycle.errors.append("pgbench \(name): \(result.run.errors) failed") }
+                sqlCPU.merge(BenchProcesses.sqlCPU(before: before, after: processes.cpuTicks(),
+                                                   transactions: result.run.requests), uniquingKeysWith: +)
+            }
+            cycle.sqlAtPathRate = maximum
+            cycle.sqlCPUAtPathRate = sqlCPU
+        }
+        // Open model at half the closed-loop cycle rate (two requests per cycle).
         if maximum > 0 {
             let rate = maximum * 0.5 * 2
             Console.line("ride cycle open model at 50% of max: \(Int(rate)) req/s...")

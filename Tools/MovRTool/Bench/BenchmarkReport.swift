@@ -131,6 +131,12 @@ extension BenchResults {
             out.append("| gateway (load engine) | \(f(gateway)) [\(series(cycle.gateway.map(\.throughput)))] |")
             out.append("| **ratio gateway / SQL** | **\(f(Self.cycleRatio(cycle), 3))** |")
             out.append("")
+            if let rate = cycle.sqlAtPathRate, let atRate = cycle.sqlCPUAtPathRate {
+                let path = Self.perRequestByRole(cycle.cpu)["postgres"]
+                let flatOut = cycle.pgbenchCPU.isEmpty ? nil : BenchParse.median(cycle.pgbenchCPU.compactMap { $0["postgres"] })
+                out.append("PostgreSQL's CPU per cycle, the same statements three ways: \(f(path, 0)) µs when the path sends them (at \(f(rate)) cycles/s, CPU table above); \(f(atRate["postgres"], 0)) µs when pgbench sends them at that rate (`-R \(f(rate))`, each database's script in turn, pgbench itself \(f(atRate["pgbench"], 0)) µs); \(f(flatOut, 0)) µs when pgbench sends them flat out (the runs above).")
+                out.append("")
+            }
             if !cycle.halfRate.isEmpty {
                 out.append("Open model at 50% of that cycle rate (latency from intended send time):")
                 out.append("")

@@ -41,6 +41,10 @@ struct BenchResults: Codable, Sendable {
         /// Per run: CPU microseconds per cycle of `postgres` and of `pgbench` while pgbench ran
         /// the statements, each database's script's figure per transaction added up.
         var pgbenchCPU: [[String: Double]] = []
+        /// pgbench's open model (`-R`) at the path's median cycle rate, each database's script in
+        /// turn: the rate in cycles/s and the CPU per cycle of `postgres` and `pgbench`, added up.
+        var sqlAtPathRate: Double?
+        var sqlCPUAtPathRate: [String: Double]?
         var errors: [String] = []
         /// Open model at half the measured cycle rate: per operation p50/p99/max.
         var halfRate: [SweepPoint] = []
