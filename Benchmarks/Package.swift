@@ -29,6 +29,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MovRAPI", package: "movr"),
+                .product(name: "MovRInternalAPI", package: "movr"),
                 .product(name: "MovRRPC", package: "movr"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import MovRAPI
+import MovRInternalAPI
 import MovRRPC
 import NIOCore
 
@@ -28,14 +29,17 @@ enum Fixture {
         return dispatcher
     }()
 
-    /// The page as the gateway sends it, for the client's side.
-    static let pageBytes: ByteBuffer = {
+    /// `value`'s JSON, as its hand-written writer sends it.
+    static func bytes(_ value: some JSONByteWritable) -> ByteBuffer {
         var buffer = ByteBuffer()
         var writer = JSONByteWriter(capacity: 10240)
-        try! page.writeJSON(into: &writer)
+        try! value.writeJSON(into: &writer)
         writer.write(to: &buffer)
         return buffer
-    }()
+    }
+
+    /// The page as the gateway sends it, for the client's side.
+    static let pageBytes = bytes(page)
 
     /// The vehicles service's reply to the gateway around that page: what the gateway scans
     /// before it forwards the result's bytes.
@@ -46,6 +50,18 @@ enum Fixture {
         buffer.writeString("}")
         return buffer
     }()
+
+    /// The users service's answer to the gateway's session check, which every signed-in call
+    /// waits for (the gateway decodes it; its ids and dates decode through the `Codable` walk).
+    static let sessionBytes = bytes(SessionResult(
+        user: User(id: UUID(), username: "rider_0042", email: "rider_0042@example.com", firstName: "Ada",
+                   lastName: "Lovelace", city: "new york", region: "us-east1",
+                   createdAt: Date(timeIntervalSince1970: 1_795_000_000)),
+        roles: ["rider", "fleet_owner"], expiresAt: Date(timeIntervalSince1970: 1_795_086_400.25)))
+
+    /// `rides.start` as the gateway sends it to the rides service, which decodes it strictly.
+    static let rideStartParams = bytes(InternalRidesStartParams(idempotencyKey: "5b0c3d2e-load-0001",
+                                                                riderID: UUID(), vehicleID: UUID()))
 
     static let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"vehicles.list","params":{"city":"new york","limit":25}}"#.utf8)
 }
@@ -73,6 +89,20 @@ let benchmarks: @Sendable () -> Void = {
         let raw = RawJSON(validated: Fixture.pageBytes)
         for _ in benchmark.scaledIterations {
             blackHole(try raw.parsed().decode(as: VehiclesListResult.self, strict: false))
+        }
+    }
+
+    Benchmark("json: parse and decode a session result") { benchmark in
+        let raw = RawJSON(validated: Fixture.sessionBytes)
+        for _ in benchmark.scaledIterations {
+            blackHole(try raw.parsed().decode(as: SessionResult.self, strict: false))
+        }
+    }
+
+    Benchmark("json: parse and strictly decode rides.start params") { benchmark in
+        let raw = RawJSON(validated: Fixture.rideStartParams)
+        for _ in benchmark.scaledIterations {
+            blackHole(try raw.parsed().decode(as: InternalRidesStartParams.self, strict: true))
         }
     }
 

@@ -265,7 +265,64 @@ struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try JSONValueDecoder.floatingPoint(value(key), as: type, at: codingPath + [key])
     }
 
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try member(key).decodeAny(type) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decode(type, value(key), forKey: key) }
+
+    /// `value` of member `key` as `T`. Ids and dates, the members most results hold besides
+    /// scalars, convert here as scalars do, with the errors their own decoding would give;
+    /// anything else gets a decoder of its own.
+    private func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, forKey key: Key) throws -> T {
+        if T.self == UUID.self {
+            // What `decodeAny` does for a UUID, without the member's decoder.
+            guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath + [key], found: value) }
+            guard let uuid = UUIDText.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key],
+                                                        debugDescription: "Attempted to decode UUID from invalid UUID string."))
+            }
+            if let result = uuid as? T { return result }
+        }
+        if T.self == Date.self {
+            // `Date`'s own decoding (JSONDecoder's default strategy): a number of seconds since
+            // the reference date, read as a `Double`.
+            let seconds = try JSONValueDecoder.floatingPoint(value, as: Double.self, at: codingPath + [key])
+            if let result = Date(timeIntervalSinceReferenceDate: seconds) as? T { return result }
+        }
+        return try decoder.child(value, key: key).decodeAny(type)
+    }
+
+    // An optional member: one lookup (the protocol's default asks `contains`, `decodeNil` and
+    // `decode` in turn, three), recorded as asked for; absent or null is nil.
+
+    /// The member's value, recorded as asked for; nil when absent or null.
+    private func presentValue(_ key: Key) -> JSONValue? {
+        decoder.request(key.stringValue)
+        guard let value = members[key.stringValue], !value.isNull else { return nil }
+        return value
+    }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = presentValue(key) else { return nil }
+        return try decode(type, value, forKey: key)
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard let value = presentValue(key) else { return nil }
+        return try JSONValueDecoder.string(value, at: codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        guard let value = presentValue(key) else { return nil }
+        return try JSONValueDecoder.bool(value, at: codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        guard let value = presentValue(key) else { return nil }
+        return try JSONValueDecoder.floatingPoint(value, as: type, at: codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        guard let value = presentValue(key) else { return nil }
+        return try JSONValueDecoder.integer(value, as: type, at: codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
+        guard let value = presentValue(key) else { return nil }
+        return try JSONValueDecoder.integer(value, as: type, at: codingPath + [key])
+    }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey>
@@ -331,11 +388,31 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func decodeNext<T: Decodable>(_ type: T.Type) throws -> T { try next(type) { try $0.decode(type) } }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try decodeNext(type) }
-    mutating func decode(_ type: String.Type) throws -> String { try decodeNext(type) }
-    mutating func decode(_ type: Double.Type) throws -> Double { try decodeNext(type) }
+    /// The next element converted by `convert` (a scalar conversion of ``JSONValueDecoder``)
+    /// without a decoder of its own; the same errors, at the element's coding path.
+    private mutating func nextScalar<T>(_ type: T.Type,
+                                        _ convert: (JSONValue, @autoclosure () -> [any CodingKey]) throws -> T) throws -> T {
+        let index = currentIndex
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [JSONIndexKey(index: index)],
+                                                          debugDescription: "Array has too few elements"))
+        }
+        let result = try convert(elements[index], codingPath + [JSONIndexKey(index: index)])
+        currentIndex += 1
+        return result
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try nextScalar(type) { try JSONValueDecoder.bool($0, at: $1()) } }
+    mutating func decode(_ type: String.Type) throws -> String {
+        try nextScalar(type) { try JSONValueDecoder.string($0, at: $1()) }
+    }
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        try nextScalar(type) { try JSONValueDecoder.floatingPoint($0, as: type, at: $1()) }
+    }
     mutating func decode(_ type: Float.Type) throws -> Float { try decodeNext(type) }
-    mutating func decode(_ type: Int.Type) throws -> Int { try decodeNext(type) }
+    mutating func decode(_ type: Int.Type) throws -> Int {
+        try nextScalar(type) { try JSONValueDecoder.integer($0, as: type, at: $1()) }
+    }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try decodeNext(type) }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { try decodeNext(type) }
     mutating func decode(_ type: Int32.Type) throws -> Int32 { try decodeNext(type) }
@@ -346,7 +423,11 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try decodeNext(type) }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeNext(type) }
 
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(type) { try $0.decodeAny(type) } }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        // `[String]` asks for its elements through this generic entry, not the `String` one.
+        if T.self == String.self, let element = try decode(String.self) as? T { return element }
+        return try next(type) { try $0.decodeAny(type) }
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         try next([String: Any].self) { try $0.container(keyedBy: type) }
