@@ -184,6 +184,20 @@ import Testing
         #expect(report.outcomes.contains { $0.expected && $0.kind == "409 vehicle_unavailable" })
         #expect(report.totals.count == start.count + (report.operation(.ridesEnd)?.count ?? 0))
         #expect(report.text.contains("rides.start"))
+        #expect(!report.notes.contains { $0.contains("invalid_credentials") })
+    }
+
+    /// Accounts of the users file that cannot sign in are named for what they usually are.
+    @Test func refusedSignInsGetAHint() {
+        let refused = LoadReport.OutcomeCount(operation: "auth.login", kind: "401 invalid_credentials", count: 15, expected: false)
+        let busy = LoadReport.OutcomeCount(operation: "auth.login", kind: "503 overloaded", count: 4, expected: true)
+        let hints = LoadReport.hints(for: [busy, refused])
+        #expect(hints.count == 1)
+        #expect(hints.first?.contains("refused 15 time(s) with invalid_credentials") == true)
+        #expect(hints.first?.contains("movr load init --fresh") == true)
+        #expect(LoadReport.hints(for: [busy]).isEmpty)
+        let elsewhere = LoadReport.OutcomeCount(operation: "users.me", kind: "401 invalid_credentials", count: 1, expected: false)
+        #expect(LoadReport.hints(for: [elsewhere]).isEmpty)
     }
 }
 
