@@ -76,15 +76,7 @@ struct JSONValueDecoder: Decoder {
             }
             if let result = decimal as? T { return result }
         }
-        if T.self == UUID.self {
-            // Foundation's own `init(from:)` parses with `sscanf`.
-            guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }
-            guard let uuid = UUIDText.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
-                                                        debugDescription: "Attempted to decode UUID from invalid UUID string."))
-            }
-            if let result = uuid as? T { return result }
-        }
+        if T.self == UUID.self, let result = try Self.uuid(value, at: codingPath) as? T { return result }
         if T.self == Data.self {
             guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath, found: value) }
             guard let data = Data(base64Encoded: text) else {
@@ -116,6 +108,16 @@ struct JSONValueDecoder: Decoder {
     static func string(_ value: JSONValue, at codingPath: @autoclosure () -> [any CodingKey]) throws -> String {
         guard case .string(let text) = value else { throw mismatch(String.self, at: codingPath(), found: value) }
         return text
+    }
+
+    /// Foundation's own `UUID.init(from:)` parses with `sscanf`; the same errors.
+    static func uuid(_ value: JSONValue, at codingPath: @autoclosure () -> [any CodingKey]) throws -> UUID {
+        guard case .string(let text) = value else { throw mismatch(UUID.self, at: codingPath(), found: value) }
+        guard let uuid = UUIDText.parse(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(),
+                                                    debugDescription: "Attempted to decode UUID from invalid UUID string."))
+        }
+        return uuid
     }
 
     static func bool(_ value: JSONValue, at codingPath: @autoclosure () -> [any CodingKey]) throws -> Bool {
@@ -271,14 +273,8 @@ struct JSONValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// scalars, convert here as scalars do, with the errors their own decoding would give;
     /// anything else gets a decoder of its own.
     private func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, forKey key: Key) throws -> T {
-        if T.self == UUID.self {
-            // What `decodeAny` does for a UUID, without the member's decoder.
-            guard case .string(let text) = value else { throw mismatch(T.self, at: codingPath + [key], found: value) }
-            guard let uuid = UUIDText.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key],
-                                                        debugDescription: "Attempted to decode UUID from invalid UUID string."))
-            }
-            if let result = uuid as? T { return result }
+        if T.self == UUID.self, let result = try JSONValueDecoder.uuid(value, at: codingPath + [key]) as? T {
+            return result
         }
         if T.self == Date.self {
             // `Date`'s own decoding (JSONDecoder's default strategy): a number of seconds since
@@ -364,21 +360,21 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     var isAtEnd: Bool { currentIndex >= elements.count }
 
     /// A decoder for the next element; only advances when `body` succeeds.
+    /// The error for asking past the last element.
+    private func tooFewElements(_ type: Any.Type) -> DecodingError {
+        .valueNotFound(type, .init(codingPath: codingPath + [JSONIndexKey(index: currentIndex)],
+                                   debugDescription: "Array has too few elements"))
+    }
+
     private mutating func next<T>(_ type: Any.Type, _ body: (JSONValueDecoder) throws -> T) throws -> T {
-        let key = JSONIndexKey(index: currentIndex)
-        guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "Array has too few elements"))
-        }
-        let result = try body(decoder.child(elements[currentIndex], key: key))
+        guard !isAtEnd else { throw tooFewElements(type) }
+        let result = try body(decoder.child(elements[currentIndex], key: JSONIndexKey(index: currentIndex)))
         currentIndex += 1
         return result
     }
 
     mutating func decodeNil() throws -> Bool {
-        guard !isAtEnd else {
-            throw DecodingError.valueNotFound(
-                Any?.self, .init(codingPath: codingPath + [JSONIndexKey(index: currentIndex)], debugDescription: "Array has too few elements"))
-        }
+        guard !isAtEnd else { throw tooFewElements(Any?.self) }
         if elements[currentIndex].isNull {
             currentIndex += 1
             return true
@@ -392,11 +388,8 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     /// without a decoder of its own; the same errors, at the element's coding path.
     private mutating func nextScalar<T>(_ type: T.Type,
                                         _ convert: (JSONValue, @autoclosure () -> [any CodingKey]) throws -> T) throws -> T {
+        guard !isAtEnd else { throw tooFewElements(type) }
         let index = currentIndex
-        guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [JSONIndexKey(index: index)],
-                                                          debugDescription: "Array has too few elements"))
-        }
         let result = try convert(elements[index], codingPath + [JSONIndexKey(index: index)])
         currentIndex += 1
         return result

@@ -83,15 +83,12 @@ public struct LoadReport: Codable, Sendable {
     /// What an error usually means, when the tool can tell: an account of the users file that
     /// cannot sign in is one this stack does not have (its file was made for another stack).
     static func hints(for outcomes: [OutcomeCount]) -> [String] {
-        var hints: [String] = []
-        if let refused = outcomes.first(where: {
+        guard let refused = outcomes.first(where: {
             !$0.expected && $0.operation == LoadOperation.authLogin.rawValue && $0.kind == "401 invalid_credentials"
-        }) {
-            hints.append("auth.login was refused \(refused.count) time(s) with invalid_credentials: accounts of the users "
-                + "file that this stack does not have (was the file made for another stack? `movr load init --fresh` "
-                + "starts a new one)")
-        }
-        return hints
+        }) else { return [] }
+        return ["auth.login was refused \(refused.count) time(s) with invalid_credentials: accounts of the users file "
+            + "that this stack does not have, or no longer has (was the file made for another stack? `movr load init "
+            + "--fresh` starts a new one)"]
     }
 
     /// The end-of-run table.
