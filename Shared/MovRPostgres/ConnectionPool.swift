@@ -5,10 +5,12 @@ import NIOPosix
 
 /// A bounded pool of `PostgresConnection`s: ``ConnectionPoolState`` decides, this class acts.
 ///
-/// Waiters are served first-in first-out and give up after `poolTimeoutSeconds` (a timer on an
-/// event loop, no task per waiter). Idle connections are health-checked without a round trip
-/// on checkout; connections returned broken or inside a transaction are discarded, and so are
-/// connections past their idle timeout or lifetime. The state sits behind a lock, not in an
+/// A caller that finds no idle connection waits in line, first-in first-out, and gives up after
+/// `poolTimeoutSeconds` (a timer on an event loop, no task per waiter); the pool opens
+/// connections for the line in the background, two at a time, and the first caller waiting gets
+/// whichever comes first, a connection given back or a new one. Idle connections are
+/// health-checked without a round trip on checkout; connections returned broken or inside a
+/// transaction are discarded, and so are connections past their idle timeout or lifetime. The state sits behind a lock, not in an
 /// actor, so a lease costs no hop to another executor.
 final class ConnectionPool: Sendable {
     /// Counters for tests and metrics.
@@ -17,22 +19,18 @@ final class ConnectionPool: Sendable {
         var idle: Int
         var waiting: Int
         var peakOpen: Int
+        var peakConnecting: Int
         var opened: Int
         var discarded: Int
     }
 
-    /// What a waiter is given: a connection, or the right to open one in a freed slot.
-    private enum Grant: Sendable {
-        case connection(PoolEntry)
-        case slot
-    }
-
-    private typealias Waiter = CheckedContinuation<Grant, any Error>
+    private typealias Waiter = CheckedContinuation<PoolEntry, any Error>
 
     private struct Locked: Sendable {
         var state: ConnectionPoolState<PoolEntry, Waiter>
         var nextConnectionID = 0
         var peakOpen = 0
+        var peakConnecting = 0
         var opened = 0
         var discarded = 0
     }
@@ -61,36 +59,31 @@ final class ConnectionPool: Sendable {
     var currentStatistics: Statistics {
         locked.withLockedValue { locked in
             Statistics(open: locked.state.reserved, idle: locked.state.idle.count, waiting: locked.state.waiters.count,
-                       peakOpen: locked.peakOpen, opened: locked.opened, discarded: locked.discarded)
+                       peakOpen: locked.peakOpen, peakConnecting: locked.peakConnecting, opened: locked.opened, discarded: locked.discarded)
         }
     }
 
     func lease() async throws -> PoolEntry {
         while true {
-            let grant = try await acquire()
-            switch grant {
-            case .connection(let entry):
-                if entry.connection.isReusableAtCheckout() { return entry }
-                discard(entry, reason: "unhealthy on checkout")
-            case .slot:
-                return try await openReserved()
-            }
+            let entry = try await acquire()
+            if entry.connection.isReusableAtCheckout() { return entry }
+            discard(entry, reason: "unhealthy on checkout")
         }
     }
 
     func release(_ entry: PoolEntry) {
         let reusable = entry.connection.isReusable()
         let action = locked.withLockedValue {
-            $0.state.release(entry, openedAt: entry.connection.openedAt, reusable: reusable, now: .now)
+            $0.state.release(entry, openedAt: entry.lifetimeStart, reusable: reusable, now: .now)
         }
         switch action {
         case .keep:
             break
         case .handOver(let waiter):
-            waiter.resume(returning: .connection(entry))
-        case .close(let waiter):
+            waiter.resume(returning: entry)
+        case .close(let open):
             closeDiscarded(entry, reason: reusable ? "lifetime over or pool closed" : "unhealthy on release")
-            waiter?.resume(returning: .slot)
+            if open { openForTheLine() }
         }
     }
 
@@ -109,57 +102,78 @@ final class ConnectionPool: Sendable {
         return Int64(min(seconds, 86_400 * 365) * 1000)
     }
 
-    private func acquire() async throws -> Grant {
+    private func acquire() async throws -> PoolEntry {
         var expired: [PoolEntry] = []
         // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
         // between the decision and the wait cannot be missed.
-        let grant: Grant = try await withCheckedThrowingContinuation { (continuation: Waiter) in
+        let entry: PoolEntry = try await withCheckedThrowingContinuation { (continuation: Waiter) in
             let action = locked.withLockedValue { $0.state.lease(now: .now, waiter: continuation, expired: &expired) }
             switch action {
             case .use(let connection):
-                continuation.resume(returning: .connection(connection))
-            case .open:
-                continuation.resume(returning: .slot)
+                continuation.resume(returning: connection)
             case .closed:
                 continuation.resume(throwing: PostgresError(code: .poolClosed))
-            case .wait(let id):
+            case .wait(let id, let open):
                 let timeout = TimeAmount.milliseconds(Self.milliseconds(configuration.poolTimeoutSeconds))
                 timerLoop.scheduleTask(in: timeout) { [self] in
                     let waiter = locked.withLockedValue { $0.state.removeWaiter(id: id) }
                     waiter?.resume(throwing: PostgresError(code: .poolTimeout))
                 }
+                if open { openForTheLine() }
             }
         }
         for connection in expired { closeDiscarded(connection, reason: "idle timeout or lifetime over") }
-        return grant
+        return entry
     }
 
-    /// Opens a connection for a slot already reserved in the state.
-    private func openReserved() async throws -> PoolEntry {
+    /// Opens a connection for a slot the state reserved, in the background: it goes to the
+    /// first caller still waiting (who may meanwhile have been given a connection that came
+    /// back), or idle. A failure goes to the first caller waiting (to all of them when the pool
+    /// holds no connection). Connect and authentication run on the thread pool.
+    private func openForTheLine() {
         let id = locked.withLockedValue { locked -> Int in
             locked.nextConnectionID += 1
+            locked.peakConnecting = max(locked.peakConnecting, locked.state.connecting)
             return locked.nextConnectionID
         }
-        do {
-            let connection = try await PostgresConnection.connect(
-                id: id, configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
-            locked.withLockedValue { locked in
-                locked.opened += 1
-                locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
+        // Detached: the opening belongs to the pool, not to the caller whose lease started it.
+        Task.detached { [self] in
+            let another: Bool
+            do {
+                let connection = try await PostgresConnection.connect(
+                    id: id, configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
+                let spread = Self.milliseconds(configuration.maxLifetimeSeconds) / 10
+                let entry = PoolEntry(connection: connection,
+                                      lifetimeStart: connection.openedAt + .milliseconds(Int64.random(in: 0...spread)))
+                let (action, openAnother) = locked.withLockedValue { locked in
+                    locked.opened += 1
+                    locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
+                    return locked.state.opened(entry, openedAt: entry.lifetimeStart, now: .now)
+                }
+                switch action {
+                case .handOver(let waiter): waiter.resume(returning: entry)
+                case .keep: break
+                case .close: await entry.connection.close()
+                }
+                another = openAnother
+            } catch {
+                let (failed, openAnother) = locked.withLockedValue { $0.state.openFailed() }
+                // With nobody waiting, nobody else reports it (unless the pool was closed).
+                if failed.isEmpty, (error as? PostgresError)?.code != .poolClosed {
+                    logger.warning("opening a pooled connection failed", metadata: ["error": "\(error)"])
+                }
+                for waiter in failed { waiter.resume(throwing: error) }
+                another = openAnother
             }
-            return PoolEntry(connection: connection)
-        } catch {
-            let waiter = locked.withLockedValue { $0.state.freeSlot() }
-            waiter?.resume(returning: .slot)
-            throw error
+            if another { openForTheLine() }
         }
     }
 
-    /// Drops a connection whose slot is still counted, passing the slot on.
+    /// Drops a leased connection; the line may get an opening in its place.
     private func discard(_ entry: PoolEntry, reason: String) {
-        let waiter = locked.withLockedValue { $0.state.freeSlot() }
+        let open = locked.withLockedValue { $0.state.retire() }
         closeDiscarded(entry, reason: reason)
-        waiter?.resume(returning: .slot)
+        if open { openForTheLine() }
     }
 
     /// Closes a connection whose slot the state has already freed.

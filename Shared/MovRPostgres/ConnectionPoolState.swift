@@ -1,12 +1,23 @@
 /// The decisions of a bounded connection pool, as a value with no IO: what to do when a
-/// connection is asked for, given back, fails to open, or a waiter gives up. The driver
-/// (``ConnectionPool``) performs the actions it returns; tests drive it directly.
+/// connection is asked for, given back, opened, or fails to open, or when a waiter gives up.
+/// The driver (``ConnectionPool``) performs the actions it returns; tests drive it directly.
 ///
-/// A connection handed out by ``lease(now:)`` is no longer in the state until ``release``:
-/// the state never hands the same connection to two holders.
+/// A connection handed out by ``lease(now:waiter:expired:)`` is no longer in the state until
+/// ``release(_:openedAt:reusable:now:)``: the state never hands the same connection to two
+/// holders.
+///
+/// A caller that finds no idle connection always waits in line; the pool opens connections for
+/// the line, at most ``Limits/maxConnecting`` at a time, and whichever comes first goes to the
+/// first caller waiting: a connection given back or a newly opened one. A statement takes a
+/// fraction of a millisecond and opening a connection several (a server process, password
+/// authentication), so after a lull a burst is served by the connections that come back while
+/// the pool grows a connection or two at a time, instead of every caller paying for an opening
+/// and a dozen openings competing for the CPU at once.
 struct ConnectionPoolState<Connection, Waiter> {
     struct Limits {
         var size: Int
+        /// Connections being opened at once.
+        var maxConnecting: Int = 2
         var idleTimeout: Duration
         var maxLifetime: Duration
     }
@@ -20,10 +31,9 @@ struct ConnectionPoolState<Connection, Waiter> {
     enum LeaseAction {
         /// Use this idle connection (the driver checks its health first).
         case use(Connection)
-        /// A slot was reserved: open a new connection.
-        case open
-        /// Saturated: wait (the waiter was queued under `id`).
-        case wait(id: Int)
+        /// Wait in line (queued under `id`); with `open`, a slot was reserved and the driver
+        /// opens a connection for the line (``opened(_:openedAt:now:)`` or ``openFailed()`` when done).
+        case wait(id: Int, open: Bool)
         case closed
     }
 
@@ -32,14 +42,25 @@ struct ConnectionPoolState<Connection, Waiter> {
         case handOver(Waiter)
         /// Kept idle.
         case keep
-        /// Close it; if a waiter is given, it may open a connection in the freed slot.
-        case close(grantSlotTo: Waiter?)
+        /// Close it; with `open`, open a connection for the line in its place.
+        case close(open: Bool)
+    }
+
+    enum OpenedAction {
+        /// Give the new connection to this waiter.
+        case handOver(Waiter)
+        /// Kept idle (nobody is waiting any more).
+        case keep
+        /// Close it: the pool was closed meanwhile.
+        case close
     }
 
     let limits: Limits
     private(set) var idle: [Idle] = []
     /// Open plus being-opened connections; never exceeds `limits.size`.
     private(set) var reserved = 0
+    /// Connections being opened; never exceeds `limits.maxConnecting`.
+    private(set) var connecting = 0
     private(set) var waiters: [(id: Int, waiter: Waiter)] = []
     private var nextWaiterID = 0
     private(set) var isClosed = false
@@ -61,20 +82,17 @@ struct ConnectionPoolState<Connection, Waiter> {
             }
             return .use(candidate.connection)
         }
-        if waiters.isEmpty, reserved < limits.size {
-            reserved += 1
-            return .open
-        }
         nextWaiterID += 1
         waiters.append((nextWaiterID, waiter()))
-        return .wait(id: nextWaiterID)
+        return .wait(id: nextWaiterID, open: reserveOpening())
     }
 
     /// A connection comes back; `reusable` is the driver's health check.
     mutating func release(_ connection: Connection, openedAt: ContinuousClock.Instant, reusable: Bool,
                           now: ContinuousClock.Instant) -> ReleaseAction {
         guard !isClosed, reusable, now - openedAt <= limits.maxLifetime else {
-            return .close(grantSlotTo: freeSlot())
+            reserved -= 1
+            return .close(open: reserveOpening())
         }
         if !waiters.isEmpty {
             return .handOver(waiters.removeFirst().waiter)
@@ -83,14 +101,44 @@ struct ConnectionPoolState<Connection, Waiter> {
         return .keep
     }
 
-    /// A leased or being-opened connection is gone (open failed, or it was unhealthy on
-    /// checkout); returns the waiter that may open one in its place.
-    mutating func freeSlot() -> Waiter? {
-        if !isClosed, !waiters.isEmpty {
-            return waiters.removeFirst().waiter  // the slot passes to the waiter
+    /// A connection the driver was opening is ready; its lifetime counts from `openedAt`.
+    /// `openAnother`: the line is still longer than the openings under way, so the driver opens
+    /// one more.
+    mutating func opened(_ connection: Connection, openedAt: ContinuousClock.Instant, now: ContinuousClock.Instant)
+        -> (action: OpenedAction, openAnother: Bool) {
+        connecting -= 1
+        guard !isClosed else {
+            reserved -= 1
+            return (.close, false)
         }
+        guard !waiters.isEmpty else {
+            idle.append(Idle(connection: connection, openedAt: openedAt, lastUsed: now))
+            return (.keep, false)
+        }
+        let waiter = waiters.removeFirst().waiter
+        return (.handOver(waiter), reserveOpening())
+    }
+
+    /// Opening a connection failed. The first waiter gets the error (as the caller that opened
+    /// it would); when the pool then holds no connection at all, none will come back to the
+    /// others, and they get it too. `openAnother` as in ``opened(_:openedAt:now:)``.
+    mutating func openFailed() -> (failed: [Waiter], openAnother: Bool) {
+        connecting -= 1
         reserved -= 1
-        return nil
+        guard !isClosed, !waiters.isEmpty else { return ([], false) }
+        var failed = [waiters.removeFirst().waiter]
+        if reserved == 0 {
+            failed += waiters.map(\.waiter)
+            waiters = []
+        }
+        return (failed, reserveOpening())
+    }
+
+    /// A leased connection is gone (unhealthy on checkout). Returns true when the driver opens
+    /// a connection for the line in its place.
+    mutating func retire() -> Bool {
+        reserved -= 1
+        return reserveOpening()
     }
 
     /// Removes waiter `id` if it is still queued (its deadline passed, or it was cancelled).
@@ -108,6 +156,16 @@ struct ConnectionPoolState<Connection, Waiter> {
         let waiting = waiters.map(\.waiter)
         waiters = []
         return (connections, waiting)
+    }
+
+    /// Reserves a slot for one more opening when the line is longer than the openings under
+    /// way and both limits allow it.
+    private mutating func reserveOpening() -> Bool {
+        guard !isClosed, waiters.count > connecting, reserved < limits.size,
+              connecting < limits.maxConnecting else { return false }
+        reserved += 1
+        connecting += 1
+        return true
     }
 }
 

@@ -38,16 +38,17 @@ public final class PostgresClient: Service, Sendable {
     /// Starts the threads (libpq's blocking connects and closes, the socket watcher), once
     /// (idempotent; nothing after ``shutdown()``).
     public func start() {
-        let start = state.withLockedValue { state -> Bool in
-            guard case .idle = state else { return false }
+        // The threads start under the lock: a caller that finds the client running must find
+        // its thread pool active too (concurrent first statements would otherwise fail as if
+        // the pool were closed).
+        state.withLockedValue { state in
+            guard case .idle = state else { return }
             state = .running
-            return true
-        }
-        guard start else { return }
-        threadPool.start()
-        let readiness = readiness
-        threadPool.submit { state in
-            if case .active = state { readiness.run() }
+            threadPool.start()
+            let readiness = readiness
+            threadPool.submit { state in
+                if case .active = state { readiness.run() }
+            }
         }
     }
 
@@ -106,7 +107,7 @@ public final class PostgresClient: Service, Sendable {
         get async {
             let stats = pool.currentStatistics
             return PoolStatistics(openConnections: stats.open, idleConnections: stats.idle, waiting: stats.waiting,
-                                  peakOpenConnections: stats.peakOpen, connectionsOpened: stats.opened,
+                                  peakOpenConnections: stats.peakOpen, peakConnecting: stats.peakConnecting, connectionsOpened: stats.opened,
                                   connectionsDiscarded: stats.discarded)
         }
     }
@@ -140,6 +141,8 @@ public struct PoolStatistics: Sendable, Hashable {
     public var idleConnections: Int
     public var waiting: Int
     public var peakOpenConnections: Int
+    /// The most connections ever being opened at once (at most two).
+    public var peakConnecting: Int
     public var connectionsOpened: Int
     public var connectionsDiscarded: Int
 }

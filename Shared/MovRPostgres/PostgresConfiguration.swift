@@ -20,10 +20,14 @@ public struct PostgresConfiguration: Sendable {
     public var dialect: SQLDialect
     /// Per-connection prepared-statement cache size; statements beyond it run unprepared.
     public var statementCacheCapacity: Int
-    /// An idle connection unused this long is closed when the pool next looks at it.
-    public var idleTimeoutSeconds: Double = 300
-    /// A connection older than this is closed when it comes back, so server-side state (and
-    /// a failover target chosen at connect time) does not live forever.
+    /// An idle connection unused this long is closed when the pool next looks at it. Long, so
+    /// the pool keeps the size its busiest moment needed through lulls: after a shorter one
+    /// (5 minutes until 2026-12-05) the next burst found most connections closed and waited
+    /// while new ones opened (a server process and password authentication each).
+    public var idleTimeoutSeconds: Double = 1800
+    /// A connection older than this (plus up to a tenth, at random per connection) is closed
+    /// when it comes back, so server-side state (and a failover target chosen at connect time)
+    /// does not live forever.
     public var maxLifetimeSeconds: Double = 3600
     /// Called (in the calling task) before every statement is sent: each is one round trip.
     /// Services count them per request against the round-trip budget (docs/API.md).

@@ -360,4 +360,13 @@ public final class PostgresConnection {
 /// randomized never-held-twice check) and a lease gives it back before it is handed on.
 struct PoolEntry: @unchecked Sendable {
     let connection: PostgresConnection
+    /// Where the connection's lifetime counts from (``ConnectionPoolState``): its opening plus
+    /// a random part of a tenth of the maximum lifetime, so connections opened together (a
+    /// burst) are not all retired, and reopened, together.
+    let lifetimeStart: ContinuousClock.Instant
+
+    init(connection: PostgresConnection, lifetimeStart: ContinuousClock.Instant? = nil) {
+        self.connection = connection
+        self.lifetimeStart = lifetimeStart ?? connection.openedAt
+    }
 }

@@ -2,7 +2,7 @@ import Testing
 
 @testable import MovRPostgres
 
-/// The pool's decisions without IO: connections and waiters are plain integers here.
+/// The pool's decisions without IO: connections and waiters are plain integers and strings here.
 @Suite struct ConnectionPoolStateTests {
     typealias State = ConnectionPoolState<Int, String>
     let t0 = ContinuousClock.now
@@ -11,105 +11,197 @@ import Testing
         State(limits: .init(size: size, idleTimeout: idle, maxLifetime: lifetime))
     }
 
-    @Test func opensUpToTheSizeThenQueuesWaitersInOrder() {
-        var state = makeState()
-        var expired: [Int] = []
-        guard case .open = state.lease(now: t0, waiter: "a", expired: &expired),
-              case .open = state.lease(now: t0, waiter: "b", expired: &expired),
-              case .wait(let first) = state.lease(now: t0, waiter: "c", expired: &expired),
-              case .wait(let second) = state.lease(now: t0, waiter: "d", expired: &expired)
-        else { Issue.record("unexpected lease actions"); return }
-        #expect(first < second && state.reserved == 2 && state.waiters.count == 2)
-        // Released connections go to the waiters, oldest first.
-        guard case .handOver("c") = state.release(1, openedAt: t0, reusable: true, now: t0),
-              case .handOver("d") = state.release(2, openedAt: t0, reusable: true, now: t0),
-              case .keep = state.release(1, openedAt: t0, reusable: true, now: t0)
-        else { Issue.record("unexpected release actions"); return }
-        #expect(state.idle.map(\.connection) == [1] && state.reserved == 2)
+    /// The lease's action as (waits, opens), or nil for `use`/`closed`.
+    func waiting(_ action: State.LeaseAction) -> (id: Int, open: Bool)? {
+        if case .wait(let id, let open) = action { (id, open) } else { nil }
     }
 
-    @Test func aBrokenConnectionPassesItsSlotToTheNextWaiter() {
+    @Test func aBurstOnAnEmptyPoolOpensTwoAtATimeAndServesTheLineInOrder() {
+        var state = makeState(size: 8)
+        var expired: [Int] = []
+        let actions = (0..<10).map { waiting(state.lease(now: t0, waiter: "w\($0)", expired: &expired)) }
+        #expect(actions.map { $0?.open } == [true, true] + Array(repeating: false, count: 8))
+        #expect(state.reserved == 2 && state.connecting == 2 && state.waiters.count == 10)
+        // The first connection opened goes to the first caller in line, and the pool opens
+        // another for the nine still waiting.
+        guard case (.handOver("w0"), true) = state.opened(1, openedAt: t0, now: t0) else {
+            Issue.record("the first opened connection should go to w0 and another opening start"); return
+        }
+        #expect(state.reserved == 3 && state.connecting == 2)
+        // A connection given back goes to the next in line before any new one is ready.
+        guard case .handOver("w1") = state.release(1, openedAt: t0, reusable: true, now: t0) else {
+            Issue.record("the released connection should go to w1"); return
+        }
+        guard case (.handOver("w2"), true) = state.opened(2, openedAt: t0, now: t0) else {
+            Issue.record("the second opened connection should go to w2"); return
+        }
+        #expect(state.reserved == 4 && state.connecting == 2 && state.waiters.map(\.waiter).first == "w3")
+    }
+
+    @Test func aConnectionOpenedForACallerWhoLeftGoesIdle() {
+        var state = makeState()
+        var expired: [Int] = []
+        guard let (id, open) = waiting(state.lease(now: t0, waiter: "a", expired: &expired)), open else {
+            Issue.record("expected a wait with an opening"); return
+        }
+        #expect(state.removeWaiter(id: id) == "a")  // its deadline passed
+        #expect(state.removeWaiter(id: id) == nil)  // a timeout racing a hand-over finds nothing
+        guard case (.keep, false) = state.opened(5, openedAt: t0, now: t0) else { Issue.record("expected keep"); return }
+        guard case .use(5) = state.lease(now: t0, waiter: "b", expired: &expired) else {
+            Issue.record("the idle connection should be used"); return
+        }
+        #expect(state.reserved == 1 && state.connecting == 0)
+    }
+
+    @Test func aBrokenConnectionIsReplacedForTheLine() {
         var state = makeState(size: 1)
         var expired: [Int] = []
         _ = state.lease(now: t0, waiter: "a", expired: &expired)
-        _ = state.lease(now: t0, waiter: "b", expired: &expired)
-        guard case .close(grantSlotTo: "b") = state.release(1, openedAt: t0, reusable: false, now: t0) else {
-            Issue.record("the waiter should get the slot"); return
+        _ = state.opened(1, openedAt: t0, now: t0)
+        #expect(waiting(state.lease(now: t0, waiter: "b", expired: &expired))?.open == false)  // at the size
+        guard case .close(open: true) = state.release(1, openedAt: t0, reusable: false, now: t0) else {
+            Issue.record("the broken connection should close and one open in its place"); return
         }
-        #expect(state.reserved == 1)  // the slot moved to "b", which opens a connection
-        #expect(state.freeSlot() == nil && state.reserved == 0)  // ...and whose open failed
+        guard case (.handOver("b"), false) = state.opened(2, openedAt: t0, now: t0) else { Issue.record("b should get it"); return }
+        // Unhealthy on checkout: retired, and with nobody waiting nothing opens.
+        #expect(state.retire() == false && state.reserved == 0)
+    }
+
+    @Test func aFailedOpeningFailsTheFirstInLineAndEveryoneWhenNothingIsOpen() {
+        var state = makeState(size: 2)
+        var expired: [Int] = []
+        _ = state.lease(now: t0, waiter: "held", expired: &expired)
+        _ = state.opened(1, openedAt: t0, now: t0)
+        #expect(waiting(state.lease(now: t0, waiter: "a", expired: &expired))?.open == true)
+        #expect(waiting(state.lease(now: t0, waiter: "b", expired: &expired))?.open == false)
+        // "held" still has a connection that will come back: only "a" fails, and another
+        // opening starts for "b".
+        let first = state.openFailed()
+        #expect(first.failed == ["a"] && first.openAnother)
+        #expect(state.reserved == 2 && state.connecting == 1)
+        guard case .close(open: false) = state.release(1, openedAt: t0, reusable: false, now: t0) else {
+            Issue.record("expected the broken connection to close"); return
+        }
+        // Nothing else open or being opened: when this opening fails too, "b" gets the error.
+        let second = state.openFailed()
+        #expect(second.failed == ["b"] && !second.openAnother && state.reserved == 0)
+
+        // A pool of one: "y" waits behind the opening for "x"; when it fails, nothing will
+        // come back to "y" either, and both get the error.
+        var single = makeState(size: 1)
+        _ = single.lease(now: t0, waiter: "x", expired: &expired)
+        #expect(waiting(single.lease(now: t0, waiter: "y", expired: &expired))?.open == false)
+        let both = single.openFailed()
+        #expect(both.failed == ["x", "y"] && !both.openAnother && single.reserved == 0)
     }
 
     @Test func idleAndOldConnectionsAreRetired() {
         var state = makeState(size: 2, idle: .seconds(10), lifetime: .seconds(100))
         var expired: [Int] = []
         _ = state.lease(now: t0, waiter: "a", expired: &expired)
+        _ = state.opened(7, openedAt: t0, now: t0)
         #expect({ if case .keep = state.release(7, openedAt: t0, reusable: true, now: t0) { true } else { false } }())
-        // Idle past its timeout: closed on the next lease, which opens a fresh one instead.
-        guard case .open = state.lease(now: t0 + .seconds(11), waiter: "b", expired: &expired) else {
-            Issue.record("expected a new connection"); return
-        }
+        // Idle past its timeout: closed on the next lease, which waits for a fresh one.
+        #expect(waiting(state.lease(now: t0 + .seconds(11), waiter: "b", expired: &expired))?.open == true)
         #expect(expired == [7] && state.reserved == 1)
+        _ = state.opened(8, openedAt: t0, now: t0)
         // Past its lifetime: closed when it comes back, even if healthy.
-        guard case .close(grantSlotTo: nil) = state.release(8, openedAt: t0, reusable: true, now: t0 + .seconds(101)) else {
+        guard case .close(open: false) = state.release(8, openedAt: t0, reusable: true, now: t0 + .seconds(101)) else {
             Issue.record("expected the old connection to close"); return
         }
         #expect(state.reserved == 0)
     }
 
-    @Test func waitersCanGiveUpAndClosingFailsTheRest() {
+    @Test func closingFailsTheLineAndClosesWhatComesBackOrOpens() {
         var state = makeState(size: 1)
         var expired: [Int] = []
         _ = state.lease(now: t0, waiter: "a", expired: &expired)
-        guard case .wait(let id) = state.lease(now: t0, waiter: "b", expired: &expired),
-              case .wait = state.lease(now: t0, waiter: "c", expired: &expired)
-        else { Issue.record("expected waiters"); return }
-        #expect(state.removeWaiter(id: id) == "b")
-        #expect(state.removeWaiter(id: id) == nil)  // a timeout racing a hand-over finds nothing
+        _ = state.opened(1, openedAt: t0, now: t0)
+        _ = state.lease(now: t0, waiter: "b", expired: &expired)
         let (idle, waiters) = state.close()
-        #expect(idle.isEmpty && waiters == ["c"])
+        #expect(idle.isEmpty && waiters == ["b"])
         #expect({ if case .closed = state.lease(now: t0, waiter: "d", expired: &expired) { true } else { false } }())
-        guard case .close = state.release(1, openedAt: t0, reusable: true, now: t0) else {
+        guard case .close(open: false) = state.release(1, openedAt: t0, reusable: true, now: t0) else {
             Issue.record("connections coming back after close are closed"); return
         }
+        var other = makeState()
+        _ = other.lease(now: t0, waiter: "a", expired: &expired)
+        _ = other.close()
+        guard case (.close, false) = other.opened(2, openedAt: t0, now: t0) else { Issue.record("an opening after close closes"); return }
+        #expect(other.reserved == 0 && other.connecting == 0)
     }
 
-    /// Random leases and releases: a connection is never held twice, and the count of slots
-    /// always equals held + idle + slots being opened.
-    @Test func neverHandsOutAConnectionTwice() {
-        var state = makeState(size: 3)
+    /// Random leases, releases, openings, failures and waiters giving up: a connection is never
+    /// held twice; the line is served in order; the slots always add up (held + idle + being
+    /// opened); and nobody waits while the pool could open a connection for them.
+    @Test func neverHandsOutAConnectionTwiceAndNeverLeavesTheLineStranded() {
+        let size = 3
+        var state = makeState(size: size)
         var held: Set<Int> = []
-        var pendingOpens = 0
+        var openings = 0
         var nextConnection = 0
-        var waiting: [String] = []
+        var line: [(id: Int, name: String)] = []
         var generator = SystemRandomNumberGenerator()
-        for step in 0..<5000 {
+        func serve(_ name: String, _ connection: Int) {
+            #expect(line.first?.name == name)
+            line.removeFirst()
+            #expect(!held.contains(connection))
+            held.insert(connection)
+        }
+        for step in 0..<20_000 {
             var expired: [Int] = []
-            if Bool.random(using: &generator) || held.isEmpty {
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<4:
                 switch state.lease(now: t0, waiter: "w\(step)", expired: &expired) {
                 case .use(let connection):
                     #expect(!held.contains(connection)); held.insert(connection)
-                case .open: pendingOpens += 1
-                case .wait: waiting.append("w\(step)")
+                case .wait(let id, let open):
+                    line.append((id, "w\(step)"))
+                    if open { openings += 1 }
                 case .closed: Issue.record("not closed")
                 }
-            } else if pendingOpens > 0, Bool.random(using: &generator) {
-                pendingOpens -= 1
-                nextConnection += 1
-                held.insert(nextConnection)
-            } else if let connection = held.randomElement(using: &generator) {
+            case 4..<6 where openings > 0:
+                openings -= 1
+                if Int.random(in: 0..<8, using: &generator) == 0 {
+                    let (failed, another) = state.openFailed()
+                    for name in failed {
+                        #expect(line.first?.name == name); line.removeFirst()
+                    }
+                    if another { openings += 1 }
+                } else {
+                    nextConnection += 1
+                    let (action, another) = state.opened(nextConnection, openedAt: t0, now: t0)
+                    switch action {
+                    case .handOver(let name): serve(name, nextConnection)
+                    case .keep: #expect(line.isEmpty)
+                    case .close: Issue.record("not closed")
+                    }
+                    if another { openings += 1 }
+                }
+            case 6 where !line.isEmpty:
+                let leaving = line.remove(at: Int.random(in: 0..<line.count, using: &generator))
+                #expect(state.removeWaiter(id: leaving.id) == leaving.name)
+            default:
+                guard let connection = held.randomElement(using: &generator) else { continue }
                 held.remove(connection)
-                switch state.release(connection, openedAt: t0, reusable: Int.random(in: 0..<10, using: &generator) > 0, now: t0) {
-                case .handOver(let waiter):
-                    #expect(waiting.first == waiter); waiting.removeFirst(); held.insert(connection)
-                case .keep: break
-                case .close(let waiter):
-                    if let waiter { #expect(waiting.first == waiter); waiting.removeFirst(); pendingOpens += 1 }
+                let reusable = Int.random(in: 0..<10, using: &generator) > 0
+                switch state.release(connection, openedAt: t0, reusable: reusable, now: t0) {
+                case .handOver(let name): serve(name, connection)
+                case .keep: #expect(line.isEmpty)
+                case .close(let open): if open { openings += 1 }
                 }
             }
-            #expect(state.reserved == held.count + state.idle.count + pendingOpens)
-            #expect(state.reserved <= 3)
+            #expect(state.reserved == held.count + state.idle.count + openings)
+            #expect(state.connecting == openings && openings <= 2 && state.reserved <= size)
+            #expect(state.waiters.map(\.waiter) == line.map(\.name))
             #expect(Set(state.idle.map(\.connection)).isDisjoint(with: held))
+            // Liveness: a caller waits only while a connection is on its way to it (one being
+            // opened for it, or one held that will come back).
+            if !line.isEmpty {
+                #expect(state.idle.isEmpty)
+                #expect(openings >= line.count || state.reserved == size || openings == 2 || !held.isEmpty)
+                #expect(openings > 0 || !held.isEmpty)
+            }
         }
     }
 }

@@ -111,9 +111,20 @@ import Testing
         let applicationName = TestPostgres.uniqueName(prefix: "nothread")
         let key = Int.random(in: 1..<Int(Int32.max))
         try await TestPostgres.withClient(poolSize: 4, applicationName: applicationName) { client in
-            // Open all four connections first: opening does block a pool thread.
+            // Open all four connections first: opening does block a pool thread. Each task holds
+            // its connection until four are open, so none is handed on to another in line.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 { group.addTask { _ = try await client.query("SELECT 1") } }
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            _ = try await connection.query("SELECT 1")
+                            let deadline = ContinuousClock.now + .seconds(30)
+                            while await client.poolStatistics.connectionsOpened < 4, ContinuousClock.now < deadline {
+                                try await Task.sleep(for: .milliseconds(10))
+                            }
+                        }
+                    }
+                }
                 try await group.waitForAll()
             }
             #expect(await client.poolStatistics.openConnections == 4)

@@ -33,11 +33,71 @@ import Testing
         }
     }
 
+    /// A burst on an empty pool: everyone is served, the pool opens at most two connections at
+    /// a time (the rest of the line is served by connections given back), and no more than its size.
+    @Test func aBurstOnAnEmptyPoolOpensTwoConnectionsAtATime() async throws {
+        try await TestPostgres.withClient(poolSize: 8, applicationName: TestPostgres.uniqueName(prefix: "burst")) { client in
+            let answers = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await client.query("SELECT 1 AS one").first?["one"] == "1" }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(answers.count == 40 && answers.allSatisfy { $0 })
+            // Openings started for the line may finish after it was served: they end idle.
+            var stats = await client.poolStatistics
+            let deadline = ContinuousClock.now + .seconds(10)
+            while stats.openConnections != stats.idleConnections, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                stats = await client.poolStatistics
+            }
+            #expect((1...2).contains(stats.peakConnecting), "\(stats)")
+            #expect(stats.peakOpenConnections <= 8 && stats.connectionsOpened <= 8, "\(stats)")
+            #expect(stats.waiting == 0 && stats.openConnections == stats.idleConnections, "\(stats)")
+        }
+    }
+
+    /// Nothing to connect to: every caller of a burst gets the connection error, none waits
+    /// for the pool's timeout.
+    @Test func aBurstAgainstAnUnreachableServerFailsEveryCallerWithTheConnectError() async throws {
+        var configuration = PostgresConfiguration(url: "postgresql://movr@127.0.0.1:1/none?connect_timeout=2")
+        configuration.poolSize = 2
+        configuration.poolTimeoutSeconds = 20
+        let client = PostgresClient(configuration: configuration, logger: TestPostgres.logger)
+        let started = ContinuousClock.now
+        let codes = await withTaskGroup(of: PostgresError.Code?.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do {
+                        _ = try await client.query("SELECT 1")
+                        return nil
+                    } catch {
+                        return (error as? PostgresError)?.code
+                    }
+                }
+            }
+            return await group.reduce(into: [PostgresError.Code?]()) { $0.append($1) }
+        }
+        #expect(codes.count == 6 && codes.allSatisfy { $0 == .connectionFailed }, "\(codes)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let stats = await client.poolStatistics
+        #expect(stats.openConnections == 0 && stats.waiting == 0 && stats.peakConnecting <= 2, "\(stats)")
+        await client.shutdown()
+    }
+
     @Test func waitersTimeOutWhenThePoolStaysBusy() async throws {
         let url = try await TestPostgres.createDatabase()
         let client = PostgresClient(
             configuration: PostgresConfiguration(url: url, poolSize: 1, poolTimeoutSeconds: 0.2),
             logger: TestPostgres.logger)
+        // Opening the first connection may take longer than the timeout on a loaded machine: the
+        // caller gives up, the opening goes on and the connection is kept idle for the next one.
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = await client.ping()
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(ready)
         try await client.withConnection { _ in
             let error = await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
             #expect(error?.code == .poolTimeout)

@@ -127,7 +127,7 @@ extension LocalStack {
             let slot = Self.replicationSlot(for: region)
             let standby = LocalPostgresCluster(dataDirectory: "\(directory)/replicas/\(region)",
                                                port: cluster.port + 1 + index, passwordFile: cluster.passwordFile,
-                                               settings: ["hot_standby_feedback": "on"])
+                                               settings: LocalStack.databaseSettings.merging(["hot_standby_feedback": "on"]) { $1 })
             // A standby left running by an earlier `movr up`, and its slot, are replaced.
             if standby.isInitialized, await standby.isRunning { try? await standby.stop() }
             _ = try await admin.query(

@@ -64,6 +64,12 @@ public struct LocalStack: Sendable {
 
     public static let serviceOrder: [ServiceIdentity] = [.users, .vehicles, .rides, .gateway]
 
+    /// `postgresql.conf` of the stack's server and its standbys (a hot standby refuses to run
+    /// with fewer connections than its primary). Every region's three services use this one
+    /// server, each pool keeping up to `--db-pool-size` (8) connections through lulls: 96 with
+    /// four regions, beside `movr`'s own and a benchmark's pgbench clients (16).
+    static let databaseSettings = ["max_connections": "200"]
+
     static func port(base: Int, regionIndex: Int, identity: ServiceIdentity) -> Int {
         let offset: Int
         switch identity {
@@ -96,7 +102,8 @@ public struct LocalStack: Sendable {
         let postgresPort = options.postgresPort ?? options.portBase + 100
         let secrets = try Self.createDatabasePasswords(directory: directory)
         let cluster = LocalPostgresCluster(dataDirectory: "\(directory)/pgdata", port: postgresPort,
-                                           passwordFile: secrets.superuserFile, socketDirectory: nil)
+                                           passwordFile: secrets.superuserFile, socketDirectory: nil,
+                                           settings: Self.databaseSettings)
         try await cluster.initialize()
         // A previous `movr up` that died without stopping its database left it running.
         if await cluster.isRunning { try await cluster.stop() }
