@@ -220,21 +220,34 @@ public final class RPCClient: Sendable {
     /// Opens connections until `count` are idle in the pool (at most `maxConnections` open),
     /// each with its TLS handshake done and one `GET /healthz` answered, so the calls that follow
     /// pay for none: a load generator warms its connections before its clock starts, as pgbench
-    /// and wrk connect before they measure. Returns how many are idle and ready; connections
-    /// that fail are not counted (the calls that follow open their own).
+    /// and wrk connect before they measure. Idle connections that a call would no longer reuse
+    /// (closed, or idle past the idle timeout) are closed first and replaced. Returns how many
+    /// are idle and ready; connections that fail are not counted (the calls that follow open
+    /// their own).
     @discardableResult
     public func warm(connections count: Int, deadline: ContinuousClock.Instant) async -> Int {
         let now = ContinuousClock.now
-        let reserved = pool.withLockedValue { state -> Int in
-            guard !state.closed else { return 0 }
-            let fresh = state.idle.filter { $0.channel.isActive && now - $0.lastUsed < configuration.idleTimeout }.count
-            let wanted = min(count - fresh, configuration.maxConnections - state.open)
-            guard wanted > 0 else { return 0 }
+        let (reserved, stale) = pool.withLockedValue { state -> (Int, [PooledConnection]) in
+            guard !state.closed else { return (0, []) }
+            // Stale ones would still count against `maxConnections` and leave nothing to open:
+            // the run that follows would close them and pay for its handshakes on the clock.
+            var stale: [PooledConnection] = []
+            state.idle.removeAll { connection in
+                guard !connection.channel.isActive || now - connection.lastUsed >= configuration.idleTimeout else {
+                    return false
+                }
+                stale.append(connection)
+                return true
+            }
+            state.open -= stale.count
+            let wanted = min(count - state.idle.count, configuration.maxConnections - state.open)
+            guard wanted > 0 else { return (0, stale) }
             // Before any load: opened all at once, not `maxConcurrentConnects` at a time.
             state.open += wanted
             for _ in 0..<wanted { state.startConnecting() }
-            return wanted
+            return (wanted, stale)
         }
+        for connection in stale { connection.channel.close(promise: nil) }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<reserved {
                 group.addTask {

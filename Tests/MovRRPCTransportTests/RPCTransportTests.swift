@@ -133,6 +133,27 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// Warming after a lull longer than the idle timeout: the stale connections (which calls
+    /// would drop) are closed and replaced before the clock starts, not on it.
+    @Test func warmReplacesConnectionsIdlePastTheTimeout() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port) { configuration in
+            configuration.idleTimeout = .seconds(1)
+            configuration.maxConnections = 3
+        }
+        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(client.poolStatistics.connectsStarted == 6, "\(client.poolStatistics)")
+        #expect(client.poolStatistics.open == 3 && client.poolStatistics.idle == 3, "\(client.poolStatistics)")
+        // Calls right after take the fresh ones.
+        for _ in 0..<3 { _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions()) }
+        #expect(client.poolStatistics.connectsStarted == 6, "\(client.poolStatistics)")
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
     @Test func aBurstOpensConnectionsAFewHandshakesAtATime() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
