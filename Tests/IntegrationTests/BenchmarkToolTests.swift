@@ -55,8 +55,8 @@ import Testing
                 "no floor row: \(String(describing: floorRow))")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
         let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        #expect(halfRate.count == 1 && cells.count == 12, "no 50 % sweep row: \(halfRate)")
-        if cells.count == 12 {
+        #expect(halfRate.count == 1 && cells.count == 13, "no 50 % sweep row: \(halfRate)")
+        if cells.count == 13 {
             #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
             // gateway / vehicles / postgres / load engine, each a figure
             let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -65,6 +65,9 @@ import Testing
             let sqlCPU = cells[11].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
             #expect(sqlCPU.count == 2 && sqlCPU.allSatisfy { (Double($0.replacingOccurrences(of: " ", with: "")) ?? 0) > 0 },
                     "no CPU per transaction of pgbench's run at the sweep's rate: \(halfRate)")
+            // requests over 5 ms: all / in the first second / tenths holding any, whole numbers
+            let slow = cells[12].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(slow.count == 3 && slow[1] <= slow[0] && slow[2] <= slow[0], "no tail profile at the sweep's rate: \(halfRate)")
         }
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }

@@ -188,6 +188,46 @@ import Testing
     }
 
     /// Accounts of the users file that cannot sign in are named for what they usually are.
+    /// Requests over the threshold are counted per tenth of a second of their intended send
+    /// time; faster ones, and requests with no place in the run, are not.
+    @Test func slowRequestsAreCountedPerTenthOfASecond() {
+        let recorder = LoadRecorder(slowThreshold: .milliseconds(5))
+        let step = LoadStep(.vehiclesList, .success)
+        recorder.record(step, latency: .milliseconds(2), offset: .milliseconds(50))  // fast
+        recorder.record(step, latency: .milliseconds(9), offset: .milliseconds(50))  // tenth 0
+        recorder.record(step, latency: .milliseconds(30), offset: .milliseconds(1230))  // tenth 12
+        recorder.record(step, latency: .milliseconds(30), offset: .milliseconds(1299))  // tenth 12
+        recorder.record(step, latency: .milliseconds(30))  // no offset
+        recorder.record(step, latency: .milliseconds(30), offset: .milliseconds(-3))  // before the start
+        var configuration = LoadConfiguration(duration: 2, concurrency: 1, rate: 10)
+        configuration.slowThresholdMs = 5
+        let report = LoadReport(recorder: recorder, configuration: configuration, start: Date(), elapsed: .seconds(2),
+                                unsent: 0, scheduled: 20, notes: [])
+        #expect(report.slowByTenth == [1] + Array(repeating: 0, count: 11) + [2])
+        #expect(report.totals.count == 6)
+        configuration.slowThresholdMs = nil
+        let uncounted = LoadReport(recorder: LoadRecorder(), configuration: configuration, start: Date(),
+                                   elapsed: .seconds(2), unsent: 0, scheduled: 20, notes: [])
+        #expect(uncounted.slowByTenth == nil)
+        // The bench's summary of a point: all, those of the first second, tenths holding any.
+        let point = BenchResults.SweepPoint(label: "50%", rate: 10, achieved: 10, p50Ms: 1, p99Ms: 30, maxMs: 30,
+                                            errors: 0, late: 0, unsent: 0, slowByTenth: report.slowByTenth)
+        #expect(point.slowSummary == "3 / 1 / 2")
+    }
+
+    /// The engine places each request by its intended send time: in an open-model run whose
+    /// every request is slow, each tenth of a second holds the requests due in it.
+    @Test func anOpenModelRunCountsItsSlowRequestsWhereTheyWereDue() async throws {
+        var configuration = LoadConfiguration(duration: 1, concurrency: 4, rate: 40)
+        configuration.slowThresholdMs = 5
+        let report = await Self.healthyRun({
+            await LoadGenerator.run(configuration, workload: FixedDelay(delay: .milliseconds(20)))
+        }) { $0.totals.count >= 38 }
+        let tenths = try #require(report.slowByTenth)
+        #expect(tenths.reduce(0, +) == report.totals.count, "\(tenths)")
+        #expect(tenths.count == 10 && tenths.allSatisfy { (3...5).contains($0) }, "\(tenths)")
+    }
+
     @Test func refusedSignInsGetAHint() {
         let refused = LoadReport.OutcomeCount(operation: "auth.login", kind: "401 invalid_credentials", count: 15, expected: false)
         let busy = LoadReport.OutcomeCount(operation: "auth.login", kind: "503 overloaded", count: 4, expected: true)

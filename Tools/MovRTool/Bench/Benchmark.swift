@@ -176,6 +176,7 @@ public struct Benchmark: Sendable {
                 var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,
                                                       rate: rate)
                 configuration.mix = "vehicles.list=1"
+                configuration.slowThresholdMs = BenchResults.sweepSlowMs
                 let before = processes.cpuTicks()
                 let report = await LoadGenerator.run(configuration, workload: workload)
                 var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
@@ -240,7 +241,8 @@ public struct Benchmark: Sendable {
         let stats = report.operation(operation)
         return BenchResults.SweepPoint(label: label, rate: rate, achieved: stats?.opsPerSecond ?? 0,
                                        p50Ms: stats?.p50Ms ?? 0, p99Ms: stats?.p99Ms ?? 0, maxMs: stats?.maxMs ?? 0,
-                                       errors: stats?.errors ?? 0, late: report.totals.late, unsent: report.totals.unsent)
+                                       errors: stats?.errors ?? 0, late: report.totals.late, unsent: report.totals.unsent,
+                                       slowByTenth: report.slowByTenth)
     }
 
     func databaseURL(_ url: String, _ name: String) -> String {

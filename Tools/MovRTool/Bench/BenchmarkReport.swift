@@ -171,10 +171,10 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[4])")
         out.append("")
-        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), and of the load engine itself (this process: it shares the two cores with what it measures; its connections are opened before its clock starts, as pgbench's and wrk's are), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way.")
+        out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), and of the load engine itself (this process: it shares the two cores with what it measures; its connections are opened before its clock starts, as pgbench's and wrk's are), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way. Last, where the tail lies: the requests slower than \(f(BenchResults.sweepSlowMs, 0)) ms (the list's target at half load), those of them meant for the run's first second, and how many tenths of a second of the run hold any (a slow start shows in the second figure, short episodes in the third).")
         out.append("")
-        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres / load engine (µs) | SQL alone: CPU postgres / pgbench (µs) |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres / load engine (µs) | SQL alone: CPU postgres / pgbench (µs) | over \(f(BenchResults.sweepSlowMs, 0)) ms: all / first s / tenths |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for point in sweep {
             let cpu = point.cpuMicros.map { cpu in
                 ["gateway", "vehicles", "postgres", "client"].map { f(cpu[$0], 0) }.joined(separator: " / ")
@@ -182,7 +182,7 @@ extension BenchResults {
             let sqlCPU = point.sqlCPUMicros.map { cpu in
                 ["postgres", "pgbench"].map { f(cpu[$0], 0) }.joined(separator: " / ")
             } ?? "–"
-            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) | \(sqlCPU) |")
+            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) | \(sqlCPU) | \(point.slowSummary) |")
         }
         out.append("")
 

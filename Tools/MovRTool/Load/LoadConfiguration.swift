@@ -8,6 +8,10 @@ public struct LoadConfiguration: Codable, Sendable {
     public var rate: Double?
     /// Open model: a request sent later than this after its intended time counts as late.
     public var lateThresholdMs: Double = 10
+    /// Requests slower than this are counted per tenth of a second of their intended send time
+    /// (``LoadReport/slowByTenth``): where a run's tail lies, at its start or in episodes.
+    /// nil: not counted.
+    public var slowThresholdMs: Double?
     /// The operation mix (`--mix` syntax), recorded in the report.
     public var mix: String = LoadMix.standard.description
     /// Cities the run covers, recorded in the report.

@@ -21,7 +21,8 @@ public enum LoadGenerator {
                                             timeline: LoadTimeline? = nil,
                                             progress: (@Sendable (Progress) -> Void)? = nil) async -> LoadReport {
         await workload.prepare(concurrency: max(1, configuration.concurrency))
-        let recorder = LoadRecorder()
+        let threshold = configuration.slowThresholdMs.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+        let recorder = LoadRecorder(slowThreshold: threshold.map { .nanoseconds(Int64(min($0, 1e9) * 1e6)) })
         let startDate = Date()
         let schedule = LoadSchedule(duration: .nanoseconds(Int64(configuration.duration * 1e9)), rate: configuration.rate)
         let lateThreshold = Duration.nanoseconds(Int64(configuration.lateThresholdMs * 1e6))
@@ -70,7 +71,8 @@ public enum LoadGenerator {
             }
             let sent = Date()
             let step = await worker.step()
-            recorder.record(step, latency: ContinuousClock.now - origin, late: late)
+            recorder.record(step, latency: ContinuousClock.now - origin, late: late,
+                            offset: schedule.start.map { origin - $0 })
             timeline?.record(step, sent: sent, finished: Date())
         }
         await worker.finish()

@@ -22,6 +22,8 @@ public final class LoadRecorder: Sendable {
         var errors = 0
         var expected = 0
         var late = 0
+        /// Requests slower than the threshold, per tenth of a second from the run's start.
+        var slowByTenth: [Int] = []
     }
 
     struct OutcomeKey: Hashable, Sendable {
@@ -31,13 +33,28 @@ public final class LoadRecorder: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let slowThreshold: Duration?
 
-    public init() {}
+    /// `slowThreshold`: count requests slower than this per tenth of a second (nil: none).
+    public init(slowThreshold: Duration? = nil) {
+        self.slowThreshold = slowThreshold
+    }
 
-    /// Records a request that took `latency` (from its intended send time in the open model).
-    public func record(_ step: LoadStep, latency: Duration, late: Bool = false) {
+    /// Records a request that took `latency` (from its intended send time in the open model),
+    /// meant to be sent `offset` after the run's start.
+    public func record(_ step: LoadStep, latency: Duration, late: Bool = false, offset: Duration? = nil) {
         let micros = UInt64(clamping: max(1, latency.inMicroseconds))
+        var tenth: Int?
+        if let slowThreshold, latency > slowThreshold, let offset, offset >= .zero {
+            tenth = Int(min(offset.inMicroseconds / 100_000, 36_000))  // at most an hour of tenths
+        }
         state.withLockedValue { state in
+            if let tenth {
+                if state.slowByTenth.count <= tenth {
+                    state.slowByTenth.append(contentsOf: repeatElement(0, count: tenth + 1 - state.slowByTenth.count))
+                }
+                state.slowByTenth[tenth] += 1
+            }
             // In place: a copy of the tally taken out of the dictionary would share the
             // histogram's counts, and recording into it would copy all of them (~240 KB) per request.
             _ = state.operations[step.operation, default: Tally()].histogram.record(min(micros, Self.highestMicroseconds))

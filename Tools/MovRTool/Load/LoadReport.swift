@@ -46,6 +46,9 @@ public struct LoadReport: Codable, Sendable {
     public var outcomes: [OutcomeCount]
     public var totals: Totals
     public var notes: [String]
+    /// With ``LoadConfiguration/slowThresholdMs``: the requests slower than it, per tenth of a
+    /// second of their intended send time from the run's start (trailing quiet tenths omitted).
+    public var slowByTenth: [Int]?
 
     public func operation(_ operation: LoadOperation) -> OperationStats? {
         operations.first { $0.operation == operation.rawValue }
@@ -78,6 +81,7 @@ public struct LoadReport: Codable, Sendable {
         elapsedSeconds = seconds
         self.configuration = configuration
         self.notes = notes + Self.hints(for: outcomes)
+        slowByTenth = configuration.slowThresholdMs == nil ? nil : state.slowByTenth
     }
 
     /// What an error usually means, when the tool can tell: an account of the users file that
