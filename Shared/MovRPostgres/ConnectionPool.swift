@@ -10,8 +10,8 @@ import NIOPosix
 /// connections for the line in the background, two at a time, and the first caller waiting gets
 /// whichever comes first, a connection given back or a new one. Idle connections are
 /// health-checked without a round trip on checkout; connections returned broken or inside a
-/// transaction are discarded, and so are connections past their idle timeout or lifetime. The state sits behind a lock, not in an
-/// actor, so a lease costs no hop to another executor.
+/// transaction are discarded, and so are connections past their idle timeout or lifetime. The
+/// state sits behind a lock, not in an actor, so a lease costs no hop to another executor.
 final class ConnectionPool: Sendable {
     /// Counters for tests and metrics.
     struct Statistics: Sendable {

@@ -107,8 +107,8 @@ public final class PostgresClient: Service, Sendable {
         get async {
             let stats = pool.currentStatistics
             return PoolStatistics(openConnections: stats.open, idleConnections: stats.idle, waiting: stats.waiting,
-                                  peakOpenConnections: stats.peakOpen, peakConnecting: stats.peakConnecting, connectionsOpened: stats.opened,
-                                  connectionsDiscarded: stats.discarded)
+                                  peakOpenConnections: stats.peakOpen, peakConnecting: stats.peakConnecting,
+                                  connectionsOpened: stats.opened, connectionsDiscarded: stats.discarded)
         }
     }
 
