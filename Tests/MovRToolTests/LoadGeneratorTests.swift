@@ -187,7 +187,6 @@ import Testing
         #expect(!report.notes.contains { $0.contains("invalid_credentials") })
     }
 
-    /// Accounts of the users file that cannot sign in are named for what they usually are.
     /// Requests over the threshold are counted per tenth of a second of their intended send
     /// time; faster ones, and requests with no place in the run, are not.
     @Test func slowRequestsAreCountedPerTenthOfASecond() {
@@ -228,6 +227,7 @@ import Testing
         #expect(tenths.count == 10 && tenths.allSatisfy { (3...5).contains($0) }, "\(tenths)")
     }
 
+    /// Accounts of the users file that cannot sign in are named for what they usually are.
     @Test func refusedSignInsGetAHint() {
         let refused = LoadReport.OutcomeCount(operation: "auth.login", kind: "401 invalid_credentials", count: 15, expected: false)
         let busy = LoadReport.OutcomeCount(operation: "auth.login", kind: "503 overloaded", count: 4, expected: true)
