@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl
 # Only the tests need these: a compose parser (no engine) for the deployment files, and headless
 # Chromium with its WebDriver for the web app's browser tests (Tests/IntegrationTests/WebUITests).
-TEST_PACKAGES := docker-compose chromium chromium-driver
+TEST_PACKAGES := docker-compose chromium chromium-driver linux-perf
 # `make run` serves from release binaries: a debug build measures the compiler's checks, not
 # the system (about 4x slower per request). Tests stay on the debug build.
 RELEASE_BIN := $(shell pwd)/.build/release
@@ -114,7 +114,7 @@ test-compose: compose-deps
 # Benchmarks are measured here, never timed in tests: medians and ratios from one run.
 # Release binaries: a debug build measures the compiler's checks, not the system.
 bench:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk haproxy"
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEBIAN_PACKAGES) wrk haproxy linux-perf"
 	$(SWIFT) $(RELEASE_BUILD)
 	.build/release/movr bench $(BENCH_ARGS)
 

@@ -69,6 +69,22 @@ import Testing
             let slow = cells[12].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             #expect(slow.count == 3 && slow[1] <= slow[0] && slow[2] <= slow[0], "no tail profile at the sweep's rate: \(halfRate)")
         }
+        // Both extra runs were profiled (make test installs linux-perf): a samples row for each
+        // workload's roles, and a line per target not met (or the sentence saying all are met).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") {
+            #expect(!text.contains("not profiled"), "a profile failed")
+            #expect(text.contains("**vehicles.list 25 rows** (2 s)\n\n| kind | gateway | vehicles | postgres |"),
+                    "no profile of the list")
+            #expect(text.contains("**ride cycle** (2 s)\n\n| kind | gateway | users | vehicles | rides | postgres |"),
+                    "no profile of the ride cycle")
+            let samples = text.split(separator: "\n").filter { $0.hasPrefix("| samples | ") }
+            #expect(samples.count == 2 && samples.allSatisfy {
+                $0.split(separator: "|").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+                    .allSatisfy { (Int($0) ?? 0) > 0 }
+            }, "a role without samples: \(samples)")
+        }
+        let bounds = text.components(separatedBy: "### What bounds the targets not met\n\n").last ?? ""
+        #expect(bounds.hasPrefix("- **") || bounds.hasPrefix("Every target above is met."), "no bounds: \(bounds.prefix(300))")
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
     }
 }

@@ -34,6 +34,9 @@ public struct Benchmark: Sendable {
     let options: Options
     let logger: Logger
 
+    /// How long `perf record` samples the extra profiled runs.
+    var profileSeconds: Double { options.quick ? 2 : 5 }
+
     public init(options: Options, logger: Logger) {
         var options = options
         if options.quick {
@@ -86,6 +89,7 @@ public struct Benchmark: Sendable {
                                    machine: BenchMachine.describe(), commit: await BenchMachine.commit(),
                                    connections: options.connections, seconds: options.seconds, runs: options.runs,
                                    quick: options.quick)
+        results.processors = ProcessInfo.processInfo.activeProcessorCount
         if processes.members.isEmpty { results.errors.append("no pids file in \(stackDirectory): no CPU or RSS per process") }
         let idleRSS = processes.residentKilobytes()
 
@@ -146,6 +150,18 @@ public struct Benchmark: Sendable {
             }
             await floor?.stop()
             results.lists.append(list)
+            if limit == 25 {
+                Console.line("vehicles.list \(limit) rows: one more wrk run under perf record (not counted)...")
+                let seconds = profileSeconds, region = stack.primaryRegion
+                let log = work + "/wrk-\(limit)-profiled.log"
+                let wrkArguments = ["/usr/bin/wrk", "-t", "2", "-c", "\(options.connections)",
+                                    "-d", "\(Int(seconds.rounded(.up)) + 1)s", "-s", wrkScript, gateway]
+                results.profiles.append(await BenchProfiler(work: work).profile(
+                    workload: "vehicles.list \(limit) rows", seconds: seconds,
+                    roles: { [("gateway", processes.pids(role: "gateway", region: region)),
+                              ("vehicles", processes.pids(role: "vehicles")), ("postgres", processes.postgresPIDs())] },
+                    load: { _ = try await runTool(wrkArguments, log: log) }))
+            }
         }
 
         // 3. The ride cycle.
@@ -154,6 +170,19 @@ public struct Benchmark: Sendable {
                                                     stackDirectory: stackDirectory, processes: processes)
         } catch {
             results.errors.append("ride cycle: \(error)")
+        }
+        if results.rideCycle != nil {
+            Console.line("ride cycle: one more closed-loop run under perf record (not counted)...")
+            let seconds = profileSeconds, connections = options.connections
+            let workload = RideCycleWorkload(client: client, riders: riders)
+            results.profiles.append(await BenchProfiler(work: work).profile(
+                workload: "ride cycle", seconds: seconds,
+                roles: { ["gateway", "users", "vehicles", "rides"].map { ($0, processes.pids(role: $0)) }
+                    + [("postgres", processes.postgresPIDs())] },
+                load: {
+                    _ = await LoadGenerator.run(LoadConfiguration(duration: seconds + 0.7, concurrency: connections),
+                                                workload: workload)
+                }))
         }
 
         // 4. Single-client latencies.

@@ -222,6 +222,17 @@ extension BenchResults {
         out.append("")
         for note in notes { out.append("- \(note)") }
         if !notes.isEmpty { out.append("") }
+
+        out.append("### \(Self.sectionTitles[9])")
+        out.append("")
+        out += profilesMarkdown
+
+        out.append("### \(Self.sectionTitles[10])")
+        out.append("")
+        let bounds = bounds
+        if bounds.isEmpty { out.append("Every target above is met.") }
+        for line in bounds { out.append("- \(line)") }
+        out.append("")
         return out.joined(separator: "\n")
     }
 }

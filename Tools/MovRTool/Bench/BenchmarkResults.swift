@@ -129,6 +129,10 @@ struct BenchResults: Codable, Sendable {
     var sweep: [SweepPoint] = []
     var databaseHop: DatabaseHop?
     var footprints: [Footprint] = []
+    /// Where each process's CPU went in one extra run of the 25-row list and of the ride cycle.
+    var profiles: [ProfileRun] = []
+    /// Cores of the machine (the CPU the processes share).
+    var processors = 0
     /// Anything that failed; shown at the top of the report.
     var errors: [String] = []
     var notes: [String] = []
@@ -138,7 +142,8 @@ extension BenchResults {
     static let sectionTitles = ["vehicles.list: gateway vs pgbench", "CPU per request", "Ride cycle",
                                 "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready",
                                 "Database client: one statement, one client", "Targets",
-                                "Two TLS hops without MovR (HAProxy)"]
+                                "Two TLS hops without MovR (HAProxy)", "Profiles",
+                                "What bounds the targets not met"]
 
     func median(_ runs: [Run], _ value: (Run) -> Double?) -> Double {
         BenchParse.median(runs.compactMap(value))

@@ -28,6 +28,22 @@ struct BenchProcesses: Sendable {
         return BenchProcesses(members: members, postmaster: postmaster)
     }
 
+    /// Process ids of `role` (`gateway`, ...), of one region's member when `region` is given.
+    func pids(role: String, region: String? = nil) -> [Int32] {
+        members.filter { member in member.role == role && (region.map { member.name == $0 + "/" + role } ?? true) }
+            .map(\.pid)
+    }
+
+    /// The postmaster and its children (backends, background processes) running now.
+    func postgresPIDs() -> [Int32] {
+        guard let postmaster else { return [] }
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), Self.stat(pid)?.parent == postmaster else { return nil }
+            return pid
+        }
+        return [postmaster] + children
+    }
+
     static func stat(_ pid: Int32) -> BenchParse.ProcStat? {
         (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchParse.procStat)
     }

@@ -1,0 +1,123 @@
+@testable import MovRTool
+import Testing
+
+/// The bench's profiles (`perf report` lines sorted into kinds of work) and the report's "what
+/// bounds it" lines, from fixed inputs.
+@Suite struct BenchmarkProfileTests {
+    static let report = """
+             5.96%           475  [kernel.kallsyms]  [k] _raw_spin_unlock_irqrestore
+             3.00%           239  [kernel.kallsyms]  [k] finish_task_switch.isra.0
+             2.00%           159  [kernel.kallsyms]  [k] tcp_sendmsg_locked
+             1.00%            80  [kernel.kallsyms]  [k] do_syscall_64
+             1.31%           104  movr-gateway       [.] swift_retain
+             0.65%            52  movr-gateway       [.] $s7MovRRPC11JSONScannerV10skipStringyyF
+             0.50%            40  movr-gateway       [.] $s8NIOPosix19SelectableEventLoopC3runyyKF
+             0.40%            32  movr-gateway       [.] $sSS18_uncheckedFromUTF8_7isASCIISSSRys5UInt8VG_SbtFZ
+             0.30%            24  movr-gateway       [.] swift::RefCounts<swift::RefCountBitsT<(swift::RefCountInlinedness)1> >::doDecrementSlow<(swift::PerformDeinit)1>
+             0.30%            24  movr-gateway       [.] c_nio_llhttp__internal__run
+             0.25%            20  movr-gateway       [.] $s20FoundationEssentials4DateV3nowACvgZ
+             0.20%            16  movr-gateway       [.] 0x00000000000dcd0d
+             0.77%            61  libc.so.6          [.] _int_malloc
+             0.60%            48  libcrypto.so.3     [.] aesni_gcm_encrypt
+             0.40%            32  libssl.so.3        [.] ssl3_write_bytes
+             0.30%            24  libpq.so.5.15      [.] PQgetResult
+             0.20%            16  postgres           [.] hash_search_with_hash_value
+
+        """
+
+    @Test func perfReportLinesAreParsed() {
+        let lines = BenchParse.perfReport(Self.report + "not a line\n   1.0% x\n")
+        #expect(lines.count == 17)
+        #expect(lines[0] == BenchParse.PerfLine(samples: 475, dso: "[kernel.kallsyms]", kernel: true,
+                                                symbol: "_raw_spin_unlock_irqrestore"))
+        // A C++ name with spaces stays whole.
+        #expect(lines[8].symbol.hasPrefix("swift::RefCounts<") && lines[8].symbol.hasSuffix("(swift::PerformDeinit)1>"))
+        #expect(!lines[4].kernel && lines[4].dso == "movr-gateway")
+    }
+
+    @Test func samplesAreSortedByWhoseCodeRan() {
+        func kind(_ dso: String, _ symbol: String, kernel: Bool = false) -> ProfileKind {
+            ProfileKind.classify(dso: dso, symbol: symbol, kernel: kernel)
+        }
+        #expect(kind("[kernel.kallsyms]", "finish_task_switch.isra.0", kernel: true) == .scheduler)
+        #expect(kind("[kernel.kallsyms]", "_raw_spin_unlock_irqrestore", kernel: true) == .scheduler)
+        #expect(kind("[kernel.kallsyms]", "tcp_sendmsg_locked", kernel: true) == .network)
+        #expect(kind("[kernel.kallsyms]", "do_syscall_64", kernel: true) == .kernel)
+        #expect(kind("movr-gateway", "$s7MovRRPC11JSONScannerV10skipStringyyF") == .movr)
+        #expect(kind("movr-vehicles", "$s16MovRRPCTransport14RPCHTTPHandlerC8dispatchyyF") == .movr)
+        #expect(kind("movr-gateway", "$s8NIOPosix19SelectableEventLoopC3runyyKF") == .nio)
+        #expect(kind("movr-gateway", "$s7NIOCore10ByteBufferV5writeyyF") == .nio)
+        #expect(kind("movr-gateway", "c_nio_llhttp__internal__run") == .nio)
+        #expect(kind("movr-gateway", "$sSS18_uncheckedFromUTF8_7isASCIISSSRys5UInt8VG_SbtFZ") == .swiftRuntime)
+        #expect(kind("movr-gateway", "swift_retain") == .swiftRuntime)
+        #expect(kind("movr-gateway", "withStatusRecordLock") == .swiftRuntime)
+        #expect(kind("movr-gateway", "$s20FoundationEssentials4DateV3nowACvgZ") == .foundation)
+        #expect(kind("movr-gateway", "0x00000000000dcd0d") == .other)
+        #expect(kind("libcrypto.so.3", "aesni_gcm_encrypt") == .openSSL)
+        #expect(kind("libssl.so.3", "ssl3_write_bytes") == .openSSL)
+        #expect(kind("libpq.so.5.15", "PQgetResult") == .libpq)
+        #expect(kind("libc.so.6", "_int_malloc") == .libc)
+        #expect(kind("postgres", "hash_search_with_hash_value") == .postgres)
+        #expect(ProfileKind.swiftModule("$s7MovRRPC11JSONScannerV") == "MovRRPC")
+        #expect(ProfileKind.swiftModule("$sSS18_uncheckedFromUTF8") == nil)
+        #expect(ProfileKind.swiftModule("$s99Short") == nil)
+    }
+
+    @Test func aProfileSharesItsRolesSamplesByKind() {
+        let profile = BenchParse.profile(workload: "w", role: "gateway", lines: BenchParse.perfReport(Self.report), top: 3)
+        #expect(profile.samples == 1446)
+        let total = profile.shares.values.reduce(0, +)
+        #expect(abs(total - 100) < 0.001)
+        // 475 + 239 of 1446 samples
+        #expect(abs((profile.shares[ProfileKind.scheduler.rawValue] ?? 0) - 714 * 100 / 1446.0) < 0.001)
+        #expect(abs((profile.shares[ProfileKind.openSSL.rawValue] ?? 0) - 80 * 100 / 1446.0) < 0.001)
+        #expect(profile.top.map(\.name) == ["_raw_spin_unlock_irqrestore", "finish_task_switch.isra.0", "tcp_sendmsg_locked"])
+        #expect(profile.top[0].kind == ProfileKind.scheduler.rawValue)
+    }
+
+    @Test func theReportShowsEachProfileAndWhyOneIsMissing() {
+        var results = BenchmarkParsingTests.results(ratioGateway: 0.6)
+        var run = BenchResults.ProfileRun(workload: "vehicles.list 25 rows", seconds: 5, frequency: 999)
+        run.profiles = [BenchParse.profile(workload: run.workload, role: "gateway", lines: BenchParse.perfReport(Self.report))]
+        results.profiles = [run,
+                            BenchResults.ProfileRun(workload: "ride cycle", seconds: 5, frequency: 999,
+                                                    failure: "/usr/bin/perf not found (make bench installs linux-perf)")]
+        let text = results.markdown
+        #expect(text.contains("| kind | gateway |"))
+        #expect(text.contains("| samples | 1446 |"))
+        #expect(text.contains("| \(ProfileKind.scheduler.rawValue) | 49.4 % |"))
+        #expect(text.contains("- gateway: 32.8 % `_raw_spin_unlock_irqrestore`, 16.5 % `finish_task_switch.isra.0`"))
+        #expect(text.contains("**ride cycle** (5 s): not profiled: /usr/bin/perf not found"))
+        // A kind no sample fell in has no row.
+        #expect(!text.contains("| \(ProfileKind.other.rawValue) | – |"))
+    }
+
+    /// Each target not met gets a line from the run's own figures; met ones get none.
+    @Test func targetsNotMetSayWhatBoundsThem() {
+        var results = BenchmarkParsingTests.results(ratioGateway: 0.4)
+        results.processors = 2
+        var run = BenchResults.ProfileRun(workload: "vehicles.list 25 rows", seconds: 5, frequency: 999)
+        run.profiles = [BenchParse.profile(workload: run.workload, role: "vehicles", lines: BenchParse.perfReport(Self.report))]
+        results.profiles = [run]
+        results.lists[0].cpu = [["us-east1/gateway": 90, "us-east1/vehicles": 100, "us-west1/vehicles": 60, "postgres": 30,
+                                 "client": 40]]
+        let bounds = results.bounds
+        // 400 req/s x (90 + 160 + 30 + 40) µs = 0.128 cores of 2
+        #expect(bounds.contains { $0.hasPrefix("**vehicles.list 25 rows, ratio 0.400x**: at 400 requests/s the processes used 320 µs of CPU per request (gateway 90, vehicles 160, PostgreSQL 30, wrk 40), 0.13 cores of the machine's 2 (6 %): the cores were not full") })
+        #expect(bounds.contains { $0.contains("pgbench's transaction on the same statement costs 49 µs (PostgreSQL 27, pgbench 22)") })
+        #expect(bounds.contains { $0.hasPrefix("**CPU per vehicles.list, vehicles: 160 µs** (target 150), 2.00 context switches per request. Profile: \(ProfileKind.scheduler.rawValue) 49 %") })
+        #expect(!bounds.contains { $0.contains("CPU per vehicles.list, gateway") }, "the gateway's 90 µs meets its target")
+        #expect(bounds.contains { $0.hasPrefix("**idle RSS**: movr-gateway 39.1 MB") })
+
+        results.lists[0].gateway = [.init(throughput: 6000, p50Ms: 3, p99Ms: 4, errors: 0)]
+        results.lists[0].pgbench = [.init(throughput: 20_000, p50Ms: 1, p99Ms: 2, errors: 0)]
+        #expect(results.bounds.contains { $0.contains("1.92 cores of the machine's 2 (96 %): the cores are full, so the rate is bounded by the CPU each request costs") })
+
+        results.footprints = [.init(executable: "gateway", residentKilobytes: [20_000], readySeconds: 0.2)]
+        results.lists[0].cpu = [["us-east1/gateway": 90, "us-east1/vehicles": 100, "postgres": 30]]
+        results.lists[0].gateway = [.init(throughput: 600, p50Ms: 3, p99Ms: 4, errors: 0)]
+        results.lists[0].pgbench = [.init(throughput: 1000, p50Ms: 1, p99Ms: 2, errors: 0)]
+        #expect(results.bounds.isEmpty)
+        #expect(results.markdown.contains("### What bounds the targets not met\n\nEvery target above is met."))
+    }
+}
