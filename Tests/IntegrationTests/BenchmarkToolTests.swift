@@ -55,8 +55,8 @@ import Testing
                 "no floor row: \(String(describing: floorRow))")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
         let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        #expect(halfRate.count == 1 && cells.count == 13, "no 50 % sweep row: \(halfRate)")
-        if cells.count == 13 {
+        #expect(halfRate.count == 1 && cells.count == 14, "no 50 % sweep row: \(halfRate)")
+        if cells.count == 14 {
             #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
             // gateway / vehicles / postgres / load engine, each a figure
             let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -68,6 +68,9 @@ import Testing
             // requests over 5 ms: all / in the first second / tenths holding any, whole numbers
             let slow = cells[12].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             #expect(slow.count == 3 && slow[1] <= slow[0] && slow[2] <= slow[0], "no tail profile at the sweep's rate: \(halfRate)")
+            // the machine's time outside the stack and stolen time, whole milliseconds
+            let outside = cells[13].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(outside.count == 2 && outside.allSatisfy { $0 >= 0 }, "no outside CPU at the sweep's rate: \(halfRate)")
         }
         // Both extra runs were profiled (make test installs linux-perf): a samples row for each
         // workload's roles, and a line per target not met (or the sentence saying all are met).

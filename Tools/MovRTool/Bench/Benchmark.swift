@@ -207,11 +207,20 @@ public struct Benchmark: Sendable {
                 configuration.mix = "vehicles.list=1"
                 configuration.slowThresholdMs = BenchResults.sweepSlowMs
                 let before = processes.cpuTicks()
+                let machineBefore = BenchProcesses.machineTicks()
                 let report = await LoadGenerator.run(configuration, workload: workload)
+                let after = processes.cpuTicks()
                 var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
                 // What a request costs at this load (the closed-loop table above: at saturation).
                 point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
-                    before: before, after: processes.cpuTicks(), requests: report.totals.count))
+                    before: before, after: after, requests: report.totals.count))
+                // What else ran on the two cores meanwhile (the tail's competition).
+                if let machineBefore, let machineAfter = BenchProcesses.machineTicks() {
+                    let outside = BenchProcesses.outside(machineBefore: machineBefore, machineAfter: machineAfter,
+                                                         before: before, after: after)
+                    point.outsideCPUMs = outside.cpuMs
+                    point.stealMs = outside.stealMs
+                }
                 // The same rate on the SQL alone: the tail this machine gives a single hop.
                 do {
                     Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")

@@ -59,9 +59,12 @@ extension BenchResults {
                 let total = slow.reduce(0, +), first = slow.prefix(10).reduce(0, +)
                 let allowed = Int(half.achieved * Double(seconds) / 100)
                 line += ": \(total) requests over \(f(Self.sweepSlowMs)) ms where a p99 under it allows about \(allowed); "
-                line += "\(first) of them were due in the run's first second, the rest fall in \(slow.filter { $0 > 0 }.count) of its \(slow.count) tenths of a second"
+                line += "\(first) of them were due in the run's first second; all of them fall in \(slow.filter { $0 > 0 }.count) of its \(slow.count) tenths of a second"
             }
             line += "; the load engine sent \(half.late) requests late."
+            if let outside = half.outsideCPUMs, let steal = half.stealMs {
+                line += " Outside the stack, PostgreSQL and the load engine, the machine was busy \(f(outside)) ms during the \(seconds) s run (other processes and interrupts) and the hypervisor stole \(f(steal)) ms."
+            }
             if let sqlP99 = half.sqlP99Ms, let sqlMax = half.sqlMaxMs {
                 line += " pgbench alone at the same rate: p99 \(f(sqlP99, 2)) ms, max \(f(sqlMax, 2)) ms."
             }

@@ -85,6 +85,10 @@ struct BenchResults: Codable, Sendable {
         var sqlCPUMicros: [String: Double]?
         /// Requests slower than ``BenchResults/sweepSlowMs``, per tenth of a second of the run.
         var slowByTenth: [Int]?
+        /// During the run: milliseconds of CPU the machine spent outside the stack, PostgreSQL and
+        /// the load engine, and milliseconds the hypervisor stole (``BenchProcesses/outside``).
+        var outsideCPUMs: Double?
+        var stealMs: Double?
 
         /// Of the requests over the threshold: all, those meant for the run's first second, and
         /// how many tenths of a second hold any ("–" when not counted).

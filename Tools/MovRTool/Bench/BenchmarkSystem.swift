@@ -108,6 +108,23 @@ struct BenchProcesses: Sendable {
 
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
+    /// The whole machine's busy and stolen ticks (/proc/stat).
+    static func machineTicks() -> (busy: Int64, steal: Int64)? {
+        (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap { BenchParse.machineTicks(procStat: $0) }
+    }
+
+    /// Milliseconds of CPU the machine spent outside the measured processes between two
+    /// snapshots (its busy time less every member's, PostgreSQL's and the sender's: other
+    /// processes, and interrupt time the kernel charges to none), and milliseconds stolen by the
+    /// hypervisor.
+    static func outside(machineBefore: (busy: Int64, steal: Int64), machineAfter: (busy: Int64, steal: Int64),
+                        before: [String: Int64], after: [String: Int64]) -> (cpuMs: Double, stealMs: Double) {
+        let measured = after.reduce(Int64(0)) { $0 + $1.value - (before[$1.key] ?? $1.value) }
+        let scale = 1000 / ticksPerSecond
+        return (Double(max(0, machineAfter.busy - machineBefore.busy - measured)) * scale,
+                Double(machineAfter.steal - machineBefore.steal) * scale)
+    }
+
     /// CPU microseconds per request of each process between two `cpuTicks()` snapshots.
     static func microsPerRequest(before: [String: Int64], after: [String: Int64], requests: Int) -> [String: Double] {
         perRequest(before: before, after: after, requests: requests, scale: 1e6 / ticksPerSecond)
