@@ -207,7 +207,7 @@ public struct Benchmark: Sendable {
                 configuration.mix = "vehicles.list=1"
                 configuration.slowThresholdMs = BenchResults.sweepSlowMs
                 let before = processes.cpuTicks()
-                let machineBefore = BenchProcesses.machineTicks()
+                let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
                 let report = await LoadGenerator.run(configuration, workload: workload)
                 let after = processes.cpuTicks()
                 var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
@@ -215,11 +215,9 @@ public struct Benchmark: Sendable {
                 point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
                     before: before, after: after, requests: report.totals.count))
                 // What else ran on the two cores meanwhile (the tail's competition).
-                if let machineBefore, let machineAfter = BenchProcesses.machineTicks() {
-                    let outside = BenchProcesses.outside(machineBefore: machineBefore, machineAfter: machineAfter,
-                                                         before: before, after: after)
-                    point.outsideCPUMs = outside.cpuMs
-                    point.stealMs = outside.stealMs
+                point.others = BenchProcesses.others(before: othersBefore, after: processes.otherProcesses())
+                if let stealBefore, let stealAfter = BenchProcesses.stealTicks() {
+                    point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
                 }
                 // The same rate on the SQL alone: the tail this machine gives a single hop.
                 do {

@@ -62,8 +62,10 @@ extension BenchResults {
                 line += "\(first) of them were due in the run's first second; all of them fall in \(slow.filter { $0 > 0 }.count) of its \(slow.count) tenths of a second"
             }
             line += "; the load engine sent \(half.late) requests late."
-            if let outside = half.outsideCPUMs, let steal = half.stealMs {
-                line += " Outside the stack, PostgreSQL and the load engine, the machine was busy \(f(outside)) ms during the \(seconds) s run (other processes and interrupts) and the hypervisor stole \(f(steal)) ms."
+            if let others = half.others, let total = half.othersMs {
+                let largest = others.prefix(3).map { "\($0.name) \(f($0.ms))" }.joined(separator: ", ")
+                line += " Other programs on the machine used \(f(total)) ms of CPU during the \(seconds) s run\(largest.isEmpty ? "" : " (\(largest))")"
+                line += half.stealMs.map { "; the hypervisor stole \(f($0)) ms." } ?? "."
             }
             if let sqlP99 = half.sqlP99Ms, let sqlMax = half.sqlMaxMs {
                 line += " pgbench alone at the same rate: p99 \(f(sqlP99, 2)) ms, max \(f(sqlMax, 2)) ms."

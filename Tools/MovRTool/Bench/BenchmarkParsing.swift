@@ -132,14 +132,12 @@ enum BenchParse {
         var reapedChildrenTicks: Int64 = 0
     }
 
-    /// The machine's busy and stolen clock ticks from /proc/stat's first line (`cpu  user nice
-    /// system idle iowait irq softirq steal ...`): busy = user + nice + system + irq + softirq
-    /// (guest time is inside user), steal = time the hypervisor gave these virtual CPUs to others.
-    static func machineTicks(procStat text: String) -> (busy: Int64, steal: Int64)? {
+    /// The clock ticks the hypervisor gave these virtual CPUs to others (`steal`, the eighth
+    /// figure of /proc/stat's first line: `cpu  user nice system idle iowait irq softirq steal ...`).
+    static func stealTicks(procStat text: String) -> Int64? {
         guard let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
         let values = line.split(separator: " ").dropFirst().compactMap { Int64($0) }
-        guard values.count >= 8 else { return nil }
-        return (values[0] + values[1] + values[2] + values[5] + values[6], values[7])
+        return values.count >= 8 ? values[7] : nil
     }
 
     /// /proc/PID/stat; the name (field 2) may hold spaces and parentheses, so fields are

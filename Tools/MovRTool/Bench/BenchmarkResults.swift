@@ -85,10 +85,12 @@ struct BenchResults: Codable, Sendable {
         var sqlCPUMicros: [String: Double]?
         /// Requests slower than ``BenchResults/sweepSlowMs``, per tenth of a second of the run.
         var slowByTenth: [Int]?
-        /// During the run: milliseconds of CPU the machine spent outside the stack, PostgreSQL and
-        /// the load engine, and milliseconds the hypervisor stole (``BenchProcesses/outside``).
-        var outsideCPUMs: Double?
+        /// During the run: what every other program on the machine used (milliseconds of CPU,
+        /// largest first; ``BenchProcesses/others``), and milliseconds the hypervisor stole.
+        var others: [NamedMillis]?
         var stealMs: Double?
+
+        var othersMs: Double? { others.map { $0.reduce(0) { $0 + $1.ms } } }
 
         /// Of the requests over the threshold: all, those meant for the run's first second, and
         /// how many tenths of a second hold any ("–" when not counted).
@@ -97,6 +99,11 @@ struct BenchResults: Codable, Sendable {
             let first = slowByTenth.prefix(10).reduce(0, +)
             return "\(slowByTenth.reduce(0, +)) / \(first) / \(slowByTenth.filter { $0 > 0 }.count)"
         }
+    }
+
+    struct NamedMillis: Codable, Sendable, Equatable {
+        var name: String
+        var ms: Double
     }
 
     /// The sweep counts requests slower than this: the list's p99 target at half load.

@@ -108,21 +108,35 @@ struct BenchProcesses: Sendable {
 
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-    /// The whole machine's busy and stolen ticks (/proc/stat).
-    static func machineTicks() -> (busy: Int64, steal: Int64)? {
-        (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap { BenchParse.machineTicks(procStat: $0) }
+    /// Stolen ticks of the whole machine (/proc/stat).
+    static func stealTicks() -> Int64? {
+        (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap { BenchParse.stealTicks(procStat: $0) }
     }
 
-    /// Milliseconds of CPU the machine spent outside the measured processes between two
-    /// snapshots (its busy time less every member's, PostgreSQL's and the sender's: other
-    /// processes, and interrupt time the kernel charges to none), and milliseconds stolen by the
-    /// hypervisor.
-    static func outside(machineBefore: (busy: Int64, steal: Int64), machineAfter: (busy: Int64, steal: Int64),
-                        before: [String: Int64], after: [String: Int64]) -> (cpuMs: Double, stealMs: Double) {
-        let measured = after.reduce(Int64(0)) { $0 + $1.value - (before[$1.key] ?? $1.value) }
-        let scale = 1000 / ticksPerSecond
-        return (Double(max(0, machineAfter.busy - machineBefore.busy - measured)) * scale,
-                Double(machineAfter.steal - machineBefore.steal) * scale)
+    /// Every process on the machine but the measured ones (the stack's executables, PostgreSQL,
+    /// this process), kernel threads included: name and CPU ticks, its own and its reaped
+    /// children's (so a short-lived process counts once its parent reaps it).
+    func otherProcesses() -> [Int32: (name: String, ticks: Int64)] {
+        let measured = Set(members.map(\.pid) + postgresPIDs() + [getpid()])
+        var result: [Int32: (name: String, ticks: Int64)] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), !measured.contains(pid), let stat = Self.stat(pid) else { continue }
+            result[pid] = (stat.name, stat.cpuTicks + stat.reapedChildrenTicks)
+        }
+        return result
+    }
+
+    /// Milliseconds of CPU each named program outside the measurement used between two
+    /// ``otherProcesses()`` snapshots (a process that appeared counts whole), largest first.
+    static func others(before: [Int32: (name: String, ticks: Int64)], after: [Int32: (name: String, ticks: Int64)])
+        -> [BenchResults.NamedMillis] {
+        var byName: [String: Int64] = [:]
+        for (pid, now) in after {
+            let used = now.ticks - (before[pid].map { $0.name == now.name ? $0.ticks : 0 } ?? 0)
+            if used > 0 { byName[now.name, default: 0] += used }
+        }
+        return byName.map { BenchResults.NamedMillis(name: $0.key, ms: Double($0.value) * 1000 / ticksPerSecond) }
+            .sorted { $0.ms != $1.ms ? $0.ms > $1.ms : $0.name < $1.name }
     }
 
     /// CPU microseconds per request of each process between two `cpuTicks()` snapshots.
