@@ -78,6 +78,7 @@ import Testing
         #expect(stat.parent == 17)
         #expect(stat.cpuTicks == 325)
         #expect(stat.reapedChildrenTicks == 42)
+        #expect(stat.startTicks == 123)
         #expect(BenchParse.procStat("garbage") == nil)
         #expect(BenchParse.residentKilobytes(status: "Name:\tmovr\nVmRSS:\t   12345 kB\nVmSwap:\t0 kB\n") == 12345)
         #expect(BenchParse.residentKilobytes(status: "Name:\tkthread\n") == nil)

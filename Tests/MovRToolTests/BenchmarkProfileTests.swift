@@ -96,15 +96,25 @@ import Testing
     @Test func otherProgramsAndStolenTime() throws {
         #expect(BenchParse.stealTicks(procStat: "cpu  100 5 50 1000 7 3 2 9 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n") == 9)
         #expect(BenchParse.stealTicks(procStat: "intr 1 2 3\n") == nil)
-        let before: [Int32: (name: String, ticks: Int64)] = [1: ("systemd", 500), 84: ("kdamond.0", 1000), 900: ("bash", 7)]
-        let after: [Int32: (name: String, ticks: Int64)] = [1: ("systemd", 503), 84: ("kdamond.0", 1012), 900: ("bash", 7),
-                                                            950: ("tool", 4), 951: ("tool", 2),
-                                                            // a pid reused by another program: counted whole
-                                                            960: ("cc1", 6)]
-        let others = BenchProcesses.others(before: before.merging([960: ("ld", 100)]) { $1 }, after: after)
+        typealias Other = BenchProcesses.OtherProcess
+        let before: [Int32: Other] = [1: .init(name: "systemd", start: 1, ticks: 500),
+                                      84: .init(name: "kdamond.0", start: 5, ticks: 1000),
+                                      90: .init(name: "kworker/u8:3-events_unbound", start: 7, ticks: 1400),
+                                      900: .init(name: "bash", start: 80, ticks: 7),
+                                      960: .init(name: "ld", start: 90, ticks: 100)]
+        let after: [Int32: Other] = [1: .init(name: "systemd", start: 1, ticks: 503),
+                                     84: .init(name: "kdamond.0", start: 5, ticks: 1012),
+                                     // a kernel worker renamed by its work: the same process
+                                     90: .init(name: "kworker/u8:3-writeback", start: 7, ticks: 1401),
+                                     900: .init(name: "bash", start: 80, ticks: 7),
+                                     950: .init(name: "tool", start: 95, ticks: 4), 951: .init(name: "tool", start: 96, ticks: 2),
+                                     // a pid reused by another process: counted whole
+                                     960: .init(name: "cc1", start: 97, ticks: 6)]
+        let others = BenchProcesses.others(before: before, after: after)
         let tick = 1000 / BenchProcesses.ticksPerSecond
         #expect(others == [.init(name: "kdamond.0", ms: 12 * tick), .init(name: "cc1", ms: 6 * tick),
-                           .init(name: "tool", ms: 6 * tick), .init(name: "systemd", ms: 3 * tick)])
+                           .init(name: "tool", ms: 6 * tick), .init(name: "systemd", ms: 3 * tick),
+                           .init(name: "kworker/u8:3-writeback", ms: 1 * tick)])
     }
 
     /// Each target not met gets a line from the run's own figures; met ones get none.

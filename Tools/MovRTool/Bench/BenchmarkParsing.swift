@@ -130,6 +130,9 @@ enum BenchParse {
         /// cutime + cstime: what the children this process has reaped used (a postmaster's
         /// finished backends).
         var reapedChildrenTicks: Int64 = 0
+        /// When the process started, in clock ticks after boot: with the pid, names one process
+        /// (a pid may be reused; a kernel worker's name changes with its work).
+        var startTicks: Int64 = 0
     }
 
     /// The clock ticks the hypervisor gave these virtual CPUs to others (`steal`, the eighth
@@ -146,12 +149,14 @@ enum BenchParse {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
               let pid = Int32(text[..<open].trimmingCharacters(in: .whitespaces)) else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
-        guard fields.count > 14, let parent = Int32(fields[1]), let utime = Int64(fields[11]),
-              let stime = Int64(fields[12]), let cutime = Int64(fields[13]), let cstime = Int64(fields[14])
+        // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17,
+        // starttime 22.
+        guard fields.count > 19, let parent = Int32(fields[1]), let utime = Int64(fields[11]),
+              let stime = Int64(fields[12]), let cutime = Int64(fields[13]), let cstime = Int64(fields[14]),
+              let start = Int64(fields[19])
         else { return nil }
         return ProcStat(pid: pid, name: String(text[text.index(after: open)..<close]), parent: parent,
-                        cpuTicks: utime + stime, reapedChildrenTicks: cutime + cstime)
+                        cpuTicks: utime + stime, reapedChildrenTicks: cutime + cstime, startTicks: start)
     }
 
     /// `VmRSS:     12345 kB` of /proc/PID/status, in kB.

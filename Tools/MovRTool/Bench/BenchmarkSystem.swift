@@ -116,23 +116,30 @@ struct BenchProcesses: Sendable {
     /// Every process on the machine but the measured ones (the stack's executables, PostgreSQL,
     /// this process), kernel threads included: name and CPU ticks, its own and its reaped
     /// children's (so a short-lived process counts once its parent reaps it).
-    func otherProcesses() -> [Int32: (name: String, ticks: Int64)] {
+    func otherProcesses() -> [Int32: OtherProcess] {
         let measured = Set(members.map(\.pid) + postgresPIDs() + [getpid()])
-        var result: [Int32: (name: String, ticks: Int64)] = [:]
+        var result: [Int32: OtherProcess] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), !measured.contains(pid), let stat = Self.stat(pid) else { continue }
-            result[pid] = (stat.name, stat.cpuTicks + stat.reapedChildrenTicks)
+            result[pid] = OtherProcess(name: stat.name, start: stat.startTicks, ticks: stat.cpuTicks + stat.reapedChildrenTicks)
         }
         return result
     }
 
+    struct OtherProcess: Equatable {
+        var name: String
+        /// Start time (ticks after boot): a pid with another start time is another process.
+        var start: Int64
+        var ticks: Int64
+    }
+
     /// Milliseconds of CPU each named program outside the measurement used between two
-    /// ``otherProcesses()`` snapshots (a process that appeared counts whole), largest first.
-    static func others(before: [Int32: (name: String, ticks: Int64)], after: [Int32: (name: String, ticks: Int64)])
-        -> [BenchResults.NamedMillis] {
+    /// ``otherProcesses()`` snapshots (a process that started in between counts whole), by its
+    /// name at the end, largest first.
+    static func others(before: [Int32: OtherProcess], after: [Int32: OtherProcess]) -> [BenchResults.NamedMillis] {
         var byName: [String: Int64] = [:]
         for (pid, now) in after {
-            let used = now.ticks - (before[pid].map { $0.name == now.name ? $0.ticks : 0 } ?? 0)
+            let used = now.ticks - (before[pid].map { $0.start == now.start ? $0.ticks : 0 } ?? 0)
             if used > 0 { byName[now.name, default: 0] += used }
         }
         return byName.map { BenchResults.NamedMillis(name: $0.key, ms: Double($0.value) * 1000 / ticksPerSecond) }
