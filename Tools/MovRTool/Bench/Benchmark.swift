@@ -155,7 +155,7 @@ public struct Benchmark: Sendable {
                 let seconds = profileSeconds, region = stack.primaryRegion
                 let log = work + "/wrk-\(limit)-profiled.log"
                 let wrkArguments = ["/usr/bin/wrk", "-t", "2", "-c", "\(options.connections)",
-                                    "-d", "\(Int(seconds.rounded(.up)) + 1)s", "-s", wrkScript, gateway]
+                                    "-d", "\(Int(seconds.rounded(.up)) + 2)s", "-s", wrkScript, gateway]
                 results.profiles.append(await BenchProfiler(work: work).profile(
                     workload: "vehicles.list \(limit) rows", seconds: seconds,
                     roles: { [("gateway", processes.pids(role: "gateway", region: region)),
@@ -180,7 +180,7 @@ public struct Benchmark: Sendable {
                 roles: { ["gateway", "users", "vehicles", "rides"].map { ($0, processes.pids(role: $0)) }
                     + [("postgres", processes.postgresPIDs())] },
                 load: {
-                    _ = await LoadGenerator.run(LoadConfiguration(duration: seconds + 0.7, concurrency: connections),
+                    _ = await LoadGenerator.run(LoadConfiguration(duration: seconds + 1.2, concurrency: connections),
                                                 workload: workload)
                 }))
         }

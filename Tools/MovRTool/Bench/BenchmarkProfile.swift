@@ -177,11 +177,12 @@ struct BenchProfiler: Sendable {
 
     let work: String
 
-    /// Profiles the whole machine for `seconds` while `load` runs (started just before, so the
-    /// profile falls inside the load); `roles` maps a role to its processes' ids, read after the
+    /// Profiles the whole machine for `seconds` while `load` runs: the recording starts half a
+    /// second into the load, which must last at least a second longer than `seconds`, so the
+    /// profile holds only loaded time. `roles` maps a role to its processes' ids, read after the
     /// run (PostgreSQL's backends are the load's connections).
     func profile(workload: String, seconds: Double, roles: @Sendable () -> [(String, [Int32])],
-                 load: @Sendable () async throws -> Void) async -> BenchResults.ProfileRun {
+                 load: @escaping @Sendable () async throws -> Void) async -> BenchResults.ProfileRun {
         var run = BenchResults.ProfileRun(workload: workload, seconds: seconds, frequency: Self.frequency)
         guard FileManager.default.isExecutableFile(atPath: Self.perf) else {
             run.failure = "\(Self.perf) not found (make bench installs linux-perf)"
@@ -191,21 +192,23 @@ struct BenchProfiler: Sendable {
         let data = work + "/perf-\(name).data"
         let recordLog = work + "/perf-record-\(name).log"
         try? FileManager.default.removeItem(atPath: data)
+        let loading = Task { try await load() }
+        let status: Int32
         do {
+            try await Task.sleep(for: .milliseconds(500))
             let recorder = try await ToolProcess.start(
                 [Self.perf, "record", "-a", "-e", "cpu-clock", "-F", "\(Self.frequency)", "-o", data, "--",
                  "sleep", String(format: "%.1f", seconds)], outputPath: recordLog)
-            // The load runs a little longer than the recording on both sides.
-            try await Task.sleep(for: .milliseconds(300))
-            try await load()
-            let status = await recorder.wait()
-            guard status == 0, FileManager.default.fileExists(atPath: data) else {
-                let log = (try? String(contentsOfFile: recordLog, encoding: .utf8)) ?? ""
-                run.failure = "perf record failed (\(status)): \(log.split(separator: "\n").last ?? "")"
-                return run
-            }
+            status = await recorder.wait()
+            try await loading.value
         } catch {
+            _ = try? await loading.value
             run.failure = "profiled run failed: \(error)"
+            return run
+        }
+        guard status == 0, FileManager.default.fileExists(atPath: data) else {
+            let log = (try? String(contentsOfFile: recordLog, encoding: .utf8)) ?? ""
+            run.failure = "perf record failed (\(status)): \(log.split(separator: "\n").last ?? "")"
             return run
         }
         for (role, pids) in roles() where !pids.isEmpty {
