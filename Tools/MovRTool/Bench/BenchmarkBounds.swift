@@ -24,8 +24,11 @@ extension BenchResults {
         }
         if let list = lists.first(where: { $0.limit == 25 }) {
             let cpu = Self.perRequestByRole(list.cpu), switches = Self.perRequestByRole(list.switches)
-            let client = cpu["client"].map { " wrk, on the same cores, used \(f($0)) µs per request in the same runs (this host's pace at the time)." } ?? ""
-            for (role, limit) in [("gateway", 100.0), ("vehicles", 150.0)] where has("CPU per vehicles.list <= \(Int(limit)) µs \(role)") {
+            let client = cpu["client"].map {
+                " wrk, on the same cores, used \(f($0)) µs per request in the same runs (this host's pace at the time)."
+            } ?? ""
+            for (role, limit) in [("gateway", 100.0), ("vehicles", 150.0)]
+            where has("CPU per vehicles.list <= \(Int(limit)) µs \(role)") {
                 var line = "**CPU per vehicles.list, \(role): \(f(cpu[role] ?? 0)) µs** (target \(f(limit))), "
                 line += "\(f(switches[role] ?? 0, 2)) context switches per request."
                 line += profileSummary(profile("vehicles.list 25 rows", role))
@@ -50,7 +53,9 @@ extension BenchResults {
             lines.append(line)
         }
         if has("ride cycle p99 at 50%"), let cycle = rideCycle {
-            let points = cycle.halfRate.map { "\($0.label) p99 \(f($0.p99Ms, 1)) ms, max \(f($0.maxMs, 1)) ms, \($0.late) sent late" }
+            let points = cycle.halfRate.map {
+                "\($0.label) p99 \(f($0.p99Ms, 1)) ms, max \(f($0.maxMs, 1)) ms, \($0.late) sent late"
+            }
             lines.append("**ride cycle p99 at half rate**: " + points.joined(separator: "; ") + ".")
         }
         if has("vehicles.list p99 at 50%"), let half = sweep.first(where: { $0.label == "50%" }) {
@@ -59,7 +64,9 @@ extension BenchResults {
                 let total = slow.reduce(0, +), first = slow.prefix(10).reduce(0, +)
                 let allowed = Int(half.achieved * Double(seconds) / 100)
                 line += ": \(total) requests over \(f(Self.sweepSlowMs)) ms where a p99 under it allows about \(allowed); "
-                line += "\(first) of them were due in the run's first second; all of them fall in \(slow.filter { $0 > 0 }.count) of its \(slow.count) tenths of a second"
+                let tenths = slow.filter { $0 > 0 }.count
+                line += "\(first) of them were due in the run's first second; all of them fall in \(tenths) of its "
+                    + "\(slow.count) tenths of a second"
             }
             line += "; the load engine sent \(half.late) requests late."
             if let others = half.others, let total = half.othersMs {
@@ -81,7 +88,8 @@ extension BenchResults {
         if has("idle RSS") {
             let largest = footprints.max { ($0.residentKilobytes.max() ?? 0) < ($1.residentKilobytes.max() ?? 0) }
             if let largest {
-                lines.append("**idle RSS**: movr-\(largest.executable) \(f(Double(largest.residentKilobytes.max() ?? 0) / 1024, 1)) MB.")
+                let megabytes = Double(largest.residentKilobytes.max() ?? 0) / 1024
+                lines.append("**idle RSS**: movr-\(largest.executable) \(f(megabytes, 1)) MB.")
             }
         }
         if has("ready < 1 s"), let slowest = footprints.max(by: { ($0.readySeconds ?? 0) < ($1.readySeconds ?? 0) }) {

@@ -103,7 +103,7 @@ enum ProfileKind: String, CaseIterable, Sendable {
             }
             return .other
         }
-        if symbol.hasPrefix("$s") || symbol.hasPrefix("swift") || symbol.hasPrefix("_swift") || symbol.hasPrefix("__swift") {
+        if ["$s", "swift", "_swift", "__swift"].contains(where: symbol.hasPrefix) {
             // `$ss…`/`$sS…`: the standard library's own symbols and its types' specializations.
             return .swiftRuntime
         }
@@ -234,7 +234,8 @@ struct BenchProfiler: Sendable {
         guard let tool = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else { return symbols }
         // Only Swift's mangled names: the tool rewrites some C++ names of the runtime.
         let mangled = symbols.map(\.name).filter { $0.hasPrefix("$s") }
-        guard !mangled.isEmpty, let (status, text) = try? await ToolProcess.output([tool, "--simplified", "--compact"] + mangled),
+        guard !mangled.isEmpty,
+              let (status, text) = try? await ToolProcess.output([tool, "--simplified", "--compact"] + mangled),
               status == 0 else { return symbols }
         let names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard names.count >= mangled.count else { return symbols }
@@ -271,7 +272,8 @@ extension BenchResults {
             for profile in run.profiles {
                 let symbols = profile.top.map { symbol in
                     let name = symbol.name.count > 90 ? String(symbol.name.prefix(87)) + "..." : symbol.name
-                    return String(format: "%.1f %% ", symbol.percent) + "`\(name.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "/"))`"
+                    let cell = name.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "/")
+                    return String(format: "%.1f %% ", symbol.percent) + "`\(cell)`"
                 }
                 out.append("- \(profile.role): " + symbols.joined(separator: ", "))
             }
