@@ -5,12 +5,12 @@ extension BenchResults {
     /// (CPU per request of every process, how full the cores were, the HAProxy floor, the tail's
     /// counts) and profiles. Facts measured here, not explanations from other runs.
     var bounds: [String] {
-        let unmet = targets.filter { $0.2 == false }.map(\.0)
+        let unmet = Set(targets.filter { $0.met == false }.map(\.key))
         guard !unmet.isEmpty else { return [] }
         var lines: [String] = []
-        func has(_ prefix: String) -> Bool { unmet.contains { $0.hasPrefix(prefix) } }
+        func has(_ target: Target) -> Bool { unmet.contains(target) }
 
-        if has("vehicles.list 25 rows"), let list = lists.first(where: { $0.limit == 25 }) {
+        if has(.listRatio), let list = lists.first(where: { $0.limit == 25 }) {
             var line = "**vehicles.list 25 rows, ratio \(f(ratioOf(list), 3))x**: " + machineUse(list)
             if let floor, let ratios = floorRatios {
                 let cpu = Self.perRequestByRole(floor.cpu)
@@ -19,7 +19,7 @@ extension BenchResults {
             }
             lines.append(line)
         }
-        if has("100-row pages"), let list = lists.first(where: { $0.limit == 100 }) {
+        if has(.pages100), let list = lists.first(where: { $0.limit == 100 }) {
             lines.append("**100-row pages**: " + machineUse(list))
         }
         if let list = lists.first(where: { $0.limit == 25 }) {
@@ -27,15 +27,15 @@ extension BenchResults {
             let client = cpu["client"].map {
                 " wrk, on the same cores, used \(f($0)) µs per request in the same runs (this host's pace at the time)."
             } ?? ""
-            for (role, limit) in [("gateway", 100.0), ("vehicles", 150.0)]
-            where has("CPU per vehicles.list <= \(Int(limit)) µs \(role)") {
+            for (role, limit, target) in [("gateway", 100.0, Target.gatewayCPU), ("vehicles", 150.0, .vehiclesCPU)]
+            where has(target) {
                 var line = "**CPU per vehicles.list, \(role): \(f(cpu[role] ?? 0)) µs** (target \(f(limit))), "
                 line += "\(f(switches[role] ?? 0, 2)) context switches per request."
                 line += profileSummary(profile("vehicles.list 25 rows", role))
                 lines.append(line + client)
             }
         }
-        if has("ride cycle >= 0.4x"), let cycle = rideCycle {
+        if has(.rideRatio), let cycle = rideCycle {
             let rate = BenchParse.median(cycle.gateway.map(\.throughput))
             let cpu = Self.perRequestByRole(cycle.cpu)
             var line = "**ride cycle, ratio \(f(Self.cycleRatio(cycle), 3))x**: " + use(cpu, rate: rate, unit: "cycle",
@@ -52,13 +52,13 @@ extension BenchResults {
             line += profileSummary(profile("ride cycle", "postgres"), label: "postgres")
             lines.append(line)
         }
-        if has("ride cycle p99 at 50%"), let cycle = rideCycle {
+        if has(.rideTail), let cycle = rideCycle {
             let points = cycle.halfRate.map {
                 "\($0.label) p99 \(f($0.p99Ms, 1)) ms, max \(f($0.maxMs, 1)) ms, \($0.late) sent late"
             }
             lines.append("**ride cycle p99 at half rate**: " + points.joined(separator: "; ") + ".")
         }
-        if has("vehicles.list p99 at 50%"), let half = sweep.first(where: { $0.label == "50%" }) {
+        if has(.listTail), let half = sweep.first(where: { $0.label == "50%" }) {
             var line = "**vehicles.list p99 at half load: \(f(half.p99Ms, 2)) ms**"
             if let slow = half.slowByTenth {
                 let total = slow.reduce(0, +), first = slow.prefix(10).reduce(0, +)
@@ -79,20 +79,18 @@ extension BenchResults {
             }
             lines.append(line)
         }
-        for latency in latencies {
-            guard let sql = latency.sqlP50Ms else { continue }
-            let allowed = 2 * sql + 0.3 * Double(latency.hops)
-            guard latency.p50Ms > allowed else { continue }
+        for latency in latencies where has(.singleClientP50) {
+            guard let sql = latency.sqlP50Ms, let allowed = Self.allowedP50(latency), latency.p50Ms > allowed else { continue }
             lines.append("**\(latency.method) single-client p50 \(f(latency.p50Ms, 2)) ms** against \(f(allowed, 2)) allowed (its SQL alone \(f(sql, 2)) ms, \(latency.hops) hops).")
         }
-        if has("idle RSS") {
+        if has(.idleRSS) {
             let largest = footprints.max { ($0.residentKilobytes.max() ?? 0) < ($1.residentKilobytes.max() ?? 0) }
             if let largest {
                 let megabytes = Double(largest.residentKilobytes.max() ?? 0) / 1024
                 lines.append("**idle RSS**: movr-\(largest.executable) \(f(megabytes, 1)) MB.")
             }
         }
-        if has("ready < 1 s"), let slowest = footprints.max(by: { ($0.readySeconds ?? 0) < ($1.readySeconds ?? 0) }) {
+        if has(.ready), let slowest = footprints.max(by: { ($0.readySeconds ?? 0) < ($1.readySeconds ?? 0) }) {
             lines.append("**ready**: movr-\(slowest.executable) \(f((slowest.readySeconds ?? 0) * 1000)) ms.")
         }
         return lines

@@ -58,8 +58,9 @@ enum ProfileKind: String, CaseIterable, Sendable {
         "__wake_up", "wake_up", "set_next_entity", "put_prev_", "check_preempt", "resched_", "newidle_balance",
         "sched_", "__resched", "prepare_task_switch",
         // A virtual machine's timer cannot sample while interrupts are off: those samples land
-        // where interrupts come back on. Call graphs put most of them in wake-ups (a socket
-        // write waking its reader), the switch itself, and reschedule interrupts.
+        // where interrupts come back on. Call graphs put most of the first in wake-ups (a socket
+        // write waking its reader) and the last in reschedule interrupts; the second is the
+        // scheduler's run-queue unlock after a switch (from the kernel's source).
         "_raw_spin_unlock_irq", "irqentry_exit_to_user_mode",
     ]
     private static let networkPrefixes = [
@@ -252,7 +253,7 @@ extension BenchResults {
     /// The "Profiles" section's body.
     var profilesMarkdown: [String] {
         var out: [String] = []
-        out.append("Where each process's CPU went, from one extra run of each workload that no figure above counts: `perf record -a -e cpu-clock -F \(BenchProfiler.frequency)` (the whole machine, kernel included) for a few seconds inside the run, then `perf report --pid` per role (all regions' processes of the role; `postgres`: the postmaster and its children). Percent of each role's samples by the kind of code they ran in, then each role's largest symbols. On this virtual machine a sample due while interrupts were off lands where they come back on (`_raw_spin_unlock_irqrestore`, `_raw_spin_unlock_irq`, `irqentry_exit_to_user_mode`); call graphs (`perf record -g`) taken on this machine put most of the first under socket writes waking the reader (`sock_def_readable`) and the last under reschedule interrupts, and the second is the run queue's unlock at a switch, so they count as waking and switching threads.")
+        out.append("Where each process's CPU went, from one extra run of each workload that no figure above counts: `perf record -a -e cpu-clock -F \(BenchProfiler.frequency)` (the whole machine, kernel included) for a few seconds inside the run, then `perf report --pid` per role (all regions' processes of the role; `postgres`: the postmaster and its children). Percent of each role's samples by the kind of code they ran in, then each role's largest symbols. On this virtual machine a sample due while interrupts were off lands where they come back on (`_raw_spin_unlock_irqrestore`, `_raw_spin_unlock_irq`, `irqentry_exit_to_user_mode`); call graphs (`perf record -g`) taken on this machine put most of the first under socket writes waking the reader (`sock_def_readable`) and the last under reschedule interrupts; the second is where the scheduler releases the run queue after a switch (from the kernel's source, not checked with a call graph here). They count as waking and switching threads.")
         out.append("")
         if profiles.isEmpty { out.append("Not profiled (see the errors above).") }
         for run in profiles {

@@ -216,7 +216,7 @@ extension BenchResults {
         out.append("")
         out.append("| target | measured | met |")
         out.append("|---|---|---|")
-        for (target, measured, met) in targets {
+        for (_, target, measured, met) in targets {
             out.append("| \(target) | \(measured) | \(met.map { $0 ? "yes" : "**no**" } ?? "–") |")
         }
         out.append("")

@@ -86,14 +86,7 @@ struct BenchProcesses: Sendable {
     private func counters(_ counter: (Int32) -> Int64) -> [String: Int64] {
         var values: [String: Int64] = [:]
         for member in members { values[member.name] = counter(member.pid) }
-        if let postmaster {
-            var total = counter(postmaster)
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                guard let pid = Int32(entry), let stat = Self.stat(pid), stat.parent == postmaster else { continue }
-                total += counter(pid)
-            }
-            values["postgres"] = total
-        }
+        if postmaster != nil { values["postgres"] = postgresPIDs().reduce(0) { $0 + counter($1) } }
         return values
     }
 
@@ -117,11 +110,13 @@ struct BenchProcesses: Sendable {
     /// this process), kernel threads included: name and CPU ticks, its own and its reaped
     /// children's (so a short-lived process counts once its parent reaps it).
     func otherProcesses() -> [Int32: OtherProcess] {
-        let measured = Set(members.map(\.pid) + postgresPIDs() + [getpid()])
+        let measured = Set(members.map(\.pid) + [getpid()] + (postmaster.map { [$0] } ?? []))
         var result: [Int32: OtherProcess] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), !measured.contains(pid), let stat = Self.stat(pid) else { continue }
-            result[pid] = OtherProcess(name: stat.name, start: stat.startTicks, ticks: stat.cpuTicks + stat.reapedChildrenTicks)
+            guard let pid = Int32(entry), !measured.contains(pid), let stat = Self.stat(pid),
+                  postmaster == nil || stat.parent != postmaster else { continue }
+            result[pid] = OtherProcess(name: stat.name, start: stat.startTicks,
+                                       ticks: stat.cpuTicks + stat.reapedChildrenTicks)
         }
         return result
     }
