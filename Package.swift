@@ -48,11 +48,14 @@ let package = Package(
         // Civil dates <-> days and epoch counts under RFC 3339 (MovRAPI) and PostgreSQL timestamps.
         .target(name: "MovRCalendar", dependencies: [], path: "Shared/MovRCalendar"),
         .target(name: "MovRUUID", dependencies: [], path: "Shared/MovRUUID"),
+        // The decisions of a bounded connection pool, without IO (database and RPC pools).
+        .target(name: "MovRPool", dependencies: [], path: "Shared/MovRPool"),
         .target(
             name: "MovRPostgres",
             dependencies: [
                 "CLibPQ",
                 "MovRCalendar",
+                "MovRPool",
                 "MovRUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -82,6 +85,7 @@ let package = Package(
             name: "MovRRPCTransport",
             dependencies: [
                 "MovRCrypto",
+                "MovRPool",
                 "MovRRPC",
                 "MovRTLS",
                 .product(name: "Logging", package: "swift-log"),
@@ -278,6 +282,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/MovRTestSupport"),
+        .testTarget(name: "MovRPoolTests", dependencies: ["MovRPool"]),
         .testTarget(name: "MovRPostgresTests", dependencies: [
             "MovRPostgres", "MovRTestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -310,7 +315,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(name: "MovRCalendarTests", dependencies: ["MovRCalendar"]),

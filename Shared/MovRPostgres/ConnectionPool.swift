@@ -1,4 +1,5 @@
 import Logging
+import MovRPool
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -30,7 +31,6 @@ final class ConnectionPool: Sendable {
         var state: ConnectionPoolState<PoolEntry, Waiter>
         var nextConnectionID = 0
         var peakOpen = 0
-        var peakConnecting = 0
         var opened = 0
         var discarded = 0
     }
@@ -59,7 +59,7 @@ final class ConnectionPool: Sendable {
     var currentStatistics: Statistics {
         locked.withLockedValue { locked in
             Statistics(open: locked.state.reserved, idle: locked.state.idle.count, waiting: locked.state.waiters.count,
-                       peakOpen: locked.peakOpen, peakConnecting: locked.peakConnecting, opened: locked.opened, discarded: locked.discarded)
+                       peakOpen: locked.peakOpen, peakConnecting: locked.state.peakConnecting, opened: locked.opened, discarded: locked.discarded)
         }
     }
 
@@ -133,7 +133,6 @@ final class ConnectionPool: Sendable {
     private func openForTheLine() {
         let id = locked.withLockedValue { locked -> Int in
             locked.nextConnectionID += 1
-            locked.peakConnecting = max(locked.peakConnecting, locked.state.connecting)
             return locked.nextConnectionID
         }
         // Detached: the opening belongs to the pool, not to the caller whose lease started it.

@@ -1,4 +1,5 @@
 import Logging
+import MovRPool
 import MovRRPC
 import MovRTLS
 import NIOConcurrencyHelpers
@@ -86,16 +87,19 @@ public enum RPCEventLoopPreference {
 /// 503 `upstream_unavailable` when the endpoint cannot be reached, 504 `deadline_exceeded`
 /// when the deadline passes first (or the calling task is cancelled).
 ///
-/// Connections are kept per event loop; a call made on a loop (see ``RPCEventLoopPreference``)
-/// takes one of that loop's connections first. When every connection is busy, callers wait in
-/// a FIFO queue until one is released or their deadline passes.
+/// A call made on an event loop (see ``RPCEventLoopPreference``) takes an idle connection of
+/// that loop first. When none is idle, callers wait in a FIFO line until their deadline passes,
+/// and the pool opens connections for the line (``RPCClientConfiguration/maxConcurrentConnects``
+/// at a time, up to ``RPCClientConfiguration/maxConnections``); the first caller in line gets
+/// whichever comes first, a connection another call gives back or a new one
+/// (``ConnectionPoolState`` decides, the client acts).
 public final class RPCClient: Sendable {
     public let endpoint: RPCEndpoint
     private let tls: TLSContextProvider
     private let group: any EventLoopGroup
     private let configuration: RPCClientConfiguration
     private let logger: Logger
-    private let pool = NIOLockedValueBox(PoolState())
+    private let pool: NIOLockedValueBox<ConnectionPoolState<PooledConnection, Waiter>>
     private let keepAlive = NIOLockedValueBox<RepeatedTask?>(nil)
 
     public init(endpoint: RPCEndpoint, tls: TLSContextProvider, eventLoopGroup: any EventLoopGroup,
@@ -107,6 +111,9 @@ public final class RPCClient: Sendable {
         var logger = logger
         logger[metadataKey: "upstream"] = "\(endpoint)"
         self.logger = logger
+        pool = NIOLockedValueBox(ConnectionPoolState(limits: .init(
+            size: max(1, configuration.maxConnections), maxConnecting: max(1, configuration.maxConcurrentConnects),
+            idleTimeout: configuration.idleTimeout)))
         if configuration.keepsIdleConnectionsOpen {
             // Every quarter of the idle timeout, so each connection is refreshed between half and
             // three quarters of it.
@@ -226,38 +233,33 @@ public final class RPCClient: Sendable {
     /// their own).
     @discardableResult
     public func warm(connections count: Int, deadline: ContinuousClock.Instant) async -> Int {
-        let now = ContinuousClock.now
-        let (reserved, stale) = pool.withLockedValue { state -> (Int, [PooledConnection]) in
-            guard !state.closed else { return (0, []) }
-            // Stale ones would still count against `maxConnections` and leave nothing to open:
-            // the run that follows would close them and pay for its handshakes on the clock.
-            var stale: [PooledConnection] = []
-            state.idle.removeAll { connection in
-                guard !connection.channel.isActive || now - connection.lastUsed >= configuration.idleTimeout else {
-                    return false
-                }
-                stale.append(connection)
-                return true
-            }
-            state.open -= stale.count
-            let wanted = min(count - state.idle.count, configuration.maxConnections - state.open)
-            guard wanted > 0 else { return (0, stale) }
-            // Before any load: opened all at once, not `maxConcurrentConnects` at a time.
-            state.open += wanted
-            for _ in 0..<wanted { state.startConnecting() }
-            return (wanted, stale)
+        var stale: [PooledConnection] = []
+        // Stale ones would still count against `maxConnections` and leave nothing to open: the
+        // run that follows would close them and pay for its handshakes on the clock. Before
+        // any load, the openings start all at once, not `maxConcurrentConnects` at a time.
+        let openings = pool.withLockedValue { state in
+            state.reserveWarmOpenings(upTo: count, now: .now, expired: &stale, isUsable: { $0.channel.isActive })
         }
         for connection in stale { connection.channel.close(promise: nil) }
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<reserved {
+            for _ in 0..<openings {
                 group.addTask {
-                    guard let connection = try? await self.connectReserved(on: nil) else { return }
-                    _ = try? await self.perform(self.healthRequest(), body: ByteBuffer(), on: connection, deadline: deadline)
+                    let channel: any Channel
+                    do {
+                        channel = try await self.connect(on: nil)
+                    } catch {
+                        self.openingFailed(error)
+                        return
+                    }
+                    self.pool.withLockedValue { $0.openedForWarming() }
+                    // The exchange gives the connection back to the pool (or closes it).
+                    _ = try? await self.perform(self.healthRequest(), body: ByteBuffer(),
+                                                on: PooledConnection(channel: channel, openedAt: .now), deadline: deadline)
                 }
             }
         }
         return pool.withLockedValue { state in
-            state.idle.filter { $0.channel.isActive }.count
+            state.idle.filter { $0.connection.channel.isActive }.count
         }
     }
 
@@ -275,19 +277,16 @@ public final class RPCClient: Sendable {
     private func refreshIdleConnections() async {
         let now = ContinuousClock.now
         let half = configuration.idleTimeout / 2
-        let due = pool.withLockedValue { state -> [PooledConnection] in
-            guard !state.closed else { return [] }
-            var due: [PooledConnection] = []
-            state.idle.removeAll { connection in
-                let idleFor = now - connection.lastUsed
-                guard connection.channel.isActive, idleFor >= half, idleFor < configuration.idleTimeout else { return false }
-                due.append(connection)
-                return true
+        let timeout = configuration.idleTimeout
+        let due = pool.withLockedValue { state -> [ConnectionPoolState<PooledConnection, Waiter>.Idle] in
+            guard !state.isClosed else { return [] }
+            return state.takeIdle { idle in
+                let idleFor = now - idle.lastUsed
+                return idle.connection.channel.isActive && idleFor >= half && idleFor < timeout
             }
-            return due
         }
-        for connection in due {
-            _ = try? await perform(healthRequest(), body: ByteBuffer(), on: connection, deadline: .now + .seconds(5))
+        for idle in due {
+            _ = try? await perform(healthRequest(), body: ByteBuffer(), on: idle.connection, deadline: .now + .seconds(5))
         }
     }
 
@@ -298,15 +297,7 @@ public final class RPCClient: Sendable {
             task?.cancel()
             task = nil
         }
-        let (idle, waiters) = pool.withLockedValue { state -> ([PooledConnection], [Waiter]) in
-            state.closed = true
-            let idle = state.idle
-            state.idle = []
-            state.open -= idle.count
-            let waiters = Array(state.waiters)
-            state.waiters.removeAll()
-            return (idle, waiters)
-        }
+        let (idle, waiters) = pool.withLockedValue { $0.close() }
         for waiter in waiters {
             waiter.continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
         }
@@ -413,208 +404,173 @@ public final class RPCClient: Sendable {
 
     struct PooledConnection: Sendable {
         var channel: any Channel
-        var lastUsed: ContinuousClock.Instant
+        var openedAt: ContinuousClock.Instant
     }
 
-    /// A caller waiting for a connection: resumed with one, or with `nil` when it may open one
-    /// itself (a slot was freed), or with an error at its deadline.
+    /// A caller waiting in line for a connection: resumed with one, or with an error (its
+    /// deadline passed, it was cancelled, an opening for the line failed, the client shut down).
     struct Waiter: Sendable {
-        var id: Int
-        var continuation: CheckedContinuation<PooledConnection?, any Error>
+        var continuation: CheckedContinuation<PooledConnection, any Error>
     }
 
-    /// Internal (not private) for PoolStateTests.
-    struct PoolState: Sendable {
-        /// Idle connections, most recently released last. One flat list, not one per event loop:
-        /// a dictionary's in-place update of a list allocated (its accessor's frame) on every
-        /// call and release, and a pool holds few connections.
-        var idle: [PooledConnection] = []
-        /// Connections open or being opened (each holds a slot).
-        var open = 0
-        /// Of those, being opened now.
-        var connecting = 0
-        /// The most ever opened at once, and how many were ever opened (``RPCClient/poolStatistics``).
-        var peakConnecting = 0
-        var connectsStarted = 0
-        var closed = false
-        var waiters = CircularBuffer<Waiter>()
-        var nextWaiterID = 0
-
-        /// Takes a slot to open a connection in when the pool has room and few enough
-        /// handshakes are under way.
-        mutating func reserveConnect(_ configuration: RPCClientConfiguration) -> Bool {
-            guard open < configuration.maxConnections,
-                  connecting < max(1, configuration.maxConcurrentConnects) else { return false }
-            open += 1
-            startConnecting()
-            return true
+    /// The line's claim on a waiter, shared by the code that queues it and the two that may
+    /// take it out (its deadline and its cancellation), which may run first.
+    private final class WaitTicket: Sendable {
+        private enum State {
+            case pending
+            case queued(id: Int)
+            case abandoned(CallFailure)
         }
+        private let state = NIOLockedValueBox(State.pending)
 
-        /// Counts one more connection being opened (its slot already counted in `open`).
-        mutating func startConnecting() {
-            connecting += 1
-            connectsStarted += 1
-            peakConnecting = max(peakConnecting, connecting)
-        }
-
-        /// The most recently released idle connection on `loop`, else the most recent on any
-        /// loop; the connections passed over that are closed or idle too long go to `stale`.
-        /// Allocates nothing when it finds one (it runs for every call).
-        mutating func takeIdle(preferring loop: ObjectIdentifier?, now: ContinuousClock.Instant,
-                               idleTimeout: Duration, stale: inout [PooledConnection]) -> PooledConnection? {
-            var otherLoop: Int?
-            var index = idle.count - 1
-            while index >= 0 {
-                let candidate = idle[index]
-                if !candidate.channel.isActive || now - candidate.lastUsed >= idleTimeout {
-                    stale.append(idle.remove(at: index))
-                    open -= 1
-                    if let other = otherLoop { otherLoop = other - 1 }  // it sat above this one
-                } else if loop == nil || ObjectIdentifier(candidate.channel.eventLoop) == loop {
-                    return idle.remove(at: index)
-                } else if otherLoop == nil {
-                    otherLoop = index
-                }
-                index -= 1
+        /// Records that the waiter is queued under `id`; returns the failure to give it instead
+        /// when it was abandoned first.
+        func queued(_ id: Int) -> CallFailure? {
+            state.withLockedValue { state in
+                if case .abandoned(let failure) = state { return failure }
+                state = .queued(id: id)
+                return nil
             }
-            return otherLoop.map { idle.remove(at: $0) }
         }
-    }
 
-    private enum Acquisition {
-        case use(PooledConnection)
-        case connect
-        case closed
+        /// Abandons the wait; returns the id to take out of the line when it is queued.
+        func abandon(_ failure: CallFailure) -> Int? {
+            state.withLockedValue { state in
+                switch state {
+                case .queued(let id):
+                    state = .abandoned(failure)
+                    return id
+                case .pending:
+                    state = .abandoned(failure)
+                    return nil
+                case .abandoned:
+                    return nil
+                }
+            }
+        }
     }
 
     private func acquire(deadline: ContinuousClock.Instant) async throws -> PooledConnection {
         let preferred = RPCEventLoopPreference.current
         let preferredKey = preferred.map { ObjectIdentifier($0) }
         var stale: [PooledConnection] = []
-        let now = ContinuousClock.now
-        let action = pool.withLockedValue { state -> Acquisition? in
-            guard !state.closed else { return .closed }
-            if let connection = state.takeIdle(preferring: preferredKey, now: now,
-                                               idleTimeout: configuration.idleTimeout, stale: &stale) {
-                return .use(connection)
-            }
-            return state.reserveConnect(configuration) ? .connect : nil
+        // The common case first, without a waiter: an idle connection.
+        let idle = pool.withLockedValue { state in
+            state.takeIdleConnection(now: .now, expired: &stale, isUsable: { $0.channel.isActive },
+                                     prefers: { preferredKey == nil || ObjectIdentifier($0.channel.eventLoop) == preferredKey })
         }
         for connection in stale { connection.channel.close(promise: nil) }
-        switch action {
-        case .use(let connection):
-            return connection
-        case .closed:
+        if let idle { return idle }
+        if pool.withLockedValue({ $0.isClosed }) {
             throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down")
-        case .connect:
-            return try await connectReserved(on: preferred)
-        case nil:
-            // Saturated (or enough handshakes under way): wait in line for a released
-            // connection, or for a slot to open one in.
-            if let handed = try await waitForConnection(deadline: deadline) {
-                return handed
+        }
+        return try await waitInLine(deadline: deadline, preferred: preferred, preferredKey: preferredKey)
+    }
+
+    /// Waits in line for a connection given back or opened, until `deadline`. The waiter is
+    /// queued under the lock inside the continuation, so a connection given back between the
+    /// first look and the wait cannot be missed (the lease looks at the idle ones again).
+    private func waitInLine(deadline: ContinuousClock.Instant, preferred: (any EventLoop)?,
+                            preferredKey: ObjectIdentifier?) async throws -> PooledConnection {
+        let ticket = WaitTicket()
+        let timeout = group.next().scheduleTask(deadline: NIODeadline.now() + .nanoseconds((deadline - .now).nanosecondsClamped)) {
+            self.abandon(ticket, CallFailure(isBeforeSending: true, isDeadline: true, underlying: "pool saturated"))
+        }
+        defer { timeout.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PooledConnection, any Error>) in
+                var stale: [PooledConnection] = []
+                let action = pool.withLockedValue { state in
+                    state.lease(now: .now, waiter: Waiter(continuation: continuation), expired: &stale,
+                                isUsable: { $0.channel.isActive },
+                                prefers: { preferredKey == nil || ObjectIdentifier($0.channel.eventLoop) == preferredKey })
+                }
+                for connection in stale { connection.channel.close(promise: nil) }
+                switch action {
+                case .use(let connection):
+                    continuation.resume(returning: connection)
+                case .closed:
+                    continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
+                case .wait(let id, let open):
+                    if open { openForTheLine(on: preferred) }
+                    if let failure = ticket.queued(id),
+                       let waiter = pool.withLockedValue({ $0.removeWaiter(id: id) }) {
+                        waiter.continuation.resume(throwing: failure)
+                    }
+                }
             }
-            return try await connectReserved(on: preferred)
+        } onCancel: {
+            self.abandon(ticket, CallFailure(isBeforeSending: true, isDeadline: false, underlying: "cancelled"))
         }
     }
 
-    /// Opens a connection for a slot already counted in `open` and `connecting`.
-    private func connectReserved(on loop: (any EventLoop)?) async throws -> PooledConnection {
-        do {
-            let channel = try await connect(on: loop)
-            connectFinished()
-            return PooledConnection(channel: channel, lastUsed: .now)
-        } catch {
-            connectFinished()
-            releaseSlot()
-            throw CallFailure(isBeforeSending: true, isDeadline: false, underlying: "connect: \(error)")
+    /// Fails a waiter that is still in line (its deadline passed, or it was cancelled).
+    private func abandon(_ ticket: WaitTicket, _ failure: CallFailure) {
+        guard let id = ticket.abandon(failure),
+              let waiter = pool.withLockedValue({ $0.removeWaiter(id: id) }) else { return }
+        waiter.continuation.resume(throwing: failure)
+    }
+
+    /// Opens a connection for a slot the pool reserved, in the background: it goes to the first
+    /// caller still in line (who may meanwhile have been given a connection that came back), or
+    /// idle. `loop` is the event loop of the caller whose wait started it, if it had one.
+    private func openForTheLine(on loop: (any EventLoop)?) {
+        // Detached: the opening belongs to the pool, not to the caller whose wait started it.
+        Task.detached { [self] in
+            let another: Bool
+            do {
+                let connection = PooledConnection(channel: try await connect(on: loop), openedAt: .now)
+                let (action, openAnother) = pool.withLockedValue {
+                    $0.opened(connection, openedAt: connection.openedAt, now: .now)
+                }
+                switch action {
+                case .handOver(let waiter): waiter.continuation.resume(returning: connection)
+                case .keep: break
+                case .close: connection.channel.close(promise: nil)
+                }
+                another = openAnother
+            } catch {
+                another = openingFailed(error)
+            }
+            if another { openForTheLine(on: loop) }
         }
     }
 
-    /// A handshake ended: the first caller still waiting may open the next connection.
-    private func connectFinished() {
-        let next = pool.withLockedValue { state -> Waiter? in
-            state.connecting -= 1
-            guard !state.closed, !state.waiters.isEmpty, state.reserveConnect(configuration) else { return nil }
-            return state.waiters.popFirst()
+    /// An opening failed: the first caller in line gets the error (all of them when the pool
+    /// holds no connection that could come back). Returns true when another opening is due.
+    @discardableResult
+    private func openingFailed(_ error: any Error) -> Bool {
+        let (failed, openAnother) = pool.withLockedValue { $0.openFailed() }
+        if failed.isEmpty {
+            logger.debug("opening a pooled connection failed", metadata: ["error": "\(error)"])
         }
-        next?.continuation.resume(returning: nil)
+        let failure = CallFailure(isBeforeSending: true, isDeadline: false, underlying: "connect: \(error)")
+        for waiter in failed { waiter.continuation.resume(throwing: failure) }
+        return openAnother
     }
 
     /// What the pool holds now, the most connections it ever opened at once, and how many it
     /// ever opened.
     public var poolStatistics: (open: Int, idle: Int, waiting: Int, peakConnecting: Int, connectsStarted: Int) {
         pool.withLockedValue { state in
-            (state.open, state.idle.count, state.waiters.count, state.peakConnecting,
-             state.connectsStarted)
+            (state.reserved, state.idle.count, state.waiters.count, state.peakConnecting, state.openingsStarted)
         }
-    }
-
-    private func waitForConnection(deadline: ContinuousClock.Instant) async throws -> PooledConnection? {
-        let id = pool.withLockedValue { state -> Int in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        let timeout = group.next().scheduleTask(deadline: NIODeadline.now() + .nanoseconds((deadline - .now).nanosecondsClamped)) {
-            self.removeWaiter(id, failure: CallFailure(isBeforeSending: true, isDeadline: true, underlying: "pool saturated"))
-        }
-        defer { timeout.cancel() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let enqueued = pool.withLockedValue { state -> Bool in
-                    guard !state.closed else { return false }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return true
-                }
-                if !enqueued {
-                    continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
-                }
-            }
-        } onCancel: {
-            self.removeWaiter(id, failure: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "cancelled"))
-        }
-    }
-
-    /// Fails waiter `id` if it is still waiting (its deadline passed, or it was cancelled).
-    private func removeWaiter(_ id: Int, failure: CallFailure) {
-        let removed = pool.withLockedValue { state -> Waiter? in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
-        }
-        removed?.continuation.resume(throwing: failure)
     }
 
     private func release(_ connection: PooledConnection, reusable: Bool) {
-        let keep = reusable && connection.channel.isActive
-        if !keep {
+        let reusable = reusable && connection.channel.isActive
+        let action = pool.withLockedValue {
+            $0.release(connection, openedAt: connection.openedAt, reusable: reusable, now: .now)
+        }
+        switch action {
+        case .keep:
+            break
+        case .handOver(let waiter):
+            waiter.continuation.resume(returning: connection)
+        case .close(let open):
             connection.channel.close(promise: nil)
-            releaseSlot()
-            return
+            if open { openForTheLine(on: nil) }
         }
-        let (waiter, closeIt) = pool.withLockedValue { state -> (Waiter?, Bool) in
-            if state.closed {
-                state.open -= 1
-                return (nil, true)
-            }
-            if let waiter = state.waiters.popFirst() { return (waiter, false) }
-            state.idle.append(PooledConnection(channel: connection.channel, lastUsed: .now))
-            return (nil, false)
-        }
-        if closeIt { connection.channel.close(promise: nil) }
-        waiter?.continuation.resume(returning: PooledConnection(channel: connection.channel, lastUsed: .now))
-    }
-
-    /// Gives up a connection slot; the first waiter, if any, may open a connection in its place.
-    private func releaseSlot() {
-        let waiter = pool.withLockedValue { state -> Waiter? in
-            if !state.closed, let waiter = state.waiters.popFirst() {
-                state.startConnecting()
-                return waiter
-            }
-            state.open -= 1
-            return nil
-        }
-        waiter?.continuation.resume(returning: nil)
     }
 
     /// Connects and finishes the TLS handshake (within the connect timeout), so a connection

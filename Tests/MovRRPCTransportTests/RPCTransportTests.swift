@@ -178,6 +178,43 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// A caller that finds every connection busy waits in line; the pool opens a connection for
+    /// the line, but the caller takes whichever comes first: here a connection given back long
+    /// before the opening (held up 5 s by a relay in front of the server) finishes.
+    @Test func aCallerInLineTakesAConnectionGivenBackBeforeItsOwnOpening() async throws {
+        let fixture = try TransportFixture()
+        let started = StartedRequests()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
+        let relay = try DelayingRelay(upstreamPort: port, delay: .seconds(5))
+        let client = try fixture.client(as: fixture.rides, port: relay.port)
+        #expect(await client.warm(connections: 1, deadline: .now + .seconds(30)) == 1)
+        #expect(server.openConnections == 1)
+
+        async let held: JSONValue = client.call("test.sleep", params: .object(["milliseconds": JSONValue(1000)]),
+                                               options: RPCCallOptions())
+        // The first call holds the only connection (its handler has started) for a second.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while started.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let waited = ContinuousClock.now
+        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions())
+        let elapsed = ContinuousClock.now - waited
+        _ = try await held
+        // It was served by the connection the first call gave back: the server still has one
+        // connection, and the opening started for the line is still held up by the relay.
+        #expect(server.openConnections == 1, "served by a second connection after \(elapsed)")
+        let statistics = client.poolStatistics
+        #expect(statistics.connectsStarted == 2 && statistics.open == 2 && statistics.idle == 1 && statistics.waiting == 0,
+                "\(statistics)")
+        // The opening finishes for nobody: it joins the idle connections.
+        while client.poolStatistics.idle < 2, ContinuousClock.now < deadline + .seconds(10) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(client.poolStatistics.idle == 2 && server.openConnections == 2, "\(client.poolStatistics)")
+        await client.shutdown()
+        relay.stop()
+        await server.shutdownGracefully()
+    }
+
     @Test func idleConnectionsKeptOpenOutliveTheIdleTimeout() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())

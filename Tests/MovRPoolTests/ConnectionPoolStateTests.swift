@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MovRPostgres
+import MovRPool
 
 /// The pool's decisions without IO: connections and waiters are plain integers and strings here.
 @Suite struct ConnectionPoolStateTests {
@@ -202,6 +202,107 @@ import Testing
                 #expect(openings >= line.count || state.reserved == size || openings == 2 || !held.isEmpty)
                 #expect(openings > 0 || !held.isEmpty)
             }
+        }
+    }
+
+    // MARK: What the RPC client adds: a preferred event loop, peers that close, warming, refreshing
+
+    /// A connection on an event loop ("a" or "b"); `open` false when its peer closed it.
+    struct Channel: Equatable {
+        var id: Int
+        var loop: Character
+        var open = true
+    }
+
+    func channelState(size: Int = 8) -> ConnectionPoolState<Channel, String> {
+        ConnectionPoolState(limits: .init(size: size, idleTimeout: .seconds(60)))
+    }
+
+    /// Gives back `channels` in order (the last is the most recently given back); each was
+    /// opened for the waiter a lease queued, at `used`.
+    func fill(_ state: inout ConnectionPoolState<Channel, String>, _ channels: [(Channel, Duration)]) {
+        var expired: [Channel] = []
+        for (channel, _) in channels {
+            _ = state.lease(now: t0, waiter: "w\(channel.id)", expired: &expired)
+            _ = state.opened(channel, openedAt: t0, now: t0)
+        }
+        for (channel, used) in channels {
+            _ = state.release(channel, openedAt: t0, reusable: true, now: t0 + used)
+        }
+    }
+
+    @Test func theCallersLoopFirstThenTheMostRecentElsewhereAndNoClosedOrStaleOne() {
+        var state = channelState()
+        let a1 = Channel(id: 1, loop: "a"), b1 = Channel(id: 2, loop: "b"), aStale = Channel(id: 3, loop: "a")
+        let aClosed = Channel(id: 4, loop: "a", open: false), b2 = Channel(id: 5, loop: "b")
+        // Given back in this order; aStale long ago (idle past the timeout by `now`).
+        fill(&state, [(a1, .seconds(100)), (b1, .seconds(101)), (aStale, .zero), (aClosed, .seconds(102)), (b2, .seconds(103))])
+        let now = t0 + .seconds(105)
+        var expired: [Channel] = []
+        func take(preferring loop: Character?) -> Channel? {
+            state.takeIdleConnection(now: now, expired: &expired, isUsable: { $0.open },
+                                     prefers: { loop == nil || $0.loop == loop })
+        }
+        // Loop a: a1, past b2 (another loop) and the two that cannot be used.
+        #expect(take(preferring: "a") == a1)
+        #expect(expired == [aClosed, aStale] && state.reserved == 3)
+        #expect(state.idle.map(\.connection) == [b1, b2])
+        // Loop a has none left: the most recently given back elsewhere.
+        #expect(take(preferring: "a") == b2)
+        #expect(take(preferring: nil) == b1)
+        #expect(take(preferring: nil) == nil && state.reserved == 3 && expired.count == 2)
+    }
+
+    /// A connection dropped below the other loop's candidate moves that candidate's position:
+    /// the one handed out is still the candidate, not its neighbour.
+    @Test func droppingStaleConnectionsKeepsTheOtherLoopsCandidate() {
+        var state = channelState()
+        let bOld = Channel(id: 1, loop: "b"), bStale = Channel(id: 2, loop: "b"), bRecent = Channel(id: 3, loop: "b")
+        fill(&state, [(bOld, .seconds(95)), (bStale, .zero), (bRecent, .seconds(99))])
+        var expired: [Channel] = []
+        let taken = state.takeIdleConnection(now: t0 + .seconds(100), expired: &expired, isUsable: { $0.open },
+                                             prefers: { $0.loop == "a" })
+        #expect(taken == bRecent && expired == [bStale] && state.idle.map(\.connection) == [bOld] && state.reserved == 2)
+    }
+
+    /// Warming opens up to the count all at once (not `maxConnecting` at a time), within the
+    /// size, replacing idle connections a lease would pass over; each opening ends as if leased.
+    @Test func warmingOpensAllAtOnceWithinTheSizeAndReplacesStaleOnes() {
+        var state = channelState(size: 4)
+        let fresh = Channel(id: 1, loop: "a"), closed = Channel(id: 2, loop: "a", open: false)
+        fill(&state, [(fresh, .seconds(1)), (closed, .seconds(1))])
+        var expired: [Channel] = []
+        #expect(state.reserveWarmOpenings(upTo: 6, now: t0 + .seconds(2), expired: &expired, isUsable: { $0.open }) == 3)
+        #expect(expired == [closed] && state.reserved == 4 && state.connecting == 3 && state.peakConnecting == 3)
+        // The first succeeds and comes back idle after its check; the second fails with nobody
+        // waiting; the third succeeds.
+        state.openedForWarming()
+        #expect({ if case .keep = state.release(Channel(id: 3, loop: "b"), openedAt: t0, reusable: true, now: t0) { true } else { false } }())
+        #expect(state.openFailed() == ([], false))
+        state.openedForWarming()
+        _ = state.release(Channel(id: 4, loop: "b"), openedAt: t0, reusable: true, now: t0)
+        #expect(state.idle.count == 3 && state.reserved == 3 && state.connecting == 0 && state.openingsStarted == 5)
+        // Enough idle: nothing to open. Closed: nothing either.
+        #expect(state.reserveWarmOpenings(upTo: 3, now: t0 + .seconds(3), expired: &expired) == 0)
+        _ = state.close()
+        #expect(state.reserveWarmOpenings(upTo: 3, now: t0, expired: &expired) == 0)
+    }
+
+    /// Refreshing takes idle connections out (still counted as open) and gives them back;
+    /// meanwhile a caller waits in line rather than opening past the size.
+    @Test func refreshingTakesIdleConnectionsOutAndGivesThemBack() {
+        var state = channelState(size: 2)
+        let old = Channel(id: 1, loop: "a"), recent = Channel(id: 2, loop: "a")
+        fill(&state, [(old, .seconds(1)), (recent, .seconds(40))])
+        let due = state.takeIdle { t0 + .seconds(45) - $0.lastUsed >= .seconds(30) }
+        #expect(due.map(\.connection) == [old] && state.reserved == 2 && state.idle.map(\.connection) == [recent])
+        var expired: [Channel] = []
+        #expect({ if case .use(recent) = state.lease(now: t0 + .seconds(45), waiter: "x", expired: &expired) { true } else { false } }())
+        guard case .wait(_, open: false) = state.lease(now: t0 + .seconds(45), waiter: "y", expired: &expired) else {
+            Issue.record("at the size, the caller waits without an opening"); return
+        }
+        guard case .handOver("y") = state.release(old, openedAt: t0, reusable: true, now: t0 + .seconds(46)) else {
+            Issue.record("the refreshed connection goes to the caller in line"); return
         }
     }
 }
