@@ -126,28 +126,42 @@ final class ConnectionPool: Sendable {
         return entry
     }
 
+    /// Opens connections until `count` are idle (within the pool's size), all at once and
+    /// before any call needs them (a service's start). Returns how many are idle.
+    func warm(connections count: Int) async -> Int {
+        var expired: [PoolEntry] = []
+        let openings = locked.withLockedValue {
+            $0.state.reserveWarmOpenings(upTo: count, now: .now, expired: &expired)
+        }
+        for entry in expired { closeDiscarded(entry, reason: "idle timeout or lifetime over") }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<openings {
+                group.addTask { [self] in
+                    do {
+                        let entry = try await open()
+                        locked.withLockedValue { $0.state.openedForWarming() }
+                        release(entry)
+                    } catch {
+                        if openingFailed(error) { openForTheLine() }
+                    }
+                }
+            }
+        }
+        return locked.withLockedValue { $0.state.idle.count }
+    }
+
     /// Opens a connection for a slot the state reserved, in the background: it goes to the
     /// first caller still waiting (who may meanwhile have been given a connection that came
     /// back), or idle. A failure goes to the first caller waiting (to all of them when the pool
     /// holds no connection). Connect and authentication run on the thread pool.
     private func openForTheLine() {
-        let id = locked.withLockedValue { locked -> Int in
-            locked.nextConnectionID += 1
-            return locked.nextConnectionID
-        }
         // Detached: the opening belongs to the pool, not to the caller whose lease started it.
         Task.detached { [self] in
             let another: Bool
             do {
-                let connection = try await PostgresConnection.connect(
-                    id: id, configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
-                let spread = Self.milliseconds(configuration.maxLifetimeSeconds) / 10
-                let entry = PoolEntry(connection: connection,
-                                      lifetimeStart: connection.openedAt + .milliseconds(Int64.random(in: 0...spread)))
+                let entry = try await open()
                 let (action, openAnother) = locked.withLockedValue { locked in
-                    locked.opened += 1
-                    locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
-                    return locked.state.opened(entry, openedAt: entry.lifetimeStart, now: .now)
+                    locked.state.opened(entry, openedAt: entry.lifetimeStart, now: .now)
                 }
                 switch action {
                 case .handOver(let waiter): waiter.resume(returning: entry)
@@ -156,16 +170,39 @@ final class ConnectionPool: Sendable {
                 }
                 another = openAnother
             } catch {
-                let (failed, openAnother) = locked.withLockedValue { $0.state.openFailed() }
-                // With nobody waiting, nobody else reports it (unless the pool was closed).
-                if failed.isEmpty, (error as? PostgresError)?.code != .poolClosed {
-                    logger.warning("opening a pooled connection failed", metadata: ["error": "\(error)"])
-                }
-                for waiter in failed { waiter.resume(throwing: error) }
-                another = openAnother
+                another = openingFailed(error)
             }
             if another { openForTheLine() }
         }
+    }
+
+    /// Connects (on the thread pool) for a slot the state reserved; its lifetime starts up to a
+    /// tenth of the maximum later, so connections opened together do not all retire together.
+    private func open() async throws -> PoolEntry {
+        let id = locked.withLockedValue { locked -> Int in
+            locked.nextConnectionID += 1
+            return locked.nextConnectionID
+        }
+        let connection = try await PostgresConnection.connect(
+            id: id, configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)
+        let spread = Self.milliseconds(configuration.maxLifetimeSeconds) / 10
+        locked.withLockedValue { locked in
+            locked.opened += 1
+            locked.peakOpen = max(locked.peakOpen, locked.state.reserved)
+        }
+        return PoolEntry(connection: connection, lifetimeStart: connection.openedAt + .milliseconds(Int64.random(in: 0...spread)))
+    }
+
+    /// An opening failed: the first caller waiting gets the error (all of them when the pool
+    /// holds no connection). Returns true when another opening is due.
+    private func openingFailed(_ error: any Error) -> Bool {
+        let (failed, openAnother) = locked.withLockedValue { $0.state.openFailed() }
+        // With nobody waiting, nobody else reports it (unless the pool was closed).
+        if failed.isEmpty, (error as? PostgresError)?.code != .poolClosed {
+            logger.warning("opening a pooled connection failed", metadata: ["error": "\(error)"])
+        }
+        for waiter in failed { waiter.resume(throwing: error) }
+        return openAnother
     }
 
     /// Drops a leased connection; the line may get an opening in its place.

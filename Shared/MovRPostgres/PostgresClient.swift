@@ -102,6 +102,15 @@ public final class PostgresClient: Service, Sendable {
         }
     }
 
+    /// Opens connections until `count` are idle (at most the pool's size), all at once, so the
+    /// first calls after a start find them open; returns how many are idle. A failure is
+    /// logged, not thrown: calls open what they need later.
+    @discardableResult
+    public func warm(connections count: Int) async -> Int {
+        start()
+        return await pool.warm(connections: count)
+    }
+
     /// Pool counters (open/idle/waiting connections, peak, totals).
     public var poolStatistics: PoolStatistics {
         get async {
@@ -141,7 +150,7 @@ public struct PoolStatistics: Sendable, Hashable {
     public var idleConnections: Int
     public var waiting: Int
     public var peakOpenConnections: Int
-    /// The most connections ever being opened at once (at most two).
+    /// The most connections ever being opened at once (at most two, except while warming).
     public var peakConnecting: Int
     public var connectionsOpened: Int
     public var connectionsDiscarded: Int

@@ -127,6 +127,57 @@ public struct PeriodicService: Service {
     }
 }
 
+/// Opens connections once, at start, before calls need them: `connections` to each peer of the
+/// executable's RPC clients (each TLS handshake done and one `GET /healthz` answered) and,
+/// through `database`, to its database. After a start or a deploy the first burst of calls then
+/// finds pools open instead of paying for handshakes and database logins while it queues (a
+/// cold stack's first 0.1 s under 1 400 req/s had a p50 of 20–50 ms; docs/benchmarks.md). Nothing
+/// waits for it: the listeners open at once, and a call before it is done opens what it needs.
+/// A peer that does not answer yet (started after this executable) is tried again 0.5, 1, 2 and
+/// 4 s later, then left to the calls. It returns when done; a service group must not end on it.
+public struct WarmUpService: Service {
+    let clients: RPCClients
+    let connections: Int
+    let database: @Sendable (Int) async -> Void
+    let logger: Logger
+
+    public init(clients: RPCClients, connections: Int, logger: Logger,
+                database: @escaping @Sendable (Int) async -> Void) {
+        self.clients = clients
+        self.connections = connections
+        self.database = database
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard connections > 0 else { return }
+        await cancelWhenGracefulShutdown { [self] in
+            async let databaseWarmed: Void = database(connections)
+            var cold = clients.all
+            for delay in [0, 500, 1000, 2000, 4000] where !cold.isEmpty && !Task.isCancelled {
+                if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+                cold = await withTaskGroup(of: RPCClient?.self) { group in
+                    for client in cold {
+                        group.addTask {
+                            await client.warm(connections: connections, deadline: .now + .seconds(5)) < connections ? client : nil
+                        }
+                    }
+                    var still: [RPCClient] = []
+                    for await client in group { if let client { still.append(client) } }
+                    return still
+                }
+            }
+            if !cold.isEmpty {
+                logger.info("peers not warmed at start; calls will open their connections",
+                            metadata: ["peers": "\(cold.map { "\($0.endpoint)" }.sorted())"])
+            }
+            await databaseWarmed
+            logger.debug("connections warmed at start", metadata: ["peers": "\(clients.all.count - cold.count)",
+                                                                    "connections": "\(connections)"])
+        }
+    }
+}
+
 /// A pool of worker threads (password hashing) that `prepare()` started, as a member of the
 /// service group: it lives until the group shuts down, then stops its threads.
 public struct WorkerThreadsService: Service {

@@ -66,6 +66,11 @@ public final class RPCClients: Service, Sendable {
         }
     }
 
+    /// Every client made so far.
+    public var all: [RPCClient] {
+        clients.withLockedValue { Array($0.values) }
+    }
+
     /// Waits for the group's graceful shutdown (or cancellation), then closes every client.
     public func run() async throws {
         try? await gracefulShutdown()

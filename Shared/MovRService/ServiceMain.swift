@@ -37,6 +37,9 @@ public protocol MovRServiceDefinition: Sendable {
     var backgroundServices: [any Service] { get }
     /// Certificates of extra listeners (beyond the runtime's own), reloaded like the others.
     var extraTLSProviders: [TLSContextProvider] { get }
+    /// Opens `connections` connections to the executable's database ahead of its first calls
+    /// (``WarmUpService``, at start); by default nothing (the gateway has no database).
+    func warmDatabase(connections: Int) async
     /// Stops what ``prepare()`` started, for when the group does not (a failed `prepare`, tests);
     /// after a group has run it finds everything stopped already. Idempotent.
     func shutdown() async
@@ -48,6 +51,7 @@ extension MovRServiceDefinition {
     public var resources: [any Service] { [] }
     public var backgroundServices: [any Service] { [] }
     public var extraTLSProviders: [TLSContextProvider] { [] }
+    public func warmDatabase(connections: Int) async {}
     public func shutdown() async {}
 }
 
@@ -72,6 +76,7 @@ public enum ServiceMain {
         do {
             let configuration = try ServiceConfiguration(accepting: Definition.settings)
             try applyEventLoopCount(configuration)
+            _ = try warmConnectionCount(configuration)
             try ServiceUser.dropRootPrivileges(to: configuration.value(SharedSettings.user))
         } catch {
             fail("movr-\(identity.rawValue): \(error)")
@@ -83,6 +88,15 @@ public enum ServiceMain {
         }
         done.wait()
         exit(0)
+    }
+
+    /// `--warm-connections`, checked: 0 to ``SharedSettings/maxWarmConnections``.
+    static func warmConnectionCount(_ configuration: ServiceConfiguration) throws -> Int {
+        let count = try configuration.value(SharedSettings.warmConnections)
+        guard (0...SharedSettings.maxWarmConnections).contains(count) else {
+            throw ConfigurationError(message: "warm-connections must be 0 to \(SharedSettings.maxWarmConnections), not \(count)")
+        }
+        return count
     }
 
     /// Sizes NIO's shared event-loop group (every listener, RPC client and handler runs on it)
@@ -119,6 +133,7 @@ public enum ServiceMain {
             }
             let servers = try service.makeServers(runtime: runtime)
             let reloadSeconds = try configuration.value(SharedSettings.certReloadSeconds)
+            let warmConnections = try warmConnectionCount(configuration)
             // A service group stops its services in reverse order, each after the one behind it
             // has returned: listeners last here, so they stop (and drain) first.
             var configurations: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -135,6 +150,11 @@ public enum ServiceMain {
                 interval: .seconds(max(1, reloadSeconds)), logger: runtime.logger))
             services += servers.map { RPCServerService(server: $0) }
             configurations += services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+            // Once, beside the rest; its return ends nothing.
+            configurations.append(ServiceGroupConfiguration.ServiceConfiguration(
+                service: WarmUpService(clients: runtime.rpcClients, connections: warmConnections, logger: runtime.logger,
+                                       database: { await service.warmDatabase(connections: $0) }),
+                successTerminationBehavior: .ignore))
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: configurations,
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -146,6 +146,11 @@ public enum SharedSettings {
     public static let eventLoops = Setting<Int>("event-loops", default: 0)
     /// The most ``eventLoops`` accepts.
     public static let maxEventLoops = 256
+    /// Connections opened at start, before any call needs them, to each peer the executable
+    /// calls and to its database (0: none; docs/operations.md, "Configuration").
+    public static let warmConnections = Setting<Int>("warm-connections", default: 2)
+    /// The most ``warmConnections`` accepts.
+    public static let maxWarmConnections = 32
 
     /// This region's explicit address of `service` (`--users-url`, ...); nil for the gateway.
     public static func url(of service: ServiceIdentity) -> Setting<String?>? {
@@ -162,7 +167,7 @@ public enum SharedSettings {
         tlsCertificate.declaration, tlsKey.declaration, logLevel.declaration, localityConfig.declaration,
         topology.declaration, usersURL.declaration, vehiclesURL.declaration, ridesURL.declaration,
         maxConnections.declaration, certReloadSeconds.declaration, exitWithParent.declaration, user.declaration,
-        eventLoops.declaration,
+        eventLoops.declaration, warmConnections.declaration,
     ]
 }
 

@@ -6,7 +6,8 @@ import MovRTestSupport
 import MovRTool
 
 /// One more executable beside the shared local stack: its settings (plus `extra`) on a free
-/// port, started and answering `system.ping` before ``start(_:logName:extra:)`` returns.
+/// port, started and answering `system.ping` (the gateway: `cities.list`) before
+/// ``start(_:logName:extra:)`` returns.
 struct SpawnedExecutable {
     let process: BackgroundProcess
     let port: Int
@@ -24,14 +25,21 @@ struct SpawnedExecutable {
         let process = try await TestProcess.spawn(LocalStackHarness.binaryDirectory + "/movr-\(identity.rawValue)", [],
                                                   currentDirectory: LocalStackHarness.repositoryRoot,
                                                   environment: environment, outputPath: log)
-        let client = try PublicClient(url: "https://127.0.0.1:\(port)", serverName: "\(identity.rawValue).movr.internal",
-                                      caPath: stack.ca, clientCertificate: (stack.clientCertificate, stack.clientKey),
-                                      logger: Domain.logger)
+        // The gateway's public listener: its own certificate, no client certificate, `cities.list`.
+        let client = identity == .gateway
+            ? try PublicClient(url: "https://127.0.0.1:\(port)", caPath: stack.ca, logger: Domain.logger)
+            : try PublicClient(url: "https://127.0.0.1:\(port)", serverName: "\(identity.rawValue).movr.internal",
+                               caPath: stack.ca, clientCertificate: (stack.clientCertificate, stack.clientKey),
+                               logger: Domain.logger)
         let deadline = ContinuousClock.now + .seconds(60)
         do {
             while true {
                 do {
-                    _ = try await client.call("system.ping", EmptyObject(), as: EmptyObject.self)
+                    if identity == .gateway {
+                        _ = try await client.call("cities.list", EmptyObject(), as: CitiesListResult.self)
+                    } else {
+                        _ = try await client.call("system.ping", EmptyObject(), as: EmptyObject.self)
+                    }
                     break
                 } catch where ContinuousClock.now < deadline && process.exitStatus == nil {
                     try await Task.sleep(for: .milliseconds(100))

@@ -33,6 +33,29 @@ import Testing
         }
     }
 
+    /// Warming opens the connections at once, within the pool's size, and the calls that follow
+    /// open none.
+    @Test func warmingOpensConnectionsBeforeCallsNeedThem() async throws {
+        let applicationName = TestPostgres.uniqueName(prefix: "warm")
+        try await TestPostgres.withClient(poolSize: 4, applicationName: applicationName) { client in
+            #expect(await client.warm(connections: 3) == 3)
+            var stats = await client.poolStatistics
+            #expect(stats.connectionsOpened == 3 && stats.idleConnections == 3 && stats.openConnections == 3, "\(stats)")
+            let rows = try await client.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(applicationName)")
+            #expect(try rows.first?.decode("n", as: Int.self) == 3)
+            // More than the size: up to the size.
+            #expect(await client.warm(connections: 10) == 4)
+            stats = await client.poolStatistics
+            #expect(stats.connectionsOpened == 4 && stats.openConnections == 4, "\(stats)")
+            // Three calls at once use the warm connections.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 { group.addTask { _ = try await client.query("SELECT pg_sleep(0.05)") } }
+                try await group.waitForAll()
+            }
+            #expect(await client.poolStatistics.connectionsOpened == 4)
+        }
+    }
+
     /// A burst on an empty pool: everyone is served, the pool opens at most two connections at
     /// a time (the rest of the line is served by connections given back), and no more than its size.
     @Test func aBurstOnAnEmptyPoolOpensTwoConnectionsAtATime() async throws {

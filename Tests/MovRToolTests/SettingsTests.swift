@@ -41,6 +41,16 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ServiceMain.applyEventLoopCount(configuration) }
     }
 
+    @Test(arguments: ["-1", "33"])
+    func warmConnectionCountsOutsideTheirRangeStopTheStart(value: String) throws {
+        let configuration = try ServiceConfiguration(environment: ["MOVR_WARM_CONNECTIONS": value], arguments: [],
+                                                     accepting: SharedSettings.all)
+        #expect(throws: ConfigurationError.self) { try ServiceMain.warmConnectionCount(configuration) }
+        let accepted = try ServiceConfiguration(environment: ["MOVR_WARM_CONNECTIONS": "32"], arguments: [],
+                                                accepting: SharedSettings.all)
+        #expect(try ServiceMain.warmConnectionCount(accepted) == 32)
+    }
+
     @Test func unknownFlagIsRefusedByName() {
         #expect(Self.refusal(arguments: ["--reconcile-second", "3"], identity: .rides)
             == "unknown flag --reconcile-second; did you mean --reconcile-seconds?")

@@ -44,6 +44,13 @@ public struct GatewayService: MovRServiceDefinition {
 
     public func makeServers(runtime: ServiceRuntime) throws -> [RPCServer] {
         let clients = runtime.rpcClients
+        // Every peer a call may go to, made now so the warm-up at start opens connections to
+        // each (a region or service the topology does not name is left to fail when called).
+        for region in runtime.locality.regions {
+            for service in [ServiceIdentity.users, .vehicles, .rides] {
+                _ = try? clients.client(for: service, region: region.name)
+            }
+        }
         let api = PublicAPI(region: runtime.region, locality: runtime.locality,
                             homeRegionRouting: try runtime.configuration.value(GatewaySettings.homeRegionRouting),
                             logger: runtime.logger) { service, region in try clients.client(for: service, region: region) }

@@ -121,6 +121,11 @@ public struct RidesService: MovRServiceDefinition {
         [store.database] + (reads.replica.map { [$0] } ?? [])
     }
 
+    /// At start (``WarmUpService``): connections open before the first calls need them.
+    public func warmDatabase(connections: Int) async {
+        await store.database.warm(connections: connections)
+    }
+
     public func shutdown() async {
         await reads.shutdown()
         await store.database.shutdown()

@@ -121,6 +121,11 @@ public struct UsersService: MovRServiceDefinition {
         [store.database, WorkerThreadsService(pool: hashingPool)]
     }
 
+    /// At start (``WarmUpService``): connections open before the first calls need them.
+    public func warmDatabase(connections: Int) async {
+        await store.database.warm(connections: connections)
+    }
+
     public func shutdown() async {
         await store.database.shutdown()
         try? await hashingPool.shutdownGracefully()
