@@ -248,7 +248,8 @@ public final class RPCClient: Sendable {
                     do {
                         channel = try await self.connect(on: nil)
                     } catch {
-                        self.openingFailed(error)
+                        // A caller may be in line by now: it gets the error, or the next opening.
+                        if self.openingFailed(error) { self.openForTheLine(on: nil) }
                         return
                     }
                     self.pool.withLockedValue { $0.openedForWarming() }
@@ -538,7 +539,6 @@ public final class RPCClient: Sendable {
 
     /// An opening failed: the first caller in line gets the error (all of them when the pool
     /// holds no connection that could come back). Returns true when another opening is due.
-    @discardableResult
     private func openingFailed(_ error: any Error) -> Bool {
         let (failed, openAnother) = pool.withLockedValue { $0.openFailed() }
         if failed.isEmpty {
