@@ -87,6 +87,14 @@ import Testing
                     .allSatisfy { (Int($0) ?? 0) > 0 }
             }, "a role without samples: \(samples)")
         }
+        // The primary region restarted, then two bursts: right after it was ready, and again warm,
+        // each with every request answered.
+        #expect(!text.contains("first burst after a restart: "), "the restart failed")
+        for label in BenchmarkReportSections.restartBursts {
+            let row = text.split(separator: "\n").first { $0.hasPrefix("| \(label) |") }
+            let cells = row.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            #expect(cells.count == 10 && cells[6] == "0" && (Double(cells[2]) ?? 0) > 0, "no restart burst row \(label): \(row ?? "")")
+        }
         let bounds = text.components(separatedBy: "### What bounds the targets not met\n\n").last ?? ""
         #expect(bounds.hasPrefix("- **") || bounds.hasPrefix("Every target above is met."), "no bounds: \(bounds.prefix(300))")
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))

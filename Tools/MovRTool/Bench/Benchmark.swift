@@ -257,6 +257,20 @@ public struct Benchmark: Sendable {
             results.footprints.append(BenchResults.Footprint(executable: identity, residentKilobytes: rss, readySeconds: ready))
         }
 
+        // 8. The first burst after a restart of the primary region (last: it replaces executables).
+        if let rate = results.sweep.first?.rate {
+            if options.stackFile != nil {
+                results.restartNote = "Not measured: it restarts executables, and this stack was given with `--stack`."
+            } else {
+                do {
+                    results.restart = try await restartBursts(stack: stack, processes: processes, client: client,
+                                                              cities: cities, rate: rate)
+                } catch {
+                    results.errors.append("first burst after a restart: \(error)")
+                }
+            }
+        }
+
         let markdown = results.markdown
         Console.line(markdown)
         let data = try JSONEncoder.benchReport.encode(results)

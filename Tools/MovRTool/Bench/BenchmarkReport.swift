@@ -186,6 +186,21 @@ extension BenchResults {
         }
         out.append("")
 
+        out.append("### \(Self.sectionTitles[11])")
+        out.append("")
+        out.append("What a deploy or a restart of one region looks like to its first callers: the primary region's four executables get SIGTERM (they drain and stop), `movr up` starts them again a second later, and as soon as the region's gateway answers `GET /readyz` with 200 (what a load balancer waits for), the load engine sends vehicles.list (25 rows, the cities in turn) at the sweep's 25 % rate, open model, latency from intended send time, its own connections to the gateway opened before its clock starts as in the sweep; then the same burst again, the path now warm. Each executable opens `MOVR_WARM_CONNECTIONS` (2) connections to its peers and its database as it starts, beside its listeners (docs/operations.md).")
+        out.append("")
+        if restart.isEmpty {
+            out.append(restartNote ?? "Not measured (see the errors above).")
+        } else {
+            out.append("| burst | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | over \(f(BenchResults.sweepSlowMs, 0)) ms: all / first s / tenths |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|")
+            for point in restart {
+                out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(point.slowSummary) |")
+            }
+        }
+        out.append("")
+
         out.append("### \(Self.sectionTitles[5])")
         out.append("")
         out.append("VmRSS of each running instance after start and demo data (before any load); ready: an extra instance started against the same database and certificates on a spare port, from spawn to its first answered call (system.ping; cities.list for the gateway).")
@@ -240,4 +255,6 @@ extension BenchResults {
 /// The section headings every `movr bench` report carries (tests look for them).
 public enum BenchmarkReportSections {
     public static var titles: [String] { BenchResults.sectionTitles.map { "### " + $0 } }
+    /// The rows of "The first burst after a restart": right after it, then the same again.
+    public static let restartBursts = ["right after the restart", "the same again"]
 }

@@ -138,6 +138,11 @@ struct BenchResults: Codable, Sendable {
     var rideCycle: RideCycle?
     var latencies: [Latency] = []
     var sweep: [SweepPoint] = []
+    /// The first burst after the primary region's executables restart, then the same again
+    /// (``Benchmark/restartBursts(stack:processes:client:cities:rate:)``).
+    var restart: [SweepPoint] = []
+    /// Why ``restart`` is empty, when it is not for an error.
+    var restartNote: String?
     var databaseHop: DatabaseHop?
     var footprints: [Footprint] = []
     /// Where each process's CPU went in one extra run of the 25-row list and of the ride cycle.
@@ -154,7 +159,7 @@ extension BenchResults {
                                 "Single-client latency", "Fixed-rate sweep", "Idle RSS and start-to-ready",
                                 "Database client: one statement, one client", "Targets",
                                 "Two TLS hops without MovR (HAProxy)", "Profiles",
-                                "What bounds the targets not met"]
+                                "What bounds the targets not met", "The first burst after a restart"]
 
     func median(_ runs: [Run], _ value: (Run) -> Double?) -> Double {
         BenchParse.median(runs.compactMap(value))
@@ -173,6 +178,7 @@ extension BenchResults {
             + (floor?.runs.reduce(0) { $0 + $1.errors } ?? 0)
             + (rideCycle?.gateway.reduce(0) { $0 + $1.errors } ?? 0)
             + latencies.reduce(0) { $0 + $1.errors } + sweep.reduce(0) { $0 + $1.errors }
+            + restart.reduce(0) { $0 + $1.errors }
             + (rideCycle?.halfRate.reduce(0) { $0 + $1.errors } ?? 0)
     }
 
