@@ -189,8 +189,8 @@ public final class PostgresConnection {
         let count = Int32(binds.count)
 
         let key = StatementKey(sql: query.sql, types: binds.types)
-        var name = statements[key]
-        if name == nil, statements.count < statementCacheCapacity, Self.isPreparable(query.sql) {
+        var name = query.plansEachExecution ? nil : statements[key]
+        if name == nil, !query.plansEachExecution, statements.count < statementCacheCapacity, Self.isPreparable(query.sql) {
             let newName = "movr_s\(nextStatementNumber)"
             nextStatementNumber += 1
             try await record {

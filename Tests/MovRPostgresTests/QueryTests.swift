@@ -64,6 +64,32 @@ import Testing
         }
     }
 
+    /// A query planned each execution is sent unnamed: never prepared, so the server plans it
+    /// for each call's values and never switches it to a generic plan.
+    @Test func aQueryPlannedEachExecutionIsNeverPrepared() async throws {
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            try await client.withConnection { connection in
+                try await connection.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+                _ = try await connection.query("INSERT INTO items SELECT n, 'item ' || n FROM generate_series(1, 20) n")
+                let before = connection.prepareCount
+                for id in 1...8 {  // past the five custom plans after which a prepared statement may go generic
+                    let query: PostgresQuery = "SELECT label FROM items WHERE id = \(id)"
+                    let rows = try await connection.query(query.plannedEachExecution())
+                    #expect(try rows.first?.decode("label", as: String.self) == "item \(id)")
+                }
+                #expect(connection.prepareCount == before)
+                let prepared = try await connection.query(
+                    "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = \("SELECT label FROM items WHERE id = $1")")
+                #expect(try prepared.first?.decode("n", as: Int.self) == 0)
+                // The same text without the flag is prepared once and reused.
+                for id in 1...2 { _ = try await connection.query("SELECT label FROM items WHERE id = \(id)") }
+                let again = try await connection.query(
+                    "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = \("SELECT label FROM items WHERE id = $1")")
+                #expect(try again.first?.decode("n", as: Int.self) == 1)
+            }
+        }
+    }
+
     @Test func executeRunsMultiStatementScripts() async throws {
         try await TestPostgres.withClient { client in
             try await client.execute("""

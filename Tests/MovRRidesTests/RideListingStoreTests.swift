@@ -1,6 +1,7 @@
 import Foundation
 import MovRAPI
-import MovRRides
+import MovRPostgres
+@testable import MovRRides
 import Testing
 
 @Suite("listing rides")
@@ -39,6 +40,18 @@ struct RideListingStoreTests {
 
             let onlyActive = try await store.rides(riderID: rider, activeOnly: true, limit: 3, after: nil)
             #expect(onlyActive.rides.map(\.id) == [active.id] && onlyActive.next == nil)
+        }
+    }
+
+    /// The rider's page is planned for the rider's own id each time (a heavy rider's page read
+    /// from the index in order, not the whole history sorted): never a prepared statement.
+    @Test func theRidersPageIsPlannedForTheRiderEachTime() async throws {
+        let rider = UUID()
+        for activeOnly in [false, true] {
+            for cursor in [nil, PageCursor(time: Date(), id: UUID())] {
+                let query = RidesStore.riderRidesQuery(riderID: rider, activeOnly: activeOnly, limit: 25, after: cursor)
+                #expect(query.plansEachExecution, "activeOnly \(activeOnly), cursor \(cursor == nil ? "none" : "set")")
+            }
         }
     }
 

@@ -63,24 +63,33 @@ public struct RidesStore: Sendable {
     /// A page of the rider's rides, newest first, keyset-paginated on `(start_time, id)`.
     public func rides(riderID: UUID, activeOnly: Bool, limit: Int, after cursor: PageCursor?)
         async throws -> (rides: [Ride], next: PageCursor?) {
-        let rows: PostgresRows
+        let rows = try await database.query(Self.riderRidesQuery(riderID: riderID, activeOnly: activeOnly, limit: limit,
+                                                                 after: cursor))
+        let page = PageCursor.page(try rows.map(Self.ride(from:)), limit: limit) { ($0.startTime, $0.id) }
+        return (page.items, page.next)
+    }
+
+    /// A page of the rider's rides, newest first. Riders' histories run from none to thousands
+    /// of rides, so it is planned for this rider's id each time (a generic plan, costed for an
+    /// average rider, read and sorted a heavy rider's whole history; ``PostgresQuery/plansEachExecution``).
+    static func riderRidesQuery(riderID: UUID, activeOnly: Bool, limit: Int, after cursor: PageCursor?) -> PostgresQuery {
         let status: String? = activeOnly ? "active" : nil
+        let query: PostgresQuery
         if let cursor {
-            rows = try await database.query("""
-                SELECT \(unsafeSQL: Self.rideColumns) FROM rides
+            query = """
+                SELECT \(unsafeSQL: rideColumns) FROM rides
                 WHERE rider_id = \(riderID) AND (\(status)::text IS NULL OR status = \(status)::text)
                   AND (start_time, id) < (\(cursor.time), \(cursor.id))
                 ORDER BY start_time DESC, id DESC LIMIT \(limit + 1)
-                """)
+                """
         } else {
-            rows = try await database.query("""
-                SELECT \(unsafeSQL: Self.rideColumns) FROM rides
+            query = """
+                SELECT \(unsafeSQL: rideColumns) FROM rides
                 WHERE rider_id = \(riderID) AND (\(status)::text IS NULL OR status = \(status)::text)
                 ORDER BY start_time DESC, id DESC LIMIT \(limit + 1)
-                """)
+                """
         }
-        let page = PageCursor.page(try rows.map(Self.ride(from:)), limit: limit) { ($0.startTime, $0.id) }
-        return (page.items, page.next)
+        return query.plannedEachExecution()
     }
 
     public func hasActiveRide(riderID: UUID) async throws -> Bool {

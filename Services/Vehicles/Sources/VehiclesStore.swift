@@ -55,7 +55,8 @@ public struct VehiclesStore: Sendable {
                 ORDER BY created_at, id LIMIT \(limit + 1)
                 """
         }
-        return try Self.page(try await database.query(query.result(.binary)), limit: limit)
+        // Owners hold from one vehicle to whole fleets: planned for this owner (PostgresQuery).
+        return try Self.page(try await database.query(query.result(.binary).plannedEachExecution()), limit: limit)
     }
 
     /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
@@ -167,7 +168,8 @@ public struct VehiclesStore: Sendable {
     }
 
     public func locationHistory(id: UUID, limit: Int, viewerID: UUID) async throws -> LocationHistoryOutcome {
-        let rows = try await database.query("""
+        // A vehicle's history grows with every ride: planned for this vehicle (PostgresQuery).
+        let query: PostgresQuery = """
             SELECT v.owner_id = \(viewerID) AS is_owner, v.current_rider_id = \(viewerID) AS is_rider,
                    h.latitude, h.longitude, h.recorded_at, h.ride_id
             FROM vehicles v LEFT JOIN LATERAL (
@@ -179,7 +181,8 @@ public struct VehiclesStore: Sendable {
                 ORDER BY recorded_at DESC, id DESC LIMIT \(limit)
             ) h ON true
             WHERE v.id = \(id)
-            """)
+            """
+        let rows = try await database.query(query.plannedEachExecution())
         guard let first = rows.first else { return .notFound }
         guard try first.decode("is_owner", as: Bool?.self) == true || first.decode("is_rider", as: Bool?.self) == true else {
             return .forbidden
