@@ -71,7 +71,9 @@ struct WarmUpTests {
     }
 
     /// The rides service calls the vehicles service of its region and owns a database: three
-    /// connections to each, open with no call made.
+    /// connections to each, open with no call made. (At least three to the vehicles service:
+    /// warming opens until three are idle, and the reconciler's first pass, at start too, may
+    /// hold some meanwhile.)
     @Test func aServiceOpensConnectionsToItsPeerAndItsDatabaseAtStart() async throws {
         let rides = try await SpawnedExecutable.start(.rides, logName: "warm-up", extra: ["MOVR_WARM_CONNECTIONS": "3"])
         let stack = try await LocalStackHarness.shared.start()
@@ -79,7 +81,7 @@ struct WarmUpTests {
         let database = try Self.port(of: stack.databaseURL)
         let pid = rides.process.processIdentifier
         let seen = try await Self.awaitConnections(of: pid, expected: [vehicles: 3, database: 3])
-        #expect(seen[vehicles] == 3, "to the vehicles service: \(seen)")
+        #expect(seen[vehicles] ?? 0 >= 3, "to the vehicles service: \(seen)")
         #expect(seen[database] ?? 0 >= 3, "to PostgreSQL: \(seen)")
         _ = await rides.process.terminate(grace: .seconds(30))
     }
