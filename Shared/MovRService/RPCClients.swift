@@ -79,7 +79,7 @@ public final class RPCClients: Service, Sendable {
 
     /// Closes every client made so far (idempotent).
     public func shutdown() async {
-        for client in clients.withLockedValue({ Array($0.values) }) {
+        for client in all {
             await client.shutdown()
         }
     }

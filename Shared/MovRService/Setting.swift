@@ -146,8 +146,9 @@ public enum SharedSettings {
     public static let eventLoops = Setting<Int>("event-loops", default: 0)
     /// The most ``eventLoops`` accepts.
     public static let maxEventLoops = 256
-    /// Connections opened at start, before any call needs them, to each peer the executable
-    /// calls and to its database (0: none; docs/operations.md, "Configuration").
+    /// Connections opened at start, before any call needs them, to each peer whose RPC client
+    /// exists by then (the request path's) and to the database (0: none; docs/operations.md,
+    /// "Configuration").
     public static let warmConnections = Setting<Int>("warm-connections", default: 2)
     /// The most ``warmConnections`` accepts.
     public static let maxWarmConnections = 32
