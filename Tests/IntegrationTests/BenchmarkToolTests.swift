@@ -55,8 +55,8 @@ import Testing
                 "no floor row: \(String(describing: floorRow))")
         let halfRate = text.split(separator: "\n").filter { $0.hasPrefix("| 50% |") }
         let cells = halfRate.first.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        #expect(halfRate.count == 1 && cells.count == 14, "no 50 % sweep row: \(halfRate)")
-        if cells.count == 14 {
+        #expect(halfRate.count == 1 && cells.count == 15, "no 50 % sweep row: \(halfRate)")
+        if cells.count == 15 {
             #expect(cells[9] != "– / –", "no pgbench -R figures beside the sweep: \(halfRate)")
             // gateway / vehicles / postgres / load engine, each a figure
             let cpu = cells[10].split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -72,7 +72,13 @@ import Testing
             let figures = cells[13].components(separatedBy: " (").first ?? ""
             let others = figures.split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             #expect(others.count == 2, "no other programs' CPU at the sweep's rate: \(halfRate)")
+            // the database's upkeep during the point: checkpoints / buffers written / autovacuums
+            let upkeep = cells[14].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(upkeep.count == 3 && upkeep.allSatisfy { $0 >= 0 }, "no upkeep counts at the sweep's rate: \(halfRate)")
         }
+        // The ride cycle's upkeep was paid before the sweep (the bench's stack has a superuser).
+        #expect(text.contains("and a `CHECKPOINT` (") && !text.contains("`CHECKPOINT`: it failed"),
+                "the database was not settled after the ride cycle")
         // Both extra runs were profiled (make test installs linux-perf): a samples row for each
         // workload's roles, and a line per target not met (or the sentence saying all are met).
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") {

@@ -142,6 +142,12 @@ import Testing
         half.stealMs = 3
         results.sweep = [half]
         #expect(results.bounds.contains("**vehicles.list p99 at half load: 6.20 ms**: 40 requests over 5 ms where a p99 under it allows about 30; 5 of them were due in the run's first second; all of them fall in 3 of its 100 tenths of a second; the load engine sent 2 requests late. Other programs on the machine used 470 ms of CPU during the 10 s run (kdamond.0 430, sshd 20, bash 10); the hypervisor stole 3 ms. pgbench alone at the same rate: p99 0.50 ms, max 9.00 ms."))
+        half.upkeep = DatabaseUpkeep(checkpointBuffers: 4210, checkpoints: 1, autovacuums: 2)
+        results.sweep = [half]
+        #expect(results.bounds.contains { $0.contains("the hypervisor stole 3 ms. The database's upkeep during the run: 4210 buffers written by checkpoints, 2 autovacuum or autoanalyze runs. pgbench alone") })
+        half.upkeep = DatabaseUpkeep(checkpointBuffers: 0, checkpoints: 0, autovacuums: 0)
+        results.sweep = [half]
+        #expect(results.bounds.contains { $0.contains("the hypervisor stole 3 ms. No checkpoint wrote and no autovacuum ran during the run. pgbench alone") })
 
         results.lists[0].gateway = [.init(throughput: 6000, p50Ms: 3, p99Ms: 4, errors: 0)]
         results.lists[0].pgbench = [.init(throughput: 20_000, p50Ms: 1, p99Ms: 2, errors: 0)]

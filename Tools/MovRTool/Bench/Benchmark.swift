@@ -185,6 +185,11 @@ public struct Benchmark: Sendable {
                 }))
         }
 
+        // The ride cycle wrote for a minute: vacuum and checkpoint now, so a timed checkpoint
+        // or autovacuum of its rows does not run beside the read-only phases after it.
+        Console.line("settling the database after the ride cycle (VACUUM ANALYZE, CHECKPOINT)...")
+        results.settle = await settleDatabase(superuserURL: stack.databaseURL)
+
         // 4. Single-client latencies.
         do {
             results.latencies = try await singleClientLatencies(riders: riders, client: client, cities: cities,
@@ -206,17 +211,21 @@ public struct Benchmark: Sendable {
                                                       rate: rate)
                 configuration.mix = "vehicles.list=1"
                 configuration.slowThresholdMs = BenchResults.sweepSlowMs
+                let upkeepBefore = await upkeepCounters(superuserURL: stack.databaseURL)
                 let before = processes.cpuTicks()
                 let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
                 let report = await LoadGenerator.run(configuration, workload: workload)
                 let after = processes.cpuTicks()
+                let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
+                let upkeepAfter = await upkeepCounters(superuserURL: stack.databaseURL)
                 var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
                 // What a request costs at this load (the closed-loop table above: at saturation).
                 point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
                     before: before, after: after, requests: report.totals.count))
                 // What else ran on the two cores meanwhile (the tail's competition).
-                point.others = BenchProcesses.others(before: othersBefore, after: processes.otherProcesses())
-                if let stealBefore, let stealAfter = BenchProcesses.stealTicks() {
+                point.others = BenchProcesses.others(before: othersBefore, after: othersAfter)
+                if let upkeepBefore, let upkeepAfter { point.upkeep = upkeepAfter - upkeepBefore }
+                if let stealBefore, let stealAfter {
                     point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
                 }
                 // The same rate on the SQL alone: the tail this machine gives a single hop.

@@ -74,6 +74,12 @@ extension BenchResults {
                 line += " Other programs on the machine used \(f(total)) ms of CPU during the \(seconds) s run\(largest.isEmpty ? "" : " (\(largest))")"
                 line += half.stealMs.map { "; the hypervisor stole \(f($0)) ms." } ?? "."
             }
+            if let upkeep = half.upkeep {
+                line += upkeep.checkpointBuffers > 0 || upkeep.autovacuums > 0
+                    ? " The database's upkeep during the run: \(upkeep.checkpointBuffers) buffers written by checkpoints, "
+                        + "\(upkeep.autovacuums) autovacuum or autoanalyze runs."
+                    : " No checkpoint wrote and no autovacuum ran during the run."
+            }
             if let sqlP99 = half.sqlP99Ms, let sqlMax = half.sqlMaxMs {
                 line += " pgbench alone at the same rate: p99 \(f(sqlP99, 2)) ms, max \(f(sqlMax, 2)) ms."
             }

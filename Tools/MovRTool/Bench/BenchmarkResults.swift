@@ -89,6 +89,9 @@ struct BenchResults: Codable, Sendable {
         /// largest first; ``BenchProcesses/others``), and milliseconds the hypervisor stole.
         var others: [NamedMillis]?
         var stealMs: Double?
+        /// The database's upkeep counted during the point (checkpoints, the buffers they
+        /// wrote, autovacuum and autoanalyze runs); nil when not counted.
+        var upkeep: DatabaseUpkeep?
 
         var othersMs: Double? { others.map { $0.reduce(0) { $0 + $1.ms } } }
 
@@ -136,6 +139,8 @@ struct BenchResults: Codable, Sendable {
     var lists: [ListSize] = []
     var floor: Floor?
     var rideCycle: RideCycle?
+    /// The upkeep paid after the ride cycle's writes (``Benchmark/settleDatabase(superuserURL:)``).
+    var settle: Settle?
     var latencies: [Latency] = []
     var sweep: [SweepPoint] = []
     /// The first burst after the primary region's executables restart, then the same again
