@@ -89,10 +89,11 @@ extension MovRCommand {
             options.homeRegionRouting = !noHomeRouting
             options.faultProxies = faultProxies
             options.eventLoops = eventLoops
-            // Fault injection for tests, and the scrypt cost (tests run dozens of sign-ins at once
-            // on two cores and lower it; docs/operations.md, "Configuration").
+            // Fault injection for tests, the scrypt cost (tests run dozens of sign-ins at once
+            // on two cores and lower it) and the connections each executable opens at start
+            // (docs/operations.md, "Configuration").
             for (key, value) in ProcessInfo.processInfo.environment
-            where key.hasPrefix("MOVR_FAULT") || key == "MOVR_SCRYPT_LOG2N" {
+            where key.hasPrefix("MOVR_FAULT") || key == "MOVR_SCRYPT_LOG2N" || key == "MOVR_WARM_CONNECTIONS" {
                 options.extraEnvironment[key] = value
             }
             try await LocalStack(options: options, logger: MovRCommand.logger()).run()
