@@ -14,17 +14,30 @@
 /// password authentication; a TLS handshake), so after a lull a burst is served by the
 /// connections that come back while the pool grows a connection or two at a time, instead of
 /// every caller paying for an opening and a dozen openings competing for the CPU at once.
+///
+/// With ``Limits/openDelay``, the pool also waits before it opens: only callers that have
+/// waited that long count toward an opening (unless no connection is open that could come
+/// back), and the driver looks again when ``LeaseAction/wait(id:open:recheckAfter:)`` or
+/// ``recheck(now:)`` tells it to. Waiting about as long as an opening costs before paying for
+/// one keeps a step in load, served in a fraction of a millisecond by connections that come
+/// back, from growing the pool by openings that compete with it for the CPU; a line that
+/// lasts longer than that is real demand, and the pool grows as before.
 public struct ConnectionPoolState<Connection, Waiter> {
     public struct Limits {
         public var size: Int
         /// Connections being opened at once.
         public var maxConnecting: Int
+        /// How long a caller waits in line for a connection to come back before the pool opens
+        /// one for it; zero: at once.
+        public var openDelay: Duration
         public var idleTimeout: Duration
         public var maxLifetime: Duration
 
-        @inlinable public init(size: Int, maxConnecting: Int = 2, idleTimeout: Duration, maxLifetime: Duration = .seconds(Int64.max)) {
+        @inlinable public init(size: Int, maxConnecting: Int = 2, openDelay: Duration = .zero, idleTimeout: Duration,
+                               maxLifetime: Duration = .seconds(Int64.max)) {
             self.size = size
             self.maxConnecting = maxConnecting
+            self.openDelay = openDelay
             self.idleTimeout = idleTimeout
             self.maxLifetime = maxLifetime
         }
@@ -46,8 +59,9 @@ public struct ConnectionPoolState<Connection, Waiter> {
         /// Use this idle connection (the driver checks its health first).
         case use(Connection)
         /// Wait in line (queued under `id`); with `open`, a slot was reserved and the driver
-        /// opens a connection for the line (``opened(_:openedAt:now:)`` or ``openFailed()`` when done).
-        case wait(id: Int, open: Bool)
+        /// opens a connection for the line (``opened(_:openedAt:now:)`` or ``openFailed()`` when done);
+        /// with `recheckAfter`, the driver calls ``recheck(now:)`` that much later.
+        case wait(id: Int, open: Bool, recheckAfter: Duration?)
         case closed
     }
 
@@ -76,7 +90,8 @@ public struct ConnectionPoolState<Connection, Waiter> {
     @usableFromInline var _idle: [Idle] = []
     @usableFromInline var _reserved = 0
     @usableFromInline var _connecting = 0
-    @usableFromInline var _waiters: [(id: Int, waiter: Waiter)] = []
+    @usableFromInline var _waiters: [(id: Int, waiter: Waiter, since: ContinuousClock.Instant)] = []
+    @usableFromInline var _recheckPending = false
     @usableFromInline var _nextWaiterID = 0
     @usableFromInline var _isClosed = false
     @usableFromInline var _peakConnecting = 0
@@ -89,7 +104,7 @@ public struct ConnectionPoolState<Connection, Waiter> {
     /// Connections being opened; never exceeds `limits.maxConnecting` (except while warming,
     /// ``reserveWarmOpenings(upTo:now:expired:isUsable:)``).
     public var connecting: Int { _connecting }
-    public var waiters: [(id: Int, waiter: Waiter)] { _waiters }
+    public var waiters: [(id: Int, waiter: Waiter, since: ContinuousClock.Instant)] { _waiters }
     public var isClosed: Bool { _isClosed }
     /// The most openings ever under way at once, and how many were ever started.
     public var peakConnecting: Int { _peakConnecting }
@@ -110,8 +125,19 @@ public struct ConnectionPoolState<Connection, Waiter> {
             return .use(connection)
         }
         _nextWaiterID += 1
-        _waiters.append((_nextWaiterID, waiter()))
-        return .wait(id: _nextWaiterID, open: reserveOpening())
+        _waiters.append((_nextWaiterID, waiter(), now))
+        let open = reserveOpening(now: now)
+        return .wait(id: _nextWaiterID, open: open, recheckAfter: armRecheck(now: now))
+    }
+
+    /// The driver's timer from ``LeaseAction/wait(id:open:recheckAfter:)`` (or from the last
+    /// recheck) fired: reserves openings for the callers that have now waited ``Limits/openDelay``
+    /// (the driver makes `openings` of them) and says when to look again while anyone waits.
+    @inlinable public mutating func recheck(now: ContinuousClock.Instant) -> (openings: Int, recheckAfter: Duration?) {
+        _recheckPending = false
+        var openings = 0
+        while reserveOpening(now: now) { openings += 1 }
+        return (openings, armRecheck(now: now))
     }
 
     /// The most recently given back idle connection that `prefers` accepts, else the most
@@ -150,7 +176,7 @@ public struct ConnectionPoolState<Connection, Waiter> {
                           now: ContinuousClock.Instant) -> ReleaseAction {
         guard !_isClosed, reusable, now - openedAt <= limits.maxLifetime else {
             _reserved -= 1
-            return .close(open: reserveOpening())
+            return .close(open: reserveOpening(now: now))
         }
         if !_waiters.isEmpty {
             return .handOver(_waiters.removeFirst().waiter)
@@ -174,13 +200,13 @@ public struct ConnectionPoolState<Connection, Waiter> {
             return (.keep, false)
         }
         let waiter = _waiters.removeFirst().waiter
-        return (.handOver(waiter), reserveOpening())
+        return (.handOver(waiter), reserveOpening(now: now))
     }
 
     /// Opening a connection failed. The first waiter gets the error (as the caller that opened
     /// it would); when the pool then holds no connection at all, none will come back to the
     /// others, and they get it too. `openAnother` as in ``opened(_:openedAt:now:)``.
-    @inlinable public mutating func openFailed() -> (failed: [Waiter], openAnother: Bool) {
+    @inlinable public mutating func openFailed(now: ContinuousClock.Instant = .now) -> (failed: [Waiter], openAnother: Bool) {
         _connecting -= 1
         _reserved -= 1
         guard !_isClosed, !_waiters.isEmpty else { return ([], false) }
@@ -189,14 +215,14 @@ public struct ConnectionPoolState<Connection, Waiter> {
             failed += _waiters.map(\.waiter)
             _waiters = []
         }
-        return (failed, reserveOpening())
+        return (failed, reserveOpening(now: now))
     }
 
     /// A leased connection is gone (unhealthy on checkout). Returns true when the driver opens
     /// a connection for the line in its place.
-    @inlinable public mutating func retire() -> Bool {
+    @inlinable public mutating func retire(now: ContinuousClock.Instant = .now) -> Bool {
         _reserved -= 1
-        return reserveOpening()
+        return reserveOpening(now: now)
     }
 
     /// Removes waiter `id` if it is still queued (its deadline passed, or it was cancelled).
@@ -256,13 +282,36 @@ public struct ConnectionPoolState<Connection, Waiter> {
         return taken
     }
 
-    /// Reserves a slot for one more opening when the line is longer than the openings under
-    /// way and both limits allow it.
-    @usableFromInline mutating func reserveOpening() -> Bool {
+    /// Reserves a slot for one more opening when the callers due one (``dueWaiters(now:)``)
+    /// outnumber the openings under way and both limits allow it.
+    @usableFromInline mutating func reserveOpening(now: ContinuousClock.Instant) -> Bool {
         guard !_isClosed, _waiters.count > _connecting, _reserved < limits.size,
-              _connecting < limits.maxConnecting else { return false }
+              _connecting < limits.maxConnecting, dueWaiters(now: now) > _connecting else { return false }
         startOpening()
         return true
+    }
+
+    /// Callers in line an opening is due for: all of them without an open delay, or when no
+    /// open connection could come back to them (every reserved slot is an opening); else those
+    /// that have waited the delay (the line's oldest: it is first in, first out).
+    @inlinable public func dueWaiters(now: ContinuousClock.Instant) -> Int {
+        guard limits.openDelay > .zero, _reserved > _connecting else { return _waiters.count }
+        var due = 0
+        for entry in _waiters {
+            guard now - entry.since >= limits.openDelay else { break }
+            due += 1
+        }
+        return due
+    }
+
+    /// While callers wait with an open delay, one recheck is always pending: armed here when
+    /// none is, for when the first caller not yet due will be (at most the delay from now).
+    @usableFromInline mutating func armRecheck(now: ContinuousClock.Instant) -> Duration? {
+        guard limits.openDelay > .zero, !_recheckPending, !_isClosed, !_waiters.isEmpty else { return nil }
+        _recheckPending = true
+        let delay = limits.openDelay
+        let firstNotDue = _waiters.first { now - $0.since < delay }
+        return firstNotDue.map { $0.since + delay - now } ?? delay
     }
 
     @usableFromInline mutating func startOpening() {

@@ -51,6 +51,7 @@ final class ConnectionPool: Sendable {
         self.logger = logger
         let limits = ConnectionPoolState<PoolEntry, Waiter>.Limits(
             size: configuration.poolSize,
+            openDelay: Self.openDelay(milliseconds: configuration.poolOpenDelayMilliseconds),
             idleTimeout: .milliseconds(Self.milliseconds(configuration.idleTimeoutSeconds)),
             maxLifetime: .milliseconds(Self.milliseconds(configuration.maxLifetimeSeconds)))
         locked = NIOLockedValueBox(Locked(state: ConnectionPoolState(limits: limits)))
@@ -102,6 +103,13 @@ final class ConnectionPool: Sendable {
         return Int64(min(seconds, 86_400 * 365) * 1000)
     }
 
+    /// The open delay, total for any Double: negative and NaN mean none, anything beyond a
+    /// minute means a minute.
+    static func openDelay(milliseconds: Double) -> Duration {
+        guard milliseconds > 0 else { return .zero }
+        return .microseconds(Int64(min(milliseconds, 60_000) * 1000))
+    }
+
     private func acquire() async throws -> PoolEntry {
         var expired: [PoolEntry] = []
         // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
@@ -113,17 +121,30 @@ final class ConnectionPool: Sendable {
                 continuation.resume(returning: connection)
             case .closed:
                 continuation.resume(throwing: PostgresError(code: .poolClosed))
-            case .wait(let id, let open):
+            case .wait(let id, let open, let recheckAfter):
                 let timeout = TimeAmount.milliseconds(Self.milliseconds(configuration.poolTimeoutSeconds))
                 timerLoop.scheduleTask(in: timeout) { [self] in
                     let waiter = locked.withLockedValue { $0.state.removeWaiter(id: id) }
                     waiter?.resume(throwing: PostgresError(code: .poolTimeout))
                 }
                 if open { openForTheLine() }
+                if let recheckAfter { scheduleRecheck(after: recheckAfter) }
             }
         }
         for connection in expired { closeDiscarded(connection, reason: "idle timeout or lifetime over") }
         return entry
+    }
+
+    /// Callers have waited in line for a while (``PostgresConfiguration/poolOpenDelayMilliseconds``):
+    /// opens connections for those still waiting as long as the delay, and looks again while
+    /// anyone waits.
+    private func scheduleRecheck(after delay: Duration) {
+        let (seconds, attoseconds) = delay.components
+        timerLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { [self] in
+            let (openings, again) = locked.withLockedValue { $0.state.recheck(now: .now) }
+            for _ in 0..<openings { openForTheLine() }
+            if let again { scheduleRecheck(after: again) }
+        }
     }
 
     /// Opens connections until `count` are idle (within the pool's size), all at once and

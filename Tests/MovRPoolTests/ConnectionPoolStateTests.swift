@@ -13,7 +13,7 @@ import MovRPool
 
     /// The lease's action as (waits, opens), or nil for `use`/`closed`.
     func waiting(_ action: State.LeaseAction) -> (id: Int, open: Bool)? {
-        if case .wait(let id, let open) = action { (id, open) } else { nil }
+        if case .wait(let id, let open, _) = action { (id, open) } else { nil }
     }
 
     @Test func aBurstOnAnEmptyPoolOpensTwoAtATimeAndServesTheLineInOrder() {
@@ -135,11 +135,28 @@ import MovRPool
     /// held twice; the line is served in order; the slots always add up (held + idle + being
     /// opened); and nobody waits while the pool could open a connection for them.
     @Test func neverHandsOutAConnectionTwiceAndNeverLeavesTheLineStranded() {
+        randomWalk(delay: .zero)
+    }
+
+    /// The same walk with an open delay: the driver's recheck timer fires when due. A caller
+    /// waits only while a connection is on its way to it or a recheck is pending, and once a
+    /// recheck has run, every caller that has waited the delay has an opening, unless the
+    /// limits allow no more.
+    @Test func withAnOpenDelayNoCallerIsStrandedAndDueCallersGetOpenings() {
+        randomWalk(delay: .milliseconds(5))
+    }
+
+    /// 20 000 random steps (leases, openings that succeed or fail, callers leaving the line,
+    /// connections given back healthy or broken, time passing) against a model of who holds
+    /// what, checking the state's accounting and that the line is served in order.
+    func randomWalk(delay: Duration) {
         let size = 3
-        var state = makeState(size: size)
+        var state = State(limits: .init(size: size, openDelay: delay, idleTimeout: .seconds(60)))
+        var now = t0
         var held: Set<Int> = []
         var openings = 0
         var nextConnection = 0
+        var recheckAt: ContinuousClock.Instant?
         var line: [(id: Int, name: String)] = []
         var generator = SystemRandomNumberGenerator()
         func serve(_ name: String, _ connection: Int) {
@@ -148,29 +165,44 @@ import MovRPool
             #expect(!held.contains(connection))
             held.insert(connection)
         }
+        func arm(_ after: Duration?) {
+            guard let after else { return }
+            #expect(delay > .zero && recheckAt == nil, "one recheck pending at a time, and only with a delay")
+            recheckAt = now + after
+        }
         for step in 0..<20_000 {
             var expired: [Int] = []
+            now += .microseconds(Int64.random(in: 0...1500, using: &generator))
+            if let due = recheckAt, due <= now {
+                recheckAt = nil
+                let (opened, again) = state.recheck(now: now)
+                openings += opened
+                arm(again)
+                #expect(state.dueWaiters(now: now) <= state.connecting || state.reserved == size
+                        || state.connecting == 2, "after a recheck every due caller has an opening")
+            }
             switch Int.random(in: 0..<10, using: &generator) {
             case 0..<4:
-                switch state.lease(now: t0, waiter: "w\(step)", expired: &expired) {
+                switch state.lease(now: now, waiter: "w\(step)", expired: &expired) {
                 case .use(let connection):
                     #expect(!held.contains(connection)); held.insert(connection)
-                case .wait(let id, let open):
+                case .wait(let id, let open, let recheck):
                     line.append((id, "w\(step)"))
                     if open { openings += 1 }
+                    arm(recheck)
                 case .closed: Issue.record("not closed")
                 }
             case 4..<6 where openings > 0:
                 openings -= 1
                 if Int.random(in: 0..<8, using: &generator) == 0 {
-                    let (failed, another) = state.openFailed()
+                    let (failed, another) = state.openFailed(now: now)
                     for name in failed {
                         #expect(line.first?.name == name); line.removeFirst()
                     }
                     if another { openings += 1 }
                 } else {
                     nextConnection += 1
-                    let (action, another) = state.opened(nextConnection, openedAt: t0, now: t0)
+                    let (action, another) = state.opened(nextConnection, openedAt: now, now: now)
                     switch action {
                     case .handOver(let name): serve(name, nextConnection)
                     case .keep: #expect(line.isEmpty)
@@ -185,7 +217,7 @@ import MovRPool
                 guard let connection = held.randomElement(using: &generator) else { continue }
                 held.remove(connection)
                 let reusable = Int.random(in: 0..<10, using: &generator) > 0
-                switch state.release(connection, openedAt: t0, reusable: reusable, now: t0) {
+                switch state.release(connection, openedAt: now, reusable: reusable, now: now) {
                 case .handOver(let name): serve(name, connection)
                 case .keep: #expect(line.isEmpty)
                 case .close(let open): if open { openings += 1 }
@@ -196,12 +228,91 @@ import MovRPool
             #expect(state.waiters.map(\.waiter) == line.map(\.name))
             #expect(Set(state.idle.map(\.connection)).isDisjoint(with: held))
             // Liveness: a caller waits only while a connection is on its way to it (one being
-            // opened for it, or one held that will come back).
+            // opened for it, or one held that will come back), or a recheck is pending.
             if !line.isEmpty {
                 #expect(state.idle.isEmpty)
-                #expect(openings >= line.count || state.reserved == size || openings == 2 || !held.isEmpty)
-                #expect(openings > 0 || !held.isEmpty)
+                if delay == .zero {
+                    #expect(openings >= line.count || state.reserved == size || openings == 2 || !held.isEmpty)
+                }
+                #expect(openings > 0 || !held.isEmpty || recheckAt != nil)
             }
+        }
+    }
+
+    // MARK: The open delay
+
+    func delayedState(size: Int = 8, delay: Duration = .milliseconds(5)) -> State {
+        State(limits: .init(size: size, openDelay: delay, idleTimeout: .seconds(60)))
+    }
+
+    @Test func withAnOpenDelayACallerWaitsForAConnectionToComeBackBeforeOneIsOpened() {
+        var state = delayedState()
+        var expired: [Int] = []
+        // Nothing is open: nothing could come back, so the first caller's opening starts at once.
+        guard case .wait(_, open: true, recheckAfter: .milliseconds(5)) = state.lease(now: t0, waiter: "a", expired: &expired) else {
+            Issue.record("an empty pool opens at once"); return
+        }
+        guard case (.handOver("a"), false) = state.opened(1, openedAt: t0, now: t0 + .milliseconds(3)) else {
+            Issue.record("the opening goes to a"); return
+        }
+        // One connection is out: the next caller waits without an opening; the recheck a's wait
+        // armed (due at 5 ms) is still pending and covers it.
+        guard case .wait(_, open: false, recheckAfter: nil) = state.lease(now: t0 + .milliseconds(4), waiter: "b", expired: &expired) else {
+            Issue.record("b waits for the connection out, without an opening"); return
+        }
+        // At 5 ms b has waited 1 ms: no opening; look again when b's delay is up.
+        let early = state.recheck(now: t0 + .milliseconds(5))
+        #expect(early.openings == 0 && early.recheckAfter == .milliseconds(4))
+        guard case .wait(_, open: false, recheckAfter: nil) = state.lease(now: t0 + .milliseconds(6), waiter: "c", expired: &expired) else {
+            Issue.record("c waits; one recheck is pending already"); return
+        }
+        // The connection comes back within b's delay: b gets it, nothing is opened.
+        guard case .handOver("b") = state.release(1, openedAt: t0, reusable: true, now: t0 + .milliseconds(7)) else {
+            Issue.record("the connection goes to b"); return
+        }
+        // At b's recheck c has waited 3 ms of its 5: no opening, look again when c's delay is up.
+        let first = state.recheck(now: t0 + .milliseconds(9))
+        #expect(first.openings == 0 && first.recheckAfter == .milliseconds(2))
+        // c has waited 5 ms and still nothing came back: one opening for it.
+        let second = state.recheck(now: t0 + .milliseconds(11))
+        #expect(second.openings == 1 && second.recheckAfter == .milliseconds(5))
+        #expect(state.reserved == 2 && state.connecting == 1 && state.openingsStarted == 2)
+        // The connection b holds comes back first; the opening then goes idle.
+        guard case .handOver("c") = state.release(1, openedAt: t0, reusable: true, now: t0 + .milliseconds(12)) else {
+            Issue.record("the connection goes to c"); return
+        }
+        guard case (.keep, false) = state.opened(2, openedAt: t0, now: t0 + .milliseconds(14)) else {
+            Issue.record("the opening goes idle"); return
+        }
+        // Nobody waits: the pending recheck finds nothing and does not arm another.
+        #expect(state.recheck(now: t0 + .milliseconds(16)) == (0, nil))
+    }
+
+    @Test func aLineThatOutlastsTheDelayGrowsThePoolTwoAtATime() {
+        var state = delayedState(size: 4)
+        var expired: [Int] = []
+        _ = state.lease(now: t0, waiter: "first", expired: &expired)
+        _ = state.opened(1, openedAt: t0, now: t0)
+        for index in 0..<6 {
+            _ = state.lease(now: t0 + .milliseconds(1), waiter: "w\(index)", expired: &expired)
+        }
+        #expect(state.connecting == 0)
+        let recheck = state.recheck(now: t0 + .milliseconds(6))
+        #expect(recheck.openings == 2 && recheck.recheckAfter == .milliseconds(5), "all six are due; two at a time")
+        // Each opening that finishes starts the next while callers are due, within the size.
+        guard case (.handOver("w0"), true) = state.opened(2, openedAt: t0, now: t0 + .milliseconds(8)) else {
+            Issue.record("w0 gets the first opening and another starts"); return
+        }
+        #expect(state.reserved == 4 && state.connecting == 2)
+        #expect(state.recheck(now: t0 + .milliseconds(11)).openings == 0, "the size is reached")
+    }
+
+    @Test func withoutAnOpenDelayNoRecheckIsAskedFor() {
+        var state = makeState(size: 1)
+        var expired: [Int] = []
+        guard case .wait(_, open: true, recheckAfter: nil) = state.lease(now: t0, waiter: "a", expired: &expired),
+              case .wait(_, open: false, recheckAfter: nil) = state.lease(now: t0, waiter: "b", expired: &expired) else {
+            Issue.record("no rechecks without a delay"); return
         }
     }
 
@@ -298,7 +409,7 @@ import MovRPool
         #expect(due.map(\.connection) == [old] && state.reserved == 2 && state.idle.map(\.connection) == [recent])
         var expired: [Channel] = []
         #expect({ if case .use(recent) = state.lease(now: t0 + .seconds(45), waiter: "x", expired: &expired) { true } else { false } }())
-        guard case .wait(_, open: false) = state.lease(now: t0 + .seconds(45), waiter: "y", expired: &expired) else {
+        guard case .wait(_, open: false, _) = state.lease(now: t0 + .seconds(45), waiter: "y", expired: &expired) else {
             Issue.record("at the size, the caller waits without an opening"); return
         }
         guard case .handOver("y") = state.release(old, openedAt: t0, reusable: true, now: t0 + .seconds(46)) else {

@@ -108,6 +108,58 @@ import Testing
         await client.shutdown()
     }
 
+    /// With an open delay, a caller that finds the one connection busy waits for it to come
+    /// back and nothing is opened; one that waits longer than the delay gets a new connection
+    /// at about the delay, long before the busy one comes back. (A delay of seconds here, so a
+    /// loaded machine cannot blur the two cases; the services use 5 ms.)
+    @Test func aCallerWaitsTheOpenDelayForAConnectionToComeBackBeforeOneIsOpened() async throws {
+        let url = try await TestPostgres.createDatabase()
+        var configuration = PostgresConfiguration(url: url, poolSize: 4)
+        configuration.poolOpenDelayMilliseconds = 1500
+        let client = PostgresClient(configuration: configuration, logger: TestPostgres.logger)
+        #expect(await client.warm(connections: 1) == 1)
+        // Held 0.2 s, well within the delay: the second caller gets it back.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let held = AsyncStream<Void>.makeStream()
+            group.addTask {
+                try await client.withConnection { _ in
+                    held.continuation.yield()
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            for await _ in held.stream { break }
+            group.addTask { _ = try await client.query("SELECT 1") }
+            try await group.waitForAll()
+        }
+        var stats = await client.poolStatistics
+        #expect(stats.connectionsOpened == 1 && stats.openConnections == 1, "\(stats)")
+        // Held 6 s: the second caller waits the delay, then the pool opens a connection for it.
+        let started = ContinuousClock.now
+        let waited = try await withThrowingTaskGroup(of: Duration?.self) { group in
+            let held = AsyncStream<Void>.makeStream()
+            group.addTask {
+                try await client.withConnection { _ in
+                    held.continuation.yield()
+                    try? await Task.sleep(for: .seconds(6))  // cut short once the second caller is served
+                }
+                return nil
+            }
+            for await _ in held.stream { break }
+            group.addTask {
+                _ = try await client.query("SELECT 1")
+                return ContinuousClock.now - started
+            }
+            var waited: Duration?
+            for try await result in group where result != nil { waited = result; group.cancelAll() }
+            return waited
+        }
+        let second = try #require(waited)
+        #expect(second >= .milliseconds(1400) && second < .seconds(5), "served after \(second)")
+        stats = await client.poolStatistics
+        #expect(stats.connectionsOpened == 2, "\(stats)")
+        await client.shutdown()
+    }
+
     @Test func waitersTimeOutWhenThePoolStaysBusy() async throws {
         let url = try await TestPostgres.createDatabase()
         let client = PostgresClient(

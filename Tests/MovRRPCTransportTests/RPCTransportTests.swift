@@ -215,6 +215,35 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// With an open delay (seconds here; 2 ms by default), a caller that finds the one
+    /// connection busy takes it when it comes back within the delay and nothing is opened; a
+    /// caller that waits past the delay gets a new connection at about the delay.
+    @Test func aCallerWaitsTheOpenDelayForAConnectionToComeBackBeforeOneIsOpened() async throws {
+        let fixture = try TransportFixture()
+        let started = StartedRequests()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
+        let client = try fixture.client(as: fixture.rides, port: port) { $0.openDelay = .milliseconds(1500) }
+        #expect(await client.warm(connections: 1, deadline: .now + .seconds(30)) == 1)
+        for (hold, expectedConnections) in [(300, 1), (4000, 2)] {
+            let before = started.value
+            async let held: JSONValue = client.call("test.sleep", params: .object(["milliseconds": JSONValue(hold)]),
+                                                   options: RPCCallOptions())
+            let deadline = ContinuousClock.now + .seconds(20)
+            while started.value == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            let waited = ContinuousClock.now
+            _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions())
+            let elapsed = ContinuousClock.now - waited
+            _ = try await held
+            #expect(client.poolStatistics.connectsStarted == expectedConnections, "held \(hold) ms: \(client.poolStatistics)")
+            #expect(server.openConnections == expectedConnections)
+            if hold > 1500 {
+                #expect(elapsed >= .milliseconds(1400) && elapsed < .milliseconds(3800), "served after \(elapsed)")
+            }
+        }
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
     @Test func idleConnectionsKeptOpenOutliveTheIdleTimeout() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
