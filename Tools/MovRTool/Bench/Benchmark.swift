@@ -206,44 +206,19 @@ public struct Benchmark: Sendable {
             let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: list.limit)
             for fraction in [0.25, 0.5, 0.75, 0.9] where maximum.isFinite && maximum > 0 {
                 let rate = maximum * fraction
-                Console.line("vehicles.list open model at \(Int(fraction * 100))% of max: \(Int(rate)) req/s...")
-                var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,
-                                                      rate: rate)
-                configuration.mix = "vehicles.list=1"
-                configuration.slowThresholdMs = BenchResults.sweepSlowMs
-                let upkeepBefore = await upkeepCounters(superuserURL: stack.databaseURL)
-                let before = processes.cpuTicks()
-                let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
-                let report = await LoadGenerator.run(configuration, workload: workload)
-                let after = processes.cpuTicks()
-                let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
-                let upkeepAfter = await upkeepCounters(superuserURL: stack.databaseURL)
-                var point = Self.sweepPoint("\(Int(fraction * 100))%", rate: rate, report: report, operation: .vehiclesList)
-                // What a request costs at this load (the closed-loop table above: at saturation).
-                point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
-                    before: before, after: after, requests: report.totals.count))
-                // What else ran on the two cores meanwhile (the tail's competition).
-                point.others = BenchProcesses.others(before: othersBefore, after: othersAfter)
-                if let upkeepBefore, let upkeepAfter { point.upkeep = upkeepAfter - upkeepBefore }
-                if let stealBefore, let stealAfter {
-                    point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
+                // Each point as many times as the closed-loop runs, alternating with pgbench at
+                // the same rate: one run's p99 is one draw of a noisy tail.
+                var runs: [BenchResults.SweepPoint] = []
+                for run in 1...max(1, options.runs) {
+                    let label = "\(Int(fraction * 100))%"
+                    Console.line("vehicles.list open model at \(label) of max: \(Int(rate)) req/s, run \(run)/\(max(1, options.runs))...")
+                    let (point, error) = await sweepRun(label, rate: rate, workload: workload, sqlScript: sqlScript,
+                                                        superuserURL: stack.databaseURL, vehiclesURL: vehiclesURL,
+                                                        processes: processes, work: work)
+                    if let error { results.errors.append(error) }
+                    runs.append(point)
                 }
-                // The same rate on the SQL alone: the tail this machine gives a single hop.
-                do {
-                    Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")
-                    let sqlBefore = processes.cpuTicks()
-                    let sql = try await pgbench(script: sqlScript, databaseURL: vehiclesURL, clients: options.connections,
-                                                work: work, name: "sweep\(Int(fraction * 100))", rate: rate)
-                    // What a transaction costs PostgreSQL (and pgbench) at this rate with no MovR
-                    // in the way: set beside the CPU per request through the gateway.
-                    point.sqlCPUMicros = BenchProcesses.sqlCPU(before: sqlBefore, after: processes.cpuTicks(),
-                                                               transactions: sql.run.requests)
-                    point.sqlP99Ms = sql.latencies.isEmpty ? nil : BenchParse.percentile(sql.latencies, 99)
-                    point.sqlMaxMs = sql.latencies.max()
-                } catch {
-                    results.errors.append("pgbench at \(Int(rate)) tx/s: \(error)")
-                }
-                results.sweep.append(point)
+                if let point = BenchResults.SweepPoint.medianRun(of: runs) { results.sweep.append(point) }
             }
         }
 

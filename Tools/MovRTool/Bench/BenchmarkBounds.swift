@@ -60,6 +60,9 @@ extension BenchResults {
         }
         if has(.listTail), let half = sweep.first(where: { $0.label == "50%" }) {
             var line = "**vehicles.list p99 at half load: \(f(half.p99Ms, 2)) ms**"
+            if let all = half.p99RunsMs, all.count > 1 {
+                line += " (the median of \(all.count) runs: \(all.map { f($0, 2) }.joined(separator: ", ")) ms; the rest is that run's)"
+            }
             if let slow = half.slowByTenth {
                 let total = slow.reduce(0, +), first = slow.prefix(10).reduce(0, +)
                 let allowed = Int(half.achieved * Double(seconds) / 100)

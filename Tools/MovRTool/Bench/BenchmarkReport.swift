@@ -173,6 +173,10 @@ extension BenchResults {
         out.append("")
         out.append("vehicles.list (25 rows) through the gateway, load engine's open model at fixed rates (fractions of the closed-loop median above), latency from intended send time; each reply is checked to be a JSON-RPC result holding well-formed JSON (as the wrk script checks the closed-loop runs), not decoded into vehicles. Beside each point, pgbench's own open model (`-R`) at the same rate on the list's SQL, 16 clients, latency from the scheduled start: the tail this machine gives one hop alone. CPU per request of the gateway, the vehicles service and PostgreSQL at that rate (all regions' processes, `/proc`), and of the load engine itself (this process: it shares the two cores with what it measures; its connections are opened before its clock starts, as pgbench's and wrk's are), to set beside the closed-loop figures above, which are at saturation; and what PostgreSQL and pgbench use per transaction during pgbench's run at the same rate (PostgreSQL's finished backends counted from the postmaster's cutime/cstime): what a statement costs this machine at that rate with no MovR in the way. Last, where the tail lies: the requests slower than \(f(BenchResults.sweepSlowMs, 0)) ms (the list's target at half load), those of them meant for the run's first second, and how many tenths of a second of the run hold any (a slow start shows in the second figure, short episodes in the third); and what else the two cores did during the run: the CPU every other program on the machine used (kernel threads included; /proc/PID/stat of every process before and after, a finished one counted through its parent), with the largest, and the time the hypervisor stole (/proc/stat); clock ticks of 10 ms. And the database's own upkeep during the run (PostgreSQL's statistics views before and after it): checkpoints counted, the buffers the checkpointer wrote (a spread checkpoint reports them as it goes), and autovacuum and autoanalyze runs finished in MovR's three databases.")
         out.append("")
+        if runs > 1 {
+            out.append("Each point runs \(runs) times, each run followed by pgbench's at the same rate; a row is the run with the median p99 (its other columns and pgbench's are that run's), the p99 of every run in brackets in the order they ran.")
+            out.append("")
+        }
         out.append(settleSentence)
         out.append("")
         out.append("| fraction | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | never sent | SQL alone: p99 / max (ms) | CPU gateway / vehicles / postgres / load engine (µs) | SQL alone: CPU postgres / pgbench (µs) | over \(f(BenchResults.sweepSlowMs, 0)) ms: all / first s / tenths | other programs: CPU / stolen (ms) (largest) | database upkeep: checkpoints / buffers written / autovacuums |")
@@ -184,7 +188,9 @@ extension BenchResults {
             let sqlCPU = point.sqlCPUMicros.map { cpu in
                 ["postgres", "pgbench"].map { f(cpu[$0], 0) }.joined(separator: " / ")
             } ?? "–"
-            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) | \(sqlCPU) | \(point.slowSummary) | \(f(point.othersMs, 0)) / \(f(point.stealMs, 0))\(point.others?.first.map { " (\($0.name.replacingOccurrences(of: "|", with: "/")) \(f($0.ms, 0)))" } ?? "") | \(point.upkeep?.summary ?? "–") |")
+            let p99 = f(point.p99Ms, 2) + ((point.p99RunsMs?.count ?? 0) > 1
+                ? " [" + (point.p99RunsMs ?? []).map { f($0, 2) }.joined(separator: ", ") + "]" : "")
+            out.append("| \(point.label) | \(f(point.rate)) | \(f(point.achieved)) | \(f(point.p50Ms, 2)) | \(p99) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(point.unsent) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(cpu) | \(sqlCPU) | \(point.slowSummary) | \(f(point.othersMs, 0)) / \(f(point.stealMs, 0))\(point.others?.first.map { " (\($0.name.replacingOccurrences(of: "|", with: "/")) \(f($0.ms, 0)))" } ?? "") | \(point.upkeep?.summary ?? "–") |")
         }
         out.append("")
 

@@ -92,6 +92,9 @@ struct BenchResults: Codable, Sendable {
         /// The database's upkeep counted during the point (checkpoints, the buffers they
         /// wrote, autovacuum and autoanalyze runs); nil when not counted.
         var upkeep: DatabaseUpkeep?
+        /// When the point ran more than once: every run's p99 in order (the rest of the point
+        /// is the run with the median p99, ``medianRun(of:)``).
+        var p99RunsMs: [Double]?
 
         var othersMs: Double? { others.map { $0.reduce(0) { $0 + $1.ms } } }
 
