@@ -115,7 +115,7 @@ extension BenchResults {
         out.append("")
         if let cycle = rideCycle {
             let gateway = BenchParse.median(cycle.gateway.map(\.throughput))
-            out.append("rides.start + rides.end through the gateway, closed loop, \(connections) clients, each with its own signed-in rider and vehicle.")
+            out.append("rides.start + rides.end through the gateway, closed loop, \(connections) clients, each with its own signed-in rider and vehicle. Before each run's pgbench scripts and again before its gateway run, the bench runs `VACUUM` in movr_rides and movr_vehicles: the cycle updates the same \(connections) vehicles thousands of times a run, and neither tool should start on the dead row versions the other left.")
             out.append("SQL: \(cycle.sqlSource)")
             out.append("")
             out.append("| | median cycles/s [runs] |")

@@ -79,16 +79,28 @@ extension Benchmark {
         return DatabaseUpkeep.parse(lines, databases: Self.upkeepDatabases.count)
     }
 
+    /// `VACUUM` in each of `databases`; nil when done, else what failed.
+    func vacuum(superuserURL: String, databases: [String], analyze: Bool = false) async -> String? {
+        do {
+            for database in databases {
+                try await psql(databaseURL(superuserURL, database), [analyze ? "VACUUM (ANALYZE)" : "VACUUM"])
+            }
+            return nil
+        } catch {
+            return "VACUUM: \(error)"
+        }
+    }
+
     /// Pays the ride cycle's upkeep before the read-only phases that follow it: `VACUUM
     /// (ANALYZE)` in each database (pgbench vacuums before its own runs for the same reason),
     /// then `CHECKPOINT`, which writes the dirty pages now instead of spreading them over the
     /// next minutes, where a timed checkpoint would otherwise write them beside the sweep.
     func settleDatabase(superuserURL: String) async -> BenchResults.Settle {
         let started = ContinuousClock.now
+        if let failure = await vacuum(superuserURL: superuserURL, databases: Self.upkeepDatabases, analyze: true) {
+            return BenchResults.Settle(failure: failure)
+        }
         do {
-            for database in Self.upkeepDatabases {
-                try await psql(databaseURL(superuserURL, database), ["VACUUM (ANALYZE)"])
-            }
             try await psql(superuserURL, ["CHECKPOINT"])
             return BenchResults.Settle(seconds: (ContinuousClock.now - started).inSeconds)
         } catch {
