@@ -139,8 +139,7 @@ final class ConnectionPool: Sendable {
     /// opens connections for those still waiting as long as the delay, and looks again while
     /// anyone waits.
     private func scheduleRecheck(after delay: Duration) {
-        let (seconds, attoseconds) = delay.components
-        timerLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { [self] in
+        timerLoop.scheduleTask(in: TimeAmount(delay)) { [self] in
             let (openings, again) = locked.withLockedValue { $0.state.recheck(now: .now) }
             for _ in 0..<openings { openForTheLine() }
             if let again { scheduleRecheck(after: again) }

@@ -516,7 +516,7 @@ public final class RPCClient: Sendable {
     /// connections for those still waiting as long as the delay, and looks again while anyone
     /// waits.
     private func scheduleRecheck(after delay: Duration, on loop: (any EventLoop)?) {
-        (loop ?? group.next()).scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) {
+        (loop ?? group.next()).scheduleTask(in: TimeAmount(delay)) {
             let (openings, again) = self.pool.withLockedValue { $0.recheck(now: .now) }
             for _ in 0..<openings { self.openForTheLine(on: loop) }
             if let again { self.scheduleRecheck(after: again, on: loop) }

@@ -173,6 +173,10 @@ public struct Benchmark: Sendable {
         }
         if results.rideCycle != nil {
             Console.line("ride cycle: one more closed-loop run under perf record (not counted)...")
+            // From a vacuumed database, as the counted runs.
+            if let failure = await vacuum(superuserURL: stack.databaseURL, databases: ["movr_rides", "movr_vehicles"]) {
+                results.errors.append(failure)
+            }
             let seconds = profileSeconds, connections = options.connections
             let workload = RideCycleWorkload(client: client, riders: riders)
             results.profiles.append(await BenchProfiler(work: work).profile(
@@ -204,6 +208,7 @@ public struct Benchmark: Sendable {
             let maximum = BenchParse.median(list.gateway.map(\.throughput))
             let workload = VehiclesListWorkload(client: client, cities: cities, limit: list.limit)
             let sqlScript = try writeListPgbenchScript(directory: work, cities: cities, limit: list.limit)
+            let upkeepStatements = await upkeepStatements(superuserURL: stack.databaseURL)
             for fraction in [0.25, 0.5, 0.75, 0.9] where maximum.isFinite && maximum > 0 {
                 let rate = maximum * fraction
                 // Each point as many times as the closed-loop runs, alternating with pgbench at
@@ -213,7 +218,8 @@ public struct Benchmark: Sendable {
                     let label = "\(Int(fraction * 100))%"
                     Console.line("vehicles.list open model at \(label) of max: \(Int(rate)) req/s, run \(run)/\(max(1, options.runs))...")
                     let (point, error) = await sweepRun(label, rate: rate, workload: workload, sqlScript: sqlScript,
-                                                        superuserURL: stack.databaseURL, vehiclesURL: vehiclesURL,
+                                                        superuserURL: stack.databaseURL, upkeepStatements: upkeepStatements,
+                                                        vehiclesURL: vehiclesURL,
                                                         processes: processes, work: work)
                     if let error { results.errors.append(error) }
                     runs.append(point)

@@ -232,8 +232,13 @@ extension Benchmark {
     }
 
     func psqlLines(_ url: String, _ statement: String) async throws -> [String] {
+        try await psqlLines(url, statements: [statement])
+    }
+
+    /// The output lines of `statements` run in one psql session, in order.
+    func psqlLines(_ url: String, statements: [String]) async throws -> [String] {
         let log = NSTemporaryDirectory() + "movr-bench-psql-out-\(getpid()).log"
-        try await psql(url, [statement], output: log)
+        try await psql(url, statements, output: log)
         return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 }

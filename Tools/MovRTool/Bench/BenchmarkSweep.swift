@@ -6,19 +6,19 @@ extension Benchmark {
     /// pgbench's open model at the same rate on the list's SQL. Returns the point and, when
     /// pgbench failed, the error to report.
     func sweepRun(_ label: String, rate: Double, workload: VehiclesListWorkload, sqlScript: String,
-                  superuserURL: String, vehiclesURL: String, processes: BenchProcesses,
+                  superuserURL: String, upkeepStatements: [String]?, vehiclesURL: String, processes: BenchProcesses,
                   work: String) async -> (BenchResults.SweepPoint, String?) {
         var configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections * 4,
                                               rate: rate)
         configuration.mix = "vehicles.list=1"
         configuration.slowThresholdMs = BenchResults.sweepSlowMs
-        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL)
+        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
         let before = processes.cpuTicks()
         let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
         let report = await LoadGenerator.run(configuration, workload: workload)
         let after = processes.cpuTicks()
         let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
-        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL)
+        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
         var point = Self.sweepPoint(label, rate: rate, report: report, operation: .vehiclesList)
         // What a request costs at this load (the closed-loop table: at saturation).
         point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(

@@ -67,15 +67,17 @@ extension BenchResults {
 extension Benchmark {
     static let upkeepDatabases = ["movr_users", "movr_rides", "movr_vehicles"]
 
-    /// The upkeep counters now; nil when they cannot be read (then the report says "–").
-    func upkeepCounters(superuserURL: String) async -> DatabaseUpkeep? {
+    /// The statements that read the upkeep counters on this server (its version asked once);
+    /// nil when it cannot be asked (then the report says "–").
+    func upkeepStatements(superuserURL: String) async -> [String]? {
         guard let version = try? await psqlLines(superuserURL, "SHOW server_version_num").first.flatMap({ Int($0) })
         else { return nil }
-        let output = NSTemporaryDirectory() + "movr-bench-upkeep-\(getpid()).log"
-        guard (try? await psql(superuserURL, DatabaseUpkeep.statements(serverVersion: version,
-                                                                       databases: Self.upkeepDatabases),
-                               output: output)) != nil else { return nil }
-        let lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        return DatabaseUpkeep.statements(serverVersion: version, databases: Self.upkeepDatabases)
+    }
+
+    /// The upkeep counters now (one psql session); nil when they cannot be read.
+    func upkeepCounters(superuserURL: String, statements: [String]?) async -> DatabaseUpkeep? {
+        guard let statements, let lines = try? await psqlLines(superuserURL, statements: statements) else { return nil }
         return DatabaseUpkeep.parse(lines, databases: Self.upkeepDatabases.count)
     }
 
