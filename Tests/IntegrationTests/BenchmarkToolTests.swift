@@ -29,9 +29,20 @@ import Testing
         for title in BenchmarkReportSections.titles {
             #expect(text.contains(title), "missing section \(title)")
         }
-        for method in ["cities.list", "users.me", "vehicles.get", "rides.update_location", "rides.get", "promo_codes.list"] {
-            #expect(text.contains("| \(method) |"), "no single-client row for \(method)")
+        // Every method's row has the one-client p50 of its own statements (captured from the
+        // server log; cities.list sends none) and so a target row.
+        let lines = text.split(separator: "\n").map(String.init)
+        for method in ["cities.list", "users.me", "vehicles.list", "vehicles.get", "rides.start", "rides.update_location",
+                       "rides.end", "rides.list", "rides.get", "promo_codes.list"] {
+            let row = lines.first { $0.hasPrefix("| \(method) | ") }
+            let cells = row.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            #expect(cells.count == 7 && Double(cells[4]) != nil, "no single-client row with SQL for \(method): \(String(describing: row))")
+            #expect(lines.contains { $0.hasPrefix("| \(method) single-client p50 <= 2x SQL + 0.3 ms/hop (") },
+                    "no single-client target for \(method)")
         }
+        #expect(lines.contains { $0.hasPrefix("| cities.list | ") && $0.contains("| 0.000 | none: a capture without any statement") },
+                "cities.list captured statements")
+        #expect(!text.contains("single-client latencies: "), "the single-client section failed")
         #expect(text.contains("| 25 ("), "no 25-row list row")
         #expect(text.contains("| 100 ("), "no 100-row list row")
         #expect(text.contains("-- movr_rides") && text.contains("-- movr_vehicles"), "no captured ride-cycle SQL")

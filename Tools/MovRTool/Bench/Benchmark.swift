@@ -198,7 +198,8 @@ public struct Benchmark: Sendable {
         do {
             results.latencies = try await singleClientLatencies(riders: riders, client: client, cities: cities,
                                                                 cycle: results.rideCycle, work: work,
-                                                                vehiclesURL: vehiclesURL)
+                                                                vehiclesURL: vehiclesURL, superuserURL: stack.databaseURL,
+                                                                logPath: stackDirectory + "/pgdata/server.log")
         } catch {
             results.errors.append("single-client latencies: \(error)")
         }

@@ -178,10 +178,13 @@ extension Benchmark {
     // MARK: 4. Single-client latencies
 
     func singleClientLatencies(riders: [BenchRider], client: PublicClient, cities: [String],
-                               cycle: BenchResults.RideCycle?, work: String,
-                               vehiclesURL: String) async throws -> [BenchResults.Latency] {
+                               cycle: BenchResults.RideCycle?, work: String, vehiclesURL: String,
+                               superuserURL: String, logPath: String) async throws -> [BenchResults.Latency] {
         let rider = riders[riders.count - 1]
         let calls = options.latencyCalls
+        Console.line("single-client latencies: capturing each method's SQL from the server log...")
+        let methodSQL = try await methodStatementLatencies(rider: rider, client: client, city: cities[0],
+                                                           superuserURL: superuserURL, logPath: logPath, work: work)
         Console.line("single-client latencies, \(calls) calls per method...")
         // On an event loop of the client, as the load engine's workers run: each call's reply
         // resumes the caller on the thread that read it. Replies the caller does not use are
@@ -207,15 +210,60 @@ extension Benchmark {
             case "rides.start", "rides.end":
                 sql = cycle?.oneClientSQLMs[method]
                 source = sql == nil ? nil : "pgbench -c 1 -r: sum of the captured statements' means (users + rides + vehicles)"
-            default: break
+            default:
+                sql = methodSQL[method]?.ms
+                source = methodSQL[method]?.source
             }
-            // rides.start/end: client -> gateway, gateway -> users (the session), gateway -> rides
-            // -> vehicles; the others one service (the signed-in ones' session check not counted:
-            // they have no SQL figure, so no target).
-            let hops = method == "rides.start" || method == "rides.end" ? 4 : method == "cities.list" ? 1 : 2
+            let hops = MethodSQL.hops[method] ?? 2
             return BenchResults.Latency(method: method, calls: values.count, p50Ms: BenchParse.percentile(values, 50),
                                         p99Ms: BenchParse.percentile(values, 99), errors: errors[method] ?? 0,
                                         sqlP50Ms: sql, sqlSource: source, hops: hops)
+        }
+    }
+
+    /// The one-client SQL latency of the methods the single-client section times besides
+    /// vehicles.list and the ride cycle's two (their statements are measured with those
+    /// phases): each call captured three times from the server log, its statements timed with
+    /// pgbench. One ride of the rider stays active through it, so rides.update_location's
+    /// statements find the active ride they find on the path.
+    func methodStatementLatencies(rider: BenchRider, client: PublicClient, city: String, superuserURL: String,
+                                  logPath: String, work: String) async throws -> [String: (ms: Double, source: String)] {
+        let ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
+                                                                         idempotencyKey: UUIDText.random().uuidString),
+                                         as: RideResult.self, token: rider.token, city: rider.city).ride.id
+        let calls: [MethodCall] = [
+            MethodCall(method: "cities.list") { _ = try await client.callUnparsed("cities.list", EmptyObject()) },
+            MethodCall(method: "users.me") {
+                _ = try await client.callUnparsed("users.me", EmptyObject(), token: rider.token, city: rider.city)
+            },
+            MethodCall(method: "vehicles.get") {
+                _ = try await client.callUnparsed("vehicles.get", VehiclesGetParams(id: rider.vehicle), city: rider.city)
+            },
+            MethodCall(method: "rides.update_location") {
+                _ = try await client.callUnparsed("rides.update_location",
+                                                  RidesUpdateLocationParams(rideID: ride, location: rider.location),
+                                                  token: rider.token, city: rider.city)
+            },
+            MethodCall(method: "rides.list") {
+                _ = try await client.callUnparsed("rides.list", RidesListParams(limit: 10), token: rider.token, city: rider.city)
+            },
+            MethodCall(method: "rides.get") {
+                _ = try await client.callUnparsed("rides.get", RidesGetParams(id: ride), token: rider.token, city: rider.city)
+            },
+            MethodCall(method: "promo_codes.list") { _ = try await client.callUnparsed("promo_codes.list", EmptyObject(), city: city) },
+        ]
+        func endRide() async throws {
+            _ = try await client.call("rides.end", RidesEndParams(rideID: ride, location: rider.location, battery: 80),
+                                      as: RideResult.self, token: rider.token, city: rider.city)
+        }
+        do {
+            let captured = try await captureMethods(calls, superuserURL: superuserURL, logPath: logPath, work: work)
+            let latencies = try await methodSQLLatencies(captured, superuserURL: superuserURL, work: work)
+            try await endRide()
+            return latencies
+        } catch {
+            try? await endRide()
+            throw error
         }
     }
 

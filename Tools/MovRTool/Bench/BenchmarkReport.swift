@@ -160,7 +160,7 @@ extension BenchResults {
 
         out.append("### \(Self.sectionTitles[3])")
         out.append("")
-        out.append("One client, one call at a time through the gateway (release binaries, after warm-up; the client runs on its connection's event loop and checks each reply as the wrk script does, decoding only `rides.start`'s ride); SQL: pgbench with 1 client on the method's statements.")
+        out.append("One client, one call at a time through the gateway (release binaries, after warm-up; the client runs on its connection's event loop and checks each reply as the wrk script does, decoding only `rides.start`'s ride); SQL: pgbench with 1 client on the method's statements. For the methods besides vehicles.list and the ride cycle's two, the statements are captured from the server log (`log_statement = all`, one call between marker statements, three times; a statement counts when every capture has it, so a background statement that falls into one window does not), with a ride of the rider active throughout, and replayed with the call's own bind values as `-D` constants, each database's script on its own; the method's SQL p50 adds up each database's per-transaction p50. Hops: the client's to the gateway, the session check's to the users service for signed-in methods, and each service call (the target allows 0.3 ms each).")
         out.append("")
         out.append("| method | calls | p50 (ms) | p99 (ms) | SQL p50 (ms) | SQL source | errors |")
         out.append("|---|---|---|---|---|---|---|")

@@ -39,9 +39,11 @@ enum RideSQLScript {
 
     /// `variables` maps an id's value (lower case) to the pgbench variable that replaces it.
     /// A statement returning `outbox_id` stores its row (`\gset e_`) so the outbox delete
-    /// after it deletes the entry it wrote.
+    /// after it deletes the entry it wrote. With `typesText` false a constant that is no uuid or
+    /// number gets no cast: the server types it from where it stands (a boolean, a timestamp), as
+    /// it types the service's own bind.
     static func make(preamble: String, start: [BenchParse.LoggedStatement], end: [BenchParse.LoggedStatement],
-                     variables: [String: String], prefix: String) -> Script {
+                     variables: [String: String], prefix: String, typesText: Bool = true) -> Script {
         // Without a preamble (no per-transaction ids) the first statement is command 0.
         var lines = preamble.isEmpty ? [] : [preamble]
         var defines: [String: String] = [:]
@@ -70,7 +72,8 @@ enum RideSQLScript {
                         } else {
                             let name = "\(prefix)\(command)_\(offset + 1)"
                             defines[name] = value
-                            replacement = ":\(name)::\(cast(of: value))"
+                            let type = cast(of: value)
+                            replacement = type == "text" && !typesText ? ":\(name)" : ":\(name)::\(type)"
                         }
                     } else {
                         replacement = "NULL"

@@ -1,0 +1,87 @@
+import Foundation
+@testable import MovRTool
+import Testing
+
+/// How `movr bench` turns captured server logs into each public method's statements and their
+/// pgbench scripts (no tool is run, nothing timed).
+@Suite struct BenchmarkMethodSQLTests {
+    typealias Statement = BenchParse.LoggedStatement
+
+    static let session = Statement(database: "movr_users", sql: "SELECT u.id FROM sessions s WHERE s.token_hash = decode($1, 'hex')",
+                                   parameters: ["ab"])
+    static let list = Statement(database: "movr_rides",
+                                sql: "SELECT * FROM rides WHERE rider_id = $1 AND ($2 OR status = 'active') LIMIT $3",
+                                parameters: ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "f", "11"])
+    static let relayPoll = Statement(database: "movr_rides", sql: "SELECT id FROM outbox WHERE next_attempt_at <= now()",
+                                     parameters: [])
+
+    /// A statement every capture has is kept once per occurrence, in the first capture's order;
+    /// one that only some captures have (a background poll that fell into that window) is not;
+    /// the markers' database is not MovR's.
+    @Test func keepsWhatEveryCaptureHas() {
+        let marker = Statement(database: "postgres", sql: "SELECT 'movr-bench-m0r0-end'", parameters: [])
+        var second = Self.list
+        second.parameters[0] = "00000000-0000-0000-0000-000000000001"
+        let captures = [
+            [Self.session, Self.relayPoll, Self.list, marker],
+            [Self.session, second],
+            [Self.relayPoll, Self.session, Self.list],
+        ]
+        #expect(MethodSQL.common(captures) == [Self.session, Self.list])
+        // Twice in every capture: kept twice; twice in only one: once.
+        #expect(MethodSQL.common([[Self.session, Self.session], [Self.session, Self.session]]) == [Self.session, Self.session])
+        #expect(MethodSQL.common([[Self.session, Self.session], [Self.session]]) == [Self.session])
+        #expect(MethodSQL.common([[Self.session], [Self.list]]).isEmpty)
+        #expect(MethodSQL.common([]).isEmpty)
+    }
+
+    /// One script per database in the order the call used them; binds become constants, and a
+    /// constant that is no uuid or number is left for the server to type (a boolean here).
+    @Test func oneScriptPerDatabaseWithTheCallsValues() {
+        let scripts = MethodSQL.scripts([Self.session, Self.list], prefix: "m2_")
+        #expect(scripts.map(\.database) == ["movr_users", "movr_rides"])
+        #expect(scripts[0].script.text == "SELECT u.id FROM sessions s WHERE s.token_hash = decode(:m2_0_0_1, 'hex');\n")
+        #expect(scripts[0].script.defines == ["m2_0_0_1": "ab"])
+        #expect(scripts[1].script.text
+                    == "SELECT * FROM rides WHERE rider_id = :m2_1_0_1::uuid AND (:m2_1_0_2 OR status = 'active') LIMIT :m2_1_0_3::int8;\n")
+        #expect(scripts[1].script.defines
+                    == ["m2_1_0_1": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "m2_1_0_2": "f", "m2_1_0_3": "11"])
+        #expect(MethodSQL.scripts([], prefix: "m0_").isEmpty)
+    }
+
+    /// The lines between a capture's two markers: not the markers' own lines, not another
+    /// capture's (an earlier window with the same start is passed over).
+    @Test func windowIsBetweenTheMarkers() {
+        let log = """
+            2026-12-05 10:00:00.000 UTC [1] postgres LOG:  statement: SELECT 'movr-bench-m1r0-start'
+            2026-12-05 10:00:00.001 UTC [2] movr_users LOG:  execute s1: old
+            2026-12-05 10:00:00.002 UTC [1] postgres LOG:  statement: SELECT 'movr-bench-m1r0-end'
+            2026-12-05 10:00:01.000 UTC [1] postgres LOG:  statement: SELECT 'movr-bench-m1r0-start'
+            2026-12-05 10:00:01.001 UTC [2] movr_users LOG:  execute s1: SELECT 1
+            2026-12-05 10:00:01.002 UTC [2] movr_users DETAIL:  parameters: $1 = 'x'
+            2026-12-05 10:00:01.003 UTC [1] postgres LOG:  statement: SELECT 'movr-bench-m1r0-end'
+            2026-12-05 10:00:01.004 UTC [1] postgres LOG:  statement: SELECT 'movr-bench-m1r1-start'
+            """
+        let window = Benchmark.window(in: log, from: "movr-bench-m1r0-start", to: "movr-bench-m1r0-end")
+        #expect(window == """
+            2026-12-05 10:00:01.001 UTC [2] movr_users LOG:  execute s1: SELECT 1
+            2026-12-05 10:00:01.002 UTC [2] movr_users DETAIL:  parameters: $1 = 'x'
+
+            """)
+        #expect(BenchParse.loggedStatements(window ?? "") == [Statement(database: "movr_users", sql: "SELECT 1", parameters: ["x"])])
+        #expect(Benchmark.window(in: log, from: "movr-bench-m1r1-start", to: "movr-bench-m1r1-end") == nil)
+        #expect(Benchmark.window(in: log, from: "movr-bench-m9r0-start", to: "movr-bench-m9r0-end") == nil)
+    }
+
+    /// Every method the single-client section times has its hops, as docs/API.md counts them
+    /// after the gateway plus the client's own; the ride cycle's script keeps typing its text.
+    @Test func hopsOfEveryTimedMethod() {
+        #expect(MethodSQL.hops.count == 10)
+        #expect(MethodSQL.hops["cities.list"] == 1)
+        #expect(MethodSQL.hops["users.me"] == 2 && MethodSQL.hops["promo_codes.list"] == 2)
+        #expect(MethodSQL.hops["rides.list"] == 3 && MethodSQL.hops["rides.get"] == 3)
+        #expect(MethodSQL.hops["rides.update_location"] == 4 && MethodSQL.hops["rides.start"] == 4)
+        let typed = RideSQLScript.make(preamble: "", start: [Self.list], end: [], variables: [:], prefix: "r")
+        #expect(typed.text.contains(":r0_2::text"))
+    }
+}
