@@ -32,8 +32,10 @@ import Testing
         // Every method's row has the one-client p50 of its own statements (captured from the
         // server log; cities.list sends none) and so a target row.
         let lines = text.split(separator: "\n").map(String.init)
-        for method in ["cities.list", "users.me", "vehicles.list", "vehicles.get", "rides.start", "rides.update_location",
-                       "rides.end", "rides.list", "rides.get", "promo_codes.list"] {
+        for method in ["cities.list", "users.me", "auth.logout", "vehicles.list", "vehicles.get", "vehicles.add",
+                       "vehicles.mine", "vehicles.location_history", "vehicles.remove", "rides.start",
+                       "rides.update_location", "rides.end", "rides.list", "rides.get", "promo_codes.list",
+                       "promo_codes.create", "promo_codes.apply"] {
             let row = lines.first { $0.hasPrefix("| \(method) | ") }
             let cells = row.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             #expect(cells.count == 7 && Double(cells[4]) != nil, "no single-client row with SQL for \(method): \(String(describing: row))")

@@ -73,10 +73,39 @@ import Testing
         #expect(Benchmark.window(in: log, from: "movr-bench-m9r0-start", to: "movr-bench-m9r0-end") == nil)
     }
 
+    /// A write's new-row values become an expression of a number pgbench draws per transaction
+    /// (no round trip), the same number wherever the value recurs in that database's script;
+    /// every other bind stays a constant, and a database without such a value draws nothing.
+    @Test func freshValuesAreNewInEachTransaction() {
+        let vehicle = "6f1c8a2e-0000-4000-8000-000000000001"
+        let insert = Statement(database: "movr_vehicles",
+                               sql: "WITH v AS (INSERT INTO vehicles (id, owner_id, brand) VALUES ($1, $2, $3) RETURNING id) "
+                                   + "INSERT INTO vehicle_location_histories (vehicle_id) SELECT $1 FROM v WHERE $10 IS NULL",
+                               parameters: [vehicle.uppercased(), "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "Bench",
+                                            nil, nil, nil, nil, nil, nil, nil])
+        let code = Statement(database: "movr_rides", sql: "INSERT INTO promo_codes (code, percent_off) VALUES ($1, $2)",
+                             parameters: ["BENCHX1", "10"])
+        let scripts = MethodSQL.scripts([Self.session, insert, code], prefix: "m4_",
+                                        fresh: [vehicle: .uuid, "benchx1": .text(prefix: "B")])
+        #expect(scripts.map(\.database) == ["movr_users", "movr_vehicles", "movr_rides"])
+        #expect(!scripts[0].script.text.contains("\\set"))
+        let lines = scripts[1].script.text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "\\set m4_f0 random(1, 9000000000000000000)")
+        #expect(lines.last == "WITH v AS (INSERT INTO vehicles (id, owner_id, brand) VALUES (md5(:m4_f0::text)::uuid, "
+                    + ":m4_1_0_2::uuid, :m4_1_0_3) RETURNING id) INSERT INTO vehicle_location_histories (vehicle_id) "
+                    + "SELECT md5(:m4_f0::text)::uuid FROM v WHERE NULL IS NULL;")
+        #expect(scripts[1].script.defines == ["m4_1_0_2": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "m4_1_0_3": "Bench"])
+        #expect(scripts[2].script.text == "\\set m4_f1 random(1, 9000000000000000000)\n"
+                    + "INSERT INTO promo_codes (code, percent_off) VALUES (('B' || :m4_f1::text), :m4_2_0_2::int8);\n")
+    }
+
     /// Every method the single-client section times has its hops, as docs/API.md counts them
     /// after the gateway plus the client's own; the ride cycle's script keeps typing its text.
     @Test func hopsOfEveryTimedMethod() {
-        #expect(MethodSQL.hops.count == 10)
+        #expect(Set(MethodSQL.hops.keys) == Set(Benchmark.timedMethods))
+        #expect(MethodSQL.hops.count == 17)
+        #expect(MethodSQL.hops["auth.logout"] == 2 && MethodSQL.hops["vehicles.add"] == 3)
+        #expect(MethodSQL.hops["promo_codes.create"] == 3 && MethodSQL.hops["vehicles.location_history"] == 3)
         #expect(MethodSQL.hops["cities.list"] == 1)
         #expect(MethodSQL.hops["users.me"] == 2 && MethodSQL.hops["promo_codes.list"] == 2)
         #expect(MethodSQL.hops["rides.list"] == 3 && MethodSQL.hops["rides.get"] == 3)

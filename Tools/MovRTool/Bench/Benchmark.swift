@@ -95,7 +95,7 @@ public struct Benchmark: Sendable {
 
         let client = try stack.gatewayClient(maxConnections: options.connections * 4, logger: logger)
         defer { Task { [client] in await client.shutdown() } }
-        let riders = try await prepareRiders(stack: stack, count: options.connections, client: client, work: work)
+        let (riders, admin) = try await prepareRiders(stack: stack, count: options.connections, client: client, work: work)
 
         // 1 + 2. vehicles.list at each page size, pgbench and wrk alternating, CPU per request.
         let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
@@ -196,7 +196,7 @@ public struct Benchmark: Sendable {
 
         // 4. Single-client latencies.
         do {
-            results.latencies = try await singleClientLatencies(riders: riders, client: client, cities: cities,
+            results.latencies = try await singleClientLatencies(riders: riders, admin: admin, client: client, cities: cities,
                                                                 cycle: results.rideCycle, work: work,
                                                                 vehiclesURL: vehiclesURL, superuserURL: stack.databaseURL,
                                                                 logPath: stackDirectory + "/pgdata/server.log")
@@ -327,14 +327,16 @@ public struct Benchmark: Sendable {
     /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
     /// With `rate`, pgbench's own open model (`-R`): transactions scheduled at that total rate,
     /// latencies from the scheduled start.
+    /// pgbench for `seconds` (default: the bench's), or for `transactions` per client.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
-                 defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil)
+                 defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil, transactions: Int? = nil)
         async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
         let logs = work + "/pgbench-logs"
         try? FileManager.default.removeItem(atPath: logs)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         var arguments = ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(min(2, clients))",
-                         "-T", "\(seconds ?? options.seconds)", "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
+                         "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
+        arguments += transactions.map { ["-t", "\($0)"] } ?? ["-T", "\(seconds ?? options.seconds)"]
         if let rate { arguments += ["-R", String(format: "%.1f", rate)] }
         for (key, value) in defines.sorted(by: { $0.key < $1.key }) { arguments += ["-D", "\(key)=\(value)"] }
         arguments.append(databaseURL)

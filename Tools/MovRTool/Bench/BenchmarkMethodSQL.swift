@@ -25,17 +25,53 @@ enum MethodSQL {
         return kept
     }
 
+    /// A value a write sent that must differ in every replayed transaction (a new row's key):
+    /// pgbench draws a number per transaction (`\set`, no round trip) and the statement builds
+    /// the value from it in place of the bind.
+    enum Fresh: Equatable, Sendable {
+        /// A uuid (`md5(n)::uuid`).
+        case uuid
+        /// Text: the prefix, then the number (a promo code `B123...`).
+        case text(prefix: String)
+
+        func expression(_ variable: String) -> String {
+            switch self {
+            case .uuid: return "md5(:\(variable)::text)::uuid"
+            case .text(let prefix): return "('\(prefix)' || :\(variable)::text)"
+            }
+        }
+    }
+
     /// One pgbench script per database, in the order the databases were first used; each bind
     /// becomes a `-D` constant (`-M prepared` keeps it a bind): one client repeats the call's own
-    /// statements with the call's own values.
-    static func scripts(_ statements: [BenchParse.LoggedStatement], prefix: String)
+    /// statements with the call's own values, except the values in `fresh` (lower case), which
+    /// are new in every transaction.
+    static func scripts(_ statements: [BenchParse.LoggedStatement], prefix: String, fresh: [String: Fresh] = [:])
         -> [(database: String, script: RideSQLScript.Script)] {
         var order: [String] = []
         for statement in statements where !order.contains(statement.database) { order.append(statement.database) }
+        let variables = Dictionary(uniqueKeysWithValues: fresh.keys.sorted().enumerated().map { ($1, "\(prefix)f\($0)") })
         return order.enumerated().map { index, database in
-            let own = statements.filter { $0.database == database }
-            return (database, RideSQLScript.make(preamble: "", start: own, end: [], variables: [:],
-                                                 prefix: "\(prefix)\(index)_", typesText: false))
+            var used: Set<String> = []
+            let own = statements.filter { $0.database == database }.map { statement in
+                var statement = statement
+                for offset in statement.parameters.indices.reversed() {
+                    guard let value = statement.parameters[offset]?.lowercased(), let kind = fresh[value],
+                          let variable = variables[value] else { continue }
+                    // `$1` but not the start of `$10`, which may stay a bind until the constants.
+                    statement.sql = statement.sql.replacingOccurrences(
+                        of: "\\$\(offset + 1)(?![0-9])", with: NSRegularExpression.escapedTemplate(for: kind.expression(variable)),
+                        options: .regularExpression)
+                    statement.parameters[offset] = nil
+                    used.insert(variable)
+                }
+                return statement
+            }
+            let draws = used.sorted().map { "\\set \($0) random(1, 9000000000000000000)" }.joined(separator: "\n")
+            var script = RideSQLScript.make(preamble: "", start: own, end: [], variables: [:],
+                                            prefix: "\(prefix)\(index)_", typesText: false)
+            if !draws.isEmpty { script.text = draws + "\n" + script.text }
+            return (database, script)
         }
     }
 
@@ -44,17 +80,30 @@ enum MethodSQL {
     /// ones add the session check in the users service.
     static let hops: [String: Int] = [
         "cities.list": 1,
-        "users.me": 2, "vehicles.list": 2, "vehicles.get": 2, "promo_codes.list": 2,
-        "rides.list": 3, "rides.get": 3,
+        "users.me": 2, "auth.logout": 2, "vehicles.list": 2, "vehicles.get": 2, "promo_codes.list": 2,
+        "vehicles.add": 3, "vehicles.remove": 3, "vehicles.mine": 3, "vehicles.location_history": 3,
+        "rides.list": 3, "rides.get": 3, "promo_codes.create": 3, "promo_codes.apply": 3,
         "rides.start": 4, "rides.update_location": 4, "rides.end": 4,
     ]
 }
 
 extension Benchmark {
-    /// One call of a method to capture: what to send (each capture sends it again).
+    /// One call of a method to capture: what to send (each capture sends it again), returning
+    /// the values of a write that must be new in each replayed transaction (``MethodSQL/Fresh``).
     struct MethodCall {
         var method: String
-        var send: () async throws -> Void
+        var send: () async throws -> [String: MethodSQL.Fresh]
+
+        init(method: String, send: @escaping () async throws -> [String: MethodSQL.Fresh]) {
+            self.method = method
+            self.send = send
+        }
+
+        /// A call whose statements replay with its own values.
+        init(method: String, read: @escaping () async throws -> Void) {
+            self.method = method
+            self.send = { try await read(); return [:] }
+        }
     }
 
     /// What the captures of one method found.
@@ -64,6 +113,8 @@ extension Benchmark {
         /// The fewest statements of MovR's databases one capture had: 0 means the method sends
         /// none of its own (what other captures had was background work).
         var fewest: Int
+        /// The first capture's values that are new in each replayed transaction.
+        var fresh: [String: MethodSQL.Fresh] = [:]
     }
 
     /// Captures the statements of each call (each `repeats` times, between marker statements,
@@ -78,12 +129,14 @@ extension Benchmark {
         ])
         let reset = ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix", "SELECT pg_reload_conf()"]
         var log = ""
+        var fresh: [String: [String: MethodSQL.Fresh]] = [:]
         do {
             try await Task.sleep(for: .milliseconds(300))
             for (index, call) in calls.enumerated() {
                 for round in 0..<repeats {
                     try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-start'"])
-                    try await call.send()
+                    let values = try await call.send()
+                    if round == 0 { fresh[call.method] = values }
                     try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-end'"])
                 }
             }
@@ -108,7 +161,8 @@ extension Benchmark {
             }
             captured[call.method] = CapturedMethod(
                 statements: MethodSQL.common(rounds),
-                fewest: rounds.map { $0.filter { $0.database.hasPrefix("movr_") }.count }.min() ?? 0)
+                fewest: rounds.map { $0.filter { $0.database.hasPrefix("movr_") }.count }.min() ?? 0,
+                fresh: fresh[call.method] ?? [:])
         }
         return captured
     }
@@ -123,14 +177,21 @@ extension Benchmark {
         return from <= to ? String(log[from..<to]) : ""
     }
 
+    /// Transactions of each replay: a count, not a time, so a write's replay adds a few hundred
+    /// rows whatever its pace (two seconds of new vehicles or codes were thousands, which the
+    /// later reads of the same tables then listed).
+    static let methodReplayTransactions = 300
+
     /// One-client p50 (ms) of each captured method's statements, and where it came from:
     /// pgbench `-c 1` on each database's script, the per-transaction p50s of the databases added
     /// up (a call runs them one after another); 0 for a method that sends none (a capture without
     /// any); none when the captures disagree (none common to all, though each had some).
-    func methodSQLLatencies(_ captured: [String: CapturedMethod], superuserURL: String,
+    /// The replays run in `order` (the captures' order: each read before the writes that add rows
+    /// it would read).
+    func methodSQLLatencies(_ captured: [String: CapturedMethod], order: [String], superuserURL: String,
                             work: String) async throws -> [String: (ms: Double, source: String)] {
         var latencies: [String: (ms: Double, source: String)] = [:]
-        for (index, method) in captured.keys.sorted().enumerated() {
+        for (index, method) in order.enumerated() {
             guard let capture = captured[method] else { continue }
             let statements = capture.statements
             guard !statements.isEmpty else {
@@ -138,13 +199,13 @@ extension Benchmark {
                 continue
             }
             var total = 0.0
-            let scripts = MethodSQL.scripts(statements, prefix: "m\(index)_")
+            let scripts = MethodSQL.scripts(statements, prefix: "m\(index)_", fresh: capture.fresh)
             for (database, script) in scripts {
                 let path = work + "/method-\(method)-\(database).sql"
                 try script.text.write(toFile: path, atomically: true, encoding: .utf8)
                 let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
                                             work: work, name: "method-\(method)-\(database)", defines: script.defines,
-                                            seconds: max(2, options.seconds / 4))
+                                            transactions: Self.methodReplayTransactions)
                 guard run.run.errors == 0, let p50 = run.run.p50Ms else {
                     throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
                 }
@@ -153,8 +214,9 @@ extension Benchmark {
             let databases = scripts.map { entry in
                 "\(statements.filter { $0.database == entry.database }.count) in \(entry.database)"
             }
+            let renewed = capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction"
             latencies[method] = (total, "pgbench -c 1 p50 of the captured statements (" + databases.joined(separator: ", ")
-                + "), each database's added up")
+                + "), each database's added up" + renewed)
         }
         return latencies
     }

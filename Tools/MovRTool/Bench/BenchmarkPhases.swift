@@ -177,29 +177,40 @@ extension Benchmark {
 
     // MARK: 4. Single-client latencies
 
-    func singleClientLatencies(riders: [BenchRider], client: PublicClient, cities: [String],
+    /// The public methods the single-client section times, in the report's order. Not timed:
+    /// users.register and auth.login (each call hashes a password with scrypt, the method's
+    /// work by design, and registrations are throttled per client address) and users.delete
+    /// (each call needs an account made that way).
+    static let timedMethods = [
+        "cities.list", "users.me", "auth.logout", "vehicles.list", "vehicles.get", "vehicles.add", "vehicles.mine",
+        "vehicles.location_history", "vehicles.remove", "rides.start", "rides.update_location", "rides.end",
+        "rides.list", "rides.get", "promo_codes.list", "promo_codes.create", "promo_codes.apply",
+    ]
+
+    func singleClientLatencies(riders: [BenchRider], admin: BenchAdmin?, client: PublicClient, cities: [String],
                                cycle: BenchResults.RideCycle?, work: String, vehiclesURL: String,
                                superuserURL: String, logPath: String) async throws -> [BenchResults.Latency] {
         let rider = riders[riders.count - 1]
         let calls = options.latencyCalls
-        Console.line("single-client latencies: capturing each method's SQL from the server log...")
-        let methodSQL = try await methodStatementLatencies(rider: rider, client: client, city: cities[0],
-                                                           superuserURL: superuserURL, logPath: logPath, work: work)
         Console.line("single-client latencies, \(calls) calls per method...")
         // On an event loop of the client, as the load engine's workers run: each call's reply
         // resumes the caller on the thread that read it. Replies the caller does not use are
         // checked as wrk checks them (a JSON-RPC result holding well-formed JSON), not decoded:
         // decoding 25 vehicles into a tree is the client's cost, not the path's.
         let (samples, errors) = await RPCEventLoopPreference.run(on: MultiThreadedEventLoopGroup.singleton.next()) {
-            await Self.sampleSingleClient(rider: rider, client: client, cities: cities, calls: calls)
+            await Self.sampleSingleClient(rider: rider, admin: admin, client: client, cities: cities, calls: calls)
         }
+        // After the calls: the replays of the writes add rows (a few hundred vehicles, codes,
+        // positions) that the timed calls should not find. The sampled codes expire first.
+        if admin != nil { try await Task.sleep(for: Self.sampledCodeLifetime) }
+        Console.line("single-client latencies: capturing each method's SQL from the server log...")
+        let methodSQL = try await methodStatementLatencies(rider: rider, admin: admin, client: client, city: cities[0],
+                                                           superuserURL: superuserURL, logPath: logPath, work: work)
         // The list statement with one client: p50 from pgbench's per-transaction log.
         let listScript = work + "/vehicles-list-25.sql"
         let listOne = try await pgbench(script: listScript, databaseURL: vehiclesURL, clients: 1, work: work, name: "list-1",
                                         seconds: max(2, options.seconds / 2))
-        let methods = ["cities.list", "users.me", "vehicles.list", "vehicles.get", "rides.start", "rides.update_location",
-                       "rides.end", "rides.list", "rides.get", "promo_codes.list"]
-        return methods.map { method in
+        return Self.timedMethods.map { method in
             let values = samples[method] ?? []
             var sql: Double?
             var source: String?
@@ -221,17 +232,33 @@ extension Benchmark {
         }
     }
 
+    /// Values one capture leaves for a later one (a vehicle added, then removed; a code created,
+    /// then applied; a session opened, then closed).
+    final class Handoff<Value> {
+        private var values: [Value] = []
+        func put(_ value: Value) { values.append(value) }
+        func take() throws -> Value {
+            guard !values.isEmpty else { throw StackError("nothing left for the next capture") }
+            return values.removeFirst()
+        }
+    }
+
     /// The one-client SQL latency of the methods the single-client section times besides
     /// vehicles.list and the ride cycle's two (their statements are measured with those
     /// phases): each call captured three times from the server log, its statements timed with
-    /// pgbench. One ride of the rider stays active through it, so rides.update_location's
-    /// statements find the active ride they find on the path.
-    func methodStatementLatencies(rider: BenchRider, client: PublicClient, city: String, superuserURL: String,
-                                  logPath: String, work: String) async throws -> [String: (ms: Double, source: String)] {
+    /// pgbench. One ride of the rider stays active through it, so rides.update_location's and
+    /// vehicles.location_history's statements find the active ride they find on the path. The
+    /// promo codes and sign-outs need the administrator; without one they are not measured.
+    func methodStatementLatencies(rider: BenchRider, admin: BenchAdmin?, client: PublicClient, city: String,
+                                  superuserURL: String, logPath: String,
+                                  work: String) async throws -> [String: (ms: Double, source: String)] {
         let ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
                                                                          idempotencyKey: UUIDText.random().uuidString),
                                          as: RideResult.self, token: rider.token, city: rider.city).ride.id
-        let calls: [MethodCall] = [
+        let vehicles = Handoff<UUID>(), codes = Handoff<String>(), sessions = Handoff<String>()
+        // Reads first, then the writes: the replays run in this order, so no read is timed on
+        // the rows a write's replay added.
+        var calls: [MethodCall] = [
             MethodCall(method: "cities.list") { _ = try await client.callUnparsed("cities.list", EmptyObject()) },
             MethodCall(method: "users.me") {
                 _ = try await client.callUnparsed("users.me", EmptyObject(), token: rider.token, city: rider.city)
@@ -239,9 +266,12 @@ extension Benchmark {
             MethodCall(method: "vehicles.get") {
                 _ = try await client.callUnparsed("vehicles.get", VehiclesGetParams(id: rider.vehicle), city: rider.city)
             },
-            MethodCall(method: "rides.update_location") {
-                _ = try await client.callUnparsed("rides.update_location",
-                                                  RidesUpdateLocationParams(rideID: ride, location: rider.location),
+            MethodCall(method: "vehicles.mine") {
+                _ = try await client.callUnparsed("vehicles.mine", VehiclesMineParams(limit: 10), token: rider.token,
+                                                  city: rider.city)
+            },
+            MethodCall(method: "vehicles.location_history") {
+                _ = try await client.callUnparsed("vehicles.location_history", LocationHistoryParams(id: rider.vehicle, limit: 10),
                                                   token: rider.token, city: rider.city)
             },
             MethodCall(method: "rides.list") {
@@ -251,14 +281,53 @@ extension Benchmark {
                 _ = try await client.callUnparsed("rides.get", RidesGetParams(id: ride), token: rider.token, city: rider.city)
             },
             MethodCall(method: "promo_codes.list") { _ = try await client.callUnparsed("promo_codes.list", EmptyObject(), city: city) },
+            MethodCall(method: "rides.update_location") {
+                _ = try await client.callUnparsed("rides.update_location",
+                                                  RidesUpdateLocationParams(rideID: ride, location: rider.location),
+                                                  token: rider.token, city: rider.city)
+            },
+            MethodCall(method: "vehicles.add") {
+                let vehicle = try await client.call("vehicles.add", Self.benchVehicle(for: rider), as: VehicleResult.self,
+                                                    token: rider.token, city: rider.city).vehicle
+                vehicles.put(vehicle.id)
+                return [vehicle.id.uuidString.lowercased(): .uuid]
+            },
+            MethodCall(method: "vehicles.remove") {
+                _ = try await client.callUnparsed("vehicles.remove", VehiclesRemoveParams(id: try vehicles.take()),
+                                                  token: rider.token, city: rider.city)
+            },
         ]
+        if let admin {
+            calls += [
+                MethodCall(method: "promo_codes.create") {
+                    let code = Self.benchPromoCode()
+                    _ = try await client.callUnparsed("promo_codes.create", Self.benchPromoCodeParams(code), token: admin.token,
+                                                      city: admin.city)
+                    codes.put(code)
+                    return [code.lowercased(): .text(prefix: "B")]
+                },
+                // Each capture applies a code of its own for the administrator; replayed, each
+                // transaction applies it for another user id.
+                MethodCall(method: "promo_codes.apply") {
+                    _ = try await client.callUnparsed("promo_codes.apply", PromoCodesApplyParams(code: try codes.take()),
+                                                      token: admin.token, city: admin.city)
+                    return [admin.userID.uuidString.lowercased(): .uuid]
+                },
+                MethodCall(method: "auth.logout") {
+                    _ = try await client.callUnparsed("auth.logout", EmptyObject(), token: try sessions.take(), city: admin.city)
+                },
+            ]
+            // The sessions the captured sign-outs end, opened before logging starts.
+            for _ in 0..<3 { sessions.put(try await Self.signIn(admin, client: client)) }
+        }
         func endRide() async throws {
             _ = try await client.call("rides.end", RidesEndParams(rideID: ride, location: rider.location, battery: 80),
                                       as: RideResult.self, token: rider.token, city: rider.city)
         }
         do {
             let captured = try await captureMethods(calls, superuserURL: superuserURL, logPath: logPath, work: work)
-            let latencies = try await methodSQLLatencies(captured, superuserURL: superuserURL, work: work)
+            let latencies = try await methodSQLLatencies(captured, order: calls.map(\.method), superuserURL: superuserURL,
+                                                         work: work)
             try await endRide()
             return latencies
         } catch {
@@ -267,9 +336,35 @@ extension Benchmark {
         }
     }
 
+    static func benchVehicle(for rider: BenchRider) -> VehiclesAddParams {
+        VehiclesAddParams(type: .scooter, city: rider.city, location: rider.location, color: "black", brand: "Bench", battery: 90)
+    }
+
+    static func benchPromoCode() -> String {
+        "BENCH" + String(UInt64.random(in: 0...UInt64.max), radix: 36).uppercased()
+    }
+
+    /// How long the codes of the timed calls live: applied within milliseconds of their
+    /// creation, gone from promo_codes.list before its statements are captured.
+    static let sampledCodeLifetime: Duration = .seconds(5)
+
+    static func benchPromoCodeParams(_ code: String, lifetime: Duration = .seconds(600)) -> PromoCodesCreateParams {
+        PromoCodesCreateParams(code: code, description: "movr bench", percentOff: 10,
+                               expiresAt: Date().addingTimeInterval(lifetime.inSeconds))
+    }
+
+    static func signIn(_ admin: BenchAdmin, client: PublicClient) async throws -> String {
+        try await PublicClient.retryingWhenAsked {
+            try await client.call("auth.login", AuthLoginParams(username: admin.username, password: admin.password),
+                                  as: AuthLoginResult.self, city: admin.city)
+        }.token
+    }
+
     /// One call after another of each public method: latency samples (ms) and error counts per
-    /// method, after ten unmeasured rounds.
-    static func sampleSingleClient(rider: BenchRider, client: PublicClient, cities: [String],
+    /// method, after ten unmeasured rounds; the administrator's writes in rounds of their own
+    /// after the rider's. `auth.logout` needs a sign-in (a scrypt hash) before each call, so it
+    /// is timed in the first 20 measured rounds only.
+    static func sampleSingleClient(rider: BenchRider, admin: BenchAdmin?, client: PublicClient, cities: [String],
                                    calls: Int) async -> (samples: [String: [Double]], errors: [String: Int]) {
         var samples: [String: [Double]] = [:]
         var errors: [String: Int] = [:]
@@ -299,6 +394,21 @@ extension Benchmark {
             await measure("vehicles.get") {
                 _ = try await client.callUnparsed("vehicles.get", VehiclesGetParams(id: rider.vehicle), city: rider.city)
             }
+            var added: UUID?
+            await measure("vehicles.add") {
+                added = try await client.call("vehicles.add", benchVehicle(for: rider), as: VehicleResult.self,
+                                              token: rider.token, city: rider.city).vehicle.id
+            }
+            await measure("vehicles.mine") {
+                _ = try await client.callUnparsed("vehicles.mine", VehiclesMineParams(limit: 10), token: rider.token,
+                                                  city: rider.city)
+            }
+            if let added {
+                await measure("vehicles.remove") {
+                    _ = try await client.callUnparsed("vehicles.remove", VehiclesRemoveParams(id: added), token: rider.token,
+                                                      city: rider.city)
+                }
+            }
             var ride: UUID?
             await measure("rides.start") {
                 ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
@@ -310,6 +420,12 @@ extension Benchmark {
                 await measure("rides.update_location") {
                     _ = try await client.callUnparsed("rides.update_location",
                                                       RidesUpdateLocationParams(rideID: ride, location: rider.location),
+                                                      token: rider.token, city: rider.city)
+                }
+                // The rider of a ride in progress sees its positions.
+                await measure("vehicles.location_history") {
+                    _ = try await client.callUnparsed("vehicles.location_history",
+                                                      LocationHistoryParams(id: rider.vehicle, limit: 10),
                                                       token: rider.token, city: rider.city)
                 }
                 await measure("rides.end") {
@@ -330,6 +446,34 @@ extension Benchmark {
             }
             await measure("promo_codes.list") {
                 _ = try await client.callUnparsed("promo_codes.list", EmptyObject(), city: city)
+            }
+        }
+        // The administrator's writes, after every promo_codes.list: its codes (applied by the
+        // administrator, who never rides, so the rider's rides.end stays the same work) live a
+        // few seconds, and each sign-out needs a sign-in first.
+        guard let admin else { return (samples, errors) }
+        for round in 0..<(calls + 10) {
+            let warm = round < 10
+            func measure(_ method: String, _ body: () async throws -> Void) async {
+                if warm { try? await body() } else { await time(method, body) }
+            }
+            let code = benchPromoCode()
+            var created = false
+            await measure("promo_codes.create") {
+                _ = try await client.callUnparsed("promo_codes.create", benchPromoCodeParams(code, lifetime: sampledCodeLifetime),
+                                                  token: admin.token, city: admin.city)
+                created = true
+            }
+            if created {
+                await measure("promo_codes.apply") {
+                    _ = try await client.callUnparsed("promo_codes.apply", PromoCodesApplyParams(code: code),
+                                                      token: admin.token, city: admin.city)
+                }
+            }
+            if round >= 9, round < 10 + min(calls, 20), let session = try? await signIn(admin, client: client) {
+                await measure("auth.logout") {
+                    _ = try await client.callUnparsed("auth.logout", EmptyObject(), token: session, city: admin.city)
+                }
             }
         }
         return (samples, errors)

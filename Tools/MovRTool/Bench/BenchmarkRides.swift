@@ -6,6 +6,16 @@ import MovRLocality
 import MovRUsers
 import MovRUUID
 
+/// The benchmark's administrator (`movr load init`'s, granted the role), who may create promo
+/// codes; its credentials sign in again for `auth.logout`'s calls.
+struct BenchAdmin: Sendable {
+    var username: String
+    var password: String
+    var token: String
+    var userID: UUID
+    var city: String
+}
+
 /// A signed-in rider of the benchmark with the vehicle it rides again and again.
 struct BenchRider: Sendable {
     var token: String
@@ -106,7 +116,8 @@ extension Benchmark {
     /// Riders for the ride cycle: `movr load init`'s setup (riders, fleet owners, extra
     /// vehicles so 100-row pages are full), then each rider signs in and gets a vehicle of its
     /// city no other rider uses (taken from the end of the city's first 100-row page).
-    func prepareRiders(stack: StackFile, count: Int, client: PublicClient, work: String) async throws -> [BenchRider] {
+    func prepareRiders(stack: StackFile, count: Int, client: PublicClient, work: String) async throws
+        -> (riders: [BenchRider], admin: BenchAdmin?) {
         let locality = try Locality.loadDefault()
         var setup = LoadSetup.Options()
         setup.usersPerCity = max(1, (count + locality.cities.count - 1) / locality.cities.count)
@@ -140,7 +151,16 @@ extension Benchmark {
                                      location: vehicle.location))
         }
         guard riders.count == count else { throw StackError("only \(riders.count) of \(count) riders could be set up") }
-        return riders
+        var admin: BenchAdmin?
+        if let name = summary.admin, let account = summary.users.accounts.first(where: { $0.username == name }) {
+            let login = try await PublicClient.retryingWhenAsked {
+                try await client.call("auth.login", AuthLoginParams(username: name, password: summary.users.password),
+                                      as: AuthLoginResult.self, city: account.city)
+            }
+            admin = BenchAdmin(username: name, password: summary.users.password, token: login.token, userID: login.user.id,
+                               city: account.city)
+        }
+        return (riders, admin)
     }
 
     // MARK: The ride cycle's SQL, from the server log
