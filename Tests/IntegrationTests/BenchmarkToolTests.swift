@@ -44,6 +44,15 @@ import Testing
         }
         #expect(lines.contains { $0.hasPrefix("| cities.list | ") && $0.contains("| 0.000 | none: a capture without any statement") },
                 "cities.list captured statements")
+        // A write replays with its new row's key drawn per transaction; an idempotent one says
+        // its replay writes nothing.
+        for method in ["vehicles.add", "promo_codes.create", "promo_codes.apply"] {
+            #expect(lines.contains { $0.hasPrefix("| \(method) | ") && $0.contains("the new row's key new in each transaction") },
+                    "\(method) replayed without a new key")
+        }
+        for method in ["vehicles.remove", "auth.logout"] {
+            #expect(lines.contains { $0.hasPrefix("| \(method) | ") && $0.contains("writes nothing") }, "\(method): no caveat")
+        }
         #expect(!text.contains("single-client latencies: "), "the single-client section failed")
         #expect(text.contains("| 25 ("), "no 25-row list row")
         #expect(text.contains("| 100 ("), "no 100-row list row")
