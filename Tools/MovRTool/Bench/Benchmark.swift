@@ -326,8 +326,8 @@ public struct Benchmark: Sendable {
 
     /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
     /// With `rate`, pgbench's own open model (`-R`): transactions scheduled at that total rate,
-    /// latencies from the scheduled start.
-    /// pgbench for `seconds` (default: the bench's), or for `transactions` per client.
+    /// latencies from the scheduled start. It runs for `seconds` (default: the bench's), or for
+    /// `transactions` per client.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
                  defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil, transactions: Int? = nil)
         async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {

@@ -97,7 +97,6 @@ extension Benchmark {
     struct MethodCall {
         var method: String
         var send: () async throws -> [String: MethodSQL.Fresh]
-
     }
 
     /// What the captures of one method found.
@@ -112,20 +111,12 @@ extension Benchmark {
     }
 
     /// Captures the statements of each call (each `repeats` times, between marker statements,
-    /// with `log_statement = all` turned on for the time it takes and reset afterwards). Every
-    /// capture's log lines go to `method-captures.log` in `work`, to read what was dropped.
+    /// with statement logging on for the time it takes). Every capture's log lines go to
+    /// `method-captures.log` in `work`, to read what was dropped.
     func captureMethods(_ calls: [MethodCall], repeats: Int = 3, superuserURL: String,
                         logPath: String, work: String) async throws -> [String: CapturedMethod] {
-        try await psql(superuserURL, [
-            "ALTER SYSTEM SET log_statement = 'all'",
-            "ALTER SYSTEM SET log_line_prefix = '%m [%p] %d '",
-            "SELECT pg_reload_conf()",
-        ])
-        let reset = ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix", "SELECT pg_reload_conf()"]
-        var log = ""
         var fresh: [String: [String: MethodSQL.Fresh]] = [:]
-        do {
-            try await Task.sleep(for: .milliseconds(300))
+        let log = try await withStatementLogging(superuserURL: superuserURL, logPath: logPath) {
             for (index, call) in calls.enumerated() {
                 for round in 0..<repeats {
                     try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-start'"])
@@ -134,11 +125,6 @@ extension Benchmark {
                     try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-end'"])
                 }
             }
-            try await psql(superuserURL, reset)
-            log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        } catch {
-            try? await psql(superuserURL, reset)
-            throw error
         }
         var captured: [String: CapturedMethod] = [:]
         var windows = ""

@@ -176,68 +176,63 @@ extension Benchmark {
         var tokenHash: String
     }
 
-    /// Turns on `log_statement = all` (ALTER SYSTEM + pg_reload_conf, so the services' open
-    /// connections log too), runs one start and one end through the gateway between marker
-    /// statements, turns logging back off and reads the statements from the server log.
-    func captureRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String, logPath: String) async throws
-        -> CapturedCycle {
+    /// Runs `body` with `log_statement = all` (ALTER SYSTEM + pg_reload_conf, so the services'
+    /// open connections log too, each line prefixed for ``BenchParse/loggedStatements(_:)``),
+    /// and turns logging back off whatever happens; then returns the server log's text.
+    func withStatementLogging(superuserURL: String, logPath: String, _ body: () async throws -> Void) async throws -> String {
         try await psql(superuserURL, [
             "ALTER SYSTEM SET log_statement = 'all'",
             "ALTER SYSTEM SET log_line_prefix = '%m [%p] %d '",
             "SELECT pg_reload_conf()",
         ])
-        // Logging goes back off whatever happens (no `defer`: psql runs asynchronously).
+        let reset = ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix", "SELECT pg_reload_conf()"]
+        // No `defer`: psql runs asynchronously.
         do {
-            return try await captureLoggedRideCycle(rider: rider, client: client, superuserURL: superuserURL,
-                                                    logPath: logPath)
+            try await Task.sleep(for: .milliseconds(300))
+            try await body()
         } catch {
-            try? await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
-                                           "SELECT pg_reload_conf()"])
+            try? await psql(superuserURL, reset)
             throw error
         }
+        try await psql(superuserURL, reset)
+        return (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
-    private func captureLoggedRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String,
-                                        logPath: String) async throws -> CapturedCycle {
-        try await Task.sleep(for: .milliseconds(300))
-        try await psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
-        let ride = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
-                                                                         idempotencyKey: UUIDText.random().uuidString),
-                                         as: RideResult.self, token: rider.token, city: rider.city).ride
-        try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
-        _ = try await client.call("rides.end", RidesEndParams(rideID: ride.id, location: rider.location, battery: 80),
-                                  as: RideResult.self, token: rider.token, city: rider.city)
-        // The rides service deletes the end's outbox entry on its next acknowledgement pass
-        // (every 200 ms), after the reply: wait until the log shows it, or the captured cycle
-        // (and pgbench's script) would sometimes lack a statement the path runs.
-        let waited = ContinuousClock.now
-        while ContinuousClock.now - waited < .seconds(5) {
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
-               log[endMarker.upperBound...].contains("DELETE FROM outbox") { break }
-            try await Task.sleep(for: .milliseconds(50))
+    /// Runs one start and one end through the gateway between marker statements, with
+    /// statement logging on, and reads their statements from the server log.
+    func captureRideCycle(rider: BenchRider, client: PublicClient, superuserURL: String, logPath: String) async throws
+        -> CapturedCycle {
+        var ride: Ride?
+        let log = try await withStatementLogging(superuserURL: superuserURL, logPath: logPath) {
+            try await psql(superuserURL, ["SELECT 'movr-bench-capture-start'"])
+            let started = try await client.call("rides.start", RidesStartParams(vehicleID: rider.vehicle,
+                                                                                idempotencyKey: UUIDText.random().uuidString),
+                                                as: RideResult.self, token: rider.token, city: rider.city).ride
+            ride = started
+            try await psql(superuserURL, ["SELECT 'movr-bench-capture-end'"])
+            _ = try await client.call("rides.end", RidesEndParams(rideID: started.id, location: rider.location, battery: 80),
+                                      as: RideResult.self, token: rider.token, city: rider.city)
+            // The rides service deletes the end's outbox entry on its next acknowledgement pass
+            // (every 200 ms), after the reply: wait until the log shows it, or the captured cycle
+            // (and pgbench's script) would sometimes lack a statement the path runs.
+            let waited = ContinuousClock.now
+            while ContinuousClock.now - waited < .seconds(5) {
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                if let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
+                   log[endMarker.upperBound...].contains("DELETE FROM outbox") { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
         }
-        try await psql(superuserURL, ["SELECT 'movr-bench-capture-done'"])
-        try await psql(superuserURL, ["ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_line_prefix",
-                                      "SELECT pg_reload_conf()"])
-        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        guard let startMarker = log.range(of: "movr-bench-capture-start", options: .backwards),
-              let endMarker = log.range(of: "movr-bench-capture-end", options: .backwards),
-              let doneMarker = log.range(of: "movr-bench-capture-done", options: .backwards),
-              startMarker.upperBound < endMarker.lowerBound, endMarker.upperBound < doneMarker.lowerBound else {
+        guard let ride,
+              let start = Self.window(in: log, from: "movr-bench-capture-start", to: "movr-bench-capture-end"),
+              let end = Self.window(in: log, from: "movr-bench-capture-end", to: "movr-bench-capture-done") else {
             throw StackError("the capture markers are not in \(logPath)")
-        }
-        func lineAfter(_ range: Range<String.Index>) -> String.Index {
-            log[range.upperBound...].firstIndex(of: "\n").map { log.index(after: $0) } ?? log.endIndex
-        }
-        func lineStart(_ range: Range<String.Index>) -> String.Index {
-            log[..<range.lowerBound].lastIndex(of: "\n").map { log.index(after: $0) } ?? log.startIndex
         }
         let ids = [ride.id.uuidString.lowercased(): "ride_id", rider.userID.uuidString.lowercased(): "rider_id",
                    rider.vehicle.uuidString.lowercased(): "vehicle_id"]
-        let start = BenchParse.loggedStatements(String(log[lineAfter(startMarker)..<lineStart(endMarker)]))
-        let end = BenchParse.loggedStatements(String(log[lineAfter(endMarker)..<lineStart(doneMarker)]))
-        return CapturedCycle(start: start, end: end, ids: ids, tokenHash: try SessionToken.hashHex(rider.token))
+        return CapturedCycle(start: BenchParse.loggedStatements(start), end: BenchParse.loggedStatements(end), ids: ids,
+                             tokenHash: try SessionToken.hashHex(rider.token))
     }
 
     func psql(_ url: String, _ statements: [String], output: String? = nil) async throws {
