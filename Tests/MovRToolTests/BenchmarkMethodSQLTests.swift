@@ -99,6 +99,31 @@ import Testing
                     + "INSERT INTO promo_codes (code, percent_off) VALUES (('B' || :m4_f1::text), :m4_2_0_2::int8);\n")
     }
 
+    /// A revocation replays on live sessions: its token hash becomes an expression of a number
+    /// drawn from the sessions the bench adds, which copy the captured session's user; anything
+    /// but 64 hex digits is refused before it reaches a statement.
+    @Test func aRevocationReplaysOnLiveSessions() throws {
+        let hash = String(repeating: "0a", count: 32)
+        let revoke = Statement(database: "movr_users",
+                               sql: "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL",
+                               parameters: [hash])
+        let scripts = MethodSQL.scripts([revoke], prefix: "m9_", fresh: [hash: .liveSession(count: 30_000)])
+        #expect(scripts.count == 1 && scripts[0].script.defines.isEmpty)
+        #expect(scripts[0].script.text == "\\set m9_f0 random(1, 30000)\n"
+                    + "UPDATE sessions SET revoked_at = now() WHERE token_hash = "
+                    + "decode((md5(:m9_f0::text) || md5(:m9_f0::text)), 'hex') AND revoked_at IS NULL;\n")
+        let statements = try MethodSQL.liveSessionStatements([hash: .liveSession(count: 30_000), "other": .uuid])
+        #expect(statements.count == 1)
+        #expect(statements.first?.add.contains("generate_series(1, 30000)") == true)
+        #expect(statements.first?.add.contains("WHERE token_hash = decode('\(hash)', 'hex')") == true)
+        #expect(statements.first?.add.contains("decode(md5(n::text) || md5(n::text), 'hex'), user_id") == true)
+        #expect(statements.first?.countRevoked.hasSuffix("AND revoked_at IS NOT NULL") == true)
+        #expect(statements.first?.remove.hasPrefix("DELETE FROM sessions WHERE token_hash IN (SELECT decode(") == true)
+        #expect(MethodSQL.liveSessions(copying: "0a'); DROP TABLE sessions; --", count: 1) == nil)
+        #expect(MethodSQL.liveSessions(copying: String(repeating: "0A", count: 32), count: 1) == nil)
+        #expect(throws: StackError.self) { try MethodSQL.liveSessionStatements(["x": .liveSession(count: 1)]) }
+    }
+
     /// Every method the single-client section times has its hops, as docs/API.md counts them
     /// after the gateway plus the client's own; the ride cycle's script keeps typing its text.
     @Test func hopsOfEveryTimedMethod() {

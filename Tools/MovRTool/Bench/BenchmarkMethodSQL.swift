@@ -33,12 +33,70 @@ enum MethodSQL {
         case uuid
         /// Text: the prefix, then the number (a promo code `B123...`).
         case text(prefix: String)
+        /// A session token's hash (hex of 32 bytes, `md5(n)` twice) for a write that needs a
+        /// live row of its own (`auth.logout` revokes a session): the number is drawn from
+        /// 1...count, and the bench adds that many live sessions beforehand
+        /// (``MethodSQL/liveSessions(copying:count:)``).
+        case liveSession(count: Int)
 
         func expression(_ variable: String) -> String {
             switch self {
             case .uuid: return "md5(:\(variable)::text)::uuid"
             case .text(let prefix): return "('\(prefix)' || :\(variable)::text)"
+            case .liveSession: return "(md5(:\(variable)::text) || md5(:\(variable)::text))"
             }
+        }
+
+        /// The largest number drawn (the smallest is 1).
+        var largestDraw: Int {
+            switch self {
+            case .uuid, .text: return 9_000_000_000_000_000_000
+            case .liveSession(let count): return count
+            }
+        }
+    }
+
+    /// The statements that add, in movr_users, `count` live sessions of the user whose session
+    /// has the hash `tokenHashHex` (each hash the one ``Fresh/liveSession(count:)`` builds from
+    /// its number; expiring in an hour), that count how many of them the replay revoked, and
+    /// that delete them after it. A replayed
+    /// revocation then revokes a live session in each transaction, as the call did, instead of
+    /// finding the captured one revoked already and writing nothing. With 100 sessions per
+    /// transaction, about one draw in 200 repeats an earlier one (a revocation that writes
+    /// nothing), too few to move the p50. Nil unless the hash is 64 hex digits.
+    static func liveSessions(copying tokenHashHex: String, count: Int) -> LiveSessions? {
+        guard tokenHashHex.utf8.count == 64, tokenHashHex.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) }) else { return nil }
+        let hash = "decode(md5(n::text) || md5(n::text), 'hex')"
+        let add = """
+            INSERT INTO sessions (token_hash, user_id, expires_at)
+            SELECT \(hash), user_id, now() + interval '1 hour'
+            FROM sessions CROSS JOIN generate_series(1, \(count)) AS n
+            WHERE token_hash = decode('\(tokenHashHex)', 'hex')
+            ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL, expires_at = excluded.expires_at
+            """
+        let added = "token_hash IN (SELECT \(hash) FROM generate_series(1, \(count)) AS n)"
+        return LiveSessions(add: add, countRevoked: "SELECT count(*) FROM sessions WHERE \(added) AND revoked_at IS NOT NULL",
+                            remove: "DELETE FROM sessions WHERE \(added)")
+    }
+
+    struct LiveSessions: Equatable {
+        var add: String
+        var countRevoked: String
+        var remove: String
+    }
+
+    /// Live sessions the bench adds for each replayed transaction of a revocation.
+    static let liveSessionsPerTransaction = 100
+
+    /// The statements adding and removing the live sessions of each ``Fresh/liveSession(count:)``
+    /// value in `fresh` (none for other kinds).
+    static func liveSessionStatements(_ fresh: [String: Fresh]) throws -> [LiveSessions] {
+        try fresh.sorted { $0.key < $1.key }.compactMap { value, kind in
+            guard case .liveSession(let count) = kind else { return nil }
+            guard let statements = liveSessions(copying: value, count: count) else {
+                throw StackError("a session to copy is named by \(value.utf8.count) characters, not 64 hex digits")
+            }
+            return statements
         }
     }
 
@@ -52,7 +110,7 @@ enum MethodSQL {
         for statement in statements where !order.contains(statement.database) { order.append(statement.database) }
         let variables = Dictionary(uniqueKeysWithValues: fresh.keys.sorted().enumerated().map { ($1, "\(prefix)f\($0)") })
         return order.enumerated().map { index, database in
-            var used: Set<String> = []
+            var used: [String: Fresh] = [:]
             let own = statements.filter { $0.database == database }.map { statement in
                 var statement = statement
                 for offset in statement.parameters.indices.reversed() {
@@ -63,11 +121,11 @@ enum MethodSQL {
                         of: "\\$\(offset + 1)(?![0-9])", with: NSRegularExpression.escapedTemplate(for: kind.expression(variable)),
                         options: .regularExpression)
                     statement.parameters[offset] = nil
-                    used.insert(variable)
+                    used[variable] = kind
                 }
                 return statement
             }
-            let draws = used.sorted().map { "\\set \($0) random(1, 9000000000000000000)" }.joined(separator: "\n")
+            let draws = used.keys.sorted().map { "\\set \($0) random(1, \(used[$0]!.largestDraw))" }.joined(separator: "\n")
             var script = RideSQLScript.make(preamble: "", start: own, end: [], variables: [:],
                                             prefix: "\(prefix)\(index)_", typesText: false)
             if !draws.isEmpty { script.text = draws + "\n" + script.text }
@@ -77,7 +135,7 @@ enum MethodSQL {
 
     /// Writes that are idempotent on their row (a vehicle removed, a session revoked): their
     /// replay repeats the captured call's row, already changed, so it writes nothing.
-    static let idempotentWrites: Set<String> = ["vehicles.remove", "auth.logout"]
+    static let idempotentWrites: Set<String> = ["vehicles.remove"]
 
     /// Service hops of each public method the single-client section times, the client's to
     /// the gateway included (docs/API.md, "Hops" counts those after the gateway): the signed-in
@@ -180,21 +238,36 @@ extension Benchmark {
             }
             var total = 0.0
             let scripts = MethodSQL.scripts(statements, prefix: "m\(index)_", fresh: capture.fresh)
-            for (database, script) in scripts {
-                let path = work + "/method-\(method)-\(database).sql"
-                try script.text.write(toFile: path, atomically: true, encoding: .utf8)
-                let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
-                                            work: work, name: "method-\(method)-\(database)", defines: script.defines,
-                                            transactions: Self.methodReplayTransactions)
-                guard run.run.errors == 0, let p50 = run.run.p50Ms else {
-                    throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
+            let liveSessions = try MethodSQL.liveSessionStatements(capture.fresh)
+            let users = databaseURL(superuserURL, "movr_users")
+            if !liveSessions.isEmpty { try await psql(users, liveSessions.map(\.add)) }
+            do {
+                for (database, script) in scripts {
+                    let path = work + "/method-\(method)-\(database).sql"
+                    try script.text.write(toFile: path, atomically: true, encoding: .utf8)
+                    let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
+                                                work: work, name: "method-\(method)-\(database)", defines: script.defines,
+                                                transactions: Self.methodReplayTransactions)
+                    guard run.run.errors == 0, let p50 = run.run.p50Ms else {
+                        throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
+                    }
+                    total += p50
                 }
-                total += p50
+            } catch {
+                if !liveSessions.isEmpty { try? await psql(users, liveSessions.map(\.remove)) }
+                throw error
+            }
+            var revoked = 0
+            if !liveSessions.isEmpty {
+                let counts = try await psqlLines(users, statements: liveSessions.map(\.countRevoked) + liveSessions.map(\.remove))
+                revoked = counts.prefix(liveSessions.count).compactMap { Int($0) }.reduce(0, +)
             }
             let databases = scripts.map { entry in
                 "\(statements.filter { $0.database == entry.database }.count) in \(entry.database)"
             }
-            let renewed = capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction"
+            let renewed = liveSessions.isEmpty
+                ? (capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction")
+                : "; each transaction revokes another live session, one of \(Self.methodReplayTransactions * MethodSQL.liveSessionsPerTransaction) the bench added for the replay (\(revoked) revoked in \(Self.methodReplayTransactions) transactions)"
             let unchanged = MethodSQL.idempotentWrites.contains(method)
                 ? "; replayed, it finds its row already changed and writes nothing (lighter than the call)" : ""
             latencies[method] = (total, "pgbench -c 1 p50 of the captured statements (" + databases.joined(separator: ", ")

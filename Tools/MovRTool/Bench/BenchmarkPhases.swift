@@ -6,6 +6,7 @@ import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import MovRService
+import MovRUsers
 import MovRUUID
 import NIOPosix
 
@@ -329,9 +330,12 @@ extension Benchmark {
                                               token: admin.token, city: admin.city)
             return [admin.userID.uuidString.lowercased(): .uuid]
         case "auth.logout":
+            // Replayed, each transaction revokes another live session of the administrator.
             let admin = try administrator()
-            _ = try await client.callUnparsed(method, EmptyObject(), token: try state.take(&state.sessions, for: method),
-                                              city: admin.city)
+            let token = try state.take(&state.sessions, for: method)
+            _ = try await client.callUnparsed(method, EmptyObject(), token: token, city: admin.city)
+            return [try SessionToken.hashHex(token): .liveSession(
+                count: methodReplayTransactions * MethodSQL.liveSessionsPerTransaction)]
         default:
             throw StackError("the benchmark does not send \(method)")
         }
