@@ -99,29 +99,45 @@ import Testing
                     + "INSERT INTO promo_codes (code, percent_off) VALUES (('B' || :m4_f1::text), :m4_2_0_2::int8);\n")
     }
 
-    /// A revocation replays on live sessions: its token hash becomes an expression of a number
-    /// drawn from the sessions the bench adds, which copy the captured session's user; anything
-    /// but 64 hex digits is refused before it reaches a statement.
-    @Test func aRevocationReplaysOnLiveSessions() throws {
+    /// A write that changes its row for good replays on live copies of it: the key becomes an
+    /// expression of a number drawn from the copies the bench adds (a session's token hash, a
+    /// vehicle's id); anything but such a key is refused before it reaches a statement.
+    @Test func writesThatChangeTheirRowReplayOnLiveCopies() throws {
         let hash = String(repeating: "0a", count: 32)
         let revoke = Statement(database: "movr_users",
                                sql: "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL",
                                parameters: [hash])
-        let scripts = MethodSQL.scripts([revoke], prefix: "m9_", fresh: [hash: .liveSession(count: 30_000)])
+        let scripts = MethodSQL.scripts([revoke], prefix: "m9_", fresh: [hash: .liveRow(.session, count: 30_000)])
         #expect(scripts.count == 1 && scripts[0].script.defines.isEmpty)
         #expect(scripts[0].script.text == "\\set m9_f0 random(1, 30000)\n"
                     + "UPDATE sessions SET revoked_at = now() WHERE token_hash = "
                     + "decode((md5(:m9_f0::text) || md5(:m9_f0::text)), 'hex') AND revoked_at IS NULL;\n")
-        let statements = try MethodSQL.liveSessionStatements([hash: .liveSession(count: 30_000), "other": .uuid])
-        #expect(statements.count == 1)
-        #expect(statements.first?.add.contains("generate_series(1, 30000)") == true)
-        #expect(statements.first?.add.contains("WHERE token_hash = decode('\(hash)', 'hex')") == true)
-        #expect(statements.first?.add.contains("decode(md5(n::text) || md5(n::text), 'hex'), user_id") == true)
-        #expect(statements.first?.countRevoked.hasSuffix("AND revoked_at IS NOT NULL") == true)
-        #expect(statements.first?.remove.hasPrefix("DELETE FROM sessions WHERE token_hash IN (SELECT decode(") == true)
-        #expect(MethodSQL.liveSessions(copying: "0a'); DROP TABLE sessions; --", count: 1) == nil)
-        #expect(MethodSQL.liveSessions(copying: String(repeating: "0A", count: 32), count: 1) == nil)
-        #expect(throws: StackError.self) { try MethodSQL.liveSessionStatements(["x": .liveSession(count: 1)]) }
+        let live = try MethodSQL.liveRowStatements([hash: .liveRow(.session, count: 30_000), "other": .uuid])
+        #expect(live.count == 1 && live.first?.rows == .session && live.first?.rows.database == "movr_users")
+        let sessions = try #require(live.first?.statements)
+        #expect(sessions.add.contains("generate_series(1, 30000)"))
+        #expect(sessions.add.contains("WHERE token_hash = decode('\(hash)', 'hex')"))
+        #expect(sessions.add.contains("SELECT decode((md5(n::text) || md5(n::text)), 'hex'), user_id"))
+        #expect(sessions.countChanged.hasSuffix("AND revoked_at IS NOT NULL"))
+        #expect(sessions.remove.hasPrefix("DELETE FROM sessions WHERE token_hash IN (SELECT decode("))
+
+        let vehicle = "6F1C8A2E-0000-4000-8000-000000000001"
+        let remove = Statement(database: "movr_vehicles",
+                               sql: "UPDATE vehicles SET status = 'removed' WHERE id = $1 AND owner_id = $2 AND status = 'available'",
+                               parameters: [vehicle.lowercased(), "1b4e28ba-2fa1-11d2-883f-0016d3cca427"])
+        let removal = MethodSQL.scripts([remove], prefix: "m8_", fresh: [vehicle.lowercased(): .liveRow(.vehicle, count: 300)])
+        #expect(removal.first?.script.text.hasPrefix("\\set m8_f0 random(1, 300)\n"
+                    + "UPDATE vehicles SET status = 'removed' WHERE id = md5(:m8_f0::text)::uuid AND owner_id = ") == true)
+        let vehicles = try #require(MethodSQL.LiveRows.vehicle.statements(copying: vehicle, count: 300))
+        #expect(vehicles.add.contains("SELECT md5(n::text)::uuid, city, region, type, owner_id, 'available',"))
+        #expect(vehicles.add.contains("WHERE id = '\(vehicle.lowercased())'"))
+        #expect(vehicles.countChanged.hasSuffix("AND status = 'removed'"))
+        #expect(vehicles.remove == "DELETE FROM vehicles WHERE id IN (SELECT md5(n::text)::uuid FROM generate_series(1, 300) AS n)")
+
+        #expect(MethodSQL.LiveRows.session.statements(copying: "0a'); DROP TABLE sessions; --", count: 1) == nil)
+        #expect(MethodSQL.LiveRows.session.statements(copying: String(repeating: "0A", count: 32), count: 1) == nil)
+        #expect(MethodSQL.LiveRows.vehicle.statements(copying: "x' OR true --", count: 1) == nil)
+        #expect(throws: StackError.self) { try MethodSQL.liveRowStatements(["x": .liveRow(.vehicle, count: 1)]) }
     }
 
     /// Every method the single-client section times has its hops, as docs/API.md counts them

@@ -33,17 +33,18 @@ enum MethodSQL {
         case uuid
         /// Text: the prefix, then the number (a promo code `B123...`).
         case text(prefix: String)
-        /// A session token's hash (hex of 32 bytes, `md5(n)` twice) for a write that needs a
-        /// live row of its own (`auth.logout` revokes a session): the number is drawn from
-        /// 1...count, and the bench adds that many live sessions beforehand
-        /// (``MethodSQL/liveSessions(copying:count:)``).
-        case liveSession(count: Int)
+        /// The key of a row the write changes, which must be live in each replayed
+        /// transaction (`auth.logout` revokes a session, `vehicles.remove` removes a vehicle):
+        /// the number is drawn from 1...count, and the bench adds that many copies of the
+        /// captured call's row beforehand, each keyed by the value its number builds
+        /// (``LiveRows``).
+        case liveRow(LiveRows, count: Int)
 
         func expression(_ variable: String) -> String {
             switch self {
             case .uuid: return "md5(:\(variable)::text)::uuid"
             case .text(let prefix): return "('\(prefix)' || :\(variable)::text)"
-            case .liveSession: return "(md5(:\(variable)::text) || md5(:\(variable)::text))"
+            case .liveRow(let rows, _): return rows.key(":\(variable)::text")
             }
         }
 
@@ -51,52 +52,93 @@ enum MethodSQL {
         var largestDraw: Int {
             switch self {
             case .uuid, .text: return 9_000_000_000_000_000_000
-            case .liveSession(let count): return count
+            case .liveRow(_, let count): return count
             }
         }
     }
 
-    /// The statements that add, in movr_users, `count` live sessions of the user whose session
-    /// has the hash `tokenHashHex` (each hash the one ``Fresh/liveSession(count:)`` builds from
-    /// its number; expiring in an hour), that count how many of them the replay revoked, and
-    /// that delete them after it. A replayed
-    /// revocation then revokes a live session in each transaction, as the call did, instead of
-    /// finding the captured one revoked already and writing nothing. With 100 sessions per
-    /// transaction, about one draw in 200 repeats an earlier one (a revocation that writes
-    /// nothing), too few to move the p50. Nil unless the hash is 64 hex digits.
-    static func liveSessions(copying tokenHashHex: String, count: Int) -> LiveSessions? {
-        guard tokenHashHex.utf8.count == 64, tokenHashHex.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) }) else { return nil }
-        let hash = "decode(md5(n::text) || md5(n::text), 'hex')"
-        let add = """
-            INSERT INTO sessions (token_hash, user_id, expires_at)
-            SELECT \(hash), user_id, now() + interval '1 hour'
-            FROM sessions CROSS JOIN generate_series(1, \(count)) AS n
-            WHERE token_hash = decode('\(tokenHashHex)', 'hex')
-            ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL, expires_at = excluded.expires_at
-            """
-        let added = "token_hash IN (SELECT \(hash) FROM generate_series(1, \(count)) AS n)"
-        return LiveSessions(add: add, countRevoked: "SELECT count(*) FROM sessions WHERE \(added) AND revoked_at IS NOT NULL",
-                            remove: "DELETE FROM sessions WHERE \(added)")
+    /// Rows a replayed write changes for good (a revoked session, a removed vehicle): replaying
+    /// the captured call's own row would find it changed already and write nothing, a lighter
+    /// transaction than the call's. The bench adds `count` live copies of that row before the
+    /// replay, each keyed by what ``key(_:)`` builds from its number, so each transaction
+    /// changes a live one, as the call did; then it counts how many were changed and deletes
+    /// them. With 100 rows per transaction, about one draw in 200 repeats an earlier one (a
+    /// change that writes nothing), too few to move the p50.
+    enum LiveRows: Equatable, Sendable {
+        /// Sessions in movr_users (hash: `md5(n)` twice, as hex), live for an hour.
+        case session
+        /// Available vehicles in movr_vehicles (id: `md5(n)::uuid`), the captured one's copies.
+        case vehicle
+
+        var database: String { self == .session ? "movr_users" : "movr_vehicles" }
+        /// What a replayed transaction does to one, and what the row is, for the report.
+        var change: (verb: String, done: String, noun: String) {
+            self == .session ? ("revokes", "revoked", "session") : ("removes", "removed", "vehicle")
+        }
+
+        /// The row's key (as the statement binds it: hex text, a uuid) built from a number.
+        func key(_ number: String) -> String {
+            switch self {
+            case .session: return "(md5(\(number)) || md5(\(number)))"
+            case .vehicle: return "md5(\(number))::uuid"
+            }
+        }
+
+        /// The statements adding `count` copies of the row keyed `captured` (as the call bound
+        /// it), counting those changed, and deleting them. Nil when `captured` is not such a
+        /// key (64 lower-case hex digits, a uuid), so nothing else reaches a statement.
+        func statements(copying captured: String, count: Int) -> LiveRowStatements? {
+            let numbers = "generate_series(1, \(count)) AS n"
+            switch self {
+            case .session:
+                guard captured.utf8.count == 64, captured.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) }) else { return nil }
+                let hash = "decode(\(key("n::text")), 'hex')"
+                let added = "token_hash IN (SELECT \(hash) FROM \(numbers))"
+                return LiveRowStatements(
+                    add: """
+                        INSERT INTO sessions (token_hash, user_id, expires_at)
+                        SELECT \(hash), user_id, now() + interval '1 hour'
+                        FROM sessions CROSS JOIN \(numbers)
+                        WHERE token_hash = decode('\(captured)', 'hex')
+                        ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL, expires_at = excluded.expires_at
+                        """,
+                    countChanged: "SELECT count(*) FROM sessions WHERE \(added) AND revoked_at IS NOT NULL",
+                    remove: "DELETE FROM sessions WHERE \(added)")
+            case .vehicle:
+                guard let id = UUID(uuidString: captured) else { return nil }
+                let added = "id IN (SELECT \(key("n::text")) FROM \(numbers))"
+                return LiveRowStatements(
+                    add: """
+                        INSERT INTO vehicles (id, city, region, type, owner_id, status, battery, latitude, longitude, color, brand)
+                        SELECT \(key("n::text")), city, region, type, owner_id, 'available', battery, latitude, longitude, color, brand
+                        FROM vehicles CROSS JOIN \(numbers)
+                        WHERE id = '\(id.uuidString.lowercased())'
+                        ON CONFLICT (id) DO NOTHING
+                        """,
+                    countChanged: "SELECT count(*) FROM vehicles WHERE \(added) AND status = 'removed'",
+                    remove: "DELETE FROM vehicles WHERE \(added)")
+            }
+        }
     }
 
-    struct LiveSessions: Equatable {
+    struct LiveRowStatements: Equatable {
         var add: String
-        var countRevoked: String
+        var countChanged: String
         var remove: String
     }
 
-    /// Live sessions the bench adds for each replayed transaction of a revocation.
-    static let liveSessionsPerTransaction = 100
+    /// Live rows the bench adds for each replayed transaction of a write that changes one.
+    static let liveRowsPerTransaction = 100
 
-    /// The statements adding and removing the live sessions of each ``Fresh/liveSession(count:)``
-    /// value in `fresh` (none for other kinds).
-    static func liveSessionStatements(_ fresh: [String: Fresh]) throws -> [LiveSessions] {
+    /// The live rows of the ``Fresh/liveRow(_:count:)`` values in `fresh` (none for other
+    /// kinds): their kind and statements.
+    static func liveRowStatements(_ fresh: [String: Fresh]) throws -> [(rows: LiveRows, statements: LiveRowStatements)] {
         try fresh.sorted { $0.key < $1.key }.compactMap { value, kind in
-            guard case .liveSession(let count) = kind else { return nil }
-            guard let statements = liveSessions(copying: value, count: count) else {
-                throw StackError("a session to copy is named by \(value.utf8.count) characters, not 64 hex digits")
+            guard case .liveRow(let rows, let count) = kind else { return nil }
+            guard let statements = rows.statements(copying: value, count: count) else {
+                throw StackError("the \(rows.change.noun) to copy is not named by a key of one: \(value.utf8.count) characters")
             }
-            return statements
+            return (rows, statements)
         }
     }
 
@@ -132,10 +174,6 @@ enum MethodSQL {
             return (database, script)
         }
     }
-
-    /// Writes that are idempotent on their row (a vehicle removed, a session revoked): their
-    /// replay repeats the captured call's row, already changed, so it writes nothing.
-    static let idempotentWrites: Set<String> = ["vehicles.remove"]
 
     /// Service hops of each public method the single-client section times, the client's to
     /// the gateway included (docs/API.md, "Hops" counts those after the gateway): the signed-in
@@ -236,43 +274,71 @@ extension Benchmark {
                 if capture.fewest == 0 { latencies[method] = (0, "none: a capture without any statement") }
                 continue
             }
-            var total = 0.0
             let scripts = MethodSQL.scripts(statements, prefix: "m\(index)_", fresh: capture.fresh)
-            let liveSessions = try MethodSQL.liveSessionStatements(capture.fresh)
-            let users = databaseURL(superuserURL, "movr_users")
-            if !liveSessions.isEmpty { try await psql(users, liveSessions.map(\.add)) }
-            do {
-                for (database, script) in scripts {
-                    let path = work + "/method-\(method)-\(database).sql"
-                    try script.text.write(toFile: path, atomically: true, encoding: .utf8)
-                    let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
-                                                work: work, name: "method-\(method)-\(database)", defines: script.defines,
-                                                transactions: Self.methodReplayTransactions)
-                    guard run.run.errors == 0, let p50 = run.run.p50Ms else {
-                        throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
-                    }
-                    total += p50
-                }
-            } catch {
-                if !liveSessions.isEmpty { try? await psql(users, liveSessions.map(\.remove)) }
-                throw error
-            }
-            var revoked = 0
-            if !liveSessions.isEmpty {
-                let counts = try await psqlLines(users, statements: liveSessions.map(\.countRevoked) + liveSessions.map(\.remove))
-                revoked = counts.prefix(liveSessions.count).compactMap { Int($0) }.reduce(0, +)
+            let live = try MethodSQL.liveRowStatements(capture.fresh)
+            let (total, changed) = try await withLiveRows(live, superuserURL: superuserURL) {
+                try await replay(method, scripts, superuserURL: superuserURL, work: work)
             }
             let databases = scripts.map { entry in
                 "\(statements.filter { $0.database == entry.database }.count) in \(entry.database)"
             }
-            let renewed = liveSessions.isEmpty
-                ? (capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction")
-                : "; each transaction revokes another live session, one of \(Self.methodReplayTransactions * MethodSQL.liveSessionsPerTransaction) the bench added for the replay (\(revoked) revoked in \(Self.methodReplayTransactions) transactions)"
-            let unchanged = MethodSQL.idempotentWrites.contains(method)
-                ? "; replayed, it finds its row already changed and writes nothing (lighter than the call)" : ""
+            let renewed = live.map { rows, _ in
+                "; each transaction \(rows.change.verb) another live \(rows.change.noun), one of "
+                    + "\(Self.methodReplayTransactions * MethodSQL.liveRowsPerTransaction) the bench added for the replay "
+                    + "(\(changed) \(rows.change.done) in \(Self.methodReplayTransactions) transactions)"
+            }.first ?? (capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction")
             latencies[method] = (total, "pgbench -c 1 p50 of the captured statements (" + databases.joined(separator: ", ")
-                + "), each database's added up" + renewed + unchanged)
+                + "), each database's added up" + renewed)
         }
         return latencies
+    }
+
+    /// The one-client p50 (ms) of a method's scripts, each database's on its own for
+    /// ``methodReplayTransactions`` transactions, added up.
+    private func replay(_ method: String, _ scripts: [(database: String, script: RideSQLScript.Script)],
+                        superuserURL: String, work: String) async throws -> Double {
+        var total = 0.0
+        for (database, script) in scripts {
+            let path = work + "/method-\(method)-\(database).sql"
+            try script.text.write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
+                                        work: work, name: "method-\(method)-\(database)", defines: script.defines,
+                                        transactions: Self.methodReplayTransactions)
+            guard run.run.errors == 0, let p50 = run.run.p50Ms else {
+                throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
+            }
+            total += p50
+        }
+        return total
+    }
+
+    /// Runs `body` with the live rows added, and deletes them after it (whether or not it
+    /// failed), then vacuums their databases (the rows' dead versions would otherwise stay in
+    /// the indexes the later phases read); returns its result and how many rows it changed.
+    private func withLiveRows<Result>(_ live: [(rows: MethodSQL.LiveRows, statements: MethodSQL.LiveRowStatements)],
+                                      superuserURL: String,
+                                      _ body: () async throws -> Result) async throws -> (Result, changed: Int) {
+        guard !live.isEmpty else { return (try await body(), 0) }
+        for (rows, statements) in live { try await psql(databaseURL(superuserURL, rows.database), [statements.add]) }
+        func remove() async throws -> Int {
+            var changed = 0
+            for (rows, statements) in live {
+                let lines = try await psqlLines(databaseURL(superuserURL, rows.database),
+                                                statements: [statements.countChanged, statements.remove])
+                changed += lines.first.flatMap { Int($0) } ?? 0
+            }
+            if let failure = await vacuum(superuserURL: superuserURL, databases: live.map(\.rows.database)) {
+                throw StackError(failure)
+            }
+            return changed
+        }
+        let result: Result
+        do {
+            result = try await body()
+        } catch {
+            _ = try? await remove()
+            throw error
+        }
+        return (result, try await remove())
     }
 }

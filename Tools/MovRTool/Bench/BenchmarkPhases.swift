@@ -290,7 +290,10 @@ extension Benchmark {
         case "vehicles.mine":
             try await asRider(VehiclesMineParams(limit: 10))
         case "vehicles.remove":
-            try await asRider(VehiclesRemoveParams(id: try state.take(&state.vehicles, for: method)))
+            // Replayed, each transaction removes another live vehicle of the rider.
+            let vehicle = try state.take(&state.vehicles, for: method)
+            try await asRider(VehiclesRemoveParams(id: vehicle))
+            return [vehicle.uuidString.lowercased(): .liveRow(.vehicle, count: methodReplayTransactions * MethodSQL.liveRowsPerTransaction)]
         case "vehicles.location_history":
             // The rider of a ride in progress sees its positions.
             try await asRider(LocationHistoryParams(id: rider.vehicle, limit: 10))
@@ -334,8 +337,7 @@ extension Benchmark {
             let admin = try administrator()
             let token = try state.take(&state.sessions, for: method)
             _ = try await client.callUnparsed(method, EmptyObject(), token: token, city: admin.city)
-            return [try SessionToken.hashHex(token): .liveSession(
-                count: methodReplayTransactions * MethodSQL.liveSessionsPerTransaction)]
+            return [try SessionToken.hashHex(token): .liveRow(.session, count: methodReplayTransactions * MethodSQL.liveRowsPerTransaction)]
         default:
             throw StackError("the benchmark does not send \(method)")
         }
