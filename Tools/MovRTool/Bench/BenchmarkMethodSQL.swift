@@ -258,6 +258,9 @@ extension Benchmark {
     /// later reads of the same tables then listed).
     static let methodReplayTransactions = 300
 
+    /// Live copies of the row a replayed write changes for good (``MethodSQL/LiveRows``).
+    static let liveRowCopies = methodReplayTransactions * MethodSQL.liveRowsPerTransaction
+
     /// One-client p50 (ms) of each captured method's statements, and where it came from:
     /// pgbench `-c 1` on each database's script, the per-transaction p50s of the databases added
     /// up (a call runs them one after another); 0 for a method that sends none (a capture without
@@ -284,7 +287,7 @@ extension Benchmark {
             }
             let renewed = live.map { rows, _ in
                 "; each transaction \(rows.change.verb) another live \(rows.change.noun), one of "
-                    + "\(Self.methodReplayTransactions * MethodSQL.liveRowsPerTransaction) the bench added for the replay "
+                    + "\(Self.liveRowCopies) the bench added for the replay "
                     + "(\(changed) \(rows.change.done) in \(Self.methodReplayTransactions) transactions)"
             }.first ?? (capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction")
             latencies[method] = (total, "pgbench -c 1 p50 of the captured statements (" + databases.joined(separator: ", ")

@@ -293,7 +293,7 @@ extension Benchmark {
             // Replayed, each transaction removes another live vehicle of the rider.
             let vehicle = try state.take(&state.vehicles, for: method)
             try await asRider(VehiclesRemoveParams(id: vehicle))
-            return [vehicle.uuidString.lowercased(): .liveRow(.vehicle, count: methodReplayTransactions * MethodSQL.liveRowsPerTransaction)]
+            return [vehicle.uuidString.lowercased(): .liveRow(.vehicle, count: liveRowCopies)]
         case "vehicles.location_history":
             // The rider of a ride in progress sees its positions.
             try await asRider(LocationHistoryParams(id: rider.vehicle, limit: 10))
@@ -337,7 +337,7 @@ extension Benchmark {
             let admin = try administrator()
             let token = try state.take(&state.sessions, for: method)
             _ = try await client.callUnparsed(method, EmptyObject(), token: token, city: admin.city)
-            return [try SessionToken.hashHex(token): .liveRow(.session, count: methodReplayTransactions * MethodSQL.liveRowsPerTransaction)]
+            return [try SessionToken.hashHex(token): .liveRow(.session, count: liveRowCopies)]
         default:
             throw StackError("the benchmark does not send \(method)")
         }
