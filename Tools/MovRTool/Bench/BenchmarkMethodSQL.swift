@@ -192,6 +192,10 @@ extension Benchmark {
     /// the values of a write that must be new in each replayed transaction (``MethodSQL/Fresh``).
     struct MethodCall {
         var method: String
+        /// Runs before each capture's start marker: what the call needs an earlier call to have
+        /// left (a session to end, a code to apply, a vehicle to remove), made outside the
+        /// window, so that a method can be captured again.
+        var prepare: () async throws -> Void = {}
         var send: () async throws -> [String: MethodSQL.Fresh]
     }
 
@@ -204,41 +208,58 @@ extension Benchmark {
         var fewest: Int
         /// The first capture's values that are new in each replayed transaction.
         var fresh: [String: MethodSQL.Fresh] = [:]
+        /// Statements of MovR's databases in each capture of the last attempt.
+        var counts: [Int] = []
+        /// Rounds of captures taken (a method whose captures disagree is captured again).
+        var attempts: Int = 1
+
+        /// Each capture had statements of its own, but none was in all of them.
+        var disagrees: Bool { statements.isEmpty && fewest > 0 }
     }
 
+    /// Rounds of captures of a method whose captures disagree (``CapturedMethod/disagrees``)
+    /// before the bench reports it without SQL.
+    static let methodCaptureAttempts = 3
+
     /// Captures the statements of each call (each `repeats` times, between marker statements,
-    /// with statement logging on for the time it takes). Every capture's log lines go to
-    /// `method-captures.log` in `work`, to read what was dropped.
+    /// with statement logging on for the time it takes). A method whose captures disagree is
+    /// captured again, up to ``methodCaptureAttempts`` rounds in all. Every capture's log lines
+    /// go to `method-captures.log` in `work`, to read what was dropped.
     func captureMethods(_ calls: [MethodCall], repeats: Int = 3, superuserURL: String,
                         logPath: String, work: String) async throws -> [String: CapturedMethod] {
-        var fresh: [String: [String: MethodSQL.Fresh]] = [:]
-        let log = try await withStatementLogging(superuserURL: superuserURL, logPath: logPath) {
-            for (index, call) in calls.enumerated() {
-                for round in 0..<repeats {
-                    try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-start'"])
-                    let values = try await call.send()
-                    if round == 0 { fresh[call.method] = values }
-                    try await psql(superuserURL, ["SELECT 'movr-bench-m\(index)r\(round)-end'"])
-                }
-            }
-        }
         var captured: [String: CapturedMethod] = [:]
         var windows = ""
         defer { try? windows.write(toFile: work + "/method-captures.log", atomically: true, encoding: .utf8) }
-        for (index, call) in calls.enumerated() {
-            var rounds: [[BenchParse.LoggedStatement]] = []
-            for round in 0..<repeats {
-                guard let window = Self.window(in: log, from: "movr-bench-m\(index)r\(round)-start",
-                                               to: "movr-bench-m\(index)r\(round)-end") else {
-                    throw StackError("the capture markers of \(call.method) are not in \(logPath)")
+        var pending = Array(calls.enumerated())
+        for attempt in 0..<Self.methodCaptureAttempts where !pending.isEmpty {
+            func marker(_ index: Int, _ round: Int, _ edge: String) -> String { "movr-bench-m\(index)a\(attempt)r\(round)-\(edge)" }
+            var fresh: [String: [String: MethodSQL.Fresh]] = [:]
+            let log = try await withStatementLogging(superuserURL: superuserURL, logPath: logPath) {
+                for (index, call) in pending {
+                    for round in 0..<repeats {
+                        try await call.prepare()
+                        try await psql(superuserURL, ["SELECT '\(marker(index, round, "start"))'"])
+                        let values = try await call.send()
+                        if round == 0 { fresh[call.method] = values }
+                        try await psql(superuserURL, ["SELECT '\(marker(index, round, "end"))'"])
+                    }
                 }
-                windows += "== \(call.method), capture \(round + 1)\n" + window
-                rounds.append(BenchParse.loggedStatements(window))
             }
-            captured[call.method] = CapturedMethod(
-                statements: MethodSQL.common(rounds),
-                fewest: rounds.map { $0.filter { $0.database.hasPrefix("movr_") }.count }.min() ?? 0,
-                fresh: fresh[call.method] ?? [:])
+            for (index, call) in pending {
+                var rounds: [[BenchParse.LoggedStatement]] = []
+                for round in 0..<repeats {
+                    guard let window = Self.window(in: log, from: marker(index, round, "start"), to: marker(index, round, "end")) else {
+                        throw StackError("the capture markers of \(call.method) are not in \(logPath)")
+                    }
+                    windows += "== \(call.method), attempt \(attempt + 1), capture \(round + 1)\n" + window
+                    rounds.append(BenchParse.loggedStatements(window))
+                }
+                let counts = rounds.map { $0.filter { $0.database.hasPrefix("movr_") }.count }
+                captured[call.method] = CapturedMethod(statements: MethodSQL.common(rounds), fewest: counts.min() ?? 0,
+                                                       fresh: fresh[call.method] ?? [:], counts: counts,
+                                                       attempts: attempt + 1)
+            }
+            pending = pending.filter { captured[$0.element.method]?.disagrees == true }
         }
         return captured
     }
@@ -264,17 +285,22 @@ extension Benchmark {
     /// One-client p50 (ms) of each captured method's statements, and where it came from:
     /// pgbench `-c 1` on each database's script, the per-transaction p50s of the databases added
     /// up (a call runs them one after another); 0 for a method that sends none (a capture without
-    /// any); none when the captures disagree (none common to all, though each had some).
+    /// any); no figure when the captures still disagree after every attempt (none common to
+    /// all, though each had some), and the source says how many each had.
     /// The replays run in `order` (the captures' order: each read before the writes that add rows
     /// it would read).
     func methodSQLLatencies(_ captured: [String: CapturedMethod], order: [String], superuserURL: String,
-                            work: String) async throws -> [String: (ms: Double, source: String)] {
-        var latencies: [String: (ms: Double, source: String)] = [:]
+                            work: String) async throws -> [String: (ms: Double?, source: String)] {
+        var latencies: [String: (ms: Double?, source: String)] = [:]
         for (index, method) in order.enumerated() {
             guard let capture = captured[method] else { continue }
             let statements = capture.statements
             guard !statements.isEmpty else {
-                if capture.fewest == 0 { latencies[method] = (0, "none: a capture without any statement") }
+                latencies[method] = capture.fewest == 0
+                    ? (0, "none: a capture without any statement")
+                    : (nil, "none measured: in \(capture.attempts) rounds of captures no statement was in every capture "
+                        + "(the last round's had \(capture.counts.map(String.init).joined(separator: ", ")) in MovR's "
+                        + "databases; see method-captures.log in the bench's work directory)")
                 continue
             }
             let scripts = MethodSQL.scripts(statements, prefix: "m\(index)_", fresh: capture.fresh)
@@ -290,8 +316,9 @@ extension Benchmark {
                     + "\(Self.liveRowCopies) the bench added for the replay "
                     + "(\(changed) \(rows.change.done) in \(Self.methodReplayTransactions) transactions)"
             }.first ?? (capture.fresh.isEmpty ? "" : "; the new row's key new in each transaction")
+            let again = capture.attempts > 1 ? "; captured in \(capture.attempts) rounds, the earlier ones' captures disagreed" : ""
             latencies[method] = (total, "pgbench -c 1 p50 of the captured statements (" + databases.joined(separator: ", ")
-                + "), each database's added up" + renewed)
+                + "), each database's added up" + renewed + again)
         }
         return latencies
     }

@@ -223,7 +223,7 @@ extension Benchmark {
                 sql = cycle?.oneClientSQLMs[method]
                 source = sql == nil ? nil : "pgbench -c 1 -r: sum of the captured statements' means (users + rides + vehicles)"
             default:
-                sql = methodSQL[method]?.ms
+                sql = methodSQL[method]?.ms ?? nil
                 source = methodSQL[method]?.source
             }
             let hops = MethodSQL.hops[method] ?? 2
@@ -352,7 +352,7 @@ extension Benchmark {
     /// promo codes and sign-outs need the administrator; without one they are not measured.
     func methodStatementLatencies(rider: BenchRider, admin: BenchAdmin?, client: PublicClient, city: String,
                                   superuserURL: String, logPath: String,
-                                  work: String) async throws -> [String: (ms: Double, source: String)] {
+                                  work: String) async throws -> [String: (ms: Double?, source: String)] {
         let state = CallState(rider: rider, admin: admin, city: city)
         _ = try await Self.send("rides.start", state, client: client)
         // Reads first, then the writes: the replays run in this order, so no read is timed on
@@ -364,7 +364,11 @@ extension Benchmark {
             // The sessions the captured sign-outs end, opened before logging starts.
             for _ in 0..<3 { state.sessions.append(try await Self.signIn(admin, client: client)) }
         }
-        let calls = methods.map { method in MethodCall(method: method) { try await Self.send(method, state, client: client) } }
+        let calls = methods.map { method in
+            MethodCall(method: method, prepare: { try await Self.prepare(method, state, client: client) }) {
+                try await Self.send(method, state, client: client)
+            }
+        }
         do {
             let captured = try await captureMethods(calls, superuserURL: superuserURL, logPath: logPath, work: work)
             let latencies = try await methodSQLLatencies(captured, order: methods, superuserURL: superuserURL, work: work)
@@ -373,6 +377,23 @@ extension Benchmark {
         } catch {
             _ = try? await Self.send("rides.end", state, client: client)
             throw error
+        }
+    }
+
+    /// Before a captured call of a method that uses what an earlier call left (a vehicle to
+    /// remove, a code to apply, a session to end): one more of it when none is left, so a
+    /// method whose captures disagreed can be captured again.
+    static func prepare(_ method: String, _ state: CallState, client: PublicClient) async throws {
+        switch method {
+        case "vehicles.remove" where state.vehicles.isEmpty:
+            _ = try await send("vehicles.add", state, client: client)
+        case "promo_codes.apply" where state.codes.isEmpty:
+            _ = try await send("promo_codes.create", state, client: client)
+        case "auth.logout" where state.sessions.isEmpty:
+            guard let admin = state.admin else { throw StackError("\(method) needs the benchmark's administrator") }
+            state.sessions.append(try await signIn(admin, client: client))
+        default:
+            break
         }
     }
 
