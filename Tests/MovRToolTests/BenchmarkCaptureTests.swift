@@ -10,11 +10,6 @@ import Testing
 /// captures disagree is captured again, and one that never agrees is reported with what each
 /// capture had, not dropped.
 @Suite struct BenchmarkCaptureTests {
-    /// A logged statement's text (the log's line ends are kept in it).
-    static func sql(_ statement: BenchParse.LoggedStatement) -> String {
-        statement.sql.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/psql"), "needs psql"))
     func capturesThatDisagreeAreTakenAgain() async throws {
         let cluster = try await TestPostgres.makePrivateCluster()
@@ -46,9 +41,9 @@ import Testing
             ], superuserURL: cluster.superuserURL, logPath: cluster.logFile, work: work)
 
             let steady = try #require(captured["steady"])
-            #expect(steady.statements.map(Self.sql) == ["SELECT 1 AS steady"] && steady.attempts == 1, "\(steady)")
+            #expect(steady.statements.map(\.sql) == ["SELECT 1 AS steady"] && steady.attempts == 1, "\(steady)")
             let settles = try #require(captured["settles"])
-            #expect(settles.statements.map(Self.sql) == ["SELECT 'settled' AS later"] && settles.attempts == 2)
+            #expect(settles.statements.map(\.sql) == ["SELECT 'settled' AS later"] && settles.attempts == 2)
             let never = try #require(captured["never"])
             #expect(never.disagrees && never.statements.isEmpty && never.counts == [1, 1, 1])
             #expect(never.attempts == Benchmark.methodCaptureAttempts)

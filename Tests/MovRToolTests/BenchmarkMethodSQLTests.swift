@@ -69,6 +69,13 @@ import Testing
 
             """)
         #expect(BenchParse.loggedStatements(window ?? "") == [Statement(database: "movr_users", sql: "SELECT 1", parameters: ["x"])])
+        // A statement that ends its window (no bind values after it) is the same statement as
+        // one followed by a background statement in another window.
+        let last = "2026-12-05 10:00:01.001 UTC [2] movr_rides LOG:  execute s9: SELECT code FROM promo_codes\n"
+        let followed = last + "2026-12-05 10:00:01.002 UTC [3] movr_rides LOG:  execute s1: UPDATE outbox SET attempts = 1\n"
+        let captures = [last, followed, last].map { BenchParse.loggedStatements($0) }
+        #expect(captures[0].map(\.sql) == ["SELECT code FROM promo_codes"])
+        #expect(MethodSQL.common(captures).map(\.sql) == ["SELECT code FROM promo_codes"])
         #expect(Benchmark.window(in: log, from: "movr-bench-m1r1-start", to: "movr-bench-m1r1-end") == nil)
         #expect(Benchmark.window(in: log, from: "movr-bench-m9r0-start", to: "movr-bench-m9r0-end") == nil)
     }

@@ -224,7 +224,11 @@ enum BenchParse {
                 } else if entry.text.hasPrefix("execute "), let colon = entry.text.range(of: ": ") {
                     sql = String(entry.text[colon.upperBound...])
                 }
-                if let sql {
+                if var sql {
+                    // Without the line ends after it: a statement that ends a window takes the
+                    // window's final line end, one followed by another line does not, and both
+                    // are the same statement (MethodSQL.common matches them by text).
+                    while let last = sql.last, last.isWhitespace { sql.removeLast() }
                     statements.append(LoggedStatement(database: entry.database, sql: sql, parameters: []))
                     lastByPID[entry.pid] = statements.count - 1
                 }
