@@ -202,15 +202,22 @@ import Testing
             let client = PostgresClient(
                 configuration: PostgresConfiguration(url: cluster.superuserURL, poolSize: 2),
                 logger: TestPostgres.logger)
-            // Open both pooled connections.
-            async let first: Int = client.withConnection { connection in
-                _ = try await connection.query("SELECT pg_sleep(0.2)")
+            // Open both pooled connections: each task holds its connection until the other has
+            // one too (a fixed sleep let the first give its connection back, under a loaded
+            // parallel run, before the second had opened another, and both used one).
+            let inside = Arrivals()
+            @Sendable func holdUntilBothIn(_ connection: PostgresConnection) async throws -> Int {
+                _ = try await connection.query("SELECT 1 AS one")
+                await inside.arrive()
+                let deadline = ContinuousClock.now + .seconds(60)
+                while await inside.count < 2 {
+                    guard ContinuousClock.now < deadline else { throw CancellationError() }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 return connection.id
             }
-            async let second: Int = client.withConnection { connection in
-                _ = try await connection.query("SELECT pg_sleep(0.2)")
-                return connection.id
-            }
+            async let first: Int = client.withConnection(holdUntilBothIn)
+            async let second: Int = client.withConnection(holdUntilBothIn)
             let ids = try await [first, second]
             #expect(Set(ids).count == 2)
             let before = try await client.query("SELECT pg_backend_pid() AS pid")
@@ -237,4 +244,10 @@ import Testing
         }
         await TestPostgres.stopPrivateCluster(cluster)
     }
+}
+
+/// How many tasks have reached a point.
+private actor Arrivals {
+    private(set) var count = 0
+    func arrive() { count += 1 }
 }
