@@ -11,7 +11,7 @@ import Testing
     static let logger = Logger(label: "movr.test.database-auth")
 
     static func connects(_ url: String) async -> Result<String, PostgresError> {
-        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1), logger: logger)
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1, connectTimeoutSeconds: 20), logger: logger)
         let result: Result<String, PostgresError>
         do {
             let rows = try await client.query("SELECT current_user AS who")

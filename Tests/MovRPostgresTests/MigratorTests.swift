@@ -31,7 +31,7 @@ import Testing
     @Test func concurrentMigratorsApplyEachMigrationOnce() async throws {
         let url = try await TestPostgres.createDatabase()
         let clients = (0..<3).map { _ in
-            PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 2), logger: TestPostgres.logger)
+            PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 2, connectTimeoutSeconds: 20), logger: TestPostgres.logger)
         }
         let results = try await withThrowingTaskGroup(of: [Int].self) { group in
             for client in clients {

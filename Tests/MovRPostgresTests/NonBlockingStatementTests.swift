@@ -225,12 +225,15 @@ import Testing
             let victim = try await client.withConnection { connection in
                 try await connection.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
             }
-            let started = ContinuousClock.now
+            // The statement's task says when it holds the victim; nothing else takes a pooled
+            // connection before then (a fixed pause let the terminating query take the idle
+            // victim itself when the task started late).
+            let (holding, holds) = AsyncStream<Int>.makeStream()
             async let outcome: Result<Void, any Error> = {
+                defer { holds.finish() }
                 do {
                     try await client.withConnection { connection in
-                        let pid = try await connection.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
-                        #expect(pid == victim)
+                        holds.yield(try await connection.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self))
                         _ = try await connection.query("SELECT pg_sleep(30)")
                     }
                     return .success(())
@@ -238,11 +241,22 @@ import Testing
                     return .failure(error)
                 }
             }()
-            try await Task.sleep(for: .milliseconds(300))
+            var held = holding.makeAsyncIterator()
+            try #require(await held.next() == victim)
+            // Terminated while the statement runs on the server, not before it is sent.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await client.query("""
+                SELECT count(*) AS n FROM pg_stat_activity WHERE pid = CAST(\(victim) AS int) AND wait_event = 'PgSleep'
+                """).first?["n"] != "1" {
+                try #require(ContinuousClock.now < deadline, "the victim's statement never started")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let terminated = ContinuousClock.now
             _ = try await client.query("SELECT pg_terminate_backend(CAST(\(victim) AS int))")
             let error = try #require(await outcome.failure as? PostgresError)
             #expect(error.code == .connectionLost)
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // Not at the end of the sleep (seconds later).
+            #expect(ContinuousClock.now - terminated < .seconds(10))
             #expect(await client.poolStatistics.connectionsDiscarded == 1)
             #expect(await client.ping())
         }

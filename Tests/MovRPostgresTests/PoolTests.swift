@@ -163,7 +163,7 @@ import Testing
     @Test func waitersTimeOutWhenThePoolStaysBusy() async throws {
         let url = try await TestPostgres.createDatabase()
         let client = PostgresClient(
-            configuration: PostgresConfiguration(url: url, poolSize: 1, poolTimeoutSeconds: 0.2),
+            configuration: PostgresConfiguration(url: url, poolSize: 1, connectTimeoutSeconds: 20, poolTimeoutSeconds: 0.2),
             logger: TestPostgres.logger)
         // Opening the first connection may take longer than the timeout on a loaded machine: the
         // caller gives up, the opening goes on and the connection is kept idle for the next one.
@@ -200,7 +200,7 @@ import Testing
         let cluster = try await TestPostgres.makePrivateCluster()
         do {
             let client = PostgresClient(
-                configuration: PostgresConfiguration(url: cluster.superuserURL, poolSize: 2),
+                configuration: PostgresConfiguration(url: cluster.superuserURL, poolSize: 2, connectTimeoutSeconds: 20),
                 logger: TestPostgres.logger)
             // Open both pooled connections: each task holds its connection until the other has
             // one too (a fixed sleep let the first give its connection back, under a loaded

@@ -178,7 +178,8 @@ import Testing
         let database = try await TestPostgres.createDatabase()
         let name = try #require(URLComponents(string: database)?.path.dropFirst())
         let url = "postgresql://postgres@127.0.0.1:\(deadPort),127.0.0.1:\(cluster.port)/\(name)?target_session_attrs=read-write&passfile=\(cluster.passwordFile)"
-        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1), logger: TestPostgres.logger)
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1, connectTimeoutSeconds: 20),
+                                    logger: TestPostgres.logger)
         let rows = try await client.query("SELECT current_database() AS db")
         #expect(rows.first?["db"] == String(name))
         await client.shutdown()

@@ -113,7 +113,7 @@ import Testing
 
     @Test func a40001RollsBackToTheSavepointAndRerunsTheBody() async throws {
         let url = try await TestPostgres.createDatabase()
-        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1, dialect: .cockroach),
+        let client = PostgresClient(configuration: PostgresConfiguration(url: url, poolSize: 1, connectTimeoutSeconds: 20, dialect: .cockroach),
                                     logger: TestPostgres.logger)
         do {
             try await client.execute("CREATE TABLE marks (attempt int NOT NULL)")

@@ -32,8 +32,11 @@ struct RideReconcilerTests {
             // A start still in flight: too young to judge. Held last, so the statements above
             // (seconds on a loaded machine) do not age it past the grace.
             await vehicles.hold(vehicleID: youngVehicle, rideID: UUID(), reservedAt: Date())
+            // Both passes judge ages at this instant: a pass on a loaded database may take
+            // longer than the grace, which must not age the young hold between the two.
+            let now = Date()
 
-            let report = try await reconciler.reconcileOnce()
+            let report = try await reconciler.reconcileOnce(now: now)
             #expect(report.reservationsChecked == 3)
             #expect(report.cancelledRideIDs == [orphanRide])
             #expect(Set(report.releasedRideIDs) == [orphanRide, endedRide.id])
@@ -49,7 +52,7 @@ struct RideReconcilerTests {
                     == .cancelled(reason: "vehicle_unavailable"))
 
             // A second pass finds nothing more to do.
-            let second = try await reconciler.reconcileOnce()
+            let second = try await reconciler.reconcileOnce(now: now)
             #expect(second.cancelledRideIDs.isEmpty && second.releasedRideIDs.isEmpty)
         }
     }

@@ -235,16 +235,45 @@ import Testing
         }
     }
 
+    /// Occupies the pool's only thread until `gate` is signalled; returns once the thread is
+    /// held, so work submitted after it waits in the queue (a hash submitted first would run
+    /// at once and never be counted as waiting).
+    static func holdOnlyThread(of pool: NIOThreadPool, until gate: DispatchSemaphore) async throws -> Task<Void, any Error> {
+        let (held, holding) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            defer { holding.finish() }
+            try await pool.runIfActive {
+                holding.yield()
+                gate.wait()
+            }
+        }
+        var iterator = held.makeAsyncIterator()
+        guard await iterator.next() != nil else {
+            try await holder.value
+            throw CancellationError()
+        }
+        return holder
+    }
+
+    /// Polls `condition` until it holds, for up to a minute.
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !condition() {
+            try #require(ContinuousClock.now < deadline, "the condition did not hold within a minute")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test func aFullHashingQueueIsShed() async throws {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         let hasher = PasswordHasher(threadPool: pool, parameters: UsersTestFixture.testParameters, maxPending: 2)
         // Hold the only hashing thread, so admitted hashes wait in the queue.
         let gate = DispatchSemaphore(value: 0)
-        let holder = Task { try await pool.runIfActive { gate.wait() } }
+        let holder = try await Self.holdOnlyThread(of: pool, until: gate)
         let admitted = [Task { try await UsersStore.shedding { try await hasher.hash("correct horse") } },
                         Task { try await UsersStore.shedding { try await hasher.hash("correct horse") } }]
-        while hasher.pendingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.waitUntil { hasher.pendingCount == 2 }
         for _ in 0..<10 {
             await #expect(throws: UsersError.hashingOverloaded) {
                 try await UsersStore.shedding { try await hasher.hash("correct horse") }
@@ -264,10 +293,10 @@ import Testing
         let hasher = PasswordHasher(threadPool: pool, threads: 1, parameters: UsersTestFixture.testParameters,
                                     maxPending: 100, maxWait: .milliseconds(1))
         let gate = DispatchSemaphore(value: 0)
-        let holder = Task { try await pool.runIfActive { gate.wait() } }
+        let holder = try await Self.holdOnlyThread(of: pool, until: gate)
         // The first hash finds the thread free by the hasher's count, so it is admitted.
         let first = Task { try await hasher.hash("correct horse") }
-        while hasher.pendingCount < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.waitUntil { hasher.pendingCount == 1 }
         #expect(hasher.expectedWait > .milliseconds(1))
         await #expect(throws: PasswordHashingOverloaded.self) { try await hasher.hash("correct horse") }
         gate.signal()
