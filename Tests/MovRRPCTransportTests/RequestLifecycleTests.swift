@@ -26,8 +26,8 @@ import Testing
     struct Big: Codable, Sendable { var text: String }
     struct OnLoop: Codable, Sendable { var onEventLoop: Bool }
 
-    static func dispatcher(probe: Probe) -> RPCDispatcher {
-        var dispatcher = RPCDispatcher.transportTest()
+    static func dispatcher(probe: Probe, started: StartedRequests = StartedRequests()) -> RPCDispatcher {
+        var dispatcher = RPCDispatcher.transportTest(started: started)
         dispatcher.register("test.wait", params: RPCEmptyParams.self) { _, _ in
             probe.start()
             let started = ContinuousClock.now
@@ -160,20 +160,20 @@ import Testing
     @Test func anIdleKeepAliveConnectionIsClosedAfterSeveralRequests() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest()) {
-            $0.idleTimeout = .seconds(1)
+            $0.idleTimeout = .seconds(3)
             $0.requestReadTimeout = .seconds(5)
         }
         let client = try fixture.client(as: fixture.rides, port: port) {
             $0.maxConnections = 1
             $0.idleTimeout = .seconds(60)  // the client keeps it: only the server can close it
         }
-        // Idempotent: if a loaded machine pauses this task past the server's 1 s idle timeout
+        // Idempotent: if a loaded machine pauses this task past the server's 3 s idle timeout
         // between two calls, the next one is resent on a new connection instead of failing.
         for _ in 0..<5 {
             _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(idempotent: true))
         }
         #expect(server.openConnections == 1)
-        let limit = ContinuousClock.now + .seconds(10)
+        let limit = ContinuousClock.now + .seconds(20)
         while server.openConnections > 0, ContinuousClock.now < limit { try await Task.sleep(for: .milliseconds(50)) }
         #expect(server.openConnections == 0, "the server closed the idle connection")
         await client.shutdown()
@@ -222,8 +222,8 @@ import Testing
 
     @Test func aQueuedCallerGivesUpAtItsDeadline() async throws {
         let fixture = try TransportFixture()
-        let probe = Probe()
-        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: probe))
+        let started = StartedRequests()
+        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: Probe(), started: started))
         let client = try fixture.client(as: fixture.rides, port: port) { $0.maxConnections = 1 }
         let busyDone = NIOLockedValueBox(false)
         let busy = Task {
@@ -231,7 +231,10 @@ import Testing
                                       options: RPCCallOptions(deadline: .now + .seconds(30)))
             busyDone.withLockedValue { $0 = true }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // The busy call holds the only connection once its handler has started.
+        let limit = ContinuousClock.now + .seconds(20)
+        while started.value == 0, ContinuousClock.now < limit { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(started.value == 1)
         await #expect(throws: RPCError.deadlineExceeded()) {
             try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .milliseconds(200)))
         }
