@@ -22,6 +22,14 @@ import Testing
             ["bench", "--quick", "--connections", "4", "--markdown", markdown,
              "--report", directory + "/report.json"])
         #expect(status == 0, "\(output.suffix(4000))")
+        // Its own stack's database files are gone once it stopped; the server log is kept.
+        if let logged = output.firstRange(of: "(log: "), let end = output[logged.upperBound...].firstRange(of: "/stack.log") {
+            let work = String(output[logged.upperBound..<end.lowerBound])
+            #expect(!FileManager.default.fileExists(atPath: work + "/stack/pgdata"), "\(work)/stack/pgdata left behind")
+            #expect(FileManager.default.fileExists(atPath: work + "/postgres-server.log"))
+        } else {
+            Issue.record("no stack log path in the output")
+        }
         let text = try String(contentsOfFile: markdown, encoding: .utf8)
         #expect(text.hasPrefix("# Benchmarks\n\nearlier text\n"), "the report is appended, nothing replaced")
         // Debug binaries on a shared machine may time a request out; the report must say so at the top.

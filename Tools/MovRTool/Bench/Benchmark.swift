@@ -68,12 +68,27 @@ public struct Benchmark: Sendable {
         // The private stack stops whatever happens (no `defer`: stopping it is asynchronous).
         do {
             let markdown = try await measure(stackPath: stackPath, work: work)
-            if let up { await BenchStack.stop(up) }
+            if let up { await Self.stopPrivateStack(up, work: work) }
             return markdown
         } catch {
-            if let up { await BenchStack.stop(up) }
+            if let up { await Self.stopPrivateStack(up, work: work) }
             throw error
         }
+    }
+
+    /// Stops the bench's own stack and deletes its database files (close to a gigabyte after a
+    /// run; repeated runs filled the disk), keeping the server log, with the statements the
+    /// captures read, as `postgres-server.log` beside the other work files.
+    static func stopPrivateStack(_ up: BackgroundProcess, work: String) async {
+        await BenchStack.stop(up)
+        let data = work + "/stack/pgdata"
+        // Only once the server is gone: a running one would keep writing into removed files.
+        guard !FileManager.default.fileExists(atPath: data + "/postmaster.pid") else {
+            Console.line("the benchmark's database still runs; its files stay in \(data)")
+            return
+        }
+        try? FileManager.default.moveItem(atPath: data + "/server.log", toPath: work + "/postgres-server.log")
+        try? FileManager.default.removeItem(atPath: data)
     }
 
     /// Everything `run` does against the stack described by `stackPath`.
