@@ -58,20 +58,21 @@ public struct Benchmark: Sendable {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var up: BackgroundProcess?
         let stackPath: String
+        let privateStack = work + "/stack"
         if let given = options.stackFile {
             stackPath = given
         } else {
-            let (process, path) = try await startStack(directory: work + "/stack")
+            let (process, path) = try await startStack(directory: privateStack)
             up = process
             stackPath = path
         }
         // The private stack stops whatever happens (no `defer`: stopping it is asynchronous).
         do {
             let markdown = try await measure(stackPath: stackPath, work: work)
-            if let up { await Self.stopPrivateStack(up, work: work) }
+            if let up { await Self.stopPrivateStack(up, directory: privateStack, work: work) }
             return markdown
         } catch {
-            if let up { await Self.stopPrivateStack(up, work: work) }
+            if let up { await Self.stopPrivateStack(up, directory: privateStack, work: work) }
             throw error
         }
     }
@@ -79,9 +80,9 @@ public struct Benchmark: Sendable {
     /// Stops the bench's own stack and deletes its database files (close to a gigabyte after a
     /// run; repeated runs filled the disk), keeping the server log, with the statements the
     /// captures read, as `postgres-server.log` beside the other work files.
-    static func stopPrivateStack(_ up: BackgroundProcess, work: String) async {
+    static func stopPrivateStack(_ up: BackgroundProcess, directory: String, work: String) async {
         await BenchStack.stop(up)
-        let data = work + "/stack/pgdata"
+        let data = directory + "/pgdata"
         // Only once the server is gone: a running one would keep writing into removed files.
         guard !FileManager.default.fileExists(atPath: data + "/postmaster.pid") else {
             Console.line("the benchmark's database still runs; its files stay in \(data)")
