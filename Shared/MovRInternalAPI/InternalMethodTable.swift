@@ -53,6 +53,7 @@ extension InternalMethod {
             Entry(.users, U.login, InternalLoginParams.self, [.gateway]),
             Entry(.users, U.logout, SessionTokenParams.self, [.gateway]),
             Entry(.users, U.session, SessionTokenParams.self, [.gateway]),
+            Entry(.users, U.sessions, SessionTokensParams.self, [.gateway]),
             Entry(.users, U.get, UserIDParams.self, [.gateway, .operator]),
             Entry(.users, U.delete, UserIDParams.self, [.gateway]),
             Entry(.users, U.grantRole, GrantRoleParams.self, [.operator]),

@@ -28,6 +28,9 @@ public enum InternalMethod {
         public static let logout = "auth.logout"
         /// Gateway: resolve a bearer token to its user.
         public static let session = "auth.session"
+        /// Gateway: resolve several bearer tokens at once (the checks that queued while one was
+        /// in flight).
+        public static let sessions = "auth.sessions"
         public static let get = "users.get"
         public static let delete = "users.delete"
         /// Operator: grant a role (e.g. admin).

@@ -52,6 +52,92 @@ extension SessionResult: JSONByteWritable {
     }
 }
 
+/// Several bearer tokens to look up in one call (`auth.sessions`): the gateway sends the tokens
+/// of the signed-in calls that arrived while an earlier check was in flight, so under load one
+/// exchange and one statement check many (see docs/architecture.md §4). At most
+/// ``maxTokens``; the answer keeps their order.
+public struct SessionTokensParams: Codable, Sendable {
+    public var tokens: [String]
+
+    /// The most tokens one call may carry.
+    public static let maxTokens = 64
+
+    public init(tokens: [String]) {
+        self.tokens = tokens
+    }
+}
+
+extension SessionTokensParams: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        writer.object { object in
+            object.key("tokens"); object.array(tokens) { $0.string($1) }
+        }
+    }
+}
+
+/// What one token of an `auth.sessions` call resolved to: its session, or the reason
+/// `auth.session` would have refused it with (`invalid_token`, `token_expired`).
+public enum SessionCheck: Sendable {
+    case valid(SessionResult)
+    case refused(reason: String)
+}
+
+extension SessionCheck: Codable {
+    enum CodingKeys: String, CodingKey {
+        case session, refused
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let session = try container.decodeIfPresent(SessionResult.self, forKey: .session) {
+            guard !container.contains(.refused) else {
+                throw DecodingError.dataCorruptedError(forKey: .refused, in: container,
+                                                       debugDescription: "a session check is either a session or refused")
+            }
+            self = .valid(session)
+        } else {
+            self = .refused(reason: try container.decode(String.self, forKey: .refused))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .valid(let session): try container.encode(session, forKey: .session)
+        case .refused(let reason): try container.encode(reason, forKey: .refused)
+        }
+    }
+}
+
+/// The answer to `auth.sessions`: one check per token, in the order of the tokens.
+public struct SessionsResult: Codable, Sendable {
+    public var sessions: [SessionCheck]
+
+    public init(sessions: [SessionCheck]) {
+        self.sessions = sessions
+    }
+}
+
+extension SessionsResult: JSONByteWritable {
+    public func writeJSON(into writer: inout JSONByteWriter) throws {
+        try writer.object { object in
+            object.key("sessions")
+            try object.array(sessions) { array, check in
+                switch check {
+                case .valid(let session):
+                    try array.object { member in
+                        member.key("session"); try session.writeJSON(into: &member)
+                    }
+                case .refused(let reason):
+                    array.object { member in
+                        member.key("refused"); member.string(reason)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `users.register` as the gateway forwards it: the public params plus the client's address,
 /// which the users service throttles by.
 public struct InternalRegisterParams: Codable, Sendable {

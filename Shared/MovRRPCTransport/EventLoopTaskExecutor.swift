@@ -27,6 +27,15 @@ extension RPCEventLoopPreference {
     /// an ``RPCClient`` call made inside takes a connection of that loop and its reply resumes
     /// the task on the same thread: what a server's handlers get, for clients that make many
     /// calls from their own tasks (a load generator's workers).
+    /// Starts `operation` as a detached task on `loop`, with ``current`` set to it: work a
+    /// handler hands off without leaving the thread. Nothing of the handler's task reaches it
+    /// (its cancellation, its task-local reply headers and cost).
+    public static func startDetachedTask(on loop: any EventLoop, _ operation: @escaping @Sendable () async -> Void) {
+        Task.detached(executorPreference: EventLoopTaskExecutor(eventLoop: loop)) {
+            await $current.withValue(loop) { await operation() }
+        }
+    }
+
     public static func run<Result: Sendable>(on loop: any EventLoop,
                                              _ operation: @Sendable () async -> Result) async -> Result {
         await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: loop)) {

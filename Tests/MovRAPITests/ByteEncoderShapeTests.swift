@@ -56,6 +56,9 @@ struct ByteEncoderShapeTests {
         try expectSame(InternalVehiclesListParams(city: "são \"paulo\"", limit: 100, cursor: "AQAB"))
         // Internal params and the session result of every signed-in call and ride (written by hand).
         try expectSame(SessionTokenParams(token: "aB3-_x\\\"y"))
+        try expectSame(SessionTokensParams(tokens: ["aB3-_x\\\"y", "t2"]))
+        try expectSame(SessionsResult(sessions: [.valid(SessionResult(user: Self.user, roles: ["rider"], expiresAt: laterTime)),
+                                                 .refused(reason: "token_expired"), .refused(reason: "invalid_token")]))
         try expectSame(SessionResult(user: Self.user, roles: ["rider", "admin"], expiresAt: laterTime))
         try expectSame(SessionResult(user: Self.user, roles: [], expiresAt: Date(timeIntervalSinceReferenceDate: 0.123_456_789)))
         try expectSame(InternalRidesStartParams(idempotencyKey: "key-1", riderID: userID, vehicleID: vehicleID))

@@ -111,6 +111,7 @@ struct ParamsDecodingTests {
             U.login: #"{"username": "alice", "password": "pw", "client_address": "10.0.0.1"}"#,
             U.logout: #"{"token": "t"}"#,
             U.session: #"{"token": "t"}"#,
+            U.sessions: #"{"tokens": ["t1", "t2"]}"#,
             U.get: #"{"id": "\#(id)"}"#,
             U.delete: #"{"id": "\#(id)"}"#,
             U.grantRole: #"{"username": "alice", "role": "admin"}"#,

@@ -38,8 +38,10 @@ struct GatewayHarness {
     ]
 
     /// Runs `body` against a gateway of `region`; `configuration` adds to its settings. The users
-    /// stand-in answers `auth.session` for ``sessions`` and `401 invalid_token` otherwise.
+    /// stand-in answers `auth.session` (and `auth.sessions`, per token) for ``sessions`` and
+    /// `401 invalid_token` otherwise.
     static func with(region: String = "us-east1", configuration: [String: String] = [:],
+                     sessionChecksInFlight: Int = 1,
                      _ body: (GatewayHarness) async throws -> Void) async throws {
         var logger = Logger(label: "movr.test.gateway")
         logger.logLevel = .critical
@@ -61,9 +63,15 @@ struct GatewayHarness {
                 guard let session = sessions[token] else { throw RPCError.unauthenticated(reason: "invalid_token") }
                 return try JSONValue(encoding: session)
             }
+            services.answer(InternalMethod.Users.sessions) { params, _ in
+                let checks = (params as! SessionTokensParams).tokens.map { token in
+                    sessions[token].map(SessionCheck.valid) ?? .refused(reason: "invalid_token")
+                }
+                return try JSONValue(encoding: SessionsResult(sessions: checks))
+            }
             let api = PublicAPI(region: runtime.region, locality: runtime.locality,
                                 homeRegionRouting: try runtime.configuration.value(GatewaySettings.homeRegionRouting),
-                                logger: logger, connect: services.connector(gatewayRegion: region))
+                                sessionChecksInFlight: sessionChecksInFlight, logger: logger, connect: services.connector(gatewayRegion: region))
             try await body(GatewayHarness(api: api, dispatcher: api.dispatcher(), services: services))
         }
     }

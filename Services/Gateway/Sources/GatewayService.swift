@@ -51,8 +51,13 @@ public struct GatewayService: MovRServiceDefinition {
                 _ = try? clients.client(for: service, region: region.name)
             }
         }
+        let sessionChecksInFlight = try runtime.configuration.value(GatewaySettings.sessionChecksInFlight)
+        guard (1...1024).contains(sessionChecksInFlight) else {
+            throw ConfigurationError(message: "--session-checks-in-flight must be 1 to 1024, not \(sessionChecksInFlight)")
+        }
         let api = PublicAPI(region: runtime.region, locality: runtime.locality,
                             homeRegionRouting: try runtime.configuration.value(GatewaySettings.homeRegionRouting),
+                            sessionChecksInFlight: sessionChecksInFlight,
                             logger: runtime.logger) { service, region in try clients.client(for: service, region: region) }
         let listen = try runtime.listenAddress()
         return [try runtime.makeServer(

@@ -29,13 +29,26 @@ struct PublicAPI: Sendable {
     /// mutual TLS; unit tests pass services running in-process (Tests/MovRGatewayTests).
     let connect: ServiceConnector
 
-    init(region: String, locality: Locality, homeRegionRouting: Bool, logger: Logger,
-         connect: @escaping ServiceConnector) {
+    /// Signed-in calls' session checks, coalesced into `auth.sessions` batches under load.
+    let sessionChecks: SessionChecks
+
+    init(region: String, locality: Locality, homeRegionRouting: Bool, sessionChecksInFlight: Int = 1,
+         logger: Logger, connect: @escaping ServiceConnector) {
         self.region = region
         self.locality = locality
         self.homeRegionRouting = homeRegionRouting
         self.logger = logger
         self.connect = connect
+        self.sessionChecks = SessionChecks(limit: sessionChecksInFlight) { tokens, options in
+            let raw = try await connect(.users, nil).callRaw(InternalMethod.Users.sessions,
+                                                             params: SessionTokensParams(tokens: tokens), options: options)
+            do {
+                return try raw.parsed().decode(as: SessionsResult.self, strict: false).sessions
+            } catch {
+                logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(InternalMethod.Users.sessions)"])
+                throw RPCError.internalError
+            }
+        }
     }
 
     /// Where a call about data homed in `region` goes (nil: this region).
@@ -180,8 +193,17 @@ struct PublicAPI: Sendable {
         guard let token = Self.bearerToken(context) else {
             throw RPCError.unauthenticated(reason: "missing_token")
         }
-        return try await call(.users, InternalMethod.Users.session, SessionTokenParams(token: token),
-                              as: SessionResult.self, context: context, idempotent: true)
+        switch sessionChecks.admit(token, deadline: context.deadline, mayQueue: RequestCost.current == nil) {
+        case .alone:
+            defer { sessionChecks.finished() }
+            return try await call(.users, InternalMethod.Users.session, SessionTokenParams(token: token),
+                                  as: SessionResult.self, context: context, idempotent: true)
+        case .queued(let waiter):
+            // Timed and counted for this call as its own hop would be (`Server-Timing`).
+            return try await attempt(region, InternalMethod.Users.sessions, token: nil, context: context) {
+                try await waiter.value()
+            }
+        }
     }
 
     static func bearerToken(_ context: RPCContext) -> String? {

@@ -151,6 +151,9 @@ public struct UsersService: MovRServiceDefinition {
         dispatcher.register(M.session, of: .users, params: SessionTokenParams.self) { params, _ in
             try await store.session(token: params.token)
         }
+        dispatcher.register(M.sessions, of: .users, params: SessionTokensParams.self) { params, _ in
+            SessionsResult(sessions: try await store.sessions(tokens: params.tokens))
+        }
         dispatcher.register(M.get, of: .users, params: UserIDParams.self) { params, _ in
             guard let user = try await store.get(id: params.id) else {
                 throw UsersError.userNotFound
@@ -195,4 +198,9 @@ extension UsersError: RPCErrorConvertible {
         case .activeRideExists: .conflict(reason: "active_ride_exists")
         }
     }
+}
+
+extension UsersError {
+    /// The reason `auth.session` refuses a token with; `auth.sessions` answers it per token.
+    var sessionReason: String { rpcError.data?.reason ?? "invalid_token" }
 }

@@ -170,6 +170,48 @@ public struct UsersStore: Sendable {
                              expiresAt: try row.decode("expires_at", as: Date.self))
     }
 
+    /// ``session(token:)`` for several tokens in one statement, in their order: each is its
+    /// session, or refused with the reason ``session(token:)`` would throw for it. The same token
+    /// twice gets the same answer twice.
+    public func sessions(tokens: [String]) async throws -> [SessionCheck] {
+        guard (1...SessionTokensParams.maxTokens).contains(tokens.count) else {
+            throw UsersError.invalidParams(APIValidationError(
+                field: "tokens", message: "tokens must hold 1 to \(SessionTokensParams.maxTokens) tokens"))
+        }
+        var hashes: [String?] = []
+        hashes.reserveCapacity(tokens.count)
+        for token in tokens {
+            hashes.append(SessionToken.isWellFormed(token) ? try SessionToken.hashHex(token) : nil)
+        }
+        let wanted = hashes.compactMap { $0 }
+        var found: [String: SessionCheck] = [:]
+        if !wanted.isEmpty {
+            // A text[] literal bound as text: the hashes are lowercase hex, nothing to quote.
+            let list = "{" + wanted.joined(separator: ",") + "}"
+            let rows = try await database.query("""
+                SELECT encode(s.token_hash, 'hex') AS token_hash,
+                       u.id, u.username, u.email, u.first_name, u.last_name, u.city, u.region, u.created_at,
+                       u.roles, s.expires_at, s.expires_at <= now() AS expired
+                FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.token_hash = ANY(SELECT decode(h, 'hex') FROM unnest(\(list)::text[]) AS h)
+                  AND s.revoked_at IS NULL AND u.deleted_at IS NULL
+                """)
+            for row in rows {
+                let hash = try row.decode("token_hash", as: String.self)
+                if try row.decode("expired", as: Bool.self) {
+                    found[hash] = .refused(reason: UsersError.tokenExpired.sessionReason)
+                } else {
+                    found[hash] = .valid(SessionResult(user: try Self.user(from: row),
+                                                       roles: try row.decode("roles", as: [String].self),
+                                                       expiresAt: try row.decode("expires_at", as: Date.self)))
+                }
+            }
+        }
+        return hashes.map { hash in
+            hash.flatMap { found[$0] } ?? .refused(reason: UsersError.invalidToken.sessionReason)
+        }
+    }
+
     /// Revokes the token. Unknown, malformed or already revoked tokens are not an error, so a
     /// retried logout succeeds.
     public func logout(token: String) async throws {
