@@ -191,57 +191,93 @@ struct SessionChecksTests {
         #expect(users.batches.withLockedValue { $0 } == [["bob-token"]])
     }
 
-    /// Through the gateway's dispatcher: calls whose checks queued answer as the one-token
-    /// check answers them, and the users service saw one `auth.sessions` call.
+    /// The tokens of the calls queued behind alice's held check: two users' and a forged one.
+    static let queuedTokens = ["bob-token", "forged", "admin-token"]
+
+    /// Through the gateway's dispatcher, with one check in flight at most: alice's `users.me`
+    /// check is held in the users stand-in (`auth.session` answers only once `whileQueued` has
+    /// run) while calls with ``queuedTokens`` queue behind it. Returns their replies by token.
+    static func queueBehindAHeldCheck(
+        _ gateway: GatewayHarness, whileQueued: @escaping () async throws -> Void = {}
+    ) async throws -> [String: GatewayHarness.Reply] {
+        let first = Gate()
+        gateway.services.answer(InternalMethod.Users.session) { params, _ in
+            await first.wait()
+            let token = (params as! SessionTokenParams).token
+            guard let session = GatewayHarness.sessions[token] else { throw RPCError.unauthenticated(reason: "invalid_token") }
+            return try JSONValue(encoding: session)
+        }
+        let head = Task { try await gateway.call("users.me", token: "alice-token") }
+        try await Self.waitUntil("the first check in flight") {
+            gateway.services.recorded(InternalMethod.Users.session).count == 1
+        }
+        return try await withThrowingTaskGroup(of: (String, GatewayHarness.Reply).self) { group in
+            for token in queuedTokens {
+                group.addTask { (token, try await gateway.call("users.me", token: token)) }
+            }
+            try await Self.waitUntil("the others queued") { gateway.api.sessionChecks.queued == queuedTokens.count }
+            try await whileQueued()
+            await first.open()
+            #expect(try await head.value.result?["user"]?["username"] == "alice")
+            var replies: [String: GatewayHarness.Reply] = [:]
+            for try await (token, reply) in group { replies[token] = reply }
+            return replies
+        }
+    }
+
+    /// Each queued call got what its own `auth.session` would have given.
+    static func expectOwnAnswers(_ replies: [String: GatewayHarness.Reply]) {
+        #expect(replies["forged"]?.code == 401 && replies["forged"]?.reason == "invalid_token")
+        #expect(replies["forged"]?.error?["message"] == "Unauthenticated")
+        #expect(replies["bob-token"]?.result?["user"]?["username"] == "bob")
+        #expect(replies["admin-token"]?.result?["user"]?["username"] == "root")
+    }
+
+    /// Calls whose checks queued answer as the one-token check answers them, and the users
+    /// service saw one `auth.sessions` call.
     @Test func signedInCallsQueuedBehindACheckShareOneBatchAndAnswerAsAlone() async throws {
         try await GatewayHarness.with(sessionChecksInFlight: 1) { gateway in
-            let first = Gate()
-            gateway.services.answer(InternalMethod.Users.session) { params, _ in
-                await first.wait()
-                let token = (params as! SessionTokenParams).token
-                guard let session = GatewayHarness.sessions[token] else { throw RPCError.unauthenticated(reason: "invalid_token") }
-                return try JSONValue(encoding: session)
-            }
-            let head = Task { try await gateway.call("users.me", token: "alice-token") }
-            try await Self.waitUntil("the first check in flight") {
-                gateway.services.recorded(InternalMethod.Users.session).count == 1
-            }
-            let tokens = ["bob-token", "forged", "admin-token"]
-            try await withThrowingTaskGroup(of: (String, GatewayHarness.Reply).self) { group in
-                for token in tokens {
-                    group.addTask { (token, try await gateway.call("users.me", token: token)) }
-                }
-                try await Self.waitUntil("the others queued") { gateway.api.sessionChecks.queued == tokens.count }
+            let costed = NIOLockedValueBox<Task<GatewayHarness.Reply, any Error>?>(nil)
+            let replies = try await Self.queueBehindAHeldCheck(gateway) {
                 // A call that asks for its cost does not queue: it makes its own check.
-                let costed = Task {
-                    try await RequestCost.$current.withValue(RequestCost(service: "gateway")) {
-                        try await gateway.call("users.me", token: "bob-token")
+                costed.withLockedValue {
+                    $0 = Task {
+                        try await RequestCost.$current.withValue(RequestCost(service: "gateway")) {
+                            try await gateway.call("users.me", token: "bob-token")
+                        }
                     }
                 }
                 try await Self.waitUntil("the costed call's own check") {
                     gateway.services.recorded(InternalMethod.Users.session).count == 2
                 }
-                #expect(gateway.api.sessionChecks.queued == tokens.count)
-                await first.open()
-                #expect(try await costed.value.result?["user"]?["username"] == "bob")
-                #expect(try await head.value.result?["user"]?["username"] == "alice")
-                for try await (token, reply) in group {
-                    switch token {
-                    case "forged":
-                        #expect(reply.code == 401 && reply.reason == "invalid_token")
-                        #expect(reply.error?["message"] == "Unauthenticated")
-                    case "bob-token": #expect(reply.result?["user"]?["username"] == "bob")
-                    default: #expect(reply.result?["user"]?["username"] == "root")
-                    }
-                    // Timed as its own hop, under the batch's method.
-                    #expect(reply.header("Server-Timing").joined().contains(InternalMethod.Users.sessions))
-                }
+                #expect(gateway.api.sessionChecks.queued == Self.queuedTokens.count)
             }
+            Self.expectOwnAnswers(replies)
+            for reply in replies.values {
+                // Timed as its own hop, under the batch's method.
+                #expect(reply.header("Server-Timing").joined().contains(InternalMethod.Users.sessions))
+            }
+            let costedReply = try await #require(costed.withLockedValue { $0 }).value
+            #expect(costedReply.result?["user"]?["username"] == "bob")
             let batches = gateway.services.recorded(InternalMethod.Users.sessions)
             #expect(batches.count == 1)
             let sent = try #require(batches.first?.params["tokens"]?.arrayValue).compactMap(\.stringValue)
-            #expect(sent.count == tokens.count && Set(sent) == Set(tokens))
+            #expect(sent.count == Self.queuedTokens.count && Set(sent) == Set(Self.queuedTokens))
             #expect(gateway.services.recorded(InternalMethod.Users.session).count == 2)
+        }
+    }
+
+    /// A users service that does not know `auth.sessions` yet (an upgrade under way): the
+    /// queued tokens are checked one by one with `auth.session`, and each call still gets its
+    /// own answer.
+    @Test func aUsersServiceWithoutBatchesGetsTheQueuedTokensOneByOne() async throws {
+        try await GatewayHarness.with(sessionChecksInFlight: 1) { gateway in
+            gateway.services.answer(InternalMethod.Users.sessions) { _, _ in
+                throw RPCError.methodNotFound(InternalMethod.Users.sessions)
+            }
+            Self.expectOwnAnswers(try await Self.queueBehindAHeldCheck(gateway))
+            #expect(gateway.services.recorded(InternalMethod.Users.sessions).count == 1)
+            #expect(gateway.services.recorded(InternalMethod.Users.session).count == 1 + Self.queuedTokens.count)
         }
     }
 }

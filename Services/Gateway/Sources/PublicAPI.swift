@@ -40,14 +40,48 @@ struct PublicAPI: Sendable {
         self.logger = logger
         self.connect = connect
         self.sessionChecks = SessionChecks(limit: sessionChecksInFlight) { tokens, options in
-            let raw = try await connect(.users, nil).callRaw(InternalMethod.Users.sessions,
-                                                             params: SessionTokensParams(tokens: tokens), options: options)
+            let users = try connect(.users, nil)
+            let raw: RawJSON
             do {
-                return try raw.parsed().decode(as: SessionsResult.self, strict: false).sessions
-            } catch {
-                logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(InternalMethod.Users.sessions)"])
-                throw RPCError.internalError
+                raw = try await users.callRaw(InternalMethod.Users.sessions, params: SessionTokensParams(tokens: tokens),
+                                              options: options)
+            } catch let error as RPCError where error.code == RPCError.Code.methodNotFound {
+                // A users service older than `auth.sessions` (an upgrade under way, region by
+                // region): each token its own `auth.session`, as before.
+                return try await Self.checkOneByOne(tokens, users: users, options: options, logger: logger)
             }
+            return try Self.decodeSessionReply(raw, as: SessionsResult.self, logger: logger).sessions
+        }
+    }
+
+    /// `auth.sessions` as separate `auth.session` calls, at once: a refusal becomes that
+    /// token's `refused` entry, any other error fails them all (as it fails a batch).
+    static func checkOneByOne(_ tokens: [String], users: any ServiceCaller, options: RPCCallOptions,
+                              logger: Logger) async throws -> [SessionCheck] {
+        try await withThrowingTaskGroup(of: (Int, SessionCheck).self) { group in
+            for (index, token) in tokens.enumerated() {
+                group.addTask {
+                    do {
+                        let raw = try await users.callRaw(InternalMethod.Users.session, params: SessionTokenParams(token: token),
+                                                          options: options)
+                        return (index, .valid(try decodeSessionReply(raw, as: SessionResult.self, logger: logger)))
+                    } catch let refusal as RPCError where refusal.code == RPCError.Code.unauthenticated {
+                        return (index, .refused(reason: refusal.data?.reason ?? "invalid_token"))
+                    }
+                }
+            }
+            var checks = [SessionCheck?](repeating: nil, count: tokens.count)
+            for try await (index, check) in group { checks[index] = check }
+            return checks.compactMap { $0 }
+        }
+    }
+
+    private static func decodeSessionReply<R: Decodable>(_ raw: RawJSON, as: R.Type, logger: Logger) throws -> R {
+        do {
+            return try raw.parsed().decode(as: R.self, strict: false)
+        } catch {
+            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(InternalMethod.Users.sessions)"])
+            throw RPCError.internalError
         }
     }
 
