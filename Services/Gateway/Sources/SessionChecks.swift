@@ -3,7 +3,6 @@ import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// The gateway's session checks, coalesced under load.
 ///
