@@ -50,7 +50,8 @@ struct PublicAPI: Sendable {
                 // region): each token its own `auth.session`, as before.
                 return try await Self.checkOneByOne(tokens, users: users, options: options, logger: logger)
             }
-            return try Self.decodeSessionReply(raw, as: SessionsResult.self, logger: logger).sessions
+            return try Self.decodeSessionReply(raw, of: InternalMethod.Users.sessions, as: SessionsResult.self,
+                                               logger: logger).sessions
         }
     }
 
@@ -64,7 +65,8 @@ struct PublicAPI: Sendable {
                     do {
                         let raw = try await users.callRaw(InternalMethod.Users.session, params: SessionTokenParams(token: token),
                                                           options: options)
-                        return (index, .valid(try decodeSessionReply(raw, as: SessionResult.self, logger: logger)))
+                        return (index, .valid(try decodeSessionReply(raw, of: InternalMethod.Users.session,
+                                                                     as: SessionResult.self, logger: logger)))
                     } catch let refusal as RPCError where refusal.code == RPCError.Code.unauthenticated {
                         return (index, .refused(reason: refusal.data?.reason ?? "invalid_token"))
                     }
@@ -76,11 +78,12 @@ struct PublicAPI: Sendable {
         }
     }
 
-    private static func decodeSessionReply<R: Decodable>(_ raw: RawJSON, as: R.Type, logger: Logger) throws -> R {
+    private static func decodeSessionReply<R: Decodable>(_ raw: RawJSON, of method: String, as: R.Type,
+                                                         logger: Logger) throws -> R {
         do {
             return try raw.parsed().decode(as: R.self, strict: false)
         } catch {
-            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(InternalMethod.Users.sessions)"])
+            logger.error("upstream reply has an unexpected shape", metadata: ["method": "\(method)"])
             throw RPCError.internalError
         }
     }
