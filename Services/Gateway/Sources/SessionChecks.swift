@@ -70,10 +70,10 @@ final class SessionChecks: Sendable {
         }
     }
 
-    /// Calls waiting now (for tests and metrics).
+    /// Calls waiting now (tests watch it).
     var queued: Int { state.withLockedValue { $0.queue.count } }
 
-    /// Checks in flight now.
+    /// Checks in flight now (tests watch it).
     var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
     /// Takes up to ``SessionTokensParams/maxTokens`` distinct tokens' waiters off the queue

@@ -166,8 +166,13 @@ public struct UsersStore: Sendable {
         guard try !row.decode("expired", as: Bool.self) else {
             throw UsersError.tokenExpired
         }
-        return SessionResult(user: try Self.user(from: row), roles: try row.decode("roles", as: [String].self),
-                             expiresAt: try row.decode("expires_at", as: Date.self))
+        return try Self.session(from: row)
+    }
+
+    /// A row of the session queries (the user's columns, `roles`, `expires_at`) as a session.
+    static func session(from row: PostgresRow) throws -> SessionResult {
+        SessionResult(user: try user(from: row), roles: try row.decode("roles", as: [String].self),
+                      expiresAt: try row.decode("expires_at", as: Date.self))
     }
 
     /// ``session(token:)`` for several tokens in one statement, in their order: each is its
@@ -201,9 +206,7 @@ public struct UsersStore: Sendable {
                 if try row.decode("expired", as: Bool.self) {
                     found[hash] = .refused(reason: UsersError.tokenExpired.sessionReason)
                 } else {
-                    found[hash] = .valid(SessionResult(user: try Self.user(from: row),
-                                                       roles: try row.decode("roles", as: [String].self),
-                                                       expiresAt: try row.decode("expires_at", as: Date.self)))
+                    found[hash] = .valid(try Self.session(from: row))
                 }
             }
         }
