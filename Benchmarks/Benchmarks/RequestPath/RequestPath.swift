@@ -59,6 +59,10 @@ enum Fixture {
                    createdAt: Date(timeIntervalSince1970: 1_795_000_000)),
         roles: ["rider", "fleet_owner"], expiresAt: Date(timeIntervalSince1970: 1_795_086_400.25)))
 
+    /// The vehicles service's answer to `vehicles.reserve` (and `vehicles.release`), which the
+    /// rides service decodes for every `rides.start` and `rides.end`.
+    static let vehicleBytes = bytes(VehicleResult(vehicle: page.vehicles[0]))
+
     /// `rides.start` as the gateway sends it to the rides service, which decodes it strictly.
     static let rideStartParams = bytes(InternalRidesStartParams(idempotencyKey: "5b0c3d2e-load-0001",
                                                                 riderID: UUID(), vehicleID: UUID()))
@@ -96,6 +100,13 @@ let benchmarks: @Sendable () -> Void = {
         let raw = RawJSON(validated: Fixture.sessionBytes)
         for _ in benchmark.scaledIterations {
             blackHole(try raw.parsed().decode(as: SessionResult.self, strict: false))
+        }
+    }
+
+    Benchmark("json: parse and decode a reserved vehicle") { benchmark in
+        let raw = RawJSON(validated: Fixture.vehicleBytes)
+        for _ in benchmark.scaledIterations {
+            blackHole(try raw.parsed().decode(as: VehicleResult.self, strict: false))
         }
     }
 

@@ -15,6 +15,13 @@ extension JSONValue {
         try JSONValueDecoder(value: self, rejectingUnknownMembers: strict).decodeAny(T.self)
     }
 
+    /// ``decode(as:strict:)`` through `T`'s `Decodable` conformance all the way down, even for
+    /// types that read themselves (``JSONValueReadable``): the reference their readers are
+    /// tested against.
+    public func decodeThroughCodable<T: Decodable>(as type: T.Type = T.self, strict: Bool = true) throws -> T {
+        try JSONValueDecoder(value: self, rejectingUnknownMembers: strict, readers: false).decodeAny(T.self)
+    }
+
     /// The JSON form of `value` (through Foundation's `JSONEncoder`).
     public init(encoding value: some Encodable) throws {
         if let json = value as? JSONValue {  // keeps number literals exact

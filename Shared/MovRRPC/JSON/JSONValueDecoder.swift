@@ -20,16 +20,21 @@ struct JSONValueDecoder: Decoder {
     private let check: UnknownMemberCheck?
     /// What the type asked of `value` when it is an object and decoding is strict.
     private let requests: RequestedMembers?
+    /// Whether types that read themselves (``JSONValueReadable``) do so; false only in tests
+    /// that compare their readers with their `Decodable` conformances.
+    let readers: Bool
 
-    init(value: JSONValue, codingPath: [any CodingKey] = [], rejectingUnknownMembers strict: Bool = false) {
-        self.init(value: value, codingPath: codingPath, check: strict ? UnknownMemberCheck() : nil)
+    init(value: JSONValue, codingPath: [any CodingKey] = [], rejectingUnknownMembers strict: Bool = false,
+         readers: Bool = true) {
+        self.init(value: value, codingPath: codingPath, check: strict ? UnknownMemberCheck() : nil, readers: readers)
     }
 
     private init(value: JSONValue, codingPath: [any CodingKey], check: UnknownMemberCheck?,
-                 requests: RequestedMembers? = nil) {
+                 requests: RequestedMembers? = nil, readers: Bool) {
         self.value = value
         self.codingPath = codingPath
         self.check = check
+        self.readers = readers
         if let requests {
             self.requests = requests
         } else if check != nil, case .object(let members) = value {
@@ -41,7 +46,7 @@ struct JSONValueDecoder: Decoder {
 
     /// The decoder of a member or element, as strict as this one.
     func child(_ value: JSONValue, key: any CodingKey) -> JSONValueDecoder {
-        JSONValueDecoder(value: value, codingPath: codingPath + [key], check: check)
+        JSONValueDecoder(value: value, codingPath: codingPath + [key], check: check, readers: readers)
     }
 
     /// Records that the type asked for member `name` of this object.
@@ -84,11 +89,15 @@ struct JSONValueDecoder: Decoder {
             }
             if let result = data as? T { return result }
         }
+        if readers, let readable = T.self as? any JSONValueReadable.Type {
+            return try readable.read(value, codingPath: codingPath, strict: check != nil) as! T
+        }
         guard check != nil else { return try T(from: self) }
         // The objects `T` opens are checked once it has asked for all it wants; nested values
         // decoded through here are checked by their own, inner call.
         let ownCheck = UnknownMemberCheck()
-        let result = try T(from: JSONValueDecoder(value: value, codingPath: codingPath, check: ownCheck, requests: requests))
+        let result = try T(from: JSONValueDecoder(value: value, codingPath: codingPath, check: ownCheck, requests: requests,
+                                                  readers: readers))
         try ownCheck.verify()
         return result
     }
@@ -151,7 +160,7 @@ struct JSONValueDecoder: Decoder {
     }
 }
 
-private func mismatch(_ type: Any.Type, at codingPath: [any CodingKey], found value: JSONValue) -> DecodingError {
+func mismatch(_ type: Any.Type, at codingPath: [any CodingKey], found value: JSONValue) -> DecodingError {
     let found = switch value {
     case .null: "null"
     case .bool: "a boolean"

@@ -10,11 +10,7 @@
 final class RequestedMembers {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
-    /// Up to 64 members: bit `i` says the `i`-th key of `members` (in its iteration order, fixed
-    /// for this value) was asked for.
-    private var requested: UInt64 = 0
-    /// More than 64 members: the members asked for.
-    private var requestedNames: Set<String> = []
+    private var asked = AskedMembers()
     /// Whether a check already covers this object; the first (outermost) one to open it does.
     fileprivate var isChecked = false
 
@@ -23,17 +19,31 @@ final class RequestedMembers {
         self.codingPath = codingPath
     }
 
-    private var isLarge: Bool { members.count > 64 }
-
     func request(_ name: String) {
-        if isLarge {
-            if members[name] != nil { requestedNames.insert(name) }
+        asked.mark(name, in: members)
+    }
+
+    /// The first member nobody asked for (see ``AskedMembers/firstUnknown(in:)``).
+    var firstUnknown: String? { asked.firstUnknown(in: members) }
+}
+
+/// Which members of one object were asked for. Up to 64 members, bit `i` marks the `i`-th key
+/// of the object (in its iteration order, fixed for that value), found by comparing the
+/// object's few, short names: no allocation. Larger objects (not params anyone sends, but a
+/// client may) keep the names asked for in a set.
+struct AskedMembers {
+    private var bits: UInt64 = 0
+    private var names: Set<String> = []
+
+    mutating func mark(_ name: String, in members: [String: JSONValue]) {
+        if members.count > 64 {
+            if members[name] != nil { names.insert(name) }
             return
         }
         var bit: UInt64 = 1
         for key in members.keys {
             if key == name {
-                requested |= bit
+                bits |= bit
                 return
             }
             bit <<= 1
@@ -42,16 +52,16 @@ final class RequestedMembers {
 
     /// The first member nobody asked for; the smallest name, so the report does not depend on
     /// dictionary order.
-    var firstUnknown: String? {
-        if isLarge {
-            guard requestedNames.count < members.count else { return nil }
-            return members.keys.filter { !requestedNames.contains($0) }.min()
+    func firstUnknown(in members: [String: JSONValue]) -> String? {
+        if members.count > 64 {
+            guard names.count < members.count else { return nil }
+            return members.keys.filter { !names.contains($0) }.min()
         }
-        guard requested.nonzeroBitCount < members.count else { return nil }
+        guard bits.nonzeroBitCount < members.count else { return nil }
         var first: String?
         var bit: UInt64 = 1
         for key in members.keys {
-            if requested & bit == 0, first.map({ key < $0 }) ?? true { first = key }
+            if bits & bit == 0, first.map({ key < $0 }) ?? true { first = key }
             bit <<= 1
         }
         return first
