@@ -52,7 +52,7 @@ enum Fixture {
     }()
 
     /// The users service's answer to the gateway's session check, which every signed-in call
-    /// waits for (the gateway decodes it; its ids and dates decode through the `Codable` walk).
+    /// waits for (the gateway decodes it; it reads itself, `JSONValueReadable`).
     static let sessionBytes = bytes(SessionResult(
         user: User(id: UUID(), username: "rider_0042", email: "rider_0042@example.com", firstName: "Ada",
                    lastName: "Lovelace", city: "new york", region: "us-east1",
