@@ -28,6 +28,13 @@ extension JSONValueReadable {
     }
 }
 
+/// `value` read by `T`'s own reader when `T` reads itself (``JSONValueReadable``); nil when it
+/// does not. The one place both ``JSONValueDecoder`` and ``JSONObjectReader`` turn to readers.
+func readSelf<T>(_ value: JSONValue, as type: T.Type, codingPath: [any CodingKey], strict: Bool) throws -> T? {
+    guard let readable = T.self as? any JSONValueReadable.Type else { return nil }
+    return try readable.read(value, codingPath: codingPath, strict: strict) as? T
+}
+
 /// The members of one JSON object, read by a ``JSONValueReadable`` type. Each accessor converts
 /// the member the way `JSONValueDecoder`'s keyed container does and throws the error it would
 /// throw, its coding path built only then. When strict, the reader marks each member asked for
@@ -164,9 +171,7 @@ public struct JSONObjectReader {
 
     private static func decode<T: Decodable>(_ value: JSONValue, as type: T.Type, at codingPath: [any CodingKey],
                                              strict: Bool) throws -> T {
-        if let readable = T.self as? any JSONValueReadable.Type {
-            return try readable.read(value, codingPath: codingPath, strict: strict) as! T
-        }
+        if let result = try readSelf(value, as: type, codingPath: codingPath, strict: strict) { return result }
         return try JSONValueDecoder(value: value, codingPath: codingPath, rejectingUnknownMembers: strict).decodeAny(type)
     }
 

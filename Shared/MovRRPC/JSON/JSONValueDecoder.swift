@@ -89,8 +89,8 @@ struct JSONValueDecoder: Decoder {
             }
             if let result = data as? T { return result }
         }
-        if readers, let readable = T.self as? any JSONValueReadable.Type {
-            return try readable.read(value, codingPath: codingPath, strict: check != nil) as! T
+        if readers, let result = try readSelf(value, as: T.self, codingPath: codingPath, strict: check != nil) {
+            return result
         }
         guard check != nil else { return try T(from: self) }
         // The objects `T` opens are checked once it has asked for all it wants; nested values

@@ -2,11 +2,8 @@
 /// contains, nested containers). Shared by every copy of the decoder and its keyed containers,
 /// so what any of them asks for counts.
 ///
-/// Every request's params are checked this way, so an object of up to 64 members costs nothing
-/// beyond this object: a member asked for is marked by its position in the object's key order
-/// (found by comparing the object's few, short names), and only an object with fewer members
-/// asked for than it has is searched for the one nobody asked for. Larger objects (not params
-/// anyone sends, but a client may) keep the names asked for in a set.
+/// Every request's params are checked this way; the marks are an ``AskedMembers``, so an object
+/// of up to 64 members costs nothing beyond this object.
 final class RequestedMembers {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
