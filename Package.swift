@@ -5,6 +5,19 @@ import PackageDescription
 // service under Services/, the operator tool under Tools/, tests under Tests/.
 // Every target lists exactly the modules its sources import (nothing reaches a dependency
 // through another module); the executables' libraries pull in what they run.
+// How the deployed executables (the four services) are linked in release builds on Linux,
+// to keep what each process maps at start small (docs/benchmarks.md, "Idle RSS: linking"):
+// LLVM's lld instead of gold, so relative relocations are packed (`-z pack-relative-relocs`,
+// DT_RELR: 11 KB instead of 1.4 MB the loader reads at start) and nothing is exported to the
+// dynamic symbol table (`--no-export-dynamic`; no plugin loads symbols from the executable,
+// and Swift's backtracer reads the file's own symbol table).
+let deployedExecutableLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+         "-Xlinker", "--no-export-dynamic"],
+        .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "movr",
     platforms: [.macOS(.v14)],
@@ -151,7 +164,8 @@ let package = Package(
         .executableTarget(
             name: "movr-vehicles",
             dependencies: ["MovRService", "MovRVehicles"],
-            path: "Services/Vehicles/Main"),
+            path: "Services/Vehicles/Main",
+            linkerSettings: deployedExecutableLinking),
         .target(
             name: "MovRUsers",
             dependencies: [
@@ -174,7 +188,8 @@ let package = Package(
         .executableTarget(
             name: "movr-users",
             dependencies: ["MovRService", "MovRUsers"],
-            path: "Services/Users/Main"),
+            path: "Services/Users/Main",
+            linkerSettings: deployedExecutableLinking),
         .target(
             name: "MovRRides",
             dependencies: [
@@ -195,7 +210,8 @@ let package = Package(
         .executableTarget(
             name: "movr-rides",
             dependencies: ["MovRRides", "MovRService"],
-            path: "Services/Rides/Main"),
+            path: "Services/Rides/Main",
+            linkerSettings: deployedExecutableLinking),
         .target(
             name: "MovRGateway",
             dependencies: [
@@ -215,7 +231,8 @@ let package = Package(
         .executableTarget(
             name: "movr-gateway",
             dependencies: ["MovRGateway", "MovRService"],
-            path: "Services/Gateway/Main"),
+            path: "Services/Gateway/Main",
+            linkerSettings: deployedExecutableLinking),
 
         // WAN simulator: latency-injecting TCP proxies for `movr up --wan`.
         .target(
