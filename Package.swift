@@ -273,6 +273,7 @@ let package = Package(
                 "MovRRPCTransport",
                 "MovRRides",
                 "MovRService",
+                "MovRServiceDatabase",
                 "MovRTLS",
                 "MovRUsers",
                 "MovRUUID",

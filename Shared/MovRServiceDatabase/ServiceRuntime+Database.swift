@@ -9,7 +9,7 @@ extension ServiceRuntime {
     public func makeDatabase() throws -> PostgresClient {
         let url = try configuration.require(DatabaseSettings.databaseURL)
         var settings = PostgresConfiguration(url: url)
-        settings.poolSize = try configuration.value(DatabaseSettings.poolSize)
+        settings.poolSize = try DatabaseSettings.poolSize(configuration)
         settings.applicationName = "movr-\(identity.rawValue)-\(region)"
         settings.dialect = SQLDialect(rawValue: try configuration.value(DatabaseSettings.dialect)) ?? .postgres
         // Every statement counts against the request's round-trip budget (docs/API.md).
@@ -23,7 +23,7 @@ extension ServiceRuntime {
     public func makeRegionalReads(primary: PostgresClient) throws -> RegionalReads {
         let replica = try configuration.value(DatabaseSettings.replicaDatabaseURL).map { url in
             var settings = PostgresConfiguration(url: url)
-            settings.poolSize = try configuration.value(DatabaseSettings.poolSize)
+            settings.poolSize = try DatabaseSettings.poolSize(configuration)
             settings.applicationName = "movr-\(identity.rawValue)-\(region)-replica"
             settings.dialect = primary.configuration.dialect
             return PostgresClient(configuration: settings, logger: logger)
@@ -39,13 +39,26 @@ extension ServiceRuntime {
 /// Settings of the executables that own a database (docs/operations.md, "Configuration").
 public enum DatabaseSettings {
     public static let databaseURL = Setting<String?>("database-url")
+    /// Connections per pool (the primary's, and the standby's with regional reads).
     public static let poolSize = Setting<Int>("db-pool-size", default: 8)
+    /// The most ``poolSize`` accepts.
+    public static let maxPoolSize = 256
     public static let dialect = Setting<String>("dialect", default: SQLDialect.postgres.rawValue)
     /// Apply the service's migrations before it serves (`movr up` migrates first and sets false).
     public static let migrate = Setting<Bool>("migrate", default: true)
     public static let replicaDatabaseURL = Setting<String?>("replica-database-url")
     public static let replicaMaxLagMs = Setting<Int>("replica-max-lag-ms", default: 2000)
     public static let reportWriteLSN = Setting<Bool>("report-write-lsn", default: false)
+
+    /// ``poolSize``, refused with a clear error outside 1...``maxPoolSize`` (a pool of none
+    /// would serve nothing; the client would otherwise round it up to one in silence).
+    public static func poolSize(_ configuration: ServiceConfiguration) throws -> Int {
+        let size = try configuration.value(poolSize)
+        guard (1...maxPoolSize).contains(size) else {
+            throw ConfigurationError(message: "db-pool-size must be 1 to \(maxPoolSize), not \(size)")
+        }
+        return size
+    }
 
     /// What every database-owning executable accepts.
     public static let primary: [SettingDeclaration] = [

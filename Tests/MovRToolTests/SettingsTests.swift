@@ -51,6 +51,34 @@ import Testing
         #expect(try ServiceMain.warmConnectionCount(accepted) == 32)
     }
 
+    @Test(arguments: ["0", "-1", "257"])
+    func poolSizesOutsideTheirRangeStopTheStart(value: String) throws {
+        let configuration = try ServiceConfiguration(environment: ["MOVR_DB_POOL_SIZE": value], arguments: [],
+                                                     accepting: DatabaseSettings.primary)
+        #expect(throws: ConfigurationError.self) { try DatabaseSettings.poolSize(configuration) }
+        let largest = try ServiceConfiguration(environment: ["MOVR_DB_POOL_SIZE": "256"], arguments: [],
+                                               accepting: DatabaseSettings.primary)
+        #expect(try DatabaseSettings.poolSize(largest) == 256)
+        let unset = try ServiceConfiguration(environment: [:], arguments: [], accepting: DatabaseSettings.primary)
+        #expect(try DatabaseSettings.poolSize(unset) == 8)
+    }
+
+    @Test func movrUpGivesThePoolSizeToTheDatabaseOwnersOnly() throws {
+        for identity in Self.executables {
+            let environment = LocalStack.poolEnvironment(identity: identity, dbPoolSize: 2)
+            #expect(environment == (identity == .gateway ? [:] : ["MOVR_DB_POOL_SIZE": "2"]), "\(identity)")
+            // What each executable accepts: the variable never stops one from starting.
+            #expect(Self.refusal(environment: environment, identity: identity) == nil, "\(identity)")
+            #expect(LocalStack.poolEnvironment(identity: identity, dbPoolSize: 0).isEmpty)
+        }
+        #expect(throws: (any Error).self) { try MovRCommand.Up.parse(["--db-pool-size", "257"]) }
+        #expect(throws: (any Error).self) { try MovRCommand.Up.parse(["--db-pool-size", "-1"]) }
+        #expect(try MovRCommand.Up.parse(["--db-pool-size", "2"]).dbPoolSize == 2)
+        #expect(throws: (any Error).self) {
+            try MovRCommand.GatewayCommand.parse(["--db-pool-size", "2", "--stack", "/tmp/stack.json"])
+        }
+    }
+
     @Test func unknownFlagIsRefusedByName() {
         #expect(Self.refusal(arguments: ["--reconcile-second", "3"], identity: .rides)
             == "unknown flag --reconcile-second; did you mean --reconcile-seconds?")

@@ -50,6 +50,9 @@ public struct LocalStack: Sendable {
         /// cost less CPU per request on a one-region stack but lengthened the tail of the
         /// four-region benchmark (docs/benchmarks.md, run 14), so the default stays one per core.
         public var eventLoops: Int = 0
+        /// Database connections per service process (`MOVR_DB_POOL_SIZE`; 0: the services'
+        /// default). Given to every executable that owns a database.
+        public var dbPoolSize: Int = 0
 
         public init() {}
     }
@@ -238,6 +241,13 @@ public struct LocalStack: Sendable {
         Console.line("stopped.")
     }
 
+    /// `--db-pool-size` as each executable gets it: the services that own a database, and only
+    /// when given (0 leaves their default).
+    static func poolEnvironment(identity: ServiceIdentity, dbPoolSize: Int) -> [String: String] {
+        guard dbPoolSize > 0, OwnedDatabase(rawValue: identity.rawValue) != nil else { return [:] }
+        return ["MOVR_DB_POOL_SIZE": "\(dbPoolSize)"]
+    }
+
     private func makeChild(identity: ServiceIdentity, region: String, endpoints: [String: Topology.RegionEndpoints],
                            directory: String, certs: String, binaries: String, superuserURL: String,
                            network: LocalNetwork) throws -> ChildProcess {
@@ -256,6 +266,9 @@ public struct LocalStack: Sendable {
         environment["MOVR_LOG_LEVEL"] = options.logLevel
         environment["MOVR_CERT_RELOAD_SECONDS"] = "10"
         if options.eventLoops > 0 { environment["MOVR_EVENT_LOOPS"] = "\(options.eventLoops)" }
+        for (key, value) in Self.poolEnvironment(identity: identity, dbPoolSize: options.dbPoolSize) {
+            environment[key] = value
+        }
         // Children stop by themselves if `movr up` dies without stopping them.
         environment["MOVR_EXIT_WITH_PARENT"] = "true"
         if let localityPath = ProcessInfo.processInfo.environment["MOVR_LOCALITY_CONFIG"] {

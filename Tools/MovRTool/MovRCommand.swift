@@ -6,6 +6,7 @@ import MovRPostgres
 import MovRAPI
 import MovRInternalAPI
 import MovRService
+import MovRServiceDatabase
 
 /// `movr`: the operator's tool.
 public struct MovRCommand: AsyncParsableCommand {
@@ -56,6 +57,8 @@ extension MovRCommand {
         var noHomeRouting = false
         @Option(help: "Event-loop threads per executable (0: one per core).")
         var eventLoops = 0
+        @Option(help: "Database connections per service process (0: the services' default, 8).")
+        var dbPoolSize = 0
         @Flag(help: "Fault injection (tests): a proxy on every link between executables and to the database; writing services, postgres or all to <dir>/faults/reset resets their open connections.")
         var faultProxies = false
 
@@ -69,6 +72,9 @@ extension MovRCommand {
             guard replicaMaxLagMs > 0 else { throw ValidationError("--replica-max-lag-ms must be positive") }
             guard (0...SharedSettings.maxEventLoops).contains(eventLoops) else {
                 throw ValidationError("--event-loops must be 0 (one per core) to \(SharedSettings.maxEventLoops)")
+            }
+            guard (0...DatabaseSettings.maxPoolSize).contains(dbPoolSize) else {
+                throw ValidationError("--db-pool-size must be 0 (the services' default) to \(DatabaseSettings.maxPoolSize)")
             }
         }
 
@@ -89,6 +95,7 @@ extension MovRCommand {
             options.homeRegionRouting = !noHomeRouting
             options.faultProxies = faultProxies
             options.eventLoops = eventLoops
+            options.dbPoolSize = dbPoolSize
             // Fault injection for tests, the scrypt cost (tests run dozens of sign-ins at once
             // on two cores and lower it) and the connections each executable opens at start
             // (docs/operations.md, "Configuration").

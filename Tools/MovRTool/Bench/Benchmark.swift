@@ -28,6 +28,9 @@ public struct Benchmark: Sendable {
         public var markdownPath: String? = "docs/benchmarks.md"
         /// The command line, quoted in the report.
         public var command = "movr bench"
+        /// Database connections per service process of the private stack (`movr up
+        /// --db-pool-size`; 0: the services' default).
+        public var dbPoolSize = 0
         public init() {}
     }
 
@@ -311,7 +314,8 @@ public struct Benchmark: Sendable {
     // MARK: Stack
 
     private func startStack(directory: String) async throws -> (BackgroundProcess, String) {
-        try await BenchStack.start(directory: directory, portBase: 18440)
+        try await BenchStack.start(directory: directory, portBase: 18440,
+                                   arguments: options.dbPoolSize > 0 ? ["--db-pool-size", "\(options.dbPoolSize)"] : [])
     }
 
     // MARK: pgbench

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MovRServiceDatabase
 
 extension MovRCommand {
     /// `movr bench` (= `movr bench gateway`) and `movr bench locality`. The group has no
@@ -30,9 +31,21 @@ extension MovRCommand {
         var report = ".movr/bench-report.json"
         @Option(help: "Markdown file the dated report section is appended to ('' = none).")
         var markdown = "docs/benchmarks.md"
+        @Option(help: "Database connections per service process of the private stack (0: the services' default, 8).")
+        var dbPoolSize = 0
+
+        func validate() throws {
+            guard (0...DatabaseSettings.maxPoolSize).contains(dbPoolSize) else {
+                throw ValidationError("--db-pool-size must be 0 (the services' default) to \(DatabaseSettings.maxPoolSize)")
+            }
+            guard dbPoolSize == 0 || stack == nil else {
+                throw ValidationError("--db-pool-size sizes the private stack; a stack given with --stack keeps its own")
+            }
+        }
 
         func run() async throws {
             var options = Benchmark.Options()
+            options.dbPoolSize = dbPoolSize
             options.seconds = seconds
             options.connections = connections
             options.runs = runs
