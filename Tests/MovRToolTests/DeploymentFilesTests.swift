@@ -147,8 +147,6 @@ import Testing
             #expect(servers.dropFirst().filter { $0.contains("backup") }.count == regions.count - 1, "\(region): \(servers)")
         }
         #expect(config.contains("option httpchk GET /readyz"))
-        // Requests waiting on a gateway that is marked down are answered, not left to time out.
-        #expect(config.contains("on-marked-down shutdown-sessions"))
     }
 
     /// No MovR container mounts anything but its own secrets directory: no shared certs volume
