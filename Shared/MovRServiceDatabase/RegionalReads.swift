@@ -39,6 +39,10 @@ public final class RegionalReads: Sendable {
         var replayed: WALPosition?
         /// The standby holds every commit acknowledged before this instant.
         var freshAsOf: ContinuousClock.Instant?
+        /// Whether the last sample found the standby within `maxLag` (nil until it is known),
+        /// so the log says when reads move between the standby and the primary.
+        var withinBound: Bool?
+        var firstSample: ContinuousClock.Instant?
     }
 
     public init(primary: PostgresClient, replica: PostgresClient?, maxLag: Duration, reportsWritePosition: Bool,
@@ -104,7 +108,7 @@ public final class RegionalReads: Sendable {
         do {
             let primaryPosition = try await Self.position(primary, "SELECT pg_current_wal_lsn()::text")
             let replayed = try await Self.position(replica, "SELECT pg_last_wal_replay_lsn()::text")
-            let (fresh, behind) = state.withLockedValue { state -> (ContinuousClock.Instant?, UInt64) in
+            let (fresh, behind, changed) = state.withLockedValue { state -> (ContinuousClock.Instant?, UInt64, Bool?) in
                 state.samples.append((at, primaryPosition))
                 state.replayed = max(state.replayed ?? replayed, replayed)
                 if let index = state.samples.lastIndex(where: { $0.position <= replayed }) {
@@ -113,14 +117,34 @@ public final class RegionalReads: Sendable {
                 }
                 if state.samples.count > 1_000 { state.samples.removeFirst(state.samples.count - 1_000) }
                 let latest = state.samples.last?.position ?? primaryPosition
-                return (state.freshAsOf, latest.value > replayed.value ? latest.value - replayed.value : 0)
+                let now = ContinuousClock.now
+                let within = state.freshAsOf.map { now - $0 <= maxLag } ?? false
+                state.firstSample = state.firstSample ?? at
+                // A standby still catching up just after start is not news unless it stays behind.
+                let settling = !within && state.withinBound == nil && now - (state.firstSample ?? at) <= maxLag
+                let changed = settling || state.withinBound == within ? nil : within
+                if !settling { state.withinBound = within }
+                return (state.freshAsOf, latest.value > replayed.value ? latest.value - replayed.value : 0, changed)
             }
             lagBytes.record(Int64(clamping: behind))
-            if let fresh {
-                lagSeconds.record(Self.seconds(ContinuousClock.now - fresh))
+            let lag = fresh.map { ContinuousClock.now - $0 }
+            if let lag { lagSeconds.record(Self.seconds(lag)) }
+            switch changed {
+            case true?:
+                logger.info("the standby is within the lag bound; reads go to it",
+                            metadata: ["lag": "\(lag.map(Self.seconds) ?? 0)s", "bound": "\(Self.seconds(maxLag))s"])
+            case false?:
+                logger.warning("the standby is behind the lag bound; reads go to the primary",
+                               metadata: ["lag": "\(lag.map { "\(Self.seconds($0))s" } ?? "unknown")",
+                                          "behind_bytes": "\(behind)", "bound": "\(Self.seconds(maxLag))s"])
+            case nil:
+                break
             }
         } catch {
-            state.withLockedValue { $0.freshAsOf = nil }
+            state.withLockedValue {
+                $0.freshAsOf = nil
+                $0.withinBound = false
+            }
             lagSeconds.record(Double.infinity)
             logger.warning("replica lag sample failed; reads go to the primary", metadata: ["error": "\(error)"])
         }
