@@ -302,7 +302,7 @@ let package = Package(
             path: "Tests/MovRTestSupport"),
         .testTarget(name: "MovRPoolTests", dependencies: ["MovRPool"]),
         .testTarget(name: "MovRPostgresTests", dependencies: [
-            "MovRPostgres", "MovRTestSupport", .product(name: "Logging", package: "swift-log"),
+            "MovRPool", "MovRPostgres", "MovRTestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(

@@ -68,8 +68,15 @@ public final class PostgresConnection {
     }
 
     private static func openHandle(configuration: PostgresConfiguration) throws -> LibPQConnectionHandle {
-        // Later keywords override what the URL says (expand_dbname), except for the URL's own host list.
-        var parameters: [(String, String)] = [
+        // Later keywords override what the URL says (expand_dbname), except for the URL's own
+        // host list. Keepalive comes first, so a URL that sets it wins.
+        var parameters: [(String, String)] = []
+        if let keepalive = configuration.keepalive {
+            parameters += [("keepalives", "1"), ("keepalives_idle", String(keepalive.idleSeconds)),
+                           ("keepalives_interval", String(keepalive.intervalSeconds)),
+                           ("keepalives_count", String(keepalive.count))]
+        }
+        parameters += [
             ("dbname", configuration.url),
             ("connect_timeout", String(configuration.connectTimeoutSeconds)),
             ("application_name", configuration.applicationName),

@@ -1,0 +1,65 @@
+import Foundation
+import MovRRPC
+import MovRRPCTransport
+import MovRTestSupport
+import Testing
+
+/// TCP keepalive on the RPC client's connections (``RPCClientConfiguration/keepalive``): a peer
+/// that vanishes without a reset ends the call waiting on it within seconds, not at its deadline.
+@Suite struct KeepaliveTests {
+    /// The kernel's own view: after a call, the client's connection has its keepalive timer
+    /// armed to fire within the configured idle time (2 s), and a client without keepalive has
+    /// no timer at all.
+    @Test func theClientsConnectionsCarryTheKeepaliveTimer() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(60)))
+        let armed = LoopbackSockets.established(toPort: port)
+        #expect(!armed.isEmpty)
+        #expect(armed.allSatisfy { $0.timer == 2 && $0.timerTicks <= 200 }, "\(armed)")
+        await client.shutdown()
+
+        let plain = try fixture.client(as: fixture.rides, port: port) { $0.keepalive = nil }
+        _ = try await plain.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(60)))
+        // The first client's connections are closed by now (possibly still closing).
+        let unarmed = LoopbackSockets.established(toPort: port).filter { $0.timer != 3 }
+        #expect(!unarmed.isEmpty)
+        #expect(unarmed.allSatisfy { $0.timer == 0 }, "\(unarmed)")
+        await plain.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    /// The behaviour itself: a call in flight when every packet to and from the server starts
+    /// being dropped (what a host killed with its network looks like from here) fails as
+    /// unavailable after about idle + count x interval (5 s), well before its 40 s deadline.
+    /// Needs root for `iptables` (CI runs as root).
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
+    func aCallToAPeerThatVanishedFailsWithinSeconds() async throws {
+        let fixture = try TransportFixture()
+        let started = StartedRequests()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
+        let client = try fixture.client(as: fixture.rides, port: port)
+        let call = Task {
+            let began = ContinuousClock.now
+            do {
+                _ = try await client.call("test.sleep", params: .object(["milliseconds": JSONValue(30_000)]),
+                                          options: RPCCallOptions(deadline: .now + .seconds(40)))
+                return (ContinuousClock.now - began, RPCError?.none)
+            } catch let error as RPCError {
+                return (ContinuousClock.now - began, Optional(error))
+            }
+        }
+        for _ in 0..<400 where started.value == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(started.value == 1)
+        let blackhole = try await LoopbackBlackhole.drop(port: port)
+        let vanishedAt = ContinuousClock.now
+        let (_, error) = try await call.value
+        let waited = ContinuousClock.now - vanishedAt
+        await blackhole.remove()
+        #expect(error?.code == 503, "\(String(describing: error))")
+        #expect(waited < .seconds(15), "the call waited \(waited) after the peer vanished")
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+}
