@@ -100,6 +100,11 @@ public struct RPCUnreachableError: Error, CustomStringConvertible {
     public var endpoint: String
     public var underlying: String
     public var description: String { "\(endpoint) unreachable: \(underlying)" }
+
+    public init(endpoint: String, underlying: String) {
+        self.endpoint = endpoint
+        self.underlying = underlying
+    }
 }
 
 /// The event loop the current task runs on, when a server runs its handlers on the loop of
@@ -231,8 +236,11 @@ public final class RPCClient: Sendable {
                 sent = sent || !error.isBeforeSending
                 if Task.isCancelled { throw RPCError.deadlineExceeded(reason: "cancelled") }
                 if error.isTooLarge { throw RPCError.internalError }
+                // A caller that asked to hear of an unreachable endpoint has somewhere else to
+                // go: it hears at the first failure before sending, not after every attempt
+                // has waited out its connect timeout (3 x 3 s to a host that is gone).
                 let retry = (options.idempotent || error.isBeforeSending) && attempt < configuration.maxAttempts
-                    && !error.isDeadline
+                    && !error.isDeadline && !(options.reportUnreachable && error.isBeforeSending && !sent)
                 logger.debug("call failed", metadata: ["method": "\(method)", "attempt": "\(attempt)",
                                                        "error": "\(error)", "retry": "\(retry)"])
                 if retry {

@@ -36,6 +36,10 @@ final class StandInServices: Sendable {
     private let answers: NIOLockedValueBox<[String: StandInAnswer]>
     /// Regions with no address in the gateway's deployment (their cities are served locally).
     private let absentRegions = NIOLockedValueBox<Set<String>>([])
+    /// Regions whose services cannot be reached (as a connection refused: nothing is sent), and
+    /// every call the gateway tried to send to them.
+    private let downRegions = NIOLockedValueBox<Set<String>>([])
+    private let unsent = NIOLockedValueBox<[ServiceCall]>([])
     private let dispatchers: [InternalService: RPCDispatcher]
 
     init() {
@@ -72,6 +76,23 @@ final class StandInServices: Sendable {
 
     func makeUnreachable(region: String) {
         absentRegions.withLockedValue { _ = $0.insert(region) }
+    }
+
+    func bringDown(region: String) {
+        downRegions.withLockedValue { _ = $0.insert(region) }
+    }
+
+    func bringUp(region: String) {
+        downRegions.withLockedValue { _ = $0.remove(region) }
+    }
+
+    func isDown(_ region: String) -> Bool { downRegions.withLockedValue { $0.contains(region) } }
+
+    /// Calls tried while their region was down (never delivered).
+    var unsentCalls: [ServiceCall] { unsent.withLockedValue { $0 } }
+
+    fileprivate func recordUnsent(_ call: ServiceCall) {
+        unsent.withLockedValue { $0.append(call) }
     }
 
     /// Every call so far, in the order they were made.
@@ -117,8 +138,16 @@ struct InProcessCaller: ServiceCaller {
         try RPCRequestEncoder.encode(method: method, encoding: params, id: RPCID(1), into: &body)
         let sent = try JSONValue.parse(body.readableBytesView)
         let headers = RequestHeaders(options.headers.map { (name: $0.0.lowercased(), value: $0.1) })
-        services.record(ServiceCall(service: service, region: region, method: method,
-                                    params: sent["params"] ?? .null, headers: headers))
+        let call = ServiceCall(service: service, region: region, method: method, params: sent["params"] ?? .null,
+                               headers: headers)
+        if services.isDown(region) {
+            services.recordUnsent(call)
+            if options.reportUnreachable {
+                throw RPCUnreachableError(endpoint: "\(service.rawValue)@\(region)", underlying: "connection refused")
+            }
+            throw RPCError.unavailable(reason: "upstream_unavailable")
+        }
+        services.record(call)
         let context = RPCContext(requestID: options.requestID, caller: ServiceIdentity.gateway.rawValue,
                                  lowercasedHeaders: headers, deadline: options.deadline, logger: Logger(label: "movr.test.stand-in"))
         let replyHeaders = RPCResponseHeaders()

@@ -126,6 +126,43 @@ struct PublicAPITests {
         }
     }
 
+    /// A home region that cannot be reached: the request that finds it so is served here, and
+    /// so is every request after it, without trying the region again; a background ping every
+    /// 5 s asks whether it answers, and once it does, its cities go home again.
+    @Test func aDownHomeRegionIsProbedInTheBackgroundNotByRequests() async throws {
+        try await Harness.with(region: "us-east1") { gateway in
+            func list() async throws -> String? {
+                let reply = try await gateway.call("vehicles.list", [:], headers: ["X-City": "amsterdam"])
+                #expect(reply.error == nil)
+                return reply.servedBy
+            }
+            func tried(_ method: String) -> Int {
+                gateway.services.unsentCalls.filter { $0.region == "europe-west1" && $0.method == method }.count
+            }
+            gateway.services.bringDown(region: "europe-west1")
+            // `X-MovR-Region` names every region tried: the home one, then this one.
+            #expect(try await list() == "europe-west1,us-east1")
+            #expect(tried(InternalMethod.Vehicles.list) == 1, "the first request tries the home region once")
+            #expect(try await list() == "us-east1")
+            #expect(tried(InternalMethod.Vehicles.list) == 1, "later requests do not try it")
+            // After the period a request is still served here; it only starts the probe.
+            try await Task.sleep(for: .milliseconds(5_200))
+            #expect(try await list() == "us-east1")
+            for _ in 0..<100 where tried(InternalMethod.ping) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(tried(InternalMethod.ping) == 1)
+            #expect(tried(InternalMethod.Vehicles.list) == 1)
+            // The region answers again: the next probe finds it, and its cities go home.
+            gateway.services.bringUp(region: "europe-west1")
+            try await Task.sleep(for: .milliseconds(5_200))
+            #expect(try await list() == "us-east1")
+            let pinged = { gateway.services.recorded(InternalMethod.ping).contains { $0.region == "europe-west1" } }
+            for _ in 0..<100 where !pinged() { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(pinged())
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await list() == "europe-west1")
+        }
+    }
+
     /// Without any location the gateway's region lists its first city.
     @Test func noLocationListsTheGatewayRegionsFirstCity() async throws {
         try await Harness.with(region: "us-central1") { gateway in

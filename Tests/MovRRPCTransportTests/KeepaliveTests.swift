@@ -30,6 +30,39 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// A caller with somewhere else to go (``RPCCallOptions/reportUnreachable``, the gateway's
+    /// home-region hop) hears of a host that does not answer after one connect attempt, not
+    /// after every retry has waited out its connect timeout. Same blackhole, on a port where a
+    /// server was listening a moment ago.
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
+    func anUnreachableEndpointIsReportedAfterOneConnectAttempt() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        await server.shutdownGracefully()
+        let blackhole = try await LoopbackBlackhole.drop(port: port)
+        let client = try fixture.client(as: fixture.rides, port: port) { $0.connectTimeout = .seconds(1) }
+        var options = RPCCallOptions(deadline: .now + .seconds(30), idempotent: true)
+        options.reportUnreachable = true
+        let began = ContinuousClock.now
+        await #expect(throws: RPCUnreachableError.self) {
+            _ = try await client.call("test.echo", params: .object([:]), options: options)
+        }
+        let reported = ContinuousClock.now - began
+        // Without the option the same call retries: three connect timeouts before its 503.
+        let retried = ContinuousClock.now
+        await #expect {
+            _ = try await client.call("test.echo", params: .object([:]),
+                                      options: RPCCallOptions(deadline: .now + .seconds(30), idempotent: true))
+        } throws: { error in
+            (error as? RPCError)?.code == 503
+        }
+        let gaveUp = ContinuousClock.now - retried
+        await blackhole.remove()
+        #expect(reported < .milliseconds(1_900), "reported after \(reported)")
+        #expect(gaveUp >= .milliseconds(2_900), "gave up after \(gaveUp)")
+        await client.shutdown()
+    }
+
     /// The behaviour itself: a call in flight when every packet to and from the server starts
     /// being dropped (what a host killed with its network looks like from here) fails as
     /// unavailable after about idle + count x interval (5 s), well before its 40 s deadline.

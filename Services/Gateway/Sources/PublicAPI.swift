@@ -18,8 +18,9 @@ struct PublicAPI: Sendable {
     let region: String
     let locality: Locality
     let logger: Logger
-    /// Home regions' services found unreachable recently: skipped for a few seconds, so a region
-    /// that is down costs one connect timeout per service every few seconds, not one per request.
+    /// Home regions' services found unreachable: skipped until a background `system.ping`,
+    /// sent every few seconds, is answered again, so a region that is down costs the first
+    /// request that finds it down one connect attempt and no request after it anything.
     let unreachable = UnreachableServices(retryAfter: .seconds(5))
     /// False (`--home-region-routing false`): every city is served by this region's services,
     /// which then reach data homed elsewhere across the WAN (benchmarks compare the two).
@@ -161,26 +162,54 @@ struct PublicAPI: Sendable {
         if let region, region != self.region {
             let key = "\(service.rawValue)@\(region)"
             // A region this deployment does not run (no address in the topology) is served here.
-            if !unreachable.isSkipped(key), let home = try? connect(service, region) {
-                var homeOptions = options
-                homeOptions.reportUnreachable = true
-                do {
-                    let result = try await attempt(region, method, token: token, context: context) {
-                        try await body(home, homeOptions)
+            if let home = try? connect(service, region) {
+                switch unreachable.route(key) {
+                case .home:
+                    var homeOptions = options
+                    homeOptions.reportUnreachable = true
+                    do {
+                        let result = try await attempt(region, method, token: token, context: context) {
+                            try await body(home, homeOptions)
+                        }
+                        unreachable.markReachable(key)
+                        return result
+                    } catch let failure as RPCUnreachableError {
+                        if unreachable.markUnreachable(key) {
+                            logger.notice("home region unreachable; serving its cities from this region",
+                                          metadata: ["region": "\(region)", "service": "\(service.rawValue)",
+                                                     "error": "\(failure)"])
+                        }
                     }
-                    unreachable.markReachable(key)
-                    return result
-                } catch let failure as RPCUnreachableError {
-                    if unreachable.markUnreachable(key) {
-                        logger.notice("home region unreachable; serving its cities from this region",
-                                              metadata: ["region": "\(region)", "service": "\(service.rawValue)",
-                                                         "error": "\(failure)"])
-                    }
+                case .localAndProbe:
+                    probe(home, key: key, service: service, region: region)
+                case .local:
+                    break
                 }
             }
         }
         let local = try connect(service, nil)
         return try await attempt(self.region, method, token: token, context: context) { try await body(local, options) }
+    }
+
+    /// Asks an unreachable home service whether it answers again, off every request's path: a
+    /// request never waits for a region that is still down (its connect attempt could take the
+    /// whole connect timeout). An answer sends the region's cities home again; anything else
+    /// keeps them here for another retry period.
+    private func probe(_ home: any ServiceCaller, key: String, service: ServiceIdentity, region: String) {
+        let unreachable = self.unreachable
+        let logger = self.logger
+        Task.detached {
+            var options = RPCCallOptions(deadline: .now + .seconds(5), idempotent: true)
+            options.reportUnreachable = true
+            do {
+                _ = try await home.callRaw(InternalMethod.ping, params: EmptyObject(), options: options)
+                unreachable.markReachable(key)
+                logger.notice("home region reachable again; serving its cities there",
+                              metadata: ["region": "\(region)", "service": "\(service.rawValue)"])
+            } catch {
+                unreachable.markUnreachable(key)
+            }
+        }
     }
 
     private func attempt<T>(_ target: String, _ method: String, token: String?, context: RPCContext,
@@ -532,33 +561,54 @@ typealias ServiceConnector = @Sendable (_ service: ServiceIdentity, _ region: St
 /// Which home-region services to skip for now (see ``PublicAPI/unreachable``).
 final class UnreachableServices: Sendable {
     private let retryAfter: Duration
-    private let until = NIOLockedValueBox([String: ContinuousClock.Instant]())
+    private let entries = NIOLockedValueBox([String: Entry]())
+
+    struct Entry {
+        /// When the next probe is due.
+        var probeAt: ContinuousClock.Instant
+        var probing = false
+    }
+
+    /// Where a request for a home-region service goes.
+    enum Route: Equatable {
+        /// To the home region (not known to be down).
+        case home
+        /// To this region's own service; the home one is down.
+        case local
+        /// To this region's own service, and this caller starts the probe that is due.
+        case localAndProbe
+    }
 
     init(retryAfter: Duration) {
         self.retryAfter = retryAfter
     }
 
-    /// True while `key` was found unreachable less than `retryAfter` ago.
-    func isSkipped(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
-        until.withLockedValue { entries in
-            guard let deadline = entries[key] else { return false }
-            return now < deadline
+    /// While `key` is marked unreachable every request goes local; once `retryAfter` has passed
+    /// since the last failure, exactly one caller is told to probe it.
+    func route(_ key: String, now: ContinuousClock.Instant = .now) -> Route {
+        entries.withLockedValue { entries in
+            guard var entry = entries[key] else { return .home }
+            guard !entry.probing, now >= entry.probeAt else { return .local }
+            entry.probing = true
+            entries[key] = entry
+            return .localAndProbe
         }
     }
 
     /// The service answered again: its outage is over.
     func markReachable(_ key: String) {
-        until.withLockedValue { entries in
+        entries.withLockedValue { entries in
             if entries[key] != nil { entries[key] = nil }
         }
     }
 
-    /// Records a failure; returns whether `key` was not already marked (log once per outage).
+    /// Records a failure (of a request or a probe): the next probe is due `retryAfter` from
+    /// now. Returns whether `key` was not already marked (log once per outage).
     @discardableResult
     func markUnreachable(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
-        until.withLockedValue { entries in
+        entries.withLockedValue { entries in
             let wasMarked = entries[key] != nil
-            entries[key] = now + retryAfter
+            entries[key] = Entry(probeAt: now + retryAfter)
             return !wasMarked
         }
     }
