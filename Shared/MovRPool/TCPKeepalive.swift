@@ -9,6 +9,13 @@ public struct TCPKeepalive: Sendable, Equatable {
     public var intervalSeconds: Int
     public var count: Int
 
+    /// `TCP_USER_TIMEOUT` (libpq's `tcp_user_timeout`): how long data sent may stay
+    /// unacknowledged before the kernel ends the connection. Keepalive sends no probes while
+    /// data is in flight, so without it a request written to a peer that is already gone
+    /// waits out TCP's retransmissions (about 15 minutes); with it, the same bound as an idle
+    /// connection's probes: idle + count x interval.
+    public var userTimeoutMilliseconds: Int { (idleSeconds + count * intervalSeconds) * 1_000 }
+
     public init(idleSeconds: Int = 2, intervalSeconds: Int = 1, count: Int = 3) {
         self.idleSeconds = idleSeconds
         self.intervalSeconds = intervalSeconds

@@ -74,7 +74,8 @@ public final class PostgresConnection {
         if let keepalive = configuration.keepalive {
             parameters += [("keepalives", "1"), ("keepalives_idle", String(keepalive.idleSeconds)),
                            ("keepalives_interval", String(keepalive.intervalSeconds)),
-                           ("keepalives_count", String(keepalive.count))]
+                           ("keepalives_count", String(keepalive.count)),
+                           ("tcp_user_timeout", String(keepalive.userTimeoutMilliseconds))]
         }
         parameters += [
             ("dbname", configuration.url),

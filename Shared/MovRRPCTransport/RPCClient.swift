@@ -54,7 +54,8 @@ public struct RPCClientConfiguration: Sendable {
 }
 
 extension ClientBootstrap {
-    /// ``TCPKeepalive`` as channel options (SOL_SOCKET for the switch, IPPROTO_TCP for the timing).
+    /// ``TCPKeepalive`` as channel options (SOL_SOCKET for the switch, IPPROTO_TCP for the timing
+    /// and the user timeout).
     func keepalive(_ keepalive: TCPKeepalive?) -> ClientBootstrap {
         guard let keepalive else { return self }
         #if os(Linux)
@@ -62,6 +63,8 @@ extension ClientBootstrap {
             .channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_KEEPIDLE))), value: SocketOptionValue(clamping: keepalive.idleSeconds))
             .channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_KEEPINTVL))), value: SocketOptionValue(clamping: keepalive.intervalSeconds))
             .channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_KEEPCNT))), value: SocketOptionValue(clamping: keepalive.count))
+            .channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_USER_TIMEOUT))),
+                           value: SocketOptionValue(clamping: keepalive.userTimeoutMilliseconds))
         #else
         return channelOption(.socketOption(.so_keepalive), value: 1)
         #endif

@@ -41,6 +41,42 @@ import Testing
         await TestPostgres.stopPrivateCluster(cluster)
     }
 
+    /// A statement written to a pooled connection whose server is already gone: no probes while
+    /// it is unacknowledged, so libpq's `tcp_user_timeout` (5 s) is what ends it.
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() }, .timeLimit(.minutes(3)))
+    func aStatementWrittenToAServerAlreadyGoneFailsWithinSeconds() async throws {
+        let cluster = try await TestPostgres.makePrivateCluster()
+        let client = Self.client(url: cluster.superuserURL)
+        do {
+            _ = try await client.query("SELECT 1 AS one")
+            let blackhole = try await LoopbackBlackhole.drop(port: cluster.port)
+            // Without the user timeout the statement would wait out TCP's retransmissions: the
+            // server comes back after 30 s, so the test ends and fails instead of hanging.
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(30))
+                await blackhole.remove()
+            }
+            let began = ContinuousClock.now
+            var failure: PostgresError?
+            do {
+                _ = try await client.query("SELECT 2 AS two")
+            } catch let error as PostgresError {
+                failure = error
+            }
+            let waited = ContinuousClock.now - began
+            watchdog.cancel()
+            await blackhole.remove()
+            #expect(failure?.code == .connectionLost, "\(String(describing: failure))")
+            #expect(waited < .seconds(15), "the statement waited \(waited)")
+        } catch {
+            await client.shutdown()
+            await TestPostgres.stopPrivateCluster(cluster)
+            throw error
+        }
+        await client.shutdown()
+        await TestPostgres.stopPrivateCluster(cluster)
+    }
+
     /// A statement in flight when every packet to and from the server starts being dropped (a
     /// database host killed with its network) fails within seconds, not after the minutes TCP
     /// would otherwise wait; the pool then opens a fresh connection once the server is back.

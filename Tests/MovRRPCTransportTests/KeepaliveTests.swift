@@ -30,6 +30,31 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// A request written to a pooled connection whose peer is already gone: keepalive sends no
+    /// probes while data is unacknowledged, so `TCP_USER_TIMEOUT` (idle + count x interval, 5 s)
+    /// is what ends it; the call fails as unavailable instead of waiting for its 40 s deadline.
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
+    func aCallWrittenToAPeerAlreadyGoneFailsWithinSeconds() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
+        let client = try fixture.client(as: fixture.rides, port: port)
+        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(60)))
+        let blackhole = try await LoopbackBlackhole.drop(port: port)
+        let began = ContinuousClock.now
+        var failure: RPCError?
+        do {
+            _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(40)))
+        } catch let error as RPCError {
+            failure = error
+        }
+        let waited = ContinuousClock.now - began
+        await blackhole.remove()
+        #expect(failure?.code == 503, "\(String(describing: failure))")
+        #expect(waited < .seconds(15), "the call waited \(waited)")
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
     /// A caller with somewhere else to go (``RPCCallOptions/reportUnreachable``, the gateway's
     /// home-region hop) hears of a host that does not answer after one connect attempt, not
     /// after every retry has waited out its connect timeout. Same blackhole, on a port where a
