@@ -41,85 +41,70 @@ import Testing
         await TestPostgres.stopPrivateCluster(cluster)
     }
 
-    /// A statement written to a pooled connection whose server is already gone: no probes while
-    /// it is unacknowledged, so libpq's `tcp_user_timeout` (5 s) is what ends it.
-    @Test(.enabled { await LoopbackBlackhole.isAvailable() }, .timeLimit(.minutes(3)))
-    func aStatementWrittenToAServerAlreadyGoneFailsWithinSeconds() async throws {
+    /// On a private cluster, with one pooled connection already open: runs `sql` and drops
+    /// every packet of the server's port, 0.5 s after the statement is written (`sentFirst`) or
+    /// before it is. Returns how long the statement waited after the packets stopped and how it
+    /// failed. A statement cannot be cancelled while it waits, so without the protection under
+    /// test it would wait for minutes or hours: after 30 s a watchdog lets the packets through
+    /// again and the test fails on the time instead of hanging. Afterwards the pool must serve
+    /// the next statement.
+    static func statementWhenTheServerVanishes(_ sql: PostgresQuery, sentFirst: Bool) async throws
+        -> (waited: Duration, error: PostgresError?) {
         let cluster = try await TestPostgres.makePrivateCluster()
         let client = Self.client(url: cluster.superuserURL)
         do {
             _ = try await client.query("SELECT 1 AS one")
-            let blackhole = try await LoopbackBlackhole.drop(port: cluster.port)
-            // Without the user timeout the statement would wait out TCP's retransmissions: the
-            // server comes back after 30 s, so the test ends and fails instead of hanging.
-            let watchdog = Task {
+            var blackhole: LoopbackBlackhole?
+            if !sentFirst { blackhole = try await LoopbackBlackhole.drop(port: cluster.port) }
+            let statement = Task { () -> PostgresError? in
+                do {
+                    _ = try await client.query(sql)
+                    return nil
+                } catch let error as PostgresError {
+                    return error
+                }
+            }
+            if sentFirst {
+                try await Task.sleep(for: .milliseconds(500))
+                blackhole = try await LoopbackBlackhole.drop(port: cluster.port)
+            }
+            let vanishedAt = ContinuousClock.now
+            let watchdog = Task { [blackhole] in
                 try await Task.sleep(for: .seconds(30))
-                await blackhole.remove()
+                await blackhole?.remove()
             }
-            let began = ContinuousClock.now
-            var failure: PostgresError?
-            do {
-                _ = try await client.query("SELECT 2 AS two")
-            } catch let error as PostgresError {
-                failure = error
-            }
-            let waited = ContinuousClock.now - began
+            let error = try await statement.value
+            let waited = ContinuousClock.now - vanishedAt
             watchdog.cancel()
-            await blackhole.remove()
-            #expect(failure?.code == .connectionLost, "\(String(describing: failure))")
-            #expect(waited < .seconds(15), "the statement waited \(waited)")
+            await blackhole?.remove()
+            let after = try await client.query("SELECT 2 AS two")
+            #expect(try after.first?.decode("two", as: Int.self) == 2)
+            await client.shutdown()
+            await TestPostgres.stopPrivateCluster(cluster)
+            return (waited, error)
         } catch {
             await client.shutdown()
             await TestPostgres.stopPrivateCluster(cluster)
             throw error
         }
-        await client.shutdown()
-        await TestPostgres.stopPrivateCluster(cluster)
     }
 
     /// A statement in flight when every packet to and from the server starts being dropped (a
-    /// database host killed with its network) fails within seconds, not after the minutes TCP
-    /// would otherwise wait; the pool then opens a fresh connection once the server is back.
-    /// Needs root for `iptables` (CI runs as root).
+    /// database host killed with its network) fails within seconds: keepalive (2 s idle, 3
+    /// probes 1 s apart). Needs root for `iptables` (CI runs as root).
     @Test(.enabled { await LoopbackBlackhole.isAvailable() }, .timeLimit(.minutes(3)))
     func aStatementToAServerThatVanishedFailsWithinSeconds() async throws {
-        let cluster = try await TestPostgres.makePrivateCluster()
-        let client = Self.client(url: cluster.superuserURL)
-        do {
-            _ = try await client.query("SELECT 1 AS one")
-            let statement = Task {
-                let began = ContinuousClock.now
-                do {
-                    _ = try await client.query("SELECT pg_sleep(30)")
-                    return (ContinuousClock.now - began, PostgresError?.none)
-                } catch let error as PostgresError {
-                    return (ContinuousClock.now - began, Optional(error))
-                }
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            let blackhole = try await LoopbackBlackhole.drop(port: cluster.port)
-            let vanishedAt = ContinuousClock.now
-            // Without keepalive the statement would wait for hours (a statement cannot be
-            // cancelled while it waits): after 30 s the server comes back, so the test ends and
-            // fails on the time it waited instead of hanging.
-            let watchdog = Task {
-                try await Task.sleep(for: .seconds(30))
-                await blackhole.remove()
-            }
-            let (_, error) = try await statement.value
-            watchdog.cancel()
-            let waited = ContinuousClock.now - vanishedAt
-            await blackhole.remove()
-            #expect(error?.code == .connectionLost, "\(String(describing: error))")
-            #expect(waited < .seconds(15), "the statement waited \(waited) after the server vanished")
-            let after = try await client.query("SELECT 2 AS two")
-            #expect(try after.first?.decode("two", as: Int.self) == 2)
-        } catch {
-            await client.shutdown()
-            await TestPostgres.stopPrivateCluster(cluster)
-            throw error
-        }
-        await client.shutdown()
-        await TestPostgres.stopPrivateCluster(cluster)
+        let (waited, error) = try await Self.statementWhenTheServerVanishes("SELECT pg_sleep(30)", sentFirst: true)
+        #expect(error?.code == .connectionLost, "\(String(describing: error))")
+        #expect(waited < .seconds(15), "the statement waited \(waited) after the server vanished")
+    }
+
+    /// A statement written to a pooled connection whose server is already gone: keepalive sends
+    /// no probes while it is unacknowledged, so libpq's `tcp_user_timeout` (5 s) ends it.
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() }, .timeLimit(.minutes(3)))
+    func aStatementWrittenToAServerAlreadyGoneFailsWithinSeconds() async throws {
+        let (waited, error) = try await Self.statementWhenTheServerVanishes("SELECT 3 AS three", sentFirst: false)
+        #expect(error?.code == .connectionLost, "\(String(describing: error))")
+        #expect(waited < .seconds(15), "the statement waited \(waited)")
     }
 }
