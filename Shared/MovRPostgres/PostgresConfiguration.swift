@@ -38,12 +38,13 @@ public struct PostgresConfiguration: Sendable {
     /// a fraction of a millisecond instead of growing the pool with openings that compete with
     /// it for the CPU (docs/operations.md, "Database connections"). 0: open at once.
     public var poolOpenDelayMilliseconds: Double = 5
-    /// TCP keepalive of every connection (libpq's `keepalives_idle`, `keepalives_interval`,
-    /// `keepalives_count`; nil: libpq's default, the kernel's two hours). Without it a statement
-    /// already sent to a database host gone without a reset waits that long, holding its
-    /// connection (a statement cannot be cancelled while it waits); with it the statement fails
-    /// (`connectionLost`) within about 5 s and the connection is discarded. A URL that sets
-    /// `keepalives*` itself wins. Unix-socket connections ignore it.
+    /// TCP keepalive and user timeout of every connection (libpq's `keepalives_idle`,
+    /// `keepalives_interval`, `keepalives_count`, `tcp_user_timeout`; nil: libpq's defaults, the
+    /// kernel's two hours of keepalive and no user timeout). Without it a statement sent to a
+    /// database host gone without a reset waits that long, holding its connection (a statement
+    /// cannot be cancelled while it waits); with it the statement fails (`connectionLost`)
+    /// within about 5 s and the connection is discarded. A URL that sets these parameters
+    /// itself wins. Unix-socket connections ignore them.
     public var keepalive: TCPKeepalive? = TCPKeepalive()
     /// Called (in the calling task) before every statement is sent: each is one round trip.
     /// Services count them per request against the round-trip budget (docs/API.md).

@@ -45,8 +45,8 @@ public struct RPCClientConfiguration: Sendable {
     public var maxAttempts: Int = 3
     /// Replies larger than this are refused.
     public var maxReplyBytes: Int = 8 << 20
-    /// TCP keepalive on every connection (nil: off). Without it a call already sent to a peer
-    /// gone without a reset waits for its deadline; with it the call fails as
+    /// TCP keepalive and user timeout on every connection (nil: off). Without them a call sent
+    /// to a peer gone without a reset waits for its deadline; with them the call fails as
     /// ``RPCError/unavailable(reason:)`` within about 5 s.
     public var keepalive: TCPKeepalive? = TCPKeepalive()
 

@@ -122,7 +122,7 @@ public final class RegionalReads: Sendable {
                 state.firstSample = state.firstSample ?? at
                 // A standby still catching up just after start is not news unless it stays behind.
                 let settling = !within && state.withinBound == nil && now - (state.firstSample ?? at) <= maxLag
-                let changed = settling || state.withinBound == within ? nil : within
+                let changed = (settling || state.withinBound == within) ? nil : within
                 if !settling { state.withinBound = within }
                 return (state.freshAsOf, latest.value > replayed.value ? latest.value - replayed.value : 0, changed)
             }
