@@ -30,31 +30,6 @@ import Testing
         await server.shutdownGracefully()
     }
 
-    /// A request written to a pooled connection whose peer is already gone: keepalive sends no
-    /// probes while data is unacknowledged, so `TCP_USER_TIMEOUT` (idle + count x interval, 5 s)
-    /// is what ends it; the call fails as unavailable instead of waiting for its 40 s deadline.
-    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
-    func aCallWrittenToAPeerAlreadyGoneFailsWithinSeconds() async throws {
-        let fixture = try TransportFixture()
-        let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
-        let client = try fixture.client(as: fixture.rides, port: port)
-        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(60)))
-        let blackhole = try await LoopbackBlackhole.drop(port: port)
-        let began = ContinuousClock.now
-        var failure: RPCError?
-        do {
-            _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(40)))
-        } catch let error as RPCError {
-            failure = error
-        }
-        let waited = ContinuousClock.now - began
-        await blackhole.remove()
-        #expect(failure?.code == 503, "\(String(describing: failure))")
-        #expect(waited < .seconds(15), "the call waited \(waited)")
-        await client.shutdown()
-        await server.shutdownGracefully()
-    }
-
     /// A caller with somewhere else to go (``RPCCallOptions/reportUnreachable``, the gateway's
     /// home-region hop) hears of a host that does not answer after one connect attempt, not
     /// after every retry has waited out its connect timeout. Same blackhole, on a port where a
@@ -88,36 +63,60 @@ import Testing
         await client.shutdown()
     }
 
-    /// The behaviour itself: a call in flight when every packet to and from the server starts
-    /// being dropped (what a host killed with its network looks like from here) fails as
-    /// unavailable after about idle + count x interval (5 s), well before its 40 s deadline.
-    /// Needs root for `iptables` (CI runs as root).
-    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
-    func aCallToAPeerThatVanishedFailsWithinSeconds() async throws {
+    /// A call to a server whose every packet starts being dropped (what a host killed with its
+    /// network looks like from here): while the call is in flight (`inFlight`, a 30 s
+    /// `test.sleep` already running), or before it is written to the connection a first call
+    /// left in the pool. Returns how long it waited after the packets stopped and how it
+    /// failed; its 40 s deadline bounds it either way.
+    static func callWhenThePeerVanishes(inFlight: Bool) async throws -> (waited: Duration, error: RPCError?) {
         let fixture = try TransportFixture()
         let started = StartedRequests()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
         let client = try fixture.client(as: fixture.rides, port: port)
-        let call = Task {
-            let began = ContinuousClock.now
+        _ = try await client.call("test.echo", params: .object([:]), options: RPCCallOptions(deadline: .now + .seconds(60)))
+        var blackhole: LoopbackBlackhole?
+        if !inFlight { blackhole = try await LoopbackBlackhole.drop(port: port) }
+        let call = Task { () -> RPCError? in
+            let (method, params): (String, JSONValue) = inFlight
+                ? ("test.sleep", .object(["milliseconds": JSONValue(30_000)])) : ("test.echo", .object([:]))
             do {
-                _ = try await client.call("test.sleep", params: .object(["milliseconds": JSONValue(30_000)]),
-                                          options: RPCCallOptions(deadline: .now + .seconds(40)))
-                return (ContinuousClock.now - began, RPCError?.none)
+                _ = try await client.call(method, params: params, options: RPCCallOptions(deadline: .now + .seconds(40)))
+                return nil
             } catch let error as RPCError {
-                return (ContinuousClock.now - began, Optional(error))
+                return error
             }
         }
-        for _ in 0..<400 where started.value == 0 { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(started.value == 1)
-        let blackhole = try await LoopbackBlackhole.drop(port: port)
+        if inFlight {
+            for _ in 0..<400 where started.value == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(started.value == 1)
+            blackhole = try await LoopbackBlackhole.drop(port: port)
+        }
         let vanishedAt = ContinuousClock.now
-        let (_, error) = try await call.value
+        let error = try await call.value
         let waited = ContinuousClock.now - vanishedAt
-        await blackhole.remove()
-        #expect(error?.code == 503, "\(String(describing: error))")
-        #expect(waited < .seconds(15), "the call waited \(waited) after the peer vanished")
+        await blackhole?.remove()
         await client.shutdown()
         await server.shutdownGracefully()
+        return (waited, error)
+    }
+
+    /// The behaviour itself: a call in flight when the server vanishes fails as unavailable
+    /// after about idle + count x interval (5 s), well before its 40 s deadline. Needs root for
+    /// `iptables` (CI runs as root).
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
+    func aCallToAPeerThatVanishedFailsWithinSeconds() async throws {
+        let (waited, error) = try await Self.callWhenThePeerVanishes(inFlight: true)
+        #expect(error?.code == 503, "\(String(describing: error))")
+        #expect(waited < .seconds(15), "the call waited \(waited) after the peer vanished")
+    }
+
+    /// A request written to a pooled connection whose peer is already gone: keepalive sends no
+    /// probes while data is unacknowledged, so `TCP_USER_TIMEOUT` (idle + count x interval, 5 s)
+    /// is what ends it; the call fails as unavailable instead of waiting for its 40 s deadline.
+    @Test(.enabled { await LoopbackBlackhole.isAvailable() })
+    func aCallWrittenToAPeerAlreadyGoneFailsWithinSeconds() async throws {
+        let (waited, error) = try await Self.callWhenThePeerVanishes(inFlight: false)
+        #expect(error?.code == 503, "\(String(describing: error))")
+        #expect(waited < .seconds(15), "the call waited \(waited)")
     }
 }

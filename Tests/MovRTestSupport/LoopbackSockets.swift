@@ -18,7 +18,8 @@ public enum LoopbackSockets {
     /// server listening there).
     public static func established(toPort remotePort: Int) -> [Entry] {
         ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Entry] in
-            // Read to the end: /proc files report a size of 0.
+            // Read to the end: `String(contentsOfFile:)` stops after the first read of a /proc
+            // file (about 4 KB of /proc/net/tcp, which is often longer).
             let data = FileHandle(forReadingAtPath: path).map { handle in
                 defer { try? handle.close() }
                 return (try? handle.readToEnd()) ?? Data()
