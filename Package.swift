@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "MovRCalendar", dependencies: [], path: "Shared/MovRCalendar"),
         .target(name: "MovRUUID", dependencies: [], path: "Shared/MovRUUID"),
         // The decisions of a bounded connection pool, without IO (database and RPC pools).
-        .target(name: "MovRPool", dependencies: [], path: "Shared/MovRPool"),
+        .target(name: "MovRPool", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                path: "Shared/MovRPool"),
         .target(
             name: "MovRPostgres",
             dependencies: [

@@ -7,7 +7,8 @@ import NIOPosix
 /// A bounded pool of `PostgresConnection`s: ``ConnectionPoolState`` decides, this class acts.
 ///
 /// A caller that finds no idle connection waits in line, first-in first-out, and gives up after
-/// `poolTimeoutSeconds` (a timer on an event loop, no task per waiter); the pool opens
+/// `poolTimeoutSeconds` (a timer on an event loop, no task per waiter) or as soon as its task is
+/// cancelled (`PostgresError.cancelled`); the pool opens
 /// connections for the line in the background, two at a time, and the first caller waiting gets
 /// whichever comes first, a connection given back or a new one. Idle connections are
 /// health-checked without a round trip on checkout; connections returned broken or inside a
@@ -112,27 +113,44 @@ final class ConnectionPool: Sendable {
 
     private func acquire() async throws -> PoolEntry {
         var expired: [PoolEntry] = []
+        // Taken out of the line by its timeout or by its task's cancellation (its caller went
+        // away or its deadline passed), whichever comes first; either may run before it is queued.
+        let ticket = PoolWaitTicket<PostgresError>()
         // The waiter is enqueued (or not) under the lock, inside the continuation, so a release
         // between the decision and the wait cannot be missed.
-        let entry: PoolEntry = try await withCheckedThrowingContinuation { (continuation: Waiter) in
-            let action = locked.withLockedValue { $0.state.lease(now: .now, waiter: continuation, expired: &expired) }
-            switch action {
-            case .use(let connection):
-                continuation.resume(returning: connection)
-            case .closed:
-                continuation.resume(throwing: PostgresError(code: .poolClosed))
-            case .wait(let id, let open, let recheckAfter):
-                let timeout = TimeAmount.milliseconds(Self.milliseconds(configuration.poolTimeoutSeconds))
-                timerLoop.scheduleTask(in: timeout) { [self] in
-                    let waiter = locked.withLockedValue { $0.state.removeWaiter(id: id) }
-                    waiter?.resume(throwing: PostgresError(code: .poolTimeout))
+        let entry: PoolEntry = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: Waiter) in
+                let action = locked.withLockedValue { $0.state.lease(now: .now, waiter: continuation, expired: &expired) }
+                switch action {
+                case .use(let connection):
+                    continuation.resume(returning: connection)
+                case .closed:
+                    continuation.resume(throwing: PostgresError(code: .poolClosed))
+                case .wait(let id, let open, let recheckAfter):
+                    let timeout = TimeAmount.milliseconds(Self.milliseconds(configuration.poolTimeoutSeconds))
+                    timerLoop.scheduleTask(in: timeout) { [self] in
+                        abandon(ticket, PostgresError(code: .poolTimeout))
+                    }
+                    if open { openForTheLine() }
+                    if let recheckAfter { scheduleRecheck(after: recheckAfter) }
+                    if let failure = ticket.queued(id),
+                       let waiter = locked.withLockedValue({ $0.state.removeWaiter(id: id) }) {
+                        waiter.resume(throwing: failure)
+                    }
                 }
-                if open { openForTheLine() }
-                if let recheckAfter { scheduleRecheck(after: recheckAfter) }
             }
+        } onCancel: {
+            abandon(ticket, PostgresError(code: .cancelled))
         }
         for connection in expired { closeDiscarded(connection, reason: "idle timeout or lifetime over") }
         return entry
+    }
+
+    /// Fails a waiter that is still in line (its timeout passed, or its task was cancelled).
+    private func abandon(_ ticket: PoolWaitTicket<PostgresError>, _ failure: PostgresError) {
+        guard let id = ticket.abandon(failure),
+              let waiter = locked.withLockedValue({ $0.state.removeWaiter(id: id) }) else { return }
+        waiter.resume(throwing: failure)
     }
 
     /// Callers have waited in line for a while (``PostgresConfiguration/poolOpenDelayMilliseconds``):

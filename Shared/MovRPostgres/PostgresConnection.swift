@@ -6,7 +6,8 @@ import NIOPosix
 ///
 /// Statements run in libpq's non-blocking mode on the leasing task's own thread (for a request,
 /// its event loop): the statement is sent, and while the server works the task waits on
-/// ``SocketReadiness`` instead of blocking a thread; it then reads the answer itself. Only
+/// ``SocketReadiness`` instead of blocking a thread; it then reads the answer itself (a task
+/// cancelled meanwhile has the statement cancelled at the server, ``StatementCanceller``). Only
 /// opening and closing, which libpq does blocking, run on the client's `NIOThreadPool`, never on
 /// Swift's cooperative pool. Queries use text-format parameters and results (rows read values
 /// from the `PGresult` when decoded, see `LibPQResult`); statements that are not DDL are
@@ -27,6 +28,9 @@ public final class PostgresConnection {
     let logger: Logger
     private let statementCacheCapacity: Int
     private let statementObserver: (@Sendable () -> Void)?
+    /// Cancels the statement in flight when its task is cancelled while it waits (nil when libpq
+    /// could not make a cancel handle: statements then run to their end).
+    private let canceller: StatementCanceller?
 
     private var handle: LibPQConnectionHandle?
     private var statements: [StatementKey: String] = [:]
@@ -50,6 +54,9 @@ public final class PostgresConnection {
         self.threadPool = threadPool
         self.logger = logger
         self.statementCacheCapacity = statementCacheCapacity
+        canceller = LibPQCancelHandle(connection: handle.pointer).map {
+            StatementCanceller(handle: $0, threadPool: threadPool, logger: logger)
+        }
     }
 
     /// Opens a connection on the thread pool. The session is fixed to UTF8, UTC and ISO dates so
@@ -257,7 +264,14 @@ public final class PostgresConnection {
                     yielded = true
                     await Task.yield()
                 } else {
-                    try await readiness.wait(for: socket)
+                    // A task cancelled while it waits (its caller gone, its deadline passed) has
+                    // the statement cancelled at the server and keeps reading: the answer (the
+                    // cancellation's error, or the result if it was done first) comes at once.
+                    try await withTaskCancellationHandler {
+                        try await readiness.wait(for: socket)
+                    } onCancel: { [canceller] in
+                        canceller?.request()
+                    }
                 }
                 guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
             }
@@ -268,6 +282,13 @@ public final class PostgresConnection {
                 if firstError == nil { firstError = error }
                 if error.code == .connectionLost { break }
             }
+        }
+        // A cancel request still on its way could cancel this connection's next statement. A
+        // lost connection is never reused, and a request to a server gone may take long.
+        if PQstatus(conn) == CONNECTION_OK, let canceller, await canceller.settle(),
+           var error = firstError, error.sqlState == "57014" {
+            error.code = .cancelled
+            throw error
         }
         if let firstError { throw firstError }
         guard let last else { throw Self.failure(conn) }

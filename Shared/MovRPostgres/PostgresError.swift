@@ -7,7 +7,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case connectionFailed, connectionLost, server, decoding, poolClosed, poolTimeout
-            case transactionRolledBack, invalidQuery, clusterControl
+            case transactionRolledBack, invalidQuery, clusterControl, cancelled
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -30,6 +30,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let invalidQuery = Code(.invalidQuery)
         /// `initdb`/`pg_ctl` failed while managing a local cluster.
         public static let clusterControl = Code(.clusterControl)
+        /// The task was cancelled (its caller went away or its deadline passed) while it waited
+        /// for a pooled connection, or for a statement's answer: the statement was then
+        /// cancelled at the server (SQLSTATE 57014).
+        public static let cancelled = Code(.cancelled)
 
         public var description: String { base.rawValue }
     }

@@ -453,42 +453,8 @@ public final class RPCClient: Sendable {
         var continuation: CheckedContinuation<PooledConnection, any Error>
     }
 
-    /// The line's claim on a waiter, shared by the code that queues it and the two that may
-    /// take it out (its deadline and its cancellation), which may run first.
-    private final class WaitTicket: Sendable {
-        private enum State {
-            case pending
-            case queued(id: Int)
-            case abandoned(CallFailure)
-        }
-        private let state = NIOLockedValueBox(State.pending)
-
-        /// Records that the waiter is queued under `id`; returns the failure to give it instead
-        /// when it was abandoned first.
-        func queued(_ id: Int) -> CallFailure? {
-            state.withLockedValue { state in
-                if case .abandoned(let failure) = state { return failure }
-                state = .queued(id: id)
-                return nil
-            }
-        }
-
-        /// Abandons the wait; returns the id to take out of the line when it is queued.
-        func abandon(_ failure: CallFailure) -> Int? {
-            state.withLockedValue { state in
-                switch state {
-                case .queued(let id):
-                    state = .abandoned(failure)
-                    return id
-                case .pending:
-                    state = .abandoned(failure)
-                    return nil
-                case .abandoned:
-                    return nil
-                }
-            }
-        }
-    }
+    /// The line's claim on a waiter (its deadline and its cancellation may take it out first).
+    private typealias WaitTicket = PoolWaitTicket<CallFailure>
 
     private func acquire(deadline: ContinuousClock.Instant) async throws -> PooledConnection {
         let preferred = RPCEventLoopPreference.current

@@ -1,0 +1,160 @@
+import Foundation
+@testable import MovRPostgres
+import MovRTestSupport
+import Synchronization
+import Testing
+
+/// A task cancelled while it waits for the database (its caller went away, or its deadline
+/// passed) stops waiting at once: a statement in flight is cancelled at the server, and a wait
+/// for a pooled connection leaves the line. Without it, a request whose statement waits for a
+/// row lock held elsewhere answers only when the lock is released, however late.
+@Suite struct CancellationTests {
+    /// Runs `body` while another client on the same database holds the advisory lock `key`;
+    /// the lock is released afterwards (also when `body` throws), so nothing here can hang.
+    func whileLocked(_ client: PostgresClient, key: Int, _ body: () async throws -> Void) async throws {
+        var configuration = client.configuration
+        configuration.poolSize = 1
+        configuration.applicationName = "movr-test-holder"
+        let holderClient = PostgresClient(configuration: configuration, logger: TestPostgres.logger)
+        do {
+            try await holderClient.withConnection { holder in
+                _ = try await holder.query("SELECT pg_advisory_lock(CAST(\(key) AS bigint))")
+                do {
+                    try await body()
+                } catch {
+                    _ = try? await holder.query("SELECT pg_advisory_unlock(CAST(\(key) AS bigint))")
+                    throw error
+                }
+                _ = try await holder.query("SELECT pg_advisory_unlock(CAST(\(key) AS bigint))")
+            }
+        } catch {
+            await holderClient.shutdown()
+            throw error
+        }
+        await holderClient.shutdown()
+    }
+
+    /// The outcome of `task`, or nil when it has not ended within `limit`. Polls instead of
+    /// awaiting the task, so a task that never ends (the regression these tests catch) fails
+    /// the test instead of hanging it: the caller then releases what the task waits for.
+    func outcome<T: Sendable>(of task: Task<T, any Error>, within limit: Duration) async throws -> Result<T, any Error>? {
+        let box = Mutex<Result<T, any Error>?>(nil)
+        let watcher = Task { let result = await task.result; box.withLock { $0 = result } }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let result = box.withLock({ $0 }) { return result }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        _ = watcher
+        return nil
+    }
+
+    /// Backends of `applicationName` waiting for a lock, as the server sees them.
+    func waitingForALock(_ client: PostgresClient, applicationName: String) async throws -> Int {
+        try await client.query("""
+            SELECT count(*) AS n FROM pg_stat_activity
+            WHERE application_name = \(applicationName) AND wait_event_type = 'Lock'
+            """).first!.decode("n", as: Int.self)
+    }
+
+    /// Returns once the server shows a statement of `applicationName` waiting for a lock.
+    func untilWaitingForALock(_ observer: PostgresClient, applicationName: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await waitingForALock(observer, applicationName: applicationName) == 0 {
+            try #require(ContinuousClock.now < deadline, "the statement never waited for the lock")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test func aStatementWaitingForALockIsCancelledAtTheServerWithItsTask() async throws {
+        let applicationName = TestPostgres.uniqueName(prefix: "cancel")
+        let key = Int.random(in: 1..<Int(Int32.max))
+        let observer = try await TestPostgres.makeClient(poolSize: 1)
+        defer { Task { await observer.shutdown() } }
+        try await TestPostgres.withClient(poolSize: 1, applicationName: applicationName) { client in
+            try await whileLocked(client, key: key) {
+                let statement = Task {
+                    try await client.query("SELECT pg_advisory_xact_lock(CAST(\(key) AS bigint))")
+                }
+                try await untilWaitingForALock(observer, applicationName: applicationName)
+                let cancelled = ContinuousClock.now
+                statement.cancel()
+                // Bounded: without cancellation the statement waits until the lock is released,
+                // which happens only after this check.
+                let outcome = try await outcome(of: statement, within: .seconds(15))
+                let waited = ContinuousClock.now - cancelled
+                let error = try #require(outcome?.failure as? PostgresError, "the statement still waited 15 s after its task was cancelled")
+                #expect(error.code == .cancelled)
+                #expect(error.sqlState == "57014")
+                #expect(waited < .seconds(5))
+                // The server no longer runs it, and the connection serves the next statement
+                // without a reopening (pool of one).
+                #expect(try await waitingForALock(observer, applicationName: applicationName) == 0)
+            }
+            #expect(try await client.query("SELECT 1 AS one").first?["one"] == "1")
+            let statistics = await client.poolStatistics
+            #expect(statistics.connectionsOpened == 1)
+            #expect(statistics.connectionsDiscarded == 0)
+        }
+    }
+
+    @Test func aStatementOfACancelledTaskInATransactionRollsItBackAndTheConnectionStaysUsable() async throws {
+        let applicationName = TestPostgres.uniqueName(prefix: "cancel_tx")
+        let key = Int.random(in: 1..<Int(Int32.max))
+        let observer = try await TestPostgres.makeClient(poolSize: 1)
+        defer { Task { await observer.shutdown() } }
+        try await TestPostgres.withClient(poolSize: 1, applicationName: applicationName) { client in
+            _ = try await client.query("CREATE TABLE marks (id int PRIMARY KEY)")
+            try await whileLocked(client, key: key) {
+                let transaction = Task {
+                    try await client.withTransaction { connection in
+                        _ = try await connection.query("INSERT INTO marks VALUES (1)")
+                        _ = try await connection.query("SELECT pg_advisory_xact_lock(CAST(\(key) AS bigint))")
+                    }
+                }
+                try await untilWaitingForALock(observer, applicationName: applicationName)
+                transaction.cancel()
+                let outcome = try await outcome(of: transaction, within: .seconds(15))
+                let error = try #require(outcome?.failure, "the transaction still waited 15 s after its task was cancelled")
+                #expect((error as? PostgresError)?.code == .cancelled)
+            }
+            // Rolled back: the insert before the cancelled statement is gone.
+            #expect(try await client.query("SELECT count(*) AS n FROM marks").first?.decode("n", as: Int.self) == 0)
+            #expect(await client.poolStatistics.connectionsOpened == 1)
+        }
+    }
+
+    @Test func aCancelledWaitForAPooledConnectionLeavesTheLineAtOnce() async throws {
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            let (holding, holds) = AsyncStream<Void>.makeStream()
+            let (release, releases) = AsyncStream<Void>.makeStream()
+            // Holds the pool's only connection until told to give it back.
+            let holder = Task {
+                try await client.withConnection { _ in
+                    holds.yield()
+                    for await _ in release { break }
+                }
+            }
+            var held = holding.makeAsyncIterator()
+            await held.next()
+            let waiter = Task { try await client.query("SELECT 1") }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await client.poolStatistics.waiting == 0 {
+                try #require(ContinuousClock.now < deadline, "the second statement never waited for a connection")
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let cancelled = ContinuousClock.now
+            waiter.cancel()
+            // The pool's timeout is a minute (TestPostgres.makeClient); the holder keeps the
+            // connection until after this check.
+            let outcome = try await outcome(of: waiter, within: .seconds(15))
+            releases.yield()
+            try await holder.value
+            let error = try #require(outcome?.failure as? PostgresError, "the wait went on 15 s after its task was cancelled")
+            #expect(error.code == .cancelled)
+            #expect(ContinuousClock.now - cancelled < .seconds(5))
+            #expect(await client.poolStatistics.waiting == 0)
+            #expect(try await client.query("SELECT 2 AS two").first?["two"] == "2")
+        }
+    }
+}
