@@ -18,16 +18,17 @@ import Testing
         url.path = "/movr_vehicles"
         let admin = PostgresClient(configuration: PostgresConfiguration(url: try #require(url.string), poolSize: 2),
                                    logger: Domain.logger)
-        func waitingForALock() async throws -> Int {
+        // Statements blocked by the holder's session (not any other test's locks).
+        func blockedBy(_ holder: Int) async throws -> Int {
             try await admin.query("""
-                SELECT count(*) AS n FROM pg_stat_activity
-                WHERE datname = 'movr_vehicles' AND usename = 'movr_vehicles' AND wait_event_type = 'Lock'
+                SELECT count(*) AS n FROM pg_stat_activity WHERE CAST(\(holder) AS int) = ANY(pg_blocking_pids(pid))
                 """).first!.decode("n", as: Int.self)
         }
         do {
             try await admin.withConnection { holder in
                 try await holder.execute("BEGIN")
                 _ = try await holder.query("SELECT 1 FROM vehicles WHERE id = \(vehicle.id) FOR UPDATE")
+                let holderPID = try await holder.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
                 do {
                     // vehicles.remove updates that row: its statement waits for the lock until the
                     // 2 s the caller allows are over.
@@ -41,10 +42,10 @@ import Testing
                     // The service cancelled its statement at the server, while the lock is still
                     // held (without cancellation it would wait for as long as the lock is held).
                     let deadline = ContinuousClock.now + .seconds(10)
-                    var waiting = try await waitingForALock()
+                    var waiting = try await blockedBy(holderPID)
                     while waiting > 0, ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(50))
-                        waiting = try await waitingForALock()
+                        waiting = try await blockedBy(holderPID)
                     }
                     #expect(waiting == 0, "the vehicles service's statement still waits for the lock after its deadline")
                 } catch {
