@@ -77,16 +77,14 @@ import Testing
                     try await client.query("SELECT pg_advisory_xact_lock(CAST(\(key) AS bigint))")
                 }
                 try await untilWaitingForALock(observer, applicationName: applicationName)
-                let cancelled = ContinuousClock.now
                 statement.cancel()
-                // Bounded: without cancellation the statement waits until the lock is released,
-                // which happens only after this check.
-                let outcome = try await outcome(of: statement, within: .seconds(15))
-                let waited = ContinuousClock.now - cancelled
-                let error = try #require(outcome?.failure as? PostgresError, "the statement still waited 15 s after its task was cancelled")
+                // Without cancellation the statement waits until the lock is released, which
+                // happens only after this check: ending at all is the proof, the bound only keeps
+                // a regression from hanging (generous: a loaded run can stall tests for seconds).
+                let outcome = try await outcome(of: statement, within: .seconds(30))
+                let error = try #require(outcome?.failure as? PostgresError, "the statement still waited 30 s after its task was cancelled")
                 #expect(error.code == .cancelled)
                 #expect(error.sqlState == "57014")
-                #expect(waited < .seconds(5))
                 // The server no longer runs it, and the connection serves the next statement
                 // without a reopening (pool of one).
                 #expect(try await waitingForALock(observer, applicationName: applicationName) == 0)
@@ -114,8 +112,8 @@ import Testing
                 }
                 try await untilWaitingForALock(observer, applicationName: applicationName)
                 transaction.cancel()
-                let outcome = try await outcome(of: transaction, within: .seconds(15))
-                let error = try #require(outcome?.failure, "the transaction still waited 15 s after its task was cancelled")
+                let outcome = try await outcome(of: transaction, within: .seconds(30))
+                let error = try #require(outcome?.failure, "the transaction still waited 30 s after its task was cancelled")
                 #expect((error as? PostgresError)?.code == .cancelled)
             }
             // Rolled back: the insert before the cancelled statement is gone.
@@ -143,16 +141,14 @@ import Testing
                 try #require(ContinuousClock.now < deadline, "the second statement never waited for a connection")
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let cancelled = ContinuousClock.now
             waiter.cancel()
-            // The pool's timeout is a minute (TestPostgres.makeClient); the holder keeps the
-            // connection until after this check.
-            let outcome = try await outcome(of: waiter, within: .seconds(15))
+            // The pool's timeout is a minute (TestPostgres.makeClient) and the holder keeps the
+            // connection until after this check: ending within 30 s is the proof.
+            let outcome = try await outcome(of: waiter, within: .seconds(30))
             releases.yield()
             try await holder.value
-            let error = try #require(outcome?.failure as? PostgresError, "the wait went on 15 s after its task was cancelled")
+            let error = try #require(outcome?.failure as? PostgresError, "the wait went on 30 s after its task was cancelled")
             #expect(error.code == .cancelled)
-            #expect(ContinuousClock.now - cancelled < .seconds(5))
             #expect(await client.poolStatistics.waiting == 0)
             #expect(try await client.query("SELECT 2 AS two").first?["two"] == "2")
         }
