@@ -113,6 +113,13 @@ final class ConnectionPool: Sendable {
 
     private func acquire() async throws -> PoolEntry {
         var expired: [PoolEntry] = []
+        // The common case first, without a continuation or a cancellation handler: an idle
+        // connection.
+        let idle = locked.withLockedValue { $0.state.takeIdleConnection(now: .now, expired: &expired) }
+        if let idle {
+            for connection in expired { closeDiscarded(connection, reason: "idle timeout or lifetime over") }
+            return idle
+        }
         // Taken out of the line by its timeout or by its task's cancellation (its caller went
         // away or its deadline passed), whichever comes first; either may run before it is queued.
         let ticket = PoolWaitTicket<PostgresError>()

@@ -255,6 +255,8 @@ public final class PostgresConnection {
         var last: LibPQResult?
         var firstError: PostgresError?
         var yielded = false
+        // Only a wait can have started a cancel request (see the end).
+        var waited = false
         while true {
             while PQisBusy(conn) == 1 {
                 if !yielded {
@@ -267,6 +269,7 @@ public final class PostgresConnection {
                     // A task cancelled while it waits (its caller gone, its deadline passed) has
                     // the statement cancelled at the server and keeps reading: the answer (the
                     // cancellation's error, or the result if it was done first) comes at once.
+                    waited = true
                     try await withTaskCancellationHandler {
                         try await readiness.wait(for: socket)
                     } onCancel: { [canceller] in
@@ -285,7 +288,7 @@ public final class PostgresConnection {
         }
         // A cancel request still on its way could cancel this connection's next statement. A
         // lost connection is never reused, and a request to a server gone may take long.
-        if PQstatus(conn) == CONNECTION_OK, let canceller, await canceller.settle(),
+        if waited, PQstatus(conn) == CONNECTION_OK, let canceller, await canceller.settle(),
            var error = firstError, error.sqlState == "57014" {
             error.code = .cancelled
             throw error

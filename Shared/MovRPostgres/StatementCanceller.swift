@@ -33,8 +33,9 @@ final class LibPQCancelHandle: @unchecked Sendable {
 }
 
 /// Cancels a connection's statement at the server when the task waiting for its answer is
-/// cancelled (its caller went away or its deadline passed), so the wait ends in milliseconds
-/// instead of when the statement would have ended (a row lock held elsewhere: never).
+/// cancelled (its caller went away or its deadline passed), so the wait ends at once
+/// instead of when the statement would have ended (behind a row lock held elsewhere: whenever
+/// that lock is released).
 ///
 /// The request (`PQcancel`, which blocks) runs on the client's thread pool, started from the
 /// task's cancellation handler. The statement's exchange then reads the server's answer as

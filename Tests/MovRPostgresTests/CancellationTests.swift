@@ -10,17 +10,26 @@ import Testing
 /// row lock held elsewhere answers only when the lock is released, however late.
 @Suite struct CancellationTests {
     /// Runs `body` while another client on the same database holds the advisory lock `key`;
-    /// the lock is released afterwards (also when `body` throws), so nothing here can hang.
-    func whileLocked(_ client: PostgresClient, key: Int, _ body: () async throws -> Void) async throws {
+    /// `blocked` counts the statements that lock holds up, as the server sees them
+    /// (`pg_blocking_pids`). The lock is released afterwards (also when `body` throws), so
+    /// nothing here can hang.
+    func whileLocked(_ client: PostgresClient, key: Int,
+                     _ body: (_ blocked: @escaping @Sendable () async throws -> Int) async throws -> Void) async throws {
         var configuration = client.configuration
-        configuration.poolSize = 1
+        configuration.poolSize = 2  // one connection holds the lock, the other looks
         configuration.applicationName = "movr-test-holder"
         let holderClient = PostgresClient(configuration: configuration, logger: TestPostgres.logger)
         do {
             try await holderClient.withConnection { holder in
                 _ = try await holder.query("SELECT pg_advisory_lock(CAST(\(key) AS bigint))")
+                let holderPID = try await holder.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+                let blocked: @Sendable () async throws -> Int = {
+                    try await holderClient.query("""
+                        SELECT count(*) AS n FROM pg_stat_activity WHERE CAST(\(holderPID) AS int) = ANY(pg_blocking_pids(pid))
+                        """).first!.decode("n", as: Int.self)
+                }
                 do {
-                    try await body()
+                    try await body(blocked)
                 } catch {
                     _ = try? await holder.query("SELECT pg_advisory_unlock(CAST(\(key) AS bigint))")
                     throw error
@@ -49,34 +58,23 @@ import Testing
         return nil
     }
 
-    /// Backends of `applicationName` waiting for a lock, as the server sees them.
-    func waitingForALock(_ client: PostgresClient, applicationName: String) async throws -> Int {
-        try await client.query("""
-            SELECT count(*) AS n FROM pg_stat_activity
-            WHERE application_name = \(applicationName) AND wait_event_type = 'Lock'
-            """).first!.decode("n", as: Int.self)
-    }
-
-    /// Returns once the server shows a statement of `applicationName` waiting for a lock.
-    func untilWaitingForALock(_ observer: PostgresClient, applicationName: String) async throws {
+    /// Returns once `blocked` counts a statement held up by the lock.
+    func untilBlocked(_ blocked: () async throws -> Int) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
-        while try await waitingForALock(observer, applicationName: applicationName) == 0 {
+        while try await blocked() == 0 {
             try #require(ContinuousClock.now < deadline, "the statement never waited for the lock")
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
     @Test func aStatementWaitingForALockIsCancelledAtTheServerWithItsTask() async throws {
-        let applicationName = TestPostgres.uniqueName(prefix: "cancel")
         let key = Int.random(in: 1..<Int(Int32.max))
-        let observer = try await TestPostgres.makeClient(poolSize: 1)
-        defer { Task { await observer.shutdown() } }
-        try await TestPostgres.withClient(poolSize: 1, applicationName: applicationName) { client in
-            try await whileLocked(client, key: key) {
+        try await TestPostgres.withClient(poolSize: 1) { client in
+            try await whileLocked(client, key: key) { blocked in
                 let statement = Task {
                     try await client.query("SELECT pg_advisory_xact_lock(CAST(\(key) AS bigint))")
                 }
-                try await untilWaitingForALock(observer, applicationName: applicationName)
+                try await untilBlocked(blocked)
                 statement.cancel()
                 // Without cancellation the statement waits until the lock is released, which
                 // happens only after this check: ending at all is the proof, the bound only keeps
@@ -87,7 +85,7 @@ import Testing
                 #expect(error.sqlState == "57014")
                 // The server no longer runs it, and the connection serves the next statement
                 // without a reopening (pool of one).
-                #expect(try await waitingForALock(observer, applicationName: applicationName) == 0)
+                #expect(try await blocked() == 0)
             }
             #expect(try await client.query("SELECT 1 AS one").first?["one"] == "1")
             let statistics = await client.poolStatistics
@@ -97,20 +95,17 @@ import Testing
     }
 
     @Test func aStatementOfACancelledTaskInATransactionRollsItBackAndTheConnectionStaysUsable() async throws {
-        let applicationName = TestPostgres.uniqueName(prefix: "cancel_tx")
         let key = Int.random(in: 1..<Int(Int32.max))
-        let observer = try await TestPostgres.makeClient(poolSize: 1)
-        defer { Task { await observer.shutdown() } }
-        try await TestPostgres.withClient(poolSize: 1, applicationName: applicationName) { client in
+        try await TestPostgres.withClient(poolSize: 1) { client in
             _ = try await client.query("CREATE TABLE marks (id int PRIMARY KEY)")
-            try await whileLocked(client, key: key) {
+            try await whileLocked(client, key: key) { blocked in
                 let transaction = Task {
                     try await client.withTransaction { connection in
                         _ = try await connection.query("INSERT INTO marks VALUES (1)")
                         _ = try await connection.query("SELECT pg_advisory_xact_lock(CAST(\(key) AS bigint))")
                     }
                 }
-                try await untilWaitingForALock(observer, applicationName: applicationName)
+                try await untilBlocked(blocked)
                 transaction.cancel()
                 let outcome = try await outcome(of: transaction, within: .seconds(30))
                 let error = try #require(outcome?.failure, "the transaction still waited 30 s after its task was cancelled")
