@@ -114,8 +114,7 @@ public struct Benchmark: Sendable {
 
         let client = try stack.gatewayClient(maxConnections: options.connections * 4, logger: logger)
         defer { Task { [client] in await client.shutdown() } }
-        let prepared = try await prepareRiders(stack: stack, count: options.connections, client: client, work: work)
-        let riders = prepared.all, admin = prepared.admin
+        let (riders, admin) = try await prepareRiders(stack: stack, count: options.connections, client: client, work: work)
 
         // 1 + 2. vehicles.list at each page size, pgbench and wrk alternating, CPU per request.
         let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
@@ -186,7 +185,7 @@ public struct Benchmark: Sendable {
 
         // 3. The ride cycle.
         do {
-            results.rideCycle = try await rideCycle(stack: stack, riders: prepared, client: client, work: work,
+            results.rideCycle = try await rideCycle(stack: stack, riders: riders, client: client, work: work,
                                                     stackDirectory: stackDirectory, processes: processes)
         } catch {
             results.errors.append("ride cycle: \(error)")

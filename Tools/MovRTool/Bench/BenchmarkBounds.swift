@@ -52,12 +52,6 @@ extension BenchResults {
             line += profileSummary(profile("ride cycle", "postgres"), label: "postgres")
             lines.append(line)
         }
-        if has(.rideRatioRegion), let cycle = rideCycle, let region = cycle.region,
-           let regional = Self.cycleRatio(cycle, oneRegion: true) {
-            let rate = BenchParse.median(cycle.regionGateway.map(\.throughput))
-            lines.append("**ride cycle, riders of \(region) only, ratio \(f(regional, 3))x**: "
-                + use(Self.perRequestByRole(cycle.regionCPU), rate: rate, unit: "cycle", client: "the load engine"))
-        }
         if has(.rideTail), let cycle = rideCycle {
             let points = cycle.halfRate.map {
                 "\($0.label) p99 \(f($0.p99Ms, 1)) ms, max \(f($0.maxMs, 1)) ms, \($0.late) sent late"

@@ -18,9 +18,8 @@ struct IgnoredResult: Decodable {
 extension Benchmark {
     // MARK: 3. Ride cycle
 
-    func rideCycle(stack: StackFile, riders prepared: Riders, client: PublicClient, work: String, stackDirectory: String,
+    func rideCycle(stack: StackFile, riders: [BenchRider], client: PublicClient, work: String, stackDirectory: String,
                    processes: BenchProcesses) async throws -> BenchResults.RideCycle {
-        let riders = prepared.all
         Console.line("ride cycle: capturing the SQL of one cycle from the server log...")
         let captured = try await captureRideCycle(rider: riders[0], client: client, superuserURL: stack.databaseURL,
                                                   logPath: stackDirectory + "/pgdata/server.log")
@@ -38,7 +37,7 @@ extension Benchmark {
                                prefix: "r")
         // Each pgbench client reserves and releases a vehicle of its own (ones no rider uses).
         let vehiclesURL = databaseURL(stack.databaseURL, "movr_vehicles")
-        let riderVehicles = (riders + prepared.inRegion).map { "'\($0.vehicle.uuidString.lowercased())'" }.joined(separator: ",")
+        let riderVehicles = riders.map { "'\($0.vehicle.uuidString.lowercased())'" }.joined(separator: ",")
         let spare = try await psqlLines(vehiclesURL, """
             SELECT id FROM vehicles WHERE status = 'available' AND id NOT IN (\(riderVehicles)) ORDER BY id DESC LIMIT \(options.connections)
             """)
@@ -70,30 +69,7 @@ extension Benchmark {
             ridesScript: rides.text, vehiclesScript: vehicles.text, usersScript: users.text)
         let ridesURL = databaseURL(stack.databaseURL, "movr_rides")
         let usersURL = databaseURL(stack.databaseURL, "movr_users")
-        cycle.region = prepared.inRegion.isEmpty ? nil : prepared.region
-        cycle.regionCities = prepared.regionCities
         let workload = RideCycleWorkload(client: client, riders: riders)
-        let regionWorkload = RideCycleWorkload(client: client, riders: prepared.inRegion)
-        /// One closed-loop run of the cycle through the gateway: its figures, CPU and context
-        /// switches per cycle, and its errors.
-        func gatewayRun(_ workload: RideCycleWorkload) async
-            -> (run: BenchResults.Run, cpu: [String: Double], switches: [String: Double], errors: [String]) {
-            let before = processes.cpuTicks()
-            let switchesBefore = processes.contextSwitches()
-            let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
-                                                                   concurrency: options.connections), workload: workload)
-            let ends = report.operation(.ridesEnd)
-            let starts = report.operation(.ridesStart)
-            let cycles = ends?.count ?? 0
-            let cpu = BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(), requests: cycles)
-            let switches = BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
-                                                             requests: cycles)
-            let run = BenchResults.Run(throughput: Double(cycles) / report.elapsedSeconds,
-                                       p50Ms: (starts?.p50Ms ?? 0) + (ends?.p50Ms ?? 0),
-                                       p99Ms: max(starts?.p99Ms ?? 0, ends?.p99Ms ?? 0),
-                                       errors: report.totals.errors, requests: cycles)
-            return (run, cpu, switches, report.errors.map { "\($0.operation) \($0.kind) x\($0.count)" })
-        }
         for run in 1...options.runs {
             Console.line("ride cycle run \(run)/\(options.runs): pgbench rides, pgbench vehicles, gateway...")
             // What PostgreSQL (and pgbench) use per cycle when pgbench sends the statements, to set
@@ -126,22 +102,22 @@ extension Benchmark {
             if let failure = await vacuum(superuserURL: stack.databaseURL, databases: ["movr_rides", "movr_vehicles"]) {
                 cycle.errors.append(failure)
             }
-            let every = await gatewayRun(workload)
-            cycle.gateway.append(every.run)
-            cycle.cpu.append(every.cpu)
-            cycle.switches.append(every.switches)
-            cycle.errors += every.errors
-            // The same cycle with one region's riders, from a vacuumed database again.
-            if !prepared.inRegion.isEmpty {
-                if let failure = await vacuum(superuserURL: stack.databaseURL, databases: ["movr_rides", "movr_vehicles"]) {
-                    cycle.errors.append(failure)
-                }
-                Console.line("ride cycle run \(run)/\(options.runs): riders of \(prepared.region) only...")
-                let one = await gatewayRun(regionWorkload)
-                cycle.regionGateway.append(one.run)
-                cycle.regionCPU.append(one.cpu)
-                cycle.errors += one.errors.map { "\(prepared.region) riders: \($0)" }
-            }
+            let before = processes.cpuTicks()
+            let switchesBefore = processes.contextSwitches()
+            let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
+                                                                   concurrency: options.connections), workload: workload)
+            let ends = report.operation(.ridesEnd)
+            let starts = report.operation(.ridesStart)
+            let cycles = ends?.count ?? 0
+            cycle.cpu.append(BenchProcesses.microsPerRequest(before: before, after: processes.cpuTicks(), requests: cycles))
+            cycle.switches.append(BenchProcesses.switchesPerRequest(before: switchesBefore, after: processes.contextSwitches(),
+                                                                    requests: cycles))
+            let errors = report.totals.errors
+            for outcome in report.errors { cycle.errors.append("\(outcome.operation) \(outcome.kind) x\(outcome.count)") }
+            cycle.gateway.append(BenchResults.Run(throughput: Double(cycles) / report.elapsedSeconds,
+                                                  p50Ms: (starts?.p50Ms ?? 0) + (ends?.p50Ms ?? 0),
+                                                  p99Ms: max(starts?.p99Ms ?? 0, ends?.p99Ms ?? 0),
+                                                  errors: errors, requests: cycles))
         }
         let maximum = BenchParse.median(cycle.gateway.map(\.throughput))
         // The statements at the path's own cycle rate (pgbench -R): what they cost PostgreSQL

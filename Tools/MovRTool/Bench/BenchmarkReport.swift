@@ -52,12 +52,7 @@ extension BenchResults {
         out.append("utime+stime from /proc/PID/stat before and after each gateway run, divided by the requests wrk (or the load engine) completed; medians over runs, µs per request. `postgres` is the postmaster and all its children; `client` is what sent the requests, on the same cores: wrk for the lists (a reaped child's usage), `movr bench`'s own load engine for the ride cycle (the process's usage). The two rows in italics are the same count over the pgbench runs of the same work (per transaction for the lists; for the ride cycle, per transaction of each database's script, added up): what PostgreSQL and pgbench use when pgbench sends the statements, to set beside `postgres` when the path sends them.")
         out.append("")
         var columns: [(String, [[String: Double]])] = lists.map { ("vehicles.list \($0.limit)", $0.cpu) }
-        if let cycle = rideCycle {
-            columns.append(("ride cycle (start+end)", cycle.cpu))
-            if let region = cycle.region, !cycle.regionCPU.isEmpty {
-                columns.append(("ride cycle, \(region) riders", cycle.regionCPU))
-            }
-        }
+        if let cycle = rideCycle { columns.append(("ride cycle (start+end)", cycle.cpu)) }
         let names = Set(columns.flatMap { $0.1.flatMap(\.keys) }).sorted()
         out.append("| process | " + columns.map(\.0).joined(separator: " | ") + " |")
         out.append("|---|" + columns.map { _ in "---|" }.joined())
@@ -67,10 +62,7 @@ extension BenchResults {
             out.append("| \(label) | " + values.map { f($0, 1) }.joined(separator: " | ") + " |")
         }
         var sqlColumns: [[[String: Double]]] = lists.map(\.pgbenchCPU)
-        if let cycle = rideCycle {
-            sqlColumns.append(cycle.pgbenchCPU)
-            if cycle.region != nil, !cycle.regionCPU.isEmpty { sqlColumns.append(cycle.pgbenchCPU) }
-        }
+        if let cycle = rideCycle { sqlColumns.append(cycle.pgbenchCPU) }
         if sqlColumns.contains(where: { !$0.isEmpty }) {
             for (role, label) in [("postgres", "*postgres, pgbench sending the statements*"), ("pgbench", "*pgbench*")] {
                 let values = sqlColumns.map { runs in runs.isEmpty ? nil : BenchParse.median(runs.compactMap { $0[role] }) }
@@ -136,17 +128,9 @@ extension BenchResults {
             } else {
                 out.append("| pgbench, both in turn (1 / (1/rides + 1/vehicles)) | \(f(Self.sqlCycleRate(cycle))) |")
             }
-            out.append("| gateway (load engine), riders of every region | \(f(gateway)) [\(series(cycle.gateway.map(\.throughput)))] |")
-            out.append("| **ratio gateway / SQL**, riders of every region | **\(f(Self.cycleRatio(cycle), 3))** |")
-            if let region = cycle.region, let regional = Self.cycleRatio(cycle, oneRegion: true) {
-                out.append("| gateway (load engine), riders of \(region) only | \(f(BenchParse.median(cycle.regionGateway.map(\.throughput)))) [\(series(cycle.regionGateway.map(\.throughput)))] |")
-                out.append("| **ratio gateway / SQL**, riders of \(region) only | **\(f(regional, 3))** |")
-            }
+            out.append("| gateway (load engine) | \(f(gateway)) [\(series(cycle.gateway.map(\.throughput)))] |")
+            out.append("| **ratio gateway / SQL** | **\(f(Self.cycleRatio(cycle), 3))** |")
             out.append("")
-            if let region = cycle.region, !cycle.regionGateway.isEmpty {
-                out.append("Riders of every region: \(connections) riders in cities of all regions of the map, so the cycle runs through the executables of every region, which share this machine's \(processors) cores. Riders of \(region) only: \(connections) other riders, all in \(cycle.regionCities.joined(separator: ", ")), so one region's gateway, users, rides and vehicles services carry the whole cycle, as each region's own deployment would on its own machines; run right after the first in each round, from a vacuumed database too. Both send the same statements, so both divide by the same pgbench figure.")
-                out.append("")
-            }
             if let rate = cycle.sqlAtPathRate, let atRate = cycle.sqlCPUAtPathRate {
                 let path = Self.perRequestByRole(cycle.cpu)["postgres"]
                 let flatOut = cycle.pgbenchCPU.isEmpty ? nil : BenchParse.median(cycle.pgbenchCPU.compactMap { $0["postgres"] })

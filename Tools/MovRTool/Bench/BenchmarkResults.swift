@@ -35,18 +35,9 @@ struct BenchResults: Codable, Sendable {
         var pgbenchRides: [Double] = []
         var pgbenchVehicles: [Double] = []
         var pgbenchUsers: [Double] = []
-        /// The cycle with riders of every region (each rider in a city of the map, as the list
-        /// rotates over every city): all four regions' executables share the machine's cores.
         var gateway: [Run] = []
         var cpu: [[String: Double]] = []
         var switches: [[String: Double]] = []
-        /// The same cycle with riders of one region only (``region``, its ``regionCities``): one
-        /// region's gateway and services, the unit a deployment runs per region, alone on the
-        /// cores. Empty when the stack has no such riders.
-        var region: String?
-        var regionCities: [String] = []
-        var regionGateway: [Run] = []
-        var regionCPU: [[String: Double]] = []
         /// Per run: CPU microseconds per cycle of `postgres` and of `pgbench` while pgbench ran
         /// the statements, each database's script's figure per transaction added up.
         var pgbenchCPU: [[String: Double]] = []
@@ -193,7 +184,7 @@ extension BenchResults {
     var totalErrors: Int {
         lists.flatMap { $0.pgbench + $0.gateway }.reduce(0) { $0 + $1.errors }
             + (floor?.runs.reduce(0) { $0 + $1.errors } ?? 0)
-            + (rideCycle.map { ($0.gateway + $0.regionGateway).reduce(0) { $0 + $1.errors } } ?? 0)
+            + (rideCycle?.gateway.reduce(0) { $0 + $1.errors } ?? 0)
             + latencies.reduce(0) { $0 + $1.errors } + sweep.reduce(0) { $0 + $1.errors }
             + restart.reduce(0) { $0 + $1.errors }
             + (rideCycle?.halfRate.reduce(0) { $0 + $1.errors } ?? 0)
@@ -201,8 +192,7 @@ extension BenchResults {
 
     /// The targets, named so the report's bounds lines can find the ones not met.
     enum Target: Sendable {
-        case listRatio, gatewayCPU, vehiclesCPU, pages100, rideRatio, rideRatioRegion, rideTail, singleClientP50, listTail,
-             idleRSS, ready
+        case listRatio, gatewayCPU, vehiclesCPU, pages100, rideRatio, rideTail, singleClientP50, listTail, idleRSS, ready
     }
 
     /// Single client: the most a method's p50 may be (2x the p50 of its SQL + 0.3 ms per hop),
@@ -234,12 +224,7 @@ extension BenchResults {
         }
         if let cycle = rideCycle {
             let ratio = Self.cycleRatio(cycle)
-            rows.append((.rideRatio, "ride cycle >= 0.4x pgbench, riders of every region (four regions on these cores)",
-                         "\(f(ratio))x", ratio >= 0.4))
-            if let region = cycle.region, let regional = Self.cycleRatio(cycle, oneRegion: true) {
-                rows.append((.rideRatioRegion, "ride cycle >= 0.4x pgbench, riders of one region (\(region))",
-                             "\(f(regional))x", regional >= 0.4))
-            }
+            rows.append((.rideRatio, "ride cycle >= 0.4x pgbench", "\(f(ratio))x", ratio >= 0.4))
             if let half = cycle.halfRate.map(\.p99Ms).max() {
                 rows.append((.rideTail, "ride cycle p99 at 50% of max < 15 ms (per request)", "\(f(half, 1)) ms", half < 15))
             }
@@ -295,13 +280,5 @@ extension BenchResults {
     static func cycleRatio(_ cycle: RideCycle) -> Double {
         let sql = sqlCycleRate(cycle)
         return sql > 0 ? BenchParse.median(cycle.gateway.map(\.throughput)) / sql : 0
-    }
-
-    /// The ratio of the one-region runs to the same pgbench figure; nil when they were not run.
-    static func cycleRatio(_ cycle: RideCycle, oneRegion: Bool) -> Double? {
-        guard oneRegion else { return cycleRatio(cycle) }
-        let sql = sqlCycleRate(cycle)
-        guard !cycle.regionGateway.isEmpty, sql > 0 else { return nil }
-        return BenchParse.median(cycle.regionGateway.map(\.throughput)) / sql
     }
 }

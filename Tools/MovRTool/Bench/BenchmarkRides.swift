@@ -113,21 +113,11 @@ struct VehiclesListWorkload: LoadWorkload {
 }
 
 extension Benchmark {
-    /// The benchmark's signed-in riders: ``all`` in cities of every region, ``region``'s in its
-    /// cities only (the one-region ride cycle), each rider with a vehicle no other rider uses.
-    struct Riders {
-        var all: [BenchRider]
-        var region: String
-        var regionCities: [String]
-        var inRegion: [BenchRider]
-        var admin: BenchAdmin?
-    }
-
     /// Riders for the ride cycle: `movr load init`'s setup (riders, fleet owners, extra
     /// vehicles so 100-row pages are full), then each rider signs in and gets a vehicle of its
-    /// city no other rider uses (taken from the end of the city's first 100-row page). Then a
-    /// second set, as many riders, all in the primary region's cities.
-    func prepareRiders(stack: StackFile, count: Int, client: PublicClient, work: String) async throws -> Riders {
+    /// city no other rider uses (taken from the end of the city's first 100-row page).
+    func prepareRiders(stack: StackFile, count: Int, client: PublicClient, work: String) async throws
+        -> (riders: [BenchRider], admin: BenchAdmin?) {
         let locality = try Locality.loadDefault()
         var setup = LoadSetup.Options()
         setup.usersPerCity = max(1, (count + locality.cities.count - 1) / locality.cities.count)
@@ -138,28 +128,29 @@ extension Benchmark {
         setup.concurrency = 8
         Console.line("creating riders and vehicles for the benchmark (movr load init's setup)...")
         let summary = try await LoadSetup(stack: stack, options: setup, logger: logger).run()
-        var vehicles = VehicleHandout(client: client)
-        let riders = try await signIn(summary.users.accounts.filter { $0.role == .rider }, count: count,
-                                      password: summary.users.password, client: client, vehicles: &vehicles)
-
-        // One region's riders: its cities only, so one region's gateway and services carry the
-        // whole cycle (the deployment unit), with the vehicles the set above left.
-        let region = stack.primaryRegion
-        let regionCities = locality.cities.filter { $0.region == region }.map(\.name)
-        guard !regionCities.isEmpty else { throw StackError("the primary region \(region) has no cities") }
-        var regional = LoadSetup.Options()
-        regional.cities = regionCities
-        regional.usersPerCity = (count + regionCities.count - 1) / regionCities.count
-        regional.fleetOwnersPerCity = 1
-        regional.vehiclesPerCity = 0
-        regional.usersFilePath = work + "/bench-region-users.json"
-        regional.fresh = true
-        regional.concurrency = 8
-        Console.line("creating riders in \(region)'s cities only (\(regionCities.joined(separator: ", ")))...")
-        let regionSummary = try await LoadSetup(stack: stack, options: regional, logger: logger).run()
-        let inRegion = try await signIn(regionSummary.users.accounts.filter { $0.role == .rider }, count: count,
-                                        password: regionSummary.users.password, client: client, vehicles: &vehicles)
-
+        let accounts = summary.users.accounts.filter { $0.role == .rider }
+        var pages: [String: [Vehicle]] = [:]
+        var used: [String: Int] = [:]
+        var riders: [BenchRider] = []
+        for account in accounts.prefix(count) {
+            let login = try await PublicClient.retryingWhenAsked {
+                try await client.call("auth.login", AuthLoginParams(username: account.username,
+                                                                    password: summary.users.password),
+                                      as: AuthLoginResult.self, city: account.city)
+            }
+            if pages[account.city] == nil {
+                pages[account.city] = try await client.call("vehicles.list", VehiclesListParams(limit: 100),
+                                                            as: VehiclesListResult.self, city: account.city).vehicles
+            }
+            let page = pages[account.city] ?? []
+            let taken = used[account.city, default: 0]
+            guard taken < page.count else { throw StackError("not enough vehicles in \(account.city) for the riders") }
+            used[account.city] = taken + 1
+            let vehicle = page[page.count - 1 - taken]
+            riders.append(BenchRider(token: login.token, userID: login.user.id, city: account.city, vehicle: vehicle.id,
+                                     location: vehicle.location))
+        }
+        guard riders.count == count else { throw StackError("only \(riders.count) of \(count) riders could be set up") }
         var admin: BenchAdmin?
         if let name = summary.admin, let account = summary.users.accounts.first(where: { $0.username == name }) {
             let login = try await PublicClient.retryingWhenAsked {
@@ -169,46 +160,7 @@ extension Benchmark {
             admin = BenchAdmin(username: name, password: summary.users.password, token: login.token, userID: login.user.id,
                                city: account.city)
         }
-        return Riders(all: riders, region: region, regionCities: regionCities, inRegion: inRegion, admin: admin)
-    }
-
-    /// Hands out each city's vehicles to riders, one per rider, from the end of the city's first
-    /// 100-row page, never the same vehicle twice.
-    struct VehicleHandout {
-        let client: PublicClient
-        private var pages: [String: [Vehicle]] = [:]
-        private var used: [String: Int] = [:]
-
-        init(client: PublicClient) { self.client = client }
-
-        mutating func next(in city: String) async throws -> Vehicle {
-            if pages[city] == nil {
-                pages[city] = try await client.call("vehicles.list", VehiclesListParams(limit: 100),
-                                                    as: VehiclesListResult.self, city: city).vehicles
-            }
-            let page = pages[city] ?? []
-            let taken = used[city, default: 0]
-            guard taken < page.count else { throw StackError("not enough vehicles in \(city) for the riders") }
-            used[city] = taken + 1
-            return page[page.count - 1 - taken]
-        }
-    }
-
-    /// Signs in the first `count` of `accounts`, each with a vehicle of its own.
-    private func signIn(_ accounts: [LoadUsersFile.Account], count: Int, password: String, client: PublicClient,
-                        vehicles: inout VehicleHandout) async throws -> [BenchRider] {
-        var riders: [BenchRider] = []
-        for account in accounts.prefix(count) {
-            let login = try await PublicClient.retryingWhenAsked {
-                try await client.call("auth.login", AuthLoginParams(username: account.username, password: password),
-                                      as: AuthLoginResult.self, city: account.city)
-            }
-            let vehicle = try await vehicles.next(in: account.city)
-            riders.append(BenchRider(token: login.token, userID: login.user.id, city: account.city, vehicle: vehicle.id,
-                                     location: vehicle.location))
-        }
-        guard riders.count == count else { throw StackError("only \(riders.count) of \(count) riders could be set up") }
-        return riders
+        return (riders, admin)
     }
 
     // MARK: The ride cycle's SQL, from the server log
