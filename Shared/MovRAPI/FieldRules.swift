@@ -12,7 +12,10 @@ public enum PageLimit {
 /// unbounded number of combining marks, so scalars are what bounds the bytes stored.
 enum FieldRule {
     static func text(_ value: String, field: String, length: ClosedRange<Int>) throws(APIValidationError) {
-        let count = value.unicodeScalars.count
+        // Printable ASCII (nearly every value, ids and keys always): one scalar per byte and no
+        // control character, known without a Unicode property lookup per scalar.
+        let printableASCII = value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        let count = printableASCII ? value.utf8.count : value.unicodeScalars.count
         guard count >= length.lowerBound else {
             throw APIValidationError(field: field, message: length.lowerBound == 1
                                      ? "must not be empty" : "must be at least \(length.lowerBound) characters")
@@ -20,7 +23,7 @@ enum FieldRule {
         guard count <= length.upperBound else {
             throw APIValidationError(field: field, message: "must be at most \(length.upperBound) characters")
         }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard printableASCII || !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw APIValidationError(field: field, message: "must not contain control characters")
         }
     }

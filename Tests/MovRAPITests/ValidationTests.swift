@@ -32,6 +32,29 @@ struct ValidationTests {
         #expect(validationFailure(create()) == nil)
     }
 
+    /// The text rule reads printable ASCII by bytes and the rest by scalars: both ways count
+    /// scalars and refuse control characters (C0, DEL, C1) with the same errors.
+    @Test func textRuleCountsScalarsAndRefusesControlsEitherWay() {
+        func failure(_ value: String, _ length: ClosedRange<Int> = 1...4) -> String? {
+            do {
+                try FieldRule.text(value, field: "f", length: length)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(failure("abcd") == nil)
+        #expect(failure("café") == nil, "four scalars")
+        #expect(failure("cafe\u{301}") == "must be at most 4 characters", "five scalars, four graphemes")
+        #expect(failure("abcde") == "must be at most 4 characters")
+        #expect(failure("") == "must not be empty")
+        #expect(failure("ab", 3...4) == "must be at least 3 characters")
+        for control in ["a\u{0}", "a\u{1F}", "a\u{7F}", "a\t", "é\u{7F}", "a\u{85}", "é\u{9F}"] {
+            #expect(failure(control) == "must not contain control characters", "\(control.debugDescription)")
+        }
+        #expect(failure("a ~") == nil, "space and tilde are printable")
+    }
+
     @Test func username() {
         #expect(validationFailure(register(username: "abc")) == nil)
         #expect(validationFailure(register(username: String(repeating: "a", count: 32))) == nil)

@@ -11,6 +11,31 @@ struct HeaderValueTests {
         #expect(BearerToken.parse(authorization: "Bearer") == nil)
         #expect(BearerToken.parse(authorization: "Bearer    ") == nil)
         #expect(BearerToken.parse(authorization: "Bearer " + String(repeating: "t", count: 257)) == nil)
+        #expect(BearerToken.parse(authorization: "Bearer " + String(repeating: "t", count: 256)) == String(repeating: "t", count: 256))
+        #expect(BearerToken.parse(authorization: "  Bearer \tabc\t ") == "abc")
+        #expect(BearerToken.parse(authorization: "Bearer\tabc") == nil)
+        #expect(BearerToken.parse(authorization: "Bearerx abc") == nil)
+        #expect(BearerToken.parse(authorization: "Bearer a b") == "a b")
+    }
+
+    /// The byte-level reading of ASCII headers answers as the reading by `Character` (kept for
+    /// the rest) for every header: edge cases, then random ones over an alphabet of scheme
+    /// letters in both cases, spaces, tabs, other ASCII and non-ASCII (a combining mark after a
+    /// space makes one grapheme of them).
+    @Test func bearerTokensReadAsBytesMatchTheCharacterReading() {
+        var cases = ["", " ", "Bearer", "Bearer ", "Bearer  ", " Bearer x", "bearer\tx", "BEARER x ", "Bearer x\t",
+                     "Bearer \u{301}x", "Bearer x \u{301}", "Bearér x", "Bearer é", "Bear x", "Bearerr x", "\tBearer x",
+                     "Bearer x\u{7F}", "Bearer \u{0}x"]
+        let alphabet: [String] = ["B", "b", "e", "E", "a", "A", "r", "R", " ", " ", "\t", "x", "-", "=", "é", "\u{301}", "😀"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...12, using: &generator)
+            cases.append((0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined())
+            cases.append("Bearer " + (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined())
+        }
+        for header in cases {
+            #expect(BearerToken.parse(authorization: header) == BearerToken.parseCharacters(header), "\(header.debugDescription)")
+        }
     }
 
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() {
