@@ -82,6 +82,7 @@ let package = Package(
             name: "MovRTLS",
             dependencies: [
                 "COpenSSL",
+                "MovRCrypto",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -117,6 +118,7 @@ let package = Package(
         .target(
             name: "MovRService",
             dependencies: [
+                "MovRCrypto",
                 "MovRInternalAPI",
                 "MovRLocality",
                 "MovRRPC",
@@ -288,7 +290,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tools/MovRTool"),
-        .executableTarget(name: "movr", dependencies: ["MovRTool"], path: "Tools/movr"),
+        .executableTarget(name: "movr", dependencies: ["MovRCrypto", "MovRTool"], path: "Tools/movr"),
 
         // Tests.
         .target(

@@ -44,6 +44,13 @@ trap cleanup EXIT INT TERM
 
 step() { echo "== $*"; echo "== $*" >> "$report"; }
 fail() { echo "FAILED: $*" | tee -a "$report" >&2; exit 1; }
+# What a failing log says, for CI's short excerpt: every crash report in it (from Swift's
+# "Fatal error" or "*** Signal" line to its registers, at most 200 lines in all), then its end.
+show_failure() {
+  awk '/Fatal error:|\*\*\* Signal [0-9]+/ { showing = 1 } showing && shown < 200 { print; shown++ }
+       /^Registers:/ { showing = 0 }' "$1"
+  tail -60 "$1"
+}
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$@"; }
 container() { echo "${MOVR_COMPOSE_PROJECT}_$1_1"; }
 
@@ -75,7 +82,7 @@ echo "secrets: one identity key per container (0600, owner movr), no ca.key in a
 
 step "2. integration tests against the load balancer ($lb)"
 MOVR_GATEWAY_URL="$lb" MOVR_STACK_FILE="$stack" run swift test --skip-build --filter "${COMPOSE_TEST_FILTER:-IntegrationTests.(AccountsTests|AuthorizationTests|VehiclesTests|RidesTests|WalkingSkeletonTests|ToolTests)}" \
-  > "$state/integration.log" 2>&1 || { tail -60 "$state/integration.log"; fail "integration tests (log: $state/integration.log)"; }
+  > "$state/integration.log" 2>&1 || { show_failure "$state/integration.log"; fail "integration tests (log: $state/integration.log)"; }
 grep -E "Test run with [0-9]+ tests" "$state/integration.log" | tail -1 | tee -a "$report"
 
 step "3. region $region down for ${OUTAGE_SECONDS}s during a ${LOAD_SECONDS}s ride-cycle load"

@@ -149,3 +149,22 @@ public enum PBKDF2SHA256 {
         return key
     }
 }
+
+/// OpenSSL's process-wide state. By default libcrypto registers `OPENSSL_cleanup` with
+/// `atexit` the first time it initializes, and `exit` then frees the library's state while
+/// event-loop threads may still be closing TLS connections: an `SSL_free` that runs during or
+/// after the cleanup uses freed memory, which crashed a `movr` command at exit under load.
+/// MovR never needs the cleanup (the process is ending), so every executable initializes
+/// OpenSSL first thing without it (`OPENSSL_INIT_NO_ATEXIT`). Only the first initialization in
+/// a process decides this, whoever makes it (libpq initializes OpenSSL too), hence "first thing".
+public enum OpenSSLLibrary {
+    /// Initializes libcrypto and libssl without the `atexit` cleanup. Idempotent and
+    /// thread-safe; returns false if OpenSSL could not initialize (its later calls then fail
+    /// and say so).
+    @discardableResult
+    public static func initialize() -> Bool { initialized }
+
+    private static let initialized: Bool = {
+        OPENSSL_init_ssl(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
+    }()
+}

@@ -331,7 +331,9 @@ public final class RPCClient: Sendable {
     }
 
     /// Closes idle connections and refuses new calls; connections in use close when released,
-    /// and callers waiting for a connection fail at once.
+    /// and callers waiting for a connection fail at once. Returns when the idle connections are
+    /// closed and their handlers removed, so their TLS state is freed before a process that
+    /// shuts its client down goes on to exit.
     public func shutdown() async {
         keepAlive.withLockedValue { task in
             task?.cancel()
@@ -342,7 +344,10 @@ public final class RPCClient: Sendable {
             waiter.continuation.resume(throwing: CallFailure(isBeforeSending: true, isDeadline: false, underlying: "client shut down"))
         }
         for connection in idle {
-            try? await connection.channel.close()
+            // `close()` completes before the pipeline's handlers are removed; `closeFuture`
+            // after.
+            connection.channel.close(promise: nil)
+            try? await connection.channel.closeFuture.get()
         }
     }
 

@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import MovRCrypto
 import MovRInternalAPI
 import MovRRPC
 import MovRRPCTransport
@@ -72,6 +73,8 @@ public enum ServiceMain {
     /// thread that has exited keeps the credentials it had, so the process would still show as
     /// root however its running threads changed.)
     public static func main<Definition: MovRServiceDefinition>(_ definition: Definition.Type) -> Never {
+        // Before anything else touches OpenSSL (libpq does too): no cleanup at exit.
+        OpenSSLLibrary.initialize()
         let identity = Definition.identity
         do {
             let configuration = try ServiceConfiguration(accepting: Definition.settings)

@@ -1,4 +1,5 @@
 import COpenSSL
+import MovRCrypto
 
 /// One configured OpenSSL `SSL_CTX`, shared by every connection made from it.
 ///
@@ -63,6 +64,8 @@ public final class TLSContext: @unchecked Sendable {
         + "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 
     private static func make(_ configuration: TLSConfiguration, role: TLSRole) throws(TLSError) -> TLSContext {
+        // A no-op when the executable did it first, as it should (see OpenSSLLibrary).
+        OpenSSLLibrary.initialize()
         OpenSSLErrorQueue.clear()
         guard let pointer = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
             throw TLSError.fromQueue(.configuration, "SSL_CTX_new failed")
