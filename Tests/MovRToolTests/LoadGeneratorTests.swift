@@ -320,4 +320,20 @@ import Testing
         }
         #expect(delays == [100, 200, 400, 800, 1600, 2000, 2000, 2000].map { Duration.milliseconds($0) })
     }
+
+    /// After a failed rides.start or rides.end the worker keeps its belief about the rider's ride
+    /// only when the answer says nothing was done; otherwise it lists the rider's rides first,
+    /// so a write whose answer was lost (the compose test's stopped region once gave three
+    /// `409 active_ride_exists`) is never sent again as a new one.
+    @Test func aFailedRideWriteKeepsTheBeliefOnlyWhenNothingWasDone() {
+        let ride = UUID()
+        let taken = LoadStep(.ridesStart, .expected("409 vehicle_unavailable"))
+        #expect(MovRLoadWorker.rideState(after: taken, believed: .idle) == .idle)
+        for kind in ["503 upstream_unavailable", "504 deadline_exceeded", "503 not_sent", "transport: cancelled",
+                     "409 active_ride_exists", "-32603"] {
+            #expect(MovRLoadWorker.rideState(after: LoadStep(.ridesStart, .error(kind)), believed: .idle) == .unknown, "\(kind)")
+            #expect(MovRLoadWorker.rideState(after: LoadStep(.ridesEnd, .error(kind)), believed: .active(ride)) == .unknown,
+                    "\(kind)")
+        }
+    }
 }

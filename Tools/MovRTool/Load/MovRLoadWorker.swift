@@ -147,8 +147,21 @@ public struct MovRLoadWorker: LoadWorker {
                 vehicles[city]?.removeAll { $0 == vehicle }
                 if attempts < 3 { retryStart = (rider, attempts + 1) }
             }
+            riders[rider].ride = Self.rideState(after: step, believed: riders[rider].ride)
             return step
         }
+    }
+
+    /// What the worker may still believe of a rider's ride after its rides.start or rides.end
+    /// failed. Only a refusal that says nothing was done (the vehicle was someone else's: an
+    /// expected outcome) keeps the belief. After any other failure the write may have committed
+    /// with its answer lost (a region stopped mid-request, a deadline passed, a connection
+    /// dropped), so the rider's rides are listed before their next start or end: a start sent
+    /// again would meet the first one's ride (`409 active_ride_exists`), an end sent again the
+    /// ride it ended (`409 ride_already_ended`), which a client that looks first never sends.
+    static func rideState(after step: LoadStep, believed: RideState) -> RideState {
+        if case .expected = step.outcome { return believed }
+        return .unknown
     }
 
     mutating func endRide(rider: Int, ride: UUID, location: Location) async -> LoadStep {
@@ -159,7 +172,9 @@ public struct MovRLoadWorker: LoadWorker {
             workload.ackJournal?.record(.rideEnded, ride.uuidString)
             return LoadStep(.ridesEnd, .success)
         } catch {
-            return failed(.ridesEnd, error, rider: rider)
+            let step = failed(.ridesEnd, error, rider: rider)
+            riders[rider].ride = Self.rideState(after: step, believed: riders[rider].ride)
+            return step
         }
     }
 
@@ -319,9 +334,9 @@ public struct MovRLoadWorker: LoadWorker {
     }
 
     /// Classifies a failure; a refused token signs the rider out so the next use signs in again,
-    /// and an answer saying the rider's ride is not what the worker believed (ended by a write
-    /// whose acknowledgement was lost, or gone) makes the worker look again (`rides.list`) before
-    /// it uses that ride: one stale belief costs at most one conflict.
+    /// and an answer saying the rider's ride is not what the worker believed (gone, or ended)
+    /// makes the worker look again (`rides.list`) before it uses that ride. (A rides.start or
+    /// rides.end that failed makes it look again whatever the answer: ``rideState(after:believed:)``.)
     mutating func failed(_ operation: LoadOperation, _ error: any Error, rider: Int? = nil) -> LoadStep {
         let kind = LoadOutcome.kind(of: error)
         if let rider, (error as? RPCError)?.code == RPCError.Code.unauthenticated {
