@@ -153,18 +153,18 @@ public enum PBKDF2SHA256 {
 /// OpenSSL's process-wide state. By default libcrypto registers `OPENSSL_cleanup` with
 /// `atexit` the first time it initializes, and `exit` then frees the library's state while
 /// event-loop threads may still be closing TLS connections: an `SSL_free` that runs during or
-/// after the cleanup uses freed memory, which crashed a `movr` command at exit under load.
-/// MovR never needs the cleanup (the process is ending), so every executable initializes
-/// OpenSSL first thing without it (`OPENSSL_INIT_NO_ATEXIT`). Only the first initialization in
-/// a process decides this, whoever makes it (libpq initializes OpenSSL too), hence "first thing".
+/// after the cleanup uses freed memory. (A `movr` command crashed in CI under load, its output
+/// lost; a probe showed its `SSL_free` running after the cleanup: `ProcessExitTests`.) MovR
+/// never needs the cleanup (the process is ending), so every executable initializes libcrypto
+/// first thing without it (`OPENSSL_INIT_NO_ATEXIT`). Only the first initialization in a process
+/// decides this, whoever makes it (libssl's own, and libpq's, come later), hence "first thing".
 public enum OpenSSLLibrary {
-    /// Initializes libcrypto and libssl without the `atexit` cleanup. Idempotent and
-    /// thread-safe; returns false if OpenSSL could not initialize (its later calls then fail
-    /// and say so).
+    /// Initializes libcrypto without the `atexit` cleanup. Idempotent and thread-safe; returns
+    /// false if OpenSSL could not initialize (its later calls then fail and say so).
     @discardableResult
     public static func initialize() -> Bool { initialized }
 
     private static let initialized: Bool = {
-        OPENSSL_init_ssl(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
+        OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
     }()
 }

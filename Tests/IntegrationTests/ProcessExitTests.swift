@@ -12,7 +12,8 @@ import Glibc
 /// An executable's last moments with OpenSSL. By default OpenSSL registers `OPENSSL_cleanup`
 /// with `atexit`, and `exit` runs it while event-loop threads may still be closing
 /// connections: an `SSL_free` during or after the cleanup uses memory the cleanup freed. (A CI
-/// run saw `movr grant-admin` crash at exit under the compose stack's load.) Every executable
+/// run saw `movr grant-admin` crash under the compose stack's load, its output lost; this probe
+/// then showed such a free in the same command.) Every executable
 /// therefore initializes OpenSSL without that cleanup, and a client's `shutdown()` returns only
 /// once its connections are released.
 ///
