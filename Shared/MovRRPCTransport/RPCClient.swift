@@ -171,7 +171,7 @@ public final class RPCClient: Sendable {
                                                       options: RPCCallOptions) async throws -> RawJSON {
         var body = ByteBufferAllocator().buffer(capacity: 256)
         do {
-            try RPCRequestEncoder.encode(method: method, encoding: params, id: RPCID(1), into: &body)
+            try RPCRequestEncoder.encode(method: method, encoding: params, id: Self.rpcID, into: &body)
         } catch {
             logger.error("params could not be encoded", metadata: ["method": "\(method)", "error": "\(error)"])
             throw RPCError.internalError
@@ -431,9 +431,16 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// Every request's JSON-RPC id: one exchange per connection at a time, so one id serves.
+    static let rpcID = RPCID(1)
+
     private static func outcome(of reply: ClientReply, maxReplyBytes: Int) throws -> Result<RawJSON, RPCError> {
         switch reply.status {
         case 200:
+            // Our own executables' success replies: the frame checked, the result forwarded.
+            if let result = RPCResponseDecoder.framedResult(body: reply.body, id: rpcID, maxBytes: maxReplyBytes) {
+                return .success(result)
+            }
             return try RPCResponseDecoder.decodeRaw(
                 body: reply.body, limits: JSONLimits(maxDepth: 512, maxBytes: maxReplyBytes, maxStringBytes: maxReplyBytes))
         case 204:

@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 
 @testable import MovRRPC
@@ -46,6 +47,52 @@ struct RPCClientCodecTests {
         } throws: { error in
             (error as? RPCError)?.code == -32603 && (error as? RPCError)?.data?.reason == "malformed_response"
         }
+    }
+
+    @Test("the dispatcher's success replies are taken by their frame, result bytes as written")
+    func framedResultsOfTheDispatcher() async throws {
+        var dispatcher = RPCDispatcher()
+        let results: [JSONValue] = [
+            ["vehicles": [["id": "v1", "battery": 87, "location": ["latitude": .number("40.7"), "longitude": .number("-74.0")]]], "next_cursor": .null],
+            [1, "two", [3]], "a \"quoted\" }", 42, .number("-1.5"), 0, true, false, .null, [:], [],
+        ]
+        for (index, result) in results.enumerated() {
+            dispatcher.register("r\(index)", params: RPCEmptyParams.self) { _, _ in result }
+        }
+        for index in results.indices {
+            let body = try RPCRequestEncoder.encode(method: "r\(index)", encoding: [String: Int](), id: RPCID(1))
+            let reply = ByteBuffer(bytes: try #require(await dispatcher.handle(body: body, context: RPCContext())))
+            let framed = try #require(RPCResponseDecoder.framedResult(body: reply, id: RPCID(1), maxBytes: 1 << 20))
+            #expect(try framed.parsed() == results[index])
+            // The same bytes the full decoder validates and keeps.
+            #expect(try RPCResponseDecoder.decodeRaw(body: reply, expectedID: RPCID(1)).get().bytes == framed.bytes)
+        }
+    }
+
+    @Test("replies in any other frame are left to the full decoder", arguments: [
+        // errors, other ids, other member orders, whitespace, no id, truncation
+        #"{"jsonrpc":"2.0","error":{"code":409,"message":"Conflict"},"id":1}"#,
+        #"{"jsonrpc":"2.0","result":1,"id":2}"#, #"{"jsonrpc":"2.0","result":1,"id":11}"#,
+        #"{"jsonrpc":"2.0","result":1,"id":"1"}"#, #"{"jsonrpc":"2.0","result":1,"id":null}"#,
+        #"{"jsonrpc":"2.0","id":1,"result":1}"#, #"{"result":1,"jsonrpc":"2.0","id":1}"#,
+        #"{"jsonrpc": "2.0","result":1,"id":1}"#, #"{"jsonrpc":"2.0","result":1,"id":1} "#,
+        #"{"jsonrpc":"2.0","result":1 ,"id":1}"#, #"{"jsonrpc":"2.0","result":,"id":1}"#,
+        #"{"jsonrpc":"2.0","result":1}"#, #"{"jsonrpc":"2.0","result":{"a":1,"id":1}"#,
+        #"{"jsonrpc":"2.0","result":[1,"id":1}"#, #"{"jsonrpc":"2.0","result":"x,"id":1}"#,
+        #"{"jsonrpc":"2.0","result":nul,"id":1}"#, #"{"jsonrpc":"2.0","result":1.,"id":1}"#,
+        #"{"jsonrpc":"2.0","result":x,"id":1}"#, #"{"jsonrpc":"2.0","result":","id":1}"#,
+        #"{"jsonrpc":"2.0","result":nulll,"id":1}"#, #"{"jsonrpc":"2.0","result":tru,"id":1}"#, #"{"jsonrpc":"2.0","result""#, "", "{}",
+    ])
+    func otherFrames(body: String) {
+        #expect(RPCResponseDecoder.framedResult(body: ByteBuffer(string: body), id: RPCID(1), maxBytes: 1 << 20) == nil)
+    }
+
+    @Test("a framed reply over the reply limit is not taken")
+    func framedReplyOverTheLimit() {
+        let body = ByteBuffer(string: #"{"jsonrpc":"2.0","result":"\#(String(repeating: "x", count: 100))","id":1}"#)
+        #expect(RPCResponseDecoder.framedResult(body: body, id: RPCID(1), maxBytes: body.readableBytes) != nil)
+        #expect(RPCResponseDecoder.framedResult(body: body, id: RPCID(1), maxBytes: body.readableBytes - 1) == nil)
+        #expect(RPCResponseDecoder.framedResult(body: body, id: .string("1"), maxBytes: 1 << 20) == nil)
     }
 
     @Test("error constructors carry the contract's codes")

@@ -51,6 +51,15 @@ enum Fixture {
         return buffer
     }()
 
+    /// The same reply as the dispatcher writes it (result first, then the id).
+    static let dispatcherReplyBytes: ByteBuffer = {
+        var buffer = ByteBuffer(string: #"{"jsonrpc":"2.0","result":"#)
+        var page = pageBytes
+        buffer.writeBuffer(&page)
+        buffer.writeString(#","id":1}"#)
+        return buffer
+    }()
+
     /// The users service's answer to the gateway's session check, which every signed-in call
     /// waits for (the gateway decodes it; it reads itself, `JSONValueReadable`).
     static let sessionBytes = bytes(SessionResult(
@@ -117,11 +126,18 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // What the gateway does with the vehicles service's reply: check the envelope and the
-    // result's JSON (JSONScanner) and keep the result as bytes to forward.
+    // What the gateway does with a reply of another shape than the dispatcher's: check the
+    // envelope and the result's JSON (JSONScanner) and keep the result as bytes to forward.
     Benchmark("json: scan a 25-vehicle reply to forward it") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try RPCResponseDecoder.decodeRaw(body: Fixture.replyBytes, expectedID: RPCID(1)).get())
+        }
+    }
+
+    // What it does with the vehicles service's own reply: check the frame, keep the result.
+    Benchmark("json: take a 25-vehicle reply by its frame to forward it") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(RPCResponseDecoder.framedResult(body: Fixture.dispatcherReplyBytes, id: RPCID(1), maxBytes: 1 << 20)!)
         }
     }
 
