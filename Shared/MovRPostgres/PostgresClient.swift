@@ -17,7 +17,7 @@ public final class PostgresClient: Service, Sendable {
     public let configuration: PostgresConfiguration
     let logger: Logger
     let threadPool: NIOThreadPool
-    let readiness = SocketReadiness()
+    let readiness: SocketReadiness
     let pool: ConnectionPool
     private let state = NIOLockedValueBox(ThreadState.idle)
 
@@ -30,6 +30,8 @@ public final class PostgresClient: Service, Sendable {
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.readiness = SocketReadiness(spinBudgetMicroseconds: configuration.answerSpinMicroseconds,
+                                         spinGate: configuration.answerSpinGate)
         // One thread per connection that may be opening or closing at once, one for the watcher.
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize + 1)
         self.pool = ConnectionPool(configuration: configuration, threadPool: threadPool, readiness: readiness, logger: logger)

@@ -252,13 +252,25 @@ public final class PostgresConnection {
             try await readiness.wait(for: socket, orWritable: true)
             guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
         }
+        readiness.beginStatement()
+        defer { readiness.endStatement() }
         var last: LibPQResult?
         var firstError: PostgresError?
+        var spun = false
         var yielded = false
         // Only a wait can have started a cancel request (see the end).
         var waited = false
         while true {
             while PQisBusy(conn) == 1 {
+                if !spun {
+                    // Alone and idle, poll for the answer here: no wake of the watcher, none of
+                    // this task's executor (SocketReadiness.spin(on:) decides whether to).
+                    spun = true
+                    if readiness.spin(on: socket) {
+                        guard PQconsumeInput(conn) == 1 else { throw Self.failure(conn) }
+                        continue
+                    }
+                }
                 if !yielded {
                     // Let the executor run what else is ready first (other requests on this event
                     // loop); under load the answer is often in by then, and reading it here saves

@@ -3,6 +3,7 @@ import CLibPQ
 import Glibc
 #endif
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Tells waiting tasks when a database socket can be read (or written), from one epoll
 /// descriptor watched by one thread.
@@ -19,18 +20,48 @@ import NIOConcurrencyHelpers
 /// a socket reported ready is disarmed until its holder's next wait re-arms it (one `epoll_ctl`
 /// per wait; the kernel drops the registration when libpq closes the socket, and a wait that
 /// finds none adds one).
+///
+/// A wait can also be spun (``spin(on:)``): the caller polls its socket itself for a short
+/// while before it waits here, when the client has no other statement in flight and recent
+/// spins paid off. At one request at a time the two wakes of a wait (this thread, then the
+/// task's executor) are most of a statement's time on an idle virtual machine: 0.25–0.3 ms
+/// each by hand, against a statement of 0.05–0.1 ms.
 final class SocketReadiness: Sendable {
     private let epoll: Int32
     /// Written once by ``stop()`` to end ``run()``.
     private let stopEvent: Int32
     private let state = NIOLockedValueBox(State())
+    /// The longest a spin polls (0: never spin).
+    let spinBudgetNanoseconds: UInt64
+    /// Whether the process and machine are idle enough to spin, asked before each spin
+    /// (`PostgresConfiguration.answerSpinGate`).
+    private let spinGate: (@Sendable () -> Bool)?
+    /// Statements of this client sent and not yet answered (``beginStatement()``).
+    private let inFlight = Atomic<Int>(0)
+    /// How recent spins went: up by one for a spin that paid off (to at most
+    /// ``maxSpinCredit``; from below zero, a probe that paid off, to one); down by four for one
+    /// that lost its processor (the machine is busy: from full credit three in a row stop the
+    /// spinning), by one for one that kept it but saw no answer within the budget (a slow
+    /// statement, e.g. a background scan, among fast ones), to at least -4. Below zero only the
+    /// probes spin.
+    private let spinCredit = Atomic<Int>(0)
+    private let spinProbes = Atomic<Int>(0)
+    /// Spins that polled (for tests): a spin refused at once does not count.
+    let spinsPolled = Atomic<Int>(0)
+    static let maxSpinCredit = 8
+    /// Out of credit, one statement in this many spins, to find out whether spinning pays again.
+    static let spinProbeInterval = 32
+    /// A spin this short pays off when its answer came, whatever the clocks say of its share.
+    static let shortSpinNanoseconds: UInt64 = 50_000
 
     private struct State {
         var waiting: [Int32: CheckedContinuation<Void, any Error>] = [:]
         var stopped = false
     }
 
-    init() {
+    init(spinBudgetMicroseconds: Int = 0, spinGate: (@Sendable () -> Bool)? = nil) {
+        spinBudgetNanoseconds = UInt64(max(0, spinBudgetMicroseconds)) * 1000
+        self.spinGate = spinGate
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         stopEvent = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epoll >= 0 && stopEvent >= 0, "epoll_create1/eventfd failed: errno \(errno)")
@@ -67,6 +98,67 @@ final class SocketReadiness: Sendable {
             }
             if let refusal { continuation.resume(throwing: refusal) }
         }
+    }
+
+    /// A statement of this client was sent; ``endStatement()`` when its exchange is over.
+    func beginStatement() {
+        inFlight.add(1, ordering: .relaxed)
+    }
+
+    func endStatement() {
+        inFlight.subtract(1, ordering: .relaxed)
+    }
+
+    /// Polls `socket` on the calling thread until it is readable (or has failed), for at most
+    /// the spin budget, and returns whether it is; `false` at once unless the caller's statement
+    /// is the client's only one in flight, recent spins paid off (or this is a probe) and the
+    /// gate is open, asked once before the spin (services: one request at a time in the
+    /// process and a processor to spare on the machine, ``RunnableThreads``; under load the
+    /// spin's processor is needed by other work, the database server's included). A spin pays off when the answer came within the budget and the thread kept its
+    /// processor for at least three quarters of the spin: a spin that lost it competed with
+    /// the very work it waited for (the machine is busy), and costs the credit most.
+    func spin(on socket: Int32) -> Bool {
+        guard spinBudgetNanoseconds > 0, inFlight.load(ordering: .relaxed) == 1 else { return false }
+        let credit = spinCredit.load(ordering: .relaxed)
+        if credit < 0 {
+            let probe = spinProbes.wrappingAdd(1, ordering: .relaxed).newValue
+            guard probe % Self.spinProbeInterval == 0 else { return false }
+        }
+        // Last: the gate may make a system call.
+        guard spinGate?() ?? true else { return false }
+        spinsPolled.add(1, ordering: .relaxed)
+        let startWall = Self.nanoseconds(CLOCK_MONOTONIC)
+        let startCPU = Self.nanoseconds(CLOCK_THREAD_CPUTIME_ID)
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        var ready = false
+        while true {
+            let polled = poll(&descriptor, 1, 0)
+            if polled > 0 {
+                ready = true
+                break
+            }
+            if polled < 0, errno != EINTR { break }
+            // Another statement of this client started (the service got busy): wait as usual.
+            if Self.nanoseconds(CLOCK_MONOTONIC) &- startWall >= spinBudgetNanoseconds
+                || inFlight.load(ordering: .relaxed) > 1 { break }
+        }
+        let wall = Self.nanoseconds(CLOCK_MONOTONIC) &- startWall
+        let cpu = Self.nanoseconds(CLOCK_THREAD_CPUTIME_ID) &- startCPU
+        // Races between statements of this client may lose an update: the credit is a hint.
+        let keptProcessor = wall < Self.shortSpinNanoseconds || cpu &* 4 >= wall &* 3
+        let newCredit = switch (ready, keptProcessor) {
+        case (true, true): min(Self.maxSpinCredit, max(0, credit) + 1)
+        case (false, true): max(-4, credit - 1)  // a statement slower than the budget
+        case (_, false): max(-4, credit - 4)  // the machine is busy
+        }
+        spinCredit.store(newCredit, ordering: .relaxed)
+        return ready
+    }
+
+    private static func nanoseconds(_ clock: clockid_t) -> UInt64 {
+        var time = timespec()
+        clock_gettime(clock, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     /// Watches until ``stop()``; then fails the waits still pending. Runs on a thread of its own

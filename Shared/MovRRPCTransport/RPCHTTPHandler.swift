@@ -373,6 +373,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }, eventLoop: loop)
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
+        RequestsInFlight.begin()
         inFlight = Task(executorPreference: executor) {
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
                 await RequestCost.$current.withValue(cost) {
@@ -381,6 +382,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     }
                 }
             }
+            RequestsInFlight.end()
             // Always so, as the loop is the task's executor; the hop is only a safeguard.
             if loop.inEventLoop { answer.value(reply) } else { loop.execute { answer.value(reply) } }
         }

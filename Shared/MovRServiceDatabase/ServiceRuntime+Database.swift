@@ -1,5 +1,6 @@
 import MovRPostgres
 import MovRRPC
+import MovRRPCTransport
 import MovRService
 
 /// Database access for the services that own a database (users, vehicles, rides). A module of
@@ -12,6 +13,10 @@ extension ServiceRuntime {
         settings.poolSize = try DatabaseSettings.poolSize(configuration)
         settings.applicationName = "movr-\(identity.rawValue)-\(region)"
         settings.dialect = SQLDialect(rawValue: try configuration.value(DatabaseSettings.dialect)) ?? .postgres
+        settings.answerSpinMicroseconds = try DatabaseSettings.spinMicroseconds(configuration)
+        // Only with one request (or none: background work) in the process and a processor to
+        // spare: under load the poll's processor is needed by other work.
+        settings.answerSpinGate = { RequestsInFlight.current <= 1 && RunnableThreads.haveAProcessorToSpare() }
         // Every statement counts against the request's round-trip budget (docs/API.md).
         settings.statementObserver = { RequestCost.current?.addStatement() }
         return PostgresClient(configuration: settings, logger: logger)
@@ -26,6 +31,8 @@ extension ServiceRuntime {
             settings.poolSize = try DatabaseSettings.poolSize(configuration)
             settings.applicationName = "movr-\(identity.rawValue)-\(region)-replica"
             settings.dialect = primary.configuration.dialect
+            settings.answerSpinMicroseconds = primary.configuration.answerSpinMicroseconds
+            settings.answerSpinGate = primary.configuration.answerSpinGate
             return PostgresClient(configuration: settings, logger: logger)
         }
         let maxLag = try configuration.value(DatabaseSettings.replicaMaxLagMs)
@@ -49,6 +56,20 @@ public enum DatabaseSettings {
     public static let replicaDatabaseURL = Setting<String?>("replica-database-url")
     public static let replicaMaxLagMs = Setting<Int>("replica-max-lag-ms", default: 2000)
     public static let reportWriteLSN = Setting<Bool>("report-write-lsn", default: false)
+    /// How long a statement's sender may poll for its answer before the watcher thread waits
+    /// for it (`PostgresConfiguration.answerSpinMicroseconds`); 0 never.
+    public static let spinMicroseconds = Setting<Int>("db-spin-us", default: 250)
+    /// The most ``spinMicroseconds`` accepts.
+    public static let maxSpinMicroseconds = 10_000
+
+    /// ``spinMicroseconds``, refused with a clear error outside 0...``maxSpinMicroseconds``.
+    public static func spinMicroseconds(_ configuration: ServiceConfiguration) throws -> Int {
+        let microseconds = try configuration.value(spinMicroseconds)
+        guard (0...maxSpinMicroseconds).contains(microseconds) else {
+            throw ConfigurationError(message: "db-spin-us must be 0 to \(maxSpinMicroseconds), not \(microseconds)")
+        }
+        return microseconds
+    }
 
     /// ``poolSize``, refused with a clear error outside 1...``maxPoolSize`` (a pool of none
     /// would serve nothing; the client would otherwise round it up to one in silence).
@@ -62,7 +83,7 @@ public enum DatabaseSettings {
 
     /// What every database-owning executable accepts.
     public static let primary: [SettingDeclaration] = [
-        databaseURL.declaration, poolSize.declaration, dialect.declaration, migrate.declaration,
+        databaseURL.declaration, poolSize.declaration, dialect.declaration, migrate.declaration, spinMicroseconds.declaration,
     ]
     /// What an executable with regional reads (`makeRegionalReads`) accepts besides.
     public static let regionalReads: [SettingDeclaration] = [

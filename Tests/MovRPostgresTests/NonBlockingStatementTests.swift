@@ -105,6 +105,117 @@ import Testing
     }
 }
 
+/// A statement's sender polling for its answer itself (`SocketReadiness.spin(on:)`), on a socket
+/// pair: when it may, how long, and how its credit stops and restarts it.
+@Suite struct AnswerSpinTests {
+    typealias Pair = SocketReadinessTests.Pair
+
+    @Test func aSpinSeesBytesThatArriveWithinItsBudget() throws {
+        let readiness = SocketReadiness(spinBudgetMicroseconds: 5_000_000)
+        let pair = try Pair()
+        readiness.beginStatement()
+        defer { readiness.endStatement() }
+        let writer = Thread { usleep(5_000); pair.send() }
+        writer.start()
+        #expect(readiness.spin(on: pair.ours))
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func aSpinGivesUpAtItsBudget() throws {
+        let readiness = SocketReadiness(spinBudgetMicroseconds: 2_000)
+        let pair = try Pair()
+        readiness.beginStatement()
+        defer { readiness.endStatement() }
+        let started = ContinuousClock.now
+        #expect(!readiness.spin(on: pair.ours))
+        #expect(ContinuousClock.now - started >= .milliseconds(2))
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func noSpinWhileAnotherStatementIsInFlightOrTheGateIsClosedOrWithNoBudget() throws {
+        let pair = try Pair()
+        pair.send()
+        let busy = SocketReadiness(spinBudgetMicroseconds: 1_000)
+        busy.beginStatement()
+        busy.beginStatement()
+        #expect(!busy.spin(on: pair.ours))
+        #expect(busy.spinsPolled.load(ordering: .relaxed) == 0)
+        busy.endStatement()
+        #expect(busy.spin(on: pair.ours))
+        let gate = Mutex(false)
+        let gated = SocketReadiness(spinBudgetMicroseconds: 1_000, spinGate: { gate.withLock { $0 } })
+        gated.beginStatement()
+        #expect(!gated.spin(on: pair.ours))
+        #expect(gated.spinsPolled.load(ordering: .relaxed) == 0)
+        gate.withLock { $0 = true }
+        #expect(gated.spin(on: pair.ours))
+        let off = SocketReadiness(spinBudgetMicroseconds: 0)
+        off.beginStatement()
+        #expect(!off.spin(on: pair.ours))
+        #expect(off.spinsPolled.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func spinsThatDoNotPayOffStopUntilAProbePaysOff() throws {
+        let readiness = SocketReadiness(spinBudgetMicroseconds: 200)
+        let pair = try Pair()
+        readiness.beginStatement()
+        defer { readiness.endStatement() }
+        // Credit starts at zero: a spin that sees nothing stops the spinning (whether it kept
+        // its processor, one down, or lost it, four down).
+        #expect(!readiness.spin(on: pair.ours))
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 1)
+        // Then one statement in `spinProbeInterval` probes.
+        for _ in 0..<(2 * SocketReadiness.spinProbeInterval) { _ = readiness.spin(on: pair.ours) }
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 3)
+        // A probe that finds its answer restarts spinning for every statement.
+        pair.send()
+        var calls = 0
+        while readiness.spinsPolled.load(ordering: .relaxed) == 3, calls < SocketReadiness.spinProbeInterval {
+            #expect(readiness.spin(on: pair.ours) == (readiness.spinsPolled.load(ordering: .relaxed) == 4))
+            calls += 1
+        }
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 4)
+        #expect(readiness.spin(on: pair.ours))
+        #expect(readiness.spin(on: pair.ours))
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == 6)
+    }
+
+    @Test func theRunnableCountIsReadFromLoadavgText() {
+        func runnable(_ text: String) -> Int? {
+            Array(text.utf8).withUnsafeBytes { RunnableThreads.runnable(in: $0) }
+        }
+        #expect(runnable("0.52 0.58 0.59 3/512 12345\n") == 3)
+        #expect(runnable("12.00 9.10 4.20 117/2048 99") == 117)
+        #expect(runnable("0.00 0.00 0.00 /512 1") == nil)
+        #expect(runnable("garbage") == nil)
+        // This machine's own file reads: the test's thread at least is runnable.
+        let descriptor = open("/proc/loadavg", O_RDONLY)
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let count = read(descriptor, &buffer, buffer.count)
+        #expect(count > 0)
+        #expect((buffer[..<max(0, count)].withUnsafeBytes { RunnableThreads.runnable(in: $0) } ?? 0) >= 1)
+    }
+
+    @Test func aSlowStatementAmongFastOnesDoesNotStopTheSpinning() throws {
+        let readiness = SocketReadiness(spinBudgetMicroseconds: 200)
+        let pair = try Pair()
+        readiness.beginStatement()
+        defer { readiness.endStatement() }
+        pair.send()
+        for _ in 0..<SocketReadiness.maxSpinCredit { #expect(readiness.spin(on: pair.ours)) }
+        // Drain the byte: the next spin sees nothing and gives up at its budget.
+        var byte: UInt8 = 0
+        #expect(read(pair.ours, &byte, 1) == 1)
+        _ = readiness.spin(on: pair.ours)
+        // Whatever that cost (one, or four had the machine taken the processor), credit is
+        // left: the next statement spins.
+        pair.send()
+        #expect(readiness.spin(on: pair.ours))
+        #expect(readiness.spinsPolled.load(ordering: .relaxed) == SocketReadiness.maxSpinCredit + 2)
+    }
+}
+
 /// Statements run in libpq's non-blocking mode and wait for the server without holding a thread.
 @Suite struct NonBlockingStatementTests {
     @Test func aStatementInFlightHoldsNoThread() async throws {
@@ -191,6 +302,25 @@ import Testing
         private let value = Mutex(false)
         func set() { value.withLock { $0 = true } }
         var isSet: Bool { value.withLock { $0 } }
+    }
+
+    @Test func statementsOneAtATimePollForTheirAnswersAndSlowOnesStillEnd() async throws {
+        // A generous budget: the statement's answer comes within it on any machine.
+        try await TestPostgres.withClient(poolSize: 1, answerSpinMicroseconds: 10_000) { client in
+            for value in 0..<50 {
+                let rows = try await client.query("SELECT \(value)::int AS n")
+                #expect(try rows.first?.decode("n", as: Int.self) == value)
+            }
+            #expect(client.readiness.spinsPolled.load(ordering: .relaxed) > 0)
+            // Longer than the budget: the spin gives up, the watcher waits for the rest.
+            let slow = try await client.query("SELECT pg_sleep(0.05)::text AS slept, 7 AS n")
+            #expect(try slow.first?.decode("n", as: Int.self) == 7)
+        }
+        try await TestPostgres.withClient(poolSize: 1, answerSpinMicroseconds: 0) { client in
+            let rows = try await client.query("SELECT 1 AS n")
+            #expect(try rows.first?.decode("n", as: Int.self) == 1)
+            #expect(client.readiness.spinsPolled.load(ordering: .relaxed) == 0)
+        }
     }
 
     @Test func aStatementLargerThanTheSocketBufferIsSentWhole() async throws {

@@ -46,6 +46,7 @@ import Testing
             OnLoop(onEventLoop: MultiThreadedEventLoopGroup.currentEventLoop != nil)
         }
         dispatcher.register("test.nan", params: RPCEmptyParams.self) { _, _ in [Double.nan] }
+        dispatcher.register("test.in_flight", params: RPCEmptyParams.self) { _, _ in RequestsInFlight.current }
         // Answers after 5 s whatever happens: cancelling it does not stop it.
         dispatcher.register("test.stubborn", params: RPCEmptyParams.self) { _, _ in
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -62,6 +63,17 @@ import Testing
         let client = try fixture.client(as: fixture.rides, port: port)
         let answer = try await client.call("test.on_loop", params: RPCEmpty(), as: OnLoop.self, options: RPCCallOptions())
         #expect(answer.onEventLoop)
+        await client.shutdown()
+        await server.shutdownGracefully()
+    }
+
+    @Test func aHandlerCountsAmongTheRequestsInFlight() async throws {
+        let fixture = try TransportFixture()
+        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: Probe()))
+        let client = try fixture.client(as: fixture.rides, port: port)
+        // Other tests' servers run in this process too: at least this handler is counted.
+        let counted = try await client.call("test.in_flight", params: RPCEmpty(), as: Int.self, options: RPCCallOptions())
+        #expect(counted >= 1)
         await client.shutdown()
         await server.shutdownGracefully()
     }

@@ -50,13 +50,15 @@ public enum TestPostgres {
     /// Connecting gets 20 s, not the services' 5 s: when the whole suite starts at once on two
     /// cores, a SCRAM handshake has been seen to miss 5 s (a `connectionFailed` in CI); the first
     /// connection is opened before returning, with `retryingConnectionFailures`.
+    /// A client of a new database. Its statements poll for their answers as the services' do
+    /// (`--db-spin-us` 250 by default), so every test of the client runs that path too.
     public static func makeClient(poolSize: Int = 4, applicationName: String = "movr-test",
-                                  poolTimeoutSeconds: Double = 60) async throws -> PostgresClient {
+                                  poolTimeoutSeconds: Double = 60, answerSpinMicroseconds: Int = 250) async throws -> PostgresClient {
         let url = try await createDatabase()
-        let client = PostgresClient(
-            configuration: PostgresConfiguration(url: url, poolSize: poolSize, connectTimeoutSeconds: 20,
-                                                 poolTimeoutSeconds: poolTimeoutSeconds, applicationName: applicationName),
-            logger: logger)
+        var configuration = PostgresConfiguration(url: url, poolSize: poolSize, connectTimeoutSeconds: 20,
+                                                  poolTimeoutSeconds: poolTimeoutSeconds, applicationName: applicationName)
+        configuration.answerSpinMicroseconds = answerSpinMicroseconds
+        let client = PostgresClient(configuration: configuration, logger: logger)
         // The first connection is opened here, where a slow start can be retried; the test then
         // begins with it idle in the pool.
         do {
@@ -71,9 +73,10 @@ public enum TestPostgres {
     }
 
     /// Runs `body` with a client on a fresh database and shuts the client down afterwards.
-    public static func withClient<R>(poolSize: Int = 4, applicationName: String = "movr-test",
+    public static func withClient<R>(poolSize: Int = 4, applicationName: String = "movr-test", answerSpinMicroseconds: Int = 250,
                                      _ body: (PostgresClient) async throws -> R) async throws -> R {
-        let client = try await makeClient(poolSize: poolSize, applicationName: applicationName)
+        let client = try await makeClient(poolSize: poolSize, applicationName: applicationName,
+                                          answerSpinMicroseconds: answerSpinMicroseconds)
         do {
             let result = try await body(client)
             await client.shutdown()

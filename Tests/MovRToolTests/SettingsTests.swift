@@ -63,6 +63,19 @@ import Testing
         #expect(try DatabaseSettings.poolSize(unset) == 8)
     }
 
+    @Test(arguments: ["-1", "10001", "fast"])
+    func spinBudgetsOutsideTheirRangeStopTheStart(value: String) throws {
+        #expect(throws: ConfigurationError.self) {
+            let configuration = try ServiceConfiguration(environment: ["MOVR_DB_SPIN_US": value], arguments: [],
+                                                         accepting: DatabaseSettings.primary)
+            _ = try DatabaseSettings.spinMicroseconds(configuration)
+        }
+        let off = try ServiceConfiguration(environment: ["MOVR_DB_SPIN_US": "0"], arguments: [], accepting: DatabaseSettings.primary)
+        #expect(try DatabaseSettings.spinMicroseconds(off) == 0)
+        let unset = try ServiceConfiguration(environment: [:], arguments: [], accepting: DatabaseSettings.primary)
+        #expect(try DatabaseSettings.spinMicroseconds(unset) == 250)
+    }
+
     @Test func movrUpGivesThePoolSizeToTheDatabaseOwnersOnly() throws {
         for identity in Self.executables {
             let environment = LocalStack.poolEnvironment(identity: identity, dbPoolSize: 2)

@@ -1,4 +1,5 @@
 import Foundation
+import MovRServiceDatabase
 
 extension BenchResults {
     /// The dated section appended to docs/benchmarks.md.
@@ -223,12 +224,15 @@ extension BenchResults {
         out.append("### \(Self.sectionTitles[6])")
         out.append("")
         if let hop = databaseHop {
-            out.append("`SELECT 1` on the vehicles database, one client, \(seconds) s each: pgbench `-M prepared` (C, libpq) and MovR's `PostgresClient` (pool of one; libpq non-blocking on the calling task's thread, the wait for the answer through the client's epoll watcher thread), then an empty work item through an `NIOThreadPool` (the hand-off a blocking client adds to every statement, which MovR's made until 2026-12-03). CPU per statement of the client process (pgbench: its own process; MovR: the bench process, all threads).")
+            out.append("`SELECT 1` on the vehicles database, one client, \(seconds) s each: pgbench `-M prepared` (C, libpq) and MovR's `PostgresClient` (pool of one; libpq non-blocking on the calling task's thread; the task polls the socket for the answer itself for up to `--db-spin-us` when it is the client's only statement in flight and recent polls paid off, else the wait goes through the client's epoll watcher thread; both ways measured), then an empty work item through an `NIOThreadPool` (the hand-off a blocking client adds to every statement, which MovR's made until 2026-12-03). CPU per statement of the client process (pgbench: its own process; MovR: the bench process, all threads).")
             out.append("")
             out.append("| client | p50 per statement (µs) | CPU per statement (µs) |")
             out.append("|---|---|---|")
             out.append("| pgbench | \(f(hop.pgbenchP50Micros, 1)) | \(f(hop.pgbenchCPUMicros, 1)) |")
-            out.append("| PostgresClient (\(hop.statements) statements) | \(f(hop.clientP50Micros, 1)) | \(f(hop.clientCPUMicros, 1)) |")
+            out.append("| PostgresClient, as the services run it (db-spin-us \(DatabaseSettings.spinMicroseconds.defaultValue); \(hop.statements) statements) | \(f(hop.clientP50Micros, 1)) | \(f(hop.clientCPUMicros, 1)) |")
+            if let p50 = hop.watcherP50Micros, let cpu = hop.watcherCPUMicros {
+                out.append("| PostgresClient, every wait through the watcher (db-spin-us 0; \(hop.watcherStatements ?? 0) statements) | \(f(p50, 1)) | \(f(cpu, 1)) |")
+            }
             out.append("| thread-pool hand-off alone | \(f(hop.hopP50Micros, 1)) | \(f(hop.hopCPUMicros, 1)) |")
         } else {
             out.append("Not measured (see the errors above).")
