@@ -71,7 +71,9 @@ import Testing
         #expect(text.contains("| 100 ("), "no 100-row list row")
         #expect(text.contains("-- movr_rides") && text.contains("-- movr_vehicles"), "no captured ride-cycle SQL")
         #expect(!text.contains("ride cycle: "), "the ride cycle failed")
-        #expect(text.contains("| PostgresClient (") && text.contains("| thread-pool hand-off alone |"), "no database client rows")
+        #expect(text.contains("| PostgresClient, as the services run it (db-spin-us ")
+                    && text.contains("| PostgresClient, every wait through the watcher (db-spin-us 0; ")
+                    && text.contains("| thread-pool hand-off alone |"), "no database client rows")
         #expect(!text.contains("database client: "), "the database client section failed")
         #expect(text.contains("| **client** (wrk; load engine) |"), "no CPU row for the sender")
         // PostgreSQL's CPU while pgbench sent the same work: a figure in each column (two list
