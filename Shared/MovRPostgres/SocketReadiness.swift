@@ -22,10 +22,10 @@ import Synchronization
 /// finds none adds one).
 ///
 /// A wait can also be spun (``spin(on:)``): the caller polls its socket itself for a short
-/// while before it waits here, when the client has no other statement in flight and recent
-/// spins paid off. At one request at a time the two wakes of a wait (this thread, then the
-/// task's executor) are most of a statement's time on an idle virtual machine: 0.25–0.3 ms
-/// each by hand, against a statement of 0.05–0.1 ms.
+/// while before it waits here, when the client has no other statement in flight, recent spins
+/// paid off and the client's gate allows it. At one request at a time the two wakes of a wait
+/// (this thread, then the task's executor) are most of a statement's time on an idle virtual
+/// machine: together 0.25–0.3 ms by hand, against a statement of 0.05–0.1 ms.
 final class SocketReadiness: Sendable {
     private let epoll: Int32
     /// Written once by ``stop()`` to end ``run()``.
@@ -114,9 +114,10 @@ final class SocketReadiness: Sendable {
     /// is the client's only one in flight, recent spins paid off (or this is a probe) and the
     /// gate is open, asked once before the spin (services: one request at a time in the
     /// process and a processor to spare on the machine, ``RunnableThreads``; under load the
-    /// spin's processor is needed by other work, the database server's included). A spin pays off when the answer came within the budget and the thread kept its
-    /// processor for at least three quarters of the spin: a spin that lost it competed with
-    /// the very work it waited for (the machine is busy), and costs the credit most.
+    /// spin's processor is needed by other work, the database server's included). A spin pays
+    /// off when the answer came within the budget and the thread kept its processor for at
+    /// least three quarters of the spin: a spin that lost it competed with the very work it
+    /// waited for (the machine is busy), and costs the credit most.
     func spin(on socket: Int32) -> Bool {
         guard spinBudgetNanoseconds > 0, inFlight.load(ordering: .relaxed) == 1 else { return false }
         let credit = spinCredit.load(ordering: .relaxed)
