@@ -14,9 +14,7 @@ extension ServiceRuntime {
         settings.applicationName = "movr-\(identity.rawValue)-\(region)"
         settings.dialect = SQLDialect(rawValue: try configuration.value(DatabaseSettings.dialect)) ?? .postgres
         settings.answerSpinMicroseconds = try DatabaseSettings.spinMicroseconds(configuration)
-        // Only with one request (or none: background work) in the process and a processor to
-        // spare: under load the poll's processor is needed by other work.
-        settings.answerSpinGate = { RequestsInFlight.current <= 1 && RunnableThreads.haveAProcessorToSpare() }
+        settings.answerSpinGate = DatabaseSettings.spinGate
         // Every statement counts against the request's round-trip budget (docs/API.md).
         settings.statementObserver = { RequestCost.current?.addStatement() }
         return PostgresClient(configuration: settings, logger: logger)
@@ -61,6 +59,12 @@ public enum DatabaseSettings {
     public static let spinMicroseconds = Setting<Int>("db-spin-us", default: 250)
     /// The most ``spinMicroseconds`` accepts.
     public static let maxSpinMicroseconds = 10_000
+    /// When a service's statement may poll: with one request (or none: background work) in
+    /// the process and a processor to spare; under load the poll's processor is needed by
+    /// other work.
+    public static let spinGate: @Sendable () -> Bool = {
+        RequestsInFlight.current <= 1 && RunnableThreads.haveAProcessorToSpare()
+    }
 
     /// ``spinMicroseconds``, refused with a clear error outside 0...``maxSpinMicroseconds``.
     public static func spinMicroseconds(_ configuration: ServiceConfiguration) throws -> Int {

@@ -85,6 +85,7 @@ extension Benchmark {
     private func clientStatements(databaseURL: String, spinMicroseconds: Int) async throws -> ([Double], Double) {
         var configuration = PostgresConfiguration(url: databaseURL, poolSize: 1, applicationName: "movr-bench")
         configuration.answerSpinMicroseconds = spinMicroseconds
+        configuration.answerSpinGate = DatabaseSettings.spinGate
         let client = PostgresClient(configuration: configuration, logger: logger)
         client.start()
         var samples: [Double] = []
