@@ -110,11 +110,15 @@ import Testing
 @Suite struct AnswerSpinTests {
     typealias Pair = SocketReadinessTests.Pair
 
-    @Test func aSpinSeesBytesThatArriveWithinItsBudget() throws {
-        let readiness = SocketReadiness(spinBudgetMicroseconds: 5_000_000)
-        let pair = try Pair()
+    /// A readiness (no watcher) with one statement in flight, and a socket pair to poll.
+    func oneStatement(budgetMicroseconds: Int) throws -> (SocketReadiness, Pair) {
+        let readiness = SocketReadiness(spinBudgetMicroseconds: budgetMicroseconds)
         readiness.beginStatement()
-        defer { readiness.endStatement() }
+        return (readiness, try Pair())
+    }
+
+    @Test func aSpinSeesBytesThatArriveWithinItsBudget() throws {
+        let (readiness, pair) = try oneStatement(budgetMicroseconds: 5_000_000)
         let writer = Thread { usleep(5_000); pair.send() }
         writer.start()
         #expect(readiness.spin(on: pair.ours))
@@ -122,10 +126,7 @@ import Testing
     }
 
     @Test func aSpinGivesUpAtItsBudget() throws {
-        let readiness = SocketReadiness(spinBudgetMicroseconds: 2_000)
-        let pair = try Pair()
-        readiness.beginStatement()
-        defer { readiness.endStatement() }
+        let (readiness, pair) = try oneStatement(budgetMicroseconds: 2_000)
         let started = ContinuousClock.now
         #expect(!readiness.spin(on: pair.ours))
         #expect(ContinuousClock.now - started >= .milliseconds(2))
@@ -156,10 +157,7 @@ import Testing
     }
 
     @Test func spinsThatDoNotPayOffStopUntilAProbePaysOff() throws {
-        let readiness = SocketReadiness(spinBudgetMicroseconds: 200)
-        let pair = try Pair()
-        readiness.beginStatement()
-        defer { readiness.endStatement() }
+        let (readiness, pair) = try oneStatement(budgetMicroseconds: 200)
         // Credit starts at zero: a spin that sees nothing stops the spinning (whether it kept
         // its processor, one down, or lost it, four down).
         #expect(!readiness.spin(on: pair.ours))
@@ -198,10 +196,7 @@ import Testing
     }
 
     @Test func aSlowStatementAmongFastOnesDoesNotStopTheSpinning() throws {
-        let readiness = SocketReadiness(spinBudgetMicroseconds: 200)
-        let pair = try Pair()
-        readiness.beginStatement()
-        defer { readiness.endStatement() }
+        let (readiness, pair) = try oneStatement(budgetMicroseconds: 200)
         pair.send()
         for _ in 0..<SocketReadiness.maxSpinCredit { #expect(readiness.spin(on: pair.ours)) }
         // Drain the byte: the next spin sees nothing and gives up at its budget.

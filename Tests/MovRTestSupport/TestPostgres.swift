@@ -49,9 +49,9 @@ public enum TestPostgres {
     ///
     /// Connecting gets 20 s, not the services' 5 s: when the whole suite starts at once on two
     /// cores, a SCRAM handshake has been seen to miss 5 s (a `connectionFailed` in CI); the first
-    /// connection is opened before returning, with `retryingConnectionFailures`.
-    /// A client of a new database. Its statements poll for their answers as the services' do
-    /// (`--db-spin-us` 250 by default), so every test of the client runs that path too.
+    /// connection is opened before returning, with `retryingConnectionFailures`. Its statements
+    /// poll for their answers as the services' do (`--db-spin-us`, whose default is 250), so
+    /// every test of the client runs that path too.
     public static func makeClient(poolSize: Int = 4, applicationName: String = "movr-test",
                                   poolTimeoutSeconds: Double = 60, answerSpinMicroseconds: Int = 250) async throws -> PostgresClient {
         let url = try await createDatabase()
