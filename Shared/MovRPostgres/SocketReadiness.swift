@@ -59,9 +59,16 @@ final class SocketReadiness: Sendable {
         var stopped = false
     }
 
-    init(spinBudgetMicroseconds: Int = 0, spinGate: (@Sendable () -> Bool)? = nil) {
+    /// Whether a spin's wall and CPU clocks are read to tell a spin that lost its processor
+    /// (`false` in tests on socket pairs: a test thread preempted on a busy machine must not
+    /// change what its spins are checked for; ``credit(after:ready:keptProcessor:)`` is tested
+    /// alone).
+    private let judgesProcessor: Bool
+
+    init(spinBudgetMicroseconds: Int = 0, spinGate: (@Sendable () -> Bool)? = nil, judgesProcessor: Bool = true) {
         spinBudgetNanoseconds = UInt64(max(0, spinBudgetMicroseconds)) * 1000
         self.spinGate = spinGate
+        self.judgesProcessor = judgesProcessor
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         stopEvent = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epoll >= 0 && stopEvent >= 0, "epoll_create1/eventfd failed: errno \(errno)")
@@ -145,15 +152,19 @@ final class SocketReadiness: Sendable {
         }
         let wall = Self.nanoseconds(CLOCK_MONOTONIC) &- startWall
         let cpu = Self.nanoseconds(CLOCK_THREAD_CPUTIME_ID) &- startCPU
+        let keptProcessor = !judgesProcessor || wall < Self.shortSpinNanoseconds || cpu &* 4 >= wall &* 3
         // Races between statements of this client may lose an update: the credit is a hint.
-        let keptProcessor = wall < Self.shortSpinNanoseconds || cpu &* 4 >= wall &* 3
-        let newCredit = switch (ready, keptProcessor) {
-        case (true, true): min(Self.maxSpinCredit, max(0, credit) + 1)
+        spinCredit.store(Self.credit(after: credit, ready: ready, keptProcessor: keptProcessor), ordering: .relaxed)
+        return ready
+    }
+
+    /// The credit after a spin that started with `credit` (see ``spinCredit``).
+    static func credit(after credit: Int, ready: Bool, keptProcessor: Bool) -> Int {
+        switch (ready, keptProcessor) {
+        case (true, true): min(maxSpinCredit, max(0, credit) + 1)
         case (false, true): max(-4, credit - 1)  // a statement slower than the budget
         case (_, false): max(-4, credit - 4)  // the machine is busy
         }
-        spinCredit.store(newCredit, ordering: .relaxed)
-        return ready
     }
 
     private static func nanoseconds(_ clock: clockid_t) -> UInt64 {

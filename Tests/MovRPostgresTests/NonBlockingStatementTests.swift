@@ -110,9 +110,12 @@ import Testing
 @Suite struct AnswerSpinTests {
     typealias Pair = SocketReadinessTests.Pair
 
-    /// A readiness (no watcher) with one statement in flight, and a socket pair to poll.
+    /// A readiness (no watcher) with one statement in flight, and a socket pair to poll. It does
+    /// not judge whether a spin kept its processor: this test's thread may be preempted on a busy
+    /// machine, and its spins' credit must not depend on that (that rule is tested alone, in
+    /// `theCreditRisesWithAnswersAndFallsFastestWhenTheProcessorWasLost`).
     func oneStatement(budgetMicroseconds: Int) throws -> (SocketReadiness, Pair) {
-        let readiness = SocketReadiness(spinBudgetMicroseconds: budgetMicroseconds)
+        let readiness = SocketReadiness(spinBudgetMicroseconds: budgetMicroseconds, judgesProcessor: false)
         readiness.beginStatement()
         return (readiness, try Pair())
     }
@@ -158,8 +161,7 @@ import Testing
 
     @Test func spinsThatDoNotPayOffStopUntilAProbePaysOff() throws {
         let (readiness, pair) = try oneStatement(budgetMicroseconds: 200)
-        // Credit starts at zero: a spin that sees nothing stops the spinning (whether it kept
-        // its processor, one down, or lost it, four down).
+        // Credit starts at zero: a spin that sees nothing takes one and stops the spinning.
         #expect(!readiness.spin(on: pair.ours))
         #expect(readiness.spinsPolled.load(ordering: .relaxed) == 1)
         // Then one statement in `spinProbeInterval` probes.
@@ -195,6 +197,24 @@ import Testing
         #expect((buffer[..<max(0, count)].withUnsafeBytes { RunnableThreads.runnable(in: $0) } ?? 0) >= 1)
     }
 
+    @Test func theCreditRisesWithAnswersAndFallsFastestWhenTheProcessorWasLost() {
+        func after(_ credit: Int, _ outcomes: [(ready: Bool, kept: Bool)]) -> Int {
+            outcomes.reduce(credit) { SocketReadiness.credit(after: $0, ready: $1.ready, keptProcessor: $1.kept) }
+        }
+        let max = SocketReadiness.maxSpinCredit
+        // Answers raise it to its maximum and no further; a probe that pays off restarts at one.
+        #expect(after(0, Array(repeating: (true, true), count: max + 3)) == max)
+        #expect(after(-4, [(true, true)]) == 1)
+        // A slow statement costs one: from full credit, spinning goes on.
+        #expect(after(max, [(false, true)]) == max - 1)
+        // A lost processor costs four, answered or not: from full credit, three in a row stop
+        // the spinning (below zero only probes spin), and the floor is -4.
+        #expect(after(max, [(true, false), (false, false)]) == 0)
+        #expect(after(max, Array(repeating: (true, false), count: 3)) < 0)
+        #expect(after(max, Array(repeating: (false, false), count: 10)) == -4)
+        #expect(after(-4, [(false, true)]) == -4)
+    }
+
     @Test func aSlowStatementAmongFastOnesDoesNotStopTheSpinning() throws {
         let (readiness, pair) = try oneStatement(budgetMicroseconds: 200)
         pair.send()
@@ -203,8 +223,7 @@ import Testing
         var byte: UInt8 = 0
         #expect(read(pair.ours, &byte, 1) == 1)
         _ = readiness.spin(on: pair.ours)
-        // Whatever that cost (one, or four had the machine taken the processor), credit is
-        // left: the next statement spins.
+        // That cost one credit: credit is left, the next statement spins.
         pair.send()
         #expect(readiness.spin(on: pair.ours))
         #expect(readiness.spinsPolled.load(ordering: .relaxed) == SocketReadiness.maxSpinCredit + 2)
