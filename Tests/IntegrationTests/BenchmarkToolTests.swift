@@ -40,11 +40,14 @@ import Testing
         // Every method's row has the one-client p50 of its own statements (captured from the
         // server log; cities.list sends none) and so a target row.
         let lines = text.split(separator: "\n").map(String.init)
+        // The single-client section's rows (other tables have rows named after methods too).
+        let singleClient = lines.drop { $0 != "### Single-client latency" }.dropFirst().prefix { !$0.hasPrefix("### ") }
+        #expect(!singleClient.isEmpty, "no single-client section")
         for method in ["cities.list", "users.me", "auth.logout", "vehicles.list", "vehicles.get", "vehicles.add",
                        "vehicles.mine", "vehicles.location_history", "vehicles.remove", "rides.start",
                        "rides.update_location", "rides.end", "rides.list", "rides.get", "promo_codes.list",
                        "promo_codes.create", "promo_codes.apply"] {
-            let row = lines.first { $0.hasPrefix("| \(method) | ") }
+            let row = singleClient.first { $0.hasPrefix("| \(method) | ") }
             let cells = row.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             #expect(cells.count == 7 && Double(cells[4]) != nil, "no single-client row with SQL for \(method): \(String(describing: row))")
             #expect(lines.contains { $0.hasPrefix("| \(method) single-client p50 <= 2x SQL + 0.3 ms/hop (") },
@@ -112,6 +115,18 @@ import Testing
             // the database's upkeep during the point: checkpoints / buffers written / autovacuums
             let upkeep = cells[14].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             #expect(upkeep.count == 3 && upkeep.allSatisfy { $0 >= 0 }, "no upkeep counts at the sweep's rate: \(halfRate)")
+        }
+        // The ride cycle at half rate: a row per operation with pgbench's tail at the same cycle
+        // rate, the other programs' CPU and the database's upkeep beside it.
+        let rideHalf = text.split(separator: "\n").map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .filter { $0.count == 11 && ($0[0] == "rides.start" || $0[0] == "rides.end") }
+        #expect(rideHalf.count == 2, "no ride cycle rows at half rate")
+        for cells in rideHalf {
+            let sql = cells[8].split(separator: "/").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(sql.count == 2 && sql.allSatisfy { $0 > 0 }, "no pgbench -R figures beside the ride cycle: \(cells)")
+            #expect(Int(cells[7]) != nil, "no late count: \(cells)")
+            let upkeep = cells[10].split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(upkeep.count == 3, "no upkeep counts beside the ride cycle: \(cells)")
         }
         // The ride cycle's upkeep was paid before the sweep (the bench's stack has a superuser).
         #expect(text.contains("and a `CHECKPOINT` (") && !text.contains("`CHECKPOINT`: it failed"),

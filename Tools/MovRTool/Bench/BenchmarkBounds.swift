@@ -53,10 +53,20 @@ extension BenchResults {
             lines.append(line)
         }
         if has(.rideTail), let cycle = rideCycle {
-            let points = cycle.halfRate.map {
-                "\($0.label) p99 \(f($0.p99Ms, 1)) ms, max \(f($0.maxMs, 1)) ms, \($0.late) sent late"
+            let points = cycle.halfRate.map { point in
+                "\(point.label) p99 \(f(point.p99Ms, 1)) ms"
+                    + ((point.p99RunsMs?.count ?? 0) > 1 ? " (runs: " + (point.p99RunsMs ?? []).map { f($0, 1) }.joined(separator: ", ") + ")" : "")
+                    + ", max \(f(point.maxMs, 1)) ms"
             }
-            lines.append("**ride cycle p99 at half rate**: " + points.joined(separator: "; ") + ".")
+            var line = "**ride cycle p99 at half rate**: " + points.joined(separator: "; ") + "."
+            if let run = cycle.halfRate.first {
+                line += " In the median run the load engine sent \(run.late) requests late." + duringTheRun(run)
+                if let sqlP99 = run.sqlP99Ms, let sqlMax = run.sqlMaxMs {
+                    line += " pgbench alone at the same cycle rate (the slower of its rides and vehicles scripts): "
+                        + "p99 \(f(sqlP99, 2)) ms, max \(f(sqlMax, 2)) ms."
+                }
+            }
+            lines.append(line)
         }
         if has(.listTail), let half = sweep.first(where: { $0.label == "50%" }) {
             var line = "**vehicles.list p99 at half load: \(f(half.p99Ms, 2)) ms**"
@@ -71,18 +81,7 @@ extension BenchResults {
                 line += "\(first) of them were due in the run's first second; all of them fall in \(tenths) of its "
                     + "\(slow.count) tenths of a second"
             }
-            line += "; the load engine sent \(half.late) requests late."
-            if let others = half.others, let total = half.othersMs {
-                let largest = others.prefix(3).map { "\($0.name) \(f($0.ms))" }.joined(separator: ", ")
-                line += " Other programs on the machine used \(f(total)) ms of CPU during the \(seconds) s run\(largest.isEmpty ? "" : " (\(largest))")"
-                line += half.stealMs.map { "; the hypervisor stole \(f($0)) ms." } ?? "."
-            }
-            if let upkeep = half.upkeep {
-                line += upkeep.checkpointBuffers > 0 || upkeep.autovacuums > 0
-                    ? " The database's upkeep during the run: \(upkeep.checkpointBuffers) buffers written by checkpoints, "
-                        + "\(upkeep.autovacuums) autovacuum or autoanalyze runs."
-                    : " No checkpoint wrote and no autovacuum ran during the run."
-            }
+            line += "; the load engine sent \(half.late) requests late." + duringTheRun(half)
             if let sqlP99 = half.sqlP99Ms, let sqlMax = half.sqlMaxMs {
                 line += " pgbench alone at the same rate: p99 \(f(sqlP99, 2)) ms, max \(f(sqlMax, 2)) ms."
             }
@@ -146,5 +145,26 @@ extension BenchResults {
             text += "; largest symbol `\(name)` \(f(top.percent, 1)) %"
         }
         return text + "."
+    }
+}
+
+extension BenchResults {
+    /// What else happened on the machine during an open-model run: other programs' CPU (the
+    /// largest three), the time the hypervisor stole, the database's upkeep; sentences, each
+    /// with a leading space, empty when none was counted.
+    func duringTheRun(_ point: SweepPoint) -> String {
+        var text = ""
+        if let others = point.others, let total = point.othersMs {
+            let largest = others.prefix(3).map { "\($0.name) \(f($0.ms))" }.joined(separator: ", ")
+            text += " Other programs on the machine used \(f(total)) ms of CPU during the \(seconds) s run\(largest.isEmpty ? "" : " (\(largest))")"
+            text += point.stealMs.map { "; the hypervisor stole \(f($0)) ms." } ?? "."
+        }
+        if let upkeep = point.upkeep {
+            text += upkeep.checkpointBuffers > 0 || upkeep.autovacuums > 0
+                ? " The database's upkeep during the run: \(upkeep.checkpointBuffers) buffers written by checkpoints, "
+                    + "\(upkeep.autovacuums) autovacuum or autoanalyze runs."
+                : " No checkpoint wrote and no autovacuum ran during the run."
+        }
+        return text
     }
 }

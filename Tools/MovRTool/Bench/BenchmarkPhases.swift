@@ -143,17 +143,26 @@ extension Benchmark {
                 cycle.errors.append("pgbench at the path's rate: \(error)")
             }
         }
-        // Open model at half the closed-loop cycle rate (two requests per cycle).
+        // Open model at half the closed-loop cycle rate (two requests per cycle), as many runs
+        // as the closed loop's (one run's p99 is one draw of a noisy tail), each with what else
+        // ran and the database's upkeep, and followed by pgbench at the same cycle rate.
         if maximum > 0 {
-            let rate = maximum * 0.5 * 2
-            Console.line("ride cycle open model at 50% of max: \(Int(rate)) req/s...")
-            let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
-                                                                   concurrency: options.connections, rate: rate),
-                                                 workload: workload)
-            for operation in [LoadOperation.ridesStart, .ridesEnd] {
-                cycle.halfRate.append(Self.sweepPoint(operation.rawValue, rate: rate / 2, report: report,
-                                                      operation: operation))
+            let upkeepStatements = await upkeepStatements(superuserURL: stack.databaseURL)
+            var runs: [[BenchResults.SweepPoint]] = []
+            for run in 1...max(1, options.runs) {
+                Console.line("ride cycle open model at 50% of max: \(Int(maximum)) req/s, run \(run)/\(max(1, options.runs))...")
+                if let failure = await vacuum(superuserURL: stack.databaseURL, databases: ["movr_rides", "movr_vehicles"]) {
+                    cycle.errors.append(failure)
+                }
+                let (points, error) = await rideHalfRateRun(
+                    cycleRate: maximum / 2, workload: workload, superuserURL: stack.databaseURL,
+                    upkeepStatements: upkeepStatements, processes: processes, work: work,
+                    scripts: [(ridesPath, ridesURL, "half-rides", rides.defines),
+                              (vehiclesPath, vehiclesURL, "half-vehicles", vehicles.defines)])
+                if let error { cycle.errors.append(error) }
+                runs.append(points)
             }
+            cycle.halfRate = BenchResults.SweepPoint.medianRun(ofCycles: runs)
         }
         // One-client SQL latency per phase, from pgbench -r (mean per statement, both databases).
         let ridesOne = try await pgbench(script: ridesPath, databaseURL: ridesURL, clients: 1, work: work, name: "cycle-rides-1",

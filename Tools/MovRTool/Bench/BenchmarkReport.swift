@@ -139,12 +139,17 @@ extension BenchResults {
                 out.append("")
             }
             if !cycle.halfRate.isEmpty {
-                out.append("Open model at 50% of that cycle rate (latency from intended send time):")
+                let runCount = cycle.halfRate.first?.p99RunsMs?.count ?? 1
+                out.append("Open model at 50% of that cycle rate (latency from intended send time)"
+                    + (runCount > 1 ? ", \(runCount) runs, each after a `VACUUM` of movr_rides and movr_vehicles and followed by pgbench's open model at the same cycle rate on the movr_rides and movr_vehicles scripts (`-R`, 16 clients, latency from the scheduled start; the slower script's p99 and max): the rows are the run whose slower operation had the median p99, every run's p99 in brackets in the order they ran" : "")
+                    + ". Beside each run, as in the sweep below: the requests the load engine sent late (it was behind its schedule: every connection busy), the CPU every other program on the machine used and the time the hypervisor stole, and the database's upkeep (checkpoints, the buffers they wrote, autovacuum runs).")
                 out.append("")
-                out.append("| operation | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors |")
-                out.append("|---|---|---|---|---|---|---|")
+                out.append("| operation | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | SQL alone: p99 / max (ms) | other programs: CPU / stolen (ms) (largest) | database upkeep: checkpoints / buffers written / autovacuums |")
+                out.append("|---|---|---|---|---|---|---|---|---|---|---|")
                 for point in cycle.halfRate {
-                    out.append("| \(point.label) | \(f(point.rate, 1)) | \(f(point.achieved, 1)) | \(f(point.p50Ms, 2)) | \(f(point.p99Ms, 2)) | \(f(point.maxMs, 2)) | \(point.errors) |")
+                    let p99 = f(point.p99Ms, 2) + ((point.p99RunsMs?.count ?? 0) > 1
+                        ? " [" + (point.p99RunsMs ?? []).map { f($0, 2) }.joined(separator: ", ") + "]" : "")
+                    out.append("| \(point.label) | \(f(point.rate, 1)) | \(f(point.achieved, 1)) | \(f(point.p50Ms, 2)) | \(p99) | \(f(point.maxMs, 2)) | \(point.errors) | \(point.late) | \(f(point.sqlP99Ms, 2)) / \(f(point.sqlMaxMs, 2)) | \(f(point.othersMs, 0)) / \(f(point.stealMs, 0))\(point.others?.first.map { " (\($0.name.replacingOccurrences(of: "|", with: "/")) \(f($0.ms, 0)))" } ?? "") | \(point.upkeep?.summary ?? "–") |")
                 }
                 out.append("")
             }

@@ -48,7 +48,71 @@ extension Benchmark {
     }
 }
 
+extension Benchmark {
+    /// One run of the ride cycle at half its closed-loop rate: the load engine's open model
+    /// through the gateway (what else ran on the cores, the database's upkeep), then pgbench's
+    /// open model at the same cycle rate on each database's script of the cycle. Returns one
+    /// point per operation (rides.start, rides.end; pgbench's slower script's tail on both) and,
+    /// when pgbench failed, the error to report.
+    func rideHalfRateRun(cycleRate: Double, workload: RideCycleWorkload, superuserURL: String,
+                         upkeepStatements: [String]?, processes: BenchProcesses, work: String,
+                         scripts: [(path: String, url: String, name: String, defines: [String: String])]) async
+        -> ([BenchResults.SweepPoint], String?) {
+        let rate = cycleRate * 2
+        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
+        let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
+                                                               concurrency: options.connections, rate: rate),
+                                             workload: workload)
+        let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
+        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        var points = [LoadOperation.ridesStart, .ridesEnd].map {
+            var point = Self.sweepPoint($0.rawValue, rate: cycleRate, report: report, operation: $0)
+            point.others = BenchProcesses.others(before: othersBefore, after: othersAfter)
+            if let upkeepBefore, let upkeepAfter { point.upkeep = upkeepAfter - upkeepBefore }
+            if let stealBefore, let stealAfter {
+                point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
+            }
+            return point
+        }
+        // The same cycle rate on the statements alone: the tail the database gives them here.
+        do {
+            var p99: Double?, maximum: Double?
+            for script in scripts {
+                Console.line("the same cycle rate on its SQL: pgbench -R \(Int(cycleRate)) (\(script.name))...")
+                let sql = try await pgbench(script: script.path, databaseURL: script.url, clients: options.connections,
+                                            work: work, name: script.name, defines: script.defines, rate: cycleRate)
+                guard !sql.latencies.isEmpty else { continue }
+                p99 = max(p99 ?? 0, BenchParse.percentile(sql.latencies, 99))
+                maximum = max(maximum ?? 0, sql.latencies.max() ?? 0)
+            }
+            for index in points.indices {
+                points[index].sqlP99Ms = p99
+                points[index].sqlMaxMs = maximum
+            }
+            return (points, nil)
+        } catch {
+            return (points, "pgbench at \(Int(cycleRate)) cycles/s: \(error)")
+        }
+    }
+}
+
 extension BenchResults.SweepPoint {
+    /// Of runs that each give one point per operation (the ride cycle's start and end), the
+    /// run whose slower operation's p99 is the median, each point carrying its operation's p99
+    /// of every run in ``p99RunsMs``.
+    static func medianRun(ofCycles runs: [[BenchResults.SweepPoint]]) -> [BenchResults.SweepPoint] {
+        let complete = runs.filter { !$0.isEmpty }
+        guard !complete.isEmpty else { return [] }
+        let slowest = { (run: [BenchResults.SweepPoint]) in run.map(\.p99Ms).max() ?? 0 }
+        let median = complete.sorted { slowest($0) < slowest($1) }[(complete.count - 1) / 2]
+        return median.map { point in
+            var point = point
+            point.p99RunsMs = complete.compactMap { run in run.first { $0.label == point.label }?.p99Ms }
+            return point
+        }
+    }
+
     /// The run with the median p99 (the lower middle of an even count), carrying every run's
     /// p99 in ``p99RunsMs``: the row a report shows for a point run several times.
     static func medianRun(of runs: [BenchResults.SweepPoint]) -> BenchResults.SweepPoint? {
