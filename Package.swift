@@ -455,3 +455,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Every module: a nonisolated async function runs on its caller's executor
+// (SE-0461, `nonisolated(nonsending)` by default). MovR has no actors: its handlers and their
+// callees run on the connection's event loop (its task executor), and without this every
+// call into a nonisolated async function asked the runtime whether to switch executors
+// (`swift_task_switch`, reading the task's executor preference under its status lock).
+// Tests too: a closure parameter's type (and so a function's symbol) depends on the setting.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}

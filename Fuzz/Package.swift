@@ -44,3 +44,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// As in the main package (../Package.swift): its modules are built with this setting, and a
+// closure parameter's type, so the symbol a caller links against, depends on it.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}

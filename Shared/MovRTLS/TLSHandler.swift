@@ -252,8 +252,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var combined: EventLoopPromise<Void>?
         if !promises.isEmpty {
             let promise = context.eventLoop.makePromise(of: Void.self)
+            let waiters = promises
             promise.futureResult.whenComplete { result in
-                for waiting in promises { waiting.completeWith(result) }
+                for waiting in waiters { waiting.completeWith(result) }
             }
             combined = promise
         }

@@ -27,7 +27,8 @@ struct TLSContextProviderTests {
                 let peer = try await waitFor(client.recorder.handshake.futureResult)
                 try await client.channel.close()
                 _ = try await client.recorder.finalOutcome()
-                _ = try #require(await connections.next())
+                let accepted = try await connections.next(isolation: #isolation)
+                _ = try #require(accepted)
                 return peer?.commonName
             }
 

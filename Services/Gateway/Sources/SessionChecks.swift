@@ -66,7 +66,7 @@ final class SessionChecks: Sendable {
         if let loop = RPCEventLoopPreference.current {
             RPCEventLoopPreference.startDetachedTask(on: loop, run)
         } else {
-            Task.detached(operation: run)
+            Task.detached { await run() }
         }
     }
 
