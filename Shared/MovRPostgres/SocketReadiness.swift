@@ -152,10 +152,17 @@ final class SocketReadiness: Sendable {
         }
         let wall = Self.nanoseconds(CLOCK_MONOTONIC) &- startWall
         let cpu = Self.nanoseconds(CLOCK_THREAD_CPUTIME_ID) &- startCPU
-        let keptProcessor = !judgesProcessor || wall < Self.shortSpinNanoseconds || cpu &* 4 >= wall &* 3
+        let keptProcessor = !judgesProcessor || Self.keptProcessor(wallNanoseconds: wall, cpuNanoseconds: cpu)
         // Races between statements of this client may lose an update: the credit is a hint.
         spinCredit.store(Self.credit(after: credit, ready: ready, keptProcessor: keptProcessor), ordering: .relaxed)
         return ready
+    }
+
+    /// Whether a spin that took `wallNanoseconds` and used `cpuNanoseconds` of its thread's
+    /// processor time kept its processor: a short spin always does; a longer one when it ran for
+    /// at least three quarters of its time.
+    static func keptProcessor(wallNanoseconds: UInt64, cpuNanoseconds: UInt64) -> Bool {
+        wallNanoseconds < shortSpinNanoseconds || cpuNanoseconds &* 4 >= wallNanoseconds &* 3
     }
 
     /// The credit after a spin that started with `credit` (see ``spinCredit``).

@@ -213,6 +213,14 @@ import Testing
         #expect(after(max, Array(repeating: (true, false), count: 3)) < 0)
         #expect(after(max, Array(repeating: (false, false), count: 10)) == -4)
         #expect(after(-4, [(false, true)]) == -4)
+        // What the live clocks are judged by: a spin under 50 µs kept its processor whatever
+        // the clocks say; a longer one if it ran for at least three quarters of its time.
+        func kept(_ wall: UInt64, _ cpu: UInt64) -> Bool {
+            SocketReadiness.keptProcessor(wallNanoseconds: wall, cpuNanoseconds: cpu)
+        }
+        #expect(kept(49_000, 0))
+        #expect(kept(200_000, 150_000) && kept(200_000, 200_000))
+        #expect(!kept(200_000, 149_000) && !kept(50_000, 0))
     }
 
     @Test func aSlowStatementAmongFastOnesDoesNotStopTheSpinning() throws {
