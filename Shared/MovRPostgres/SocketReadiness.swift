@@ -61,8 +61,8 @@ final class SocketReadiness: Sendable {
 
     /// Whether a spin's wall and CPU clocks are read to tell a spin that lost its processor
     /// (`false` in tests on socket pairs: a test thread preempted on a busy machine must not
-    /// change what its spins are checked for; ``credit(after:ready:keptProcessor:)`` is tested
-    /// alone).
+    /// change what its spins are checked for; ``keptProcessor(wallNanoseconds:cpuNanoseconds:)``
+    /// and ``credit(after:ready:keptProcessor:)`` are tested alone).
     private let judgesProcessor: Bool
 
     init(spinBudgetMicroseconds: Int = 0, spinGate: (@Sendable () -> Bool)? = nil, judgesProcessor: Bool = true) {
