@@ -70,7 +70,8 @@ import Testing
         results.rideCycle = cycle
         let markdown = results.markdown
         #expect(markdown.contains("| rides.end | 200.0 | 200.0 | 2.50 | 18.00 [58.60, 8.10, 18.00] | 36.00 | 0 | 3 | 1.25 / 9.50 | 20 / 10 (kworker/0:1 20) | 1 / 70 / 2 |"))
-        #expect(markdown.contains("3 runs, each after a `VACUUM`"))
+        #expect(markdown.contains("each run after a `VACUUM` of movr_rides and movr_vehicles and followed by pgbench's open model at the same cycle rate")
+                    && markdown.contains("; 3 runs: the rows are the run whose slower operation had the median p99"))
         let bound = try #require(results.bounds.first { $0.hasPrefix("**ride cycle p99 at half rate**") })
         #expect(bound.contains("rides.end p99 18.0 ms (runs: 58.6, 8.1, 18.0), max 36.0 ms"))
         #expect(bound.contains("the load engine sent 3 requests late") && bound.contains("70 buffers written by checkpoints")
