@@ -142,7 +142,7 @@ extension BenchResults {
                 let runCount = cycle.halfRate.first?.p99RunsMs?.count ?? 1
                 out.append("Open model at 50% of that cycle rate (latency from intended send time), each run after a `VACUUM` of movr_rides and movr_vehicles and followed by pgbench's open model at the same cycle rate on the movr_rides and movr_vehicles scripts (`-R`, \(connections) clients, latency from the scheduled start; the column shows the slower script's p99 and max)"
                     + (runCount > 1 ? "; \(runCount) runs: the rows are the run whose slower operation had the median p99, every run's p99 in brackets in the order they ran" : "")
-                    + ". Beside each run, as in the sweep below: the requests the load engine sent late (it was behind its schedule: every connection busy), the CPU every other program on the machine used and the time the hypervisor stole, and the database's upkeep (checkpoints, the buffers they wrote, autovacuum runs).")
+                    + ". In the rows, as in the sweep below, from the run they show: the requests the load engine sent late (it was behind its schedule: every connection busy), the CPU every other program on the machine used and the time the hypervisor stole, and the database's upkeep (checkpoints, the buffers they wrote, autovacuum runs).")
                 out.append("")
                 out.append("| operation | rate (req/s) | achieved | p50 (ms) | p99 (ms) | max (ms) | errors | late | SQL alone: p99 / max (ms) | other programs: CPU / stolen (ms) (largest) | database upkeep: checkpoints / buffers written / autovacuums |")
                 out.append("|---|---|---|---|---|---|---|---|---|---|---|")

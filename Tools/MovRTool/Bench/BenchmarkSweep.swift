@@ -12,23 +12,18 @@ extension Benchmark {
                                               rate: rate)
         configuration.mix = "vehicles.list=1"
         configuration.slowThresholdMs = BenchResults.sweepSlowMs
-        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
-        let before = processes.cpuTicks()
-        let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
-        let report = await LoadGenerator.run(configuration, workload: workload)
-        let after = processes.cpuTicks()
-        let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
-        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        var before: [String: Int64] = [:], after: [String: Int64] = [:]
+        let (report, surroundings) = await watchingTheMachine(superuserURL: superuserURL, upkeepStatements: upkeepStatements,
+                                                              processes: processes) {
+            before = processes.cpuTicks()
+            defer { after = processes.cpuTicks() }
+            return await LoadGenerator.run(configuration, workload: workload)
+        }
         var point = Self.sweepPoint(label, rate: rate, report: report, operation: .vehiclesList)
         // What a request costs at this load (the closed-loop table: at saturation).
         point.cpuMicros = BenchProcesses.byRole(BenchProcesses.microsPerRequest(
             before: before, after: after, requests: report.totals.count))
-        // What else ran on the two cores meanwhile (the tail's competition).
-        point.others = BenchProcesses.others(before: othersBefore, after: othersAfter)
-        if let upkeepBefore, let upkeepAfter { point.upkeep = upkeepAfter - upkeepBefore }
-        if let stealBefore, let stealAfter {
-            point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
-        }
+        point.record(surroundings)
         // The same rate on the SQL alone: the tail this machine gives a single hop.
         do {
             Console.line("the same rate on its SQL: pgbench -R \(Int(rate))...")
@@ -58,21 +53,15 @@ extension Benchmark {
                          upkeepStatements: [String]?, processes: BenchProcesses, work: String,
                          scripts: [(path: String, url: String, name: String, defines: [String: String])]) async
         -> ([BenchResults.SweepPoint], String?) {
-        let rate = cycleRate * 2
-        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
-        let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
-        let report = await LoadGenerator.run(LoadConfiguration(duration: Double(options.seconds),
-                                                               concurrency: options.connections, rate: rate),
-                                             workload: workload)
-        let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
-        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        let configuration = LoadConfiguration(duration: Double(options.seconds), concurrency: options.connections,
+                                              rate: cycleRate * 2)
+        let (report, surroundings) = await watchingTheMachine(superuserURL: superuserURL, upkeepStatements: upkeepStatements,
+                                                              processes: processes) {
+            await LoadGenerator.run(configuration, workload: workload)
+        }
         var points = [LoadOperation.ridesStart, .ridesEnd].map {
             var point = Self.sweepPoint($0.rawValue, rate: cycleRate, report: report, operation: $0)
-            point.others = BenchProcesses.others(before: othersBefore, after: othersAfter)
-            if let upkeepBefore, let upkeepAfter { point.upkeep = upkeepAfter - upkeepBefore }
-            if let stealBefore, let stealAfter {
-                point.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
-            }
+            point.record(surroundings)
             return point
         }
         // The same cycle rate on the statements alone: the tail the database gives them here.
@@ -97,7 +86,42 @@ extension Benchmark {
     }
 }
 
+/// What else happened on the machine while an open-model run ran (``Benchmark/watchingTheMachine``).
+struct RunSurroundings {
+    /// Milliseconds of CPU each other program used, largest first (``BenchProcesses/others``).
+    var others: [BenchResults.NamedMillis]
+    /// Milliseconds the hypervisor stole; nil when not readable.
+    var stealMs: Double?
+    /// The database's upkeep counted during the run; nil when not counted.
+    var upkeep: DatabaseUpkeep?
+}
+
+extension Benchmark {
+    /// Runs `load` and counts what else ran meanwhile: every other program's CPU, the time the
+    /// hypervisor stole, the database's upkeep (the tail's competition).
+    func watchingTheMachine<R>(superuserURL: String, upkeepStatements: [String]?, processes: BenchProcesses,
+                               _ load: () async -> R) async -> (R, RunSurroundings) {
+        let upkeepBefore = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        let othersBefore = processes.otherProcesses(), stealBefore = BenchProcesses.stealTicks()
+        let result = await load()
+        let othersAfter = processes.otherProcesses(), stealAfter = BenchProcesses.stealTicks()
+        let upkeepAfter = await upkeepCounters(superuserURL: superuserURL, statements: upkeepStatements)
+        var surroundings = RunSurroundings(others: BenchProcesses.others(before: othersBefore, after: othersAfter))
+        if let upkeepBefore, let upkeepAfter { surroundings.upkeep = upkeepAfter - upkeepBefore }
+        if let stealBefore, let stealAfter {
+            surroundings.stealMs = Double(stealAfter - stealBefore) * 1000 / BenchProcesses.ticksPerSecond
+        }
+        return (result, surroundings)
+    }
+}
+
 extension BenchResults.SweepPoint {
+    mutating func record(_ surroundings: RunSurroundings) {
+        others = surroundings.others
+        stealMs = surroundings.stealMs
+        upkeep = surroundings.upkeep
+    }
+
     /// Of runs that each give one point per operation (the ride cycle's start and end), the
     /// run whose slower operation's p99 is the median, each point carrying its operation's p99
     /// of every run in ``p99RunsMs``.
