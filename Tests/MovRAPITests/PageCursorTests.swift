@@ -82,6 +82,24 @@ struct PageCursorTests {
         #expect(last.items.map(\.1) == Array(ids.prefix(3)) && last.next == nil)
         #expect(PageCursor.page([(Date, UUID)](), limit: 3, position: position).next == nil)
         #expect(PageCursor.page(Array(rows.prefix(1)), limit: 0, position: position).items.isEmpty)
+        // The caller's own array is left whole (it is copied before the extra row is dropped).
+        #expect(rows.count == 4 && full.items.count == 3)
+    }
+
+    /// Handed an array nobody else holds (a listing's freshly decoded rows), the page drops the
+    /// extra row in place: its items are the same storage, not a copy of it.
+    @Test func aPageKeepsTheStorageOfRowsHandedOver() {
+        let times = (0..<26).map { Date(timeIntervalSince1970: 1_795_797_000 + Double($0)) }
+        let ids = times.map { _ in UUID() }
+        var storage: UInt = 0
+        func decoded() -> [(Date, UUID)] {
+            let rows = Array(zip(times, ids))
+            storage = rows.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            return rows
+        }
+        let page = PageCursor.page(decoded(), limit: 25) { (time: $0.0, id: $0.1) }
+        #expect(page.items.count == 25 && page.next == PageCursor(time: times[24], id: ids[24]))
+        #expect(page.items.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == storage)
     }
 
     @Test func paddedOrStandardBase64SpellingsAreRejected() throws {
