@@ -64,4 +64,37 @@ struct HeaderValueTests {
         }
         #expect(ClientAddress.ipv4("256.1.1.1") == nil && ClientAddress.ipv4("1.2.3") == nil && ClientAddress.ipv4("1.2.3.4.") == nil)
     }
+
+    /// Content types the server takes as JSON: the media type in any case, with parameters and
+    /// blanks around it; nothing else.
+    @Test func contentTypesTakenAsJSON() {
+        for accepted in ["application/json", "Application/JSON", "application/json; charset=utf-8", " application/json ",
+                         "\tapplication/json\t;x", "APPLICATION/JSON;", "application/json ;charset=utf-8"] {
+            #expect(RPCHTTPHandler.isJSON(contentType: accepted), "\(accepted.debugDescription)")
+        }
+        for refused in ["", "text/plain", "application/jsonx", "application/json-seq", "xapplication/json", "application/ json",
+                        "application\u{0}json", "application/js0n", "application/jsoN\u{301}", "application:json", "application/json\n",
+                        "applicationjson", ";application/json", "\u{A0}application/json"] {
+            #expect(!RPCHTTPHandler.isJSON(contentType: refused), "\(refused.debugDescription)")
+        }
+    }
+
+    /// The byte-level check answers as a plain reading of the rule (media type before any `;`,
+    /// blanks trimmed, compared without ASCII case) for random values near the accepted one.
+    @Test func contentTypeCheckMatchesTheRule() {
+        func rule(_ value: String) -> Bool {
+            // Split on the byte: a combining mark after `;` makes one `Character` of them.
+            let mediaType = value.utf8.split(separator: 0x3B, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+            let trimmed = mediaType.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+            let lowered = trimmed.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            return lowered == Array("application/json".utf8)
+        }
+        let pieces = ["application", "APPLICATION", "Application", "/", "json", "JSON", "jSoN", " ", "\t", ";", "charset=utf-8", "x",
+                      "é", "\u{301}", "a", "n", "application/json", ";\u{301}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let value = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            #expect(RPCHTTPHandler.isJSON(contentType: value) == rule(value), "\(value.debugDescription)")
+        }
+    }
 }
