@@ -24,18 +24,26 @@ struct RideEndStoreTests {
         }
     }
 
-    /// The outbox payload is jsonb as PostgreSQL prints it (numbers through `numeric`), read
-    /// back by the service's own JSON parser: every coordinate comes back as the double it was.
+    /// The release `rides.end` delivers (taken from the ended ride's row) and the one the relay
+    /// reads from the outbox payload (jsonb as PostgreSQL prints it, numbers through `numeric`,
+    /// read back by the service's own JSON parser) are the same: every coordinate comes back as
+    /// the double it was, a missing battery as missing.
     @Test func theReleaseCarriesEveryCoordinateExactlyAndAMissingBattery() async throws {
         try await withRidesStore { store async throws in
             let places = [(40.712_345_678_901_23, -73.987_654_321_098_76), (-89.999_999_999_999_99, 179.999_999_999_999_97),
                           (0.000_000_1, -1e-300), (5e-324, -0.0), (90, -180)]
-            for (latitude, longitude) in places {
+            for (index, (latitude, longitude)) in places.enumerated() {
                 let ride = try await store.startForTest(newRide(type: "bike"))
                 let end = Location(latitude: latitude, longitude: longitude)
-                let ended = try await store.endForTest(ride, at: end, battery: nil)
-                #expect(ended.release == ReleaseVehicleEffect(vehicleID: ride.vehicleID, latitude: latitude,
-                                                              longitude: longitude, battery: nil), "\(end)")
+                let battery = index.isMultiple(of: 2) ? nil : index * 20
+                let ended = try await store.endForTest(ride, at: end, battery: battery)
+                let expected = ReleaseVehicleEffect(vehicleID: ride.vehicleID, latitude: latitude, longitude: longitude, battery: battery)
+                #expect(ended.release == expected, "\(end)")
+
+                try await store.retryOutbox(id: ended.outboxID, after: .zero)
+                let relayed = try await store.leaseDueOutbox(limit: 10)
+                #expect(relayed.map(\.release) == [expected], "\(end)")
+                try await store.deleteOutbox(id: ended.outboxID)
             }
         }
     }

@@ -118,27 +118,34 @@ extension RidesStore {
                                           'battery', \(battery)::int),
                        now() + \(Int(Self.outboxLease.components.seconds)) * interval '1 second'
                 FROM ended
-                RETURNING id, payload
+                RETURNING id
             )
             SELECT 'ended' AS outcome, \(unsafeSQL: Self.rideColumns), vehicle_type,
                    (SELECT percent_off FROM promo) AS percent_off,
-                   (SELECT id FROM queued) AS outbox_id, (SELECT payload FROM queued) AS payload
+                   (SELECT id FROM queued) AS outbox_id
             FROM ended
             UNION ALL
             -- In this statement's snapshot a ride ended concurrently may still look active.
-            SELECT 'not_updated', \(unsafeSQL: Self.rideColumns), vehicle_type, NULL, NULL, NULL
+            SELECT 'not_updated', \(unsafeSQL: Self.rideColumns), vehicle_type, NULL, NULL
             FROM rides WHERE id = \(rideID) AND rider_id = \(riderID) AND NOT EXISTS (SELECT 1 FROM ended)
             """)
         guard let row = rows.first else { return .notFound }
         guard try row.decode("outcome", as: String.self) == "ended" else { return .alreadyEnded }
         let percentOff = try row.decode("percent_off", as: Int?.self)
         let ride = try Self.ride(from: row)
+        // The outbox's payload is built from this row (its vehicle and end position) and the
+        // battery given, so the release is taken from the ride as read rather than parsed back
+        // from the jsonb (2.3 % of the rides service's profile samples in the ride cycle).
+        guard let end = ride.endLocation else {
+            throw PostgresError(code: .decoding, serverMessage: "an ended ride without its end location")
+        }
         return .ended(EndedRide(
             ride: ride,
             vehicleType: try row.decode("vehicle_type", as: String.self),
             percentOff: ride.promoCode == nil ? nil : percentOff,
             outboxID: try row.decode("outbox_id", as: Int64.self),
-            release: try ReleaseVehicleEffect.decode(payload: row.decode("payload", as: PostgresJSON.self))))
+            release: ReleaseVehicleEffect(vehicleID: ride.vehicleID, latitude: end.latitude, longitude: end.longitude,
+                                          battery: battery)))
     }
 
     /// Appends a position to the rider's active ride; tells which vehicle to move.
