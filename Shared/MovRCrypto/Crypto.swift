@@ -14,18 +14,41 @@ public struct CryptoError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 public enum SHA256 {
-    /// The 32-byte SHA-256 digest of `input`.
+    /// The 32-byte SHA-256 digest of `input` (no copy when its bytes are contiguous, as a
+    /// native string's UTF-8 and arrays are).
     public static func hash(_ input: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
-        let bytes = Array(input)
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let status = bytes.withUnsafeBufferPointer { source in
-            digest.withUnsafeMutableBufferPointer { target in
-                EVP_Digest(source.baseAddress, source.count, target.baseAddress, &length, EVP_sha256(), nil)
-            }
+        let digest = input.withContiguousStorageIfAvailable(hash(bytes:)) ?? Array(input).withUnsafeBufferPointer(hash(bytes:))
+        guard let digest else { throw CryptoError(operation: "EVP_Digest") }
+        return digest
+    }
+
+    /// The digest, or nil when libcrypto fails. Every session check and every idempotent create
+    /// hashes once: the algorithm is fetched once (`EVP_sha256()` makes `EVP_Digest` look it up
+    /// in the provider's tables on each call, a third of its cost on a token).
+    private static func hash(bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let algorithm = FetchedDigest.sha256.algorithm else { return nil }
+        var succeeded = false
+        let digest = [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { buffer, count in
+            var length: UInt32 = 0
+            succeeded = EVP_Digest(bytes.baseAddress, bytes.count, buffer.baseAddress, &length, algorithm, nil) == 1
+                && length == 32
+            // Only the bytes libcrypto wrote count as initialized.
+            count = succeeded ? 32 : 0
         }
-        guard status == 1, length == 32 else { throw CryptoError(operation: "EVP_Digest") }
-        return Array(digest.prefix(32))
+        return succeeded ? digest : nil
+    }
+}
+
+/// A digest algorithm fetched from libcrypto's default provider once per process. A fetched
+/// `EVP_MD` is immutable and may be shared by threads; it lives as long as the process.
+final class FetchedDigest: @unchecked Sendable {
+    static let sha256 = FetchedDigest(name: "SHA256")
+
+    /// Nil when the provider has no such algorithm (each use then fails as `EVP_Digest`).
+    let algorithm: OpaquePointer?
+
+    private init(name: String) {
+        algorithm = EVP_MD_fetch(nil, name, nil)
     }
 }
 

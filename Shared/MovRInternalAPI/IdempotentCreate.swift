@@ -22,12 +22,18 @@ public enum IdempotentCreate {
 /// always give the same id, different ones practically never collide.
 enum DeterministicID {
     static func make(namespace: String, parts: [String]) throws -> UUID {
-        // Length-prefix every part so ("ab","c") and ("a","bc") differ.
-        var input = Array("movr:\(namespace)".utf8)
+        // "movr:" namespace, then each part length-prefixed ("<bytes>:<part>") so ("ab","c") and
+        // ("a","bc") differ; built in one array (this runs on every rides.start).
+        var input: [UInt8] = []
+        input.reserveCapacity(5 + namespace.utf8.count + parts.reduce(0) { $0 + $1.utf8.count + 4 })
+        input.append(contentsOf: "movr:".utf8)
+        input.append(contentsOf: namespace.utf8)
         for part in parts {
-            input += Array("\(part.utf8.count):".utf8) + Array(part.utf8)
+            input.append(contentsOf: String(part.utf8.count).utf8)
+            input.append(UInt8(ascii: ":"))
+            input.append(contentsOf: part.utf8)
         }
-        var bytes = Array(try SHA256.hash(input).prefix(16))
+        var bytes = try SHA256.hash(input)
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -389,6 +389,17 @@ struct PublicAPITests {
         #expect("89ab".contains(Array(text)[19]))
     }
 
+    /// The derivation is part of the stored data: a retry after an upgrade must find the object
+    /// the first attempt created. Vectors computed independently (Python's hashlib over
+    /// "movr:<kind><length>:<owner><length>:<key>", UTF-8 lengths in bytes).
+    @Test func deterministicIDsKeepTheirDerivation() throws {
+        let owner = try #require(UUID(uuidString: "6f1c2a4e-0b7d-4c1e-9a55-2d3e4f5a6b7c"))
+        #expect(try IdempotentCreate.objectID(.ride, owner: owner, key: "retry-42")
+            == UUID(uuidString: "2a11c5e5-4ce8-8e8d-9dc0-ad80148361ef"))
+        #expect(try IdempotentCreate.objectID(.vehicle, owner: owner, key: "ключ-7")
+            == UUID(uuidString: "02f501f7-5758-81a1-ac7b-a01536fdee40"))
+    }
+
     // MARK: Write fences
 
     /// A write's WAL position goes to the client (`X-MovR-LSN`) and fences the same caller's

@@ -25,6 +25,9 @@ import Testing
         #expect(hash.count == 32)
         #expect(try SessionToken.hash(token) == hash)
         #expect(try SessionToken.hash(token + "x") != hash)
+        // The empty input, and bytes that are not contiguous (a lazy collection is copied first).
+        #expect(Hex.encode(try SHA256.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(try SHA256.hash("abc".utf8.lazy.map { $0 }) == SHA256.hash(Array("abc".utf8)))
     }
 
     @Test func base64URLEncodingHasNoPadding() {
