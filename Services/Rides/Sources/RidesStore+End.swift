@@ -23,8 +23,9 @@ public struct ReleaseVehicleEffect: Codable, Sendable, Equatable {
     }
 
     /// The effect an outbox row's `payload` (jsonb, as PostgreSQL prints it) holds, read with
-    /// the project's parser and decoder: `rides.end` reads one per call, and Foundation's
-    /// `JSONDecoder` costs several times more and parses the vehicle id with `sscanf`.
+    /// the project's parser and decoder (Foundation's `JSONDecoder` costs several times more and
+    /// parses the vehicle id with `sscanf`). The relay reads it for each entry it leases;
+    /// `rides.end` takes the same effect from the ended ride's row instead.
     static func decode(payload: PostgresJSON) throws -> ReleaseVehicleEffect {
         try JSONValue.parse(payload.rawValue.utf8).decode(as: ReleaseVehicleEffect.self, strict: false)
     }
