@@ -8,6 +8,11 @@ import Testing
 
 /// JSON-RPC over HTTP/1.1 over mutual TLS, with real sockets, certificates and processes (curl).
 @Suite struct RPCTransportTests {
+    /// How long a warm may take before it gives up. Warming returns as soon as its connections
+    /// are open, so this only bounds a failure: at the start of a full `make test`, hundreds of
+    /// tests start at once on two cores and a warm of three connections once took over 20 s.
+    static let warmMargin: Duration = .seconds(90)
+
     @Test func callerIdentityAndRequestIDCrossTheWire() async throws {
         let fixture = try TransportFixture()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
@@ -114,10 +119,10 @@ import Testing
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest())
         let client = try fixture.client(as: fixture.rides, port: port)
         // Three connections, handshakes done, before any call.
-        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await client.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
         #expect(server.openConnections == 3)
         // Warm again: they are still there, none is added.
-        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await client.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
         #expect(server.openConnections == 3)
         // Three calls at once take the warm connections instead of opening their own.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -144,9 +149,9 @@ import Testing
             configuration.idleTimeout = .seconds(5)
             configuration.maxConnections = 3
         }
-        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await client.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
         try await Task.sleep(for: .milliseconds(5500))
-        #expect(await client.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await client.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
         #expect(client.poolStatistics.connectsStarted == 6, "\(client.poolStatistics)")
         #expect(client.poolStatistics.open == 3 && client.poolStatistics.idle == 3, "\(client.poolStatistics)")
         // Calls right after take the fresh ones.
@@ -266,8 +271,8 @@ import Testing
         }
         let kept = try client(keepingOpen: true)
         let dropped = try client(keepingOpen: false)
-        #expect(await kept.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
-        #expect(await dropped.warm(connections: 3, deadline: .now + .seconds(20)) == 3)
+        #expect(await kept.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
+        #expect(await dropped.warm(connections: 3, deadline: .now + Self.warmMargin) == 3)
         // Two and a half idle timeouts later: the kept pool still has its three (each refreshed
         // after half a timeout idle) and a call opens none; the other drops its stale ones and
         // opens one.
