@@ -141,6 +141,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // What the rides service does first for every rides.start: derive the ride's id from the
+    // rider and the idempotency key (SHA-256 through libcrypto, IdempotentCreate).
+    Benchmark("ids: a ride's id from rider and idempotency key") { benchmark in
+        let rider = UUID(uuidString: "6f1c2a4e-0b7d-4c1e-9a55-2d3e4f5a6b7c")!
+        let key = "5E2A77C4-2B0D-4F3A-9C1E-7D8B6A5F4E3D"
+        for _ in benchmark.scaledIterations {
+            blackHole(try IdempotentCreate.objectID(.ride, owner: rider, key: key))
+        }
+    }
+
     Benchmark("dispatch: vehicles.list request -> 25-vehicle reply") { benchmark in
         let context = RPCContext(requestID: "bench", caller: "gateway")
         let body = ByteBuffer(bytes: Fixture.request)
