@@ -141,6 +141,12 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Nothing but the loop: the mallocs the harness itself counts per iteration of a
+    // synchronous benchmark (16 with benchmark 1.38.1), to subtract from the counts here.
+    Benchmark("baseline: an empty iteration") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(1) }
+    }
+
     // What the rides service does first for every rides.start: derive the ride's id from the
     // rider and the idempotency key (SHA-256 through libcrypto, IdempotentCreate).
     Benchmark("ids: a ride's id from rider and idempotency key") { benchmark in
