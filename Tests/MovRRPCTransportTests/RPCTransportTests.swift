@@ -200,7 +200,7 @@ import Testing
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
         let relay = try DelayingRelay(upstreamPort: port, delay: .seconds(5))
         let client = try fixture.client(as: fixture.rides, port: relay.port)
-        #expect(await client.warm(connections: 1, deadline: .now + .seconds(30)) == 1)
+        #expect(await client.warm(connections: 1, deadline: .now + Self.warmMargin) == 1)
         #expect(server.openConnections == 1)
 
         async let held: JSONValue = client.call("test.sleep", params: .object(["milliseconds": JSONValue(1000)]),
@@ -236,7 +236,7 @@ import Testing
         let started = StartedRequests()
         let (server, port) = try await fixture.startServer(dispatcher: .transportTest(started: started))
         let client = try fixture.client(as: fixture.rides, port: port) { $0.openDelay = .milliseconds(3000) }
-        #expect(await client.warm(connections: 1, deadline: .now + .seconds(30)) == 1)
+        #expect(await client.warm(connections: 1, deadline: .now + Self.warmMargin) == 1)
         // Held well within the delay, then long past it (room for a slow handshake after it).
         for (hold, expectedConnections) in [(300, 1), (12_000, 2)] {
             let before = started.value
