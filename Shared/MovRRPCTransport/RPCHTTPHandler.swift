@@ -50,11 +50,9 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's one deadline (read, handling or idle) and what its passing does.
     private var timer: ConnectionTimer
     private var expiry = Expiry.close
-    /// The JSON-RPC call being handled: cancelled when the client goes away or the caller's
-    /// deadline passes.
-    private var inFlight: Task<Void, Never>?
-    /// Runs this connection's handlers on its event loop; made on first use.
-    private var executor: EventLoopTaskExecutor?
+    /// Runs this connection's JSON-RPC calls in one task on its event loop; made on first use.
+    /// The call in flight is cancelled when the client goes away or the caller's deadline passes.
+    private var calls: CallRunner?
     /// The connection's peer: its service name from the mTLS certificate (when the listener
     /// identifies callers) and its IP address, looked up at the first request and kept, as
     /// neither changes while the connection lives.
@@ -89,8 +87,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func cancelInFlight() {
-        inFlight?.cancel()
-        inFlight = nil
+        calls?.close()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -364,15 +361,14 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         rpcContext.servedBy = servedBy
         let dispatcher = environment.dispatcher
         let loop = context.eventLoop
-        let executor = self.executor ?? EventLoopTaskExecutor(eventLoop: loop)
-        self.executor = executor
+        let calls = self.calls ?? CallRunner(loop: loop, executor: EventLoopTaskExecutor(eventLoop: loop))
+        self.calls = calls
         // Round-trip accounting, only when the caller asks for it (docs/API.md, "Round trips").
         let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }
         let replyHeaders = RPCResponseHeaders()
-        // Called by the handler's task when it ends; the task runs on this loop (its executor),
-        // so the answer is written right there, with no promise or future per request.
+        // Called by the handler's task when the call ends; the task runs on this loop (its
+        // executor), so the answer is written right there, with no promise or future per request.
         let answer = NIOLoopBound({ (reply: ByteBuffer?) in
-            self.inFlight = nil
             self.timer.clear()
             let status = reply == nil ? 204 : 200
             let elapsed = (ContinuousClock.now - startedAt).nanosecondsClamped
@@ -393,7 +389,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
         RequestsInFlight.begin()
-        inFlight = Task(executorPreference: executor) {
+        calls.submit { [rpcContext] in
             let reply = await RPCEventLoopPreference.$current.withValue(loop) {
                 await RequestCost.$current.withValue(cost) {
                     await RPCResponseHeaders.$current.withValue(replyHeaders) {
@@ -536,7 +532,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard timer.fired(on: context.eventLoop, { self.timerFired(context: context) }) else { return }
         switch expiry {
         case .close: context.close(promise: nil)
-        case .cancelHandler: inFlight?.cancel()
+        case .cancelHandler: calls?.cancelCall()
         }
     }
 }

@@ -45,6 +45,11 @@ import Testing
         dispatcher.register("test.on_loop", params: RPCEmptyParams.self) { _, _ in
             OnLoop(onEventLoop: MultiThreadedEventLoopGroup.currentEventLoop != nil)
         }
+        // Naps 50 ms: a cancelled call fails its nap (and answers an error).
+        dispatcher.register("test.nap", params: RPCEmptyParams.self) { _, _ in
+            try await Task.sleep(for: .milliseconds(50))
+            return OnLoop(onEventLoop: MultiThreadedEventLoopGroup.currentEventLoop != nil)
+        }
         dispatcher.register("test.nan", params: RPCEmptyParams.self) { _, _ in [Double.nan] }
         dispatcher.register("test.in_flight", params: RPCEmptyParams.self) { _, _ in RequestsInFlight.current }
         // Answers after 5 s whatever happens: cancelling it does not stop it.
@@ -116,25 +121,30 @@ import Testing
         await server.shutdownGracefully()
     }
 
+    /// One call of a curl that makes several on one connection (`--next` between them): `method`
+    /// with a deadline of `deadlineMs`, then `writeOut` after its reply (a line of its own).
+    static func curlCall(_ fixture: TransportFixture, port: Int, _ method: String, id: Int, deadlineMs: Int,
+                         writeOut: String = "\n") throws -> [String] {
+        let body = fixture.certificates.path("\(method)-\(id).json")
+        try Data(#"{"jsonrpc":"2.0","method":"\#(method)","id":\#(id)}"#.utf8).write(to: URL(fileURLWithPath: body))
+        return ["-sS", "--cacert", fixture.authority.certificatePath, "--cert", fixture.gateway.certificatePath,
+                "--key", fixture.gateway.keyPath, "--resolve", "vehicles.movr.internal:\(port):127.0.0.1",
+                "-H", "Content-Type: application/json", "-H", "X-MovR-Deadline-Ms: \(deadlineMs)",
+                "--data-binary", "@\(body)", "-w", writeOut, "https://vehicles.movr.internal:\(port)/rpc"]
+    }
+
     /// The connection's timer is moved, not rescheduled, per request: a short deadline after
     /// a long one on the same keep-alive connection still ends its call on time.
     @Test func aShortDeadlineAfterALongOneOnTheSameConnectionIsKept() async throws {
         let fixture = try TransportFixture()
         let probe = Probe()
         let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: probe))
-        let echo = fixture.certificates.path("echo.json"), wait = fixture.certificates.path("wait.json")
-        try Data(#"{"jsonrpc":"2.0","method":"test.echo","id":1}"#.utf8).write(to: URL(fileURLWithPath: echo))
-        try Data(#"{"jsonrpc":"2.0","method":"test.wait","id":2}"#.utf8).write(to: URL(fileURLWithPath: wait))
-        let url = "https://vehicles.movr.internal:\(port)/rpc"
-        let common = ["-sS", "--cacert", fixture.authority.certificatePath, "--cert", fixture.gateway.certificatePath,
-                      "--key", fixture.gateway.keyPath, "--resolve", "vehicles.movr.internal:\(port):127.0.0.1",
-                      "-H", "Content-Type: application/json"]
         // One curl, one connection: three calls with a 60 s deadline, then one with 2 s
         // whose handler sleeps 30 s (curl gives up after 20 s; a shorter deadline may be past
         // before a loaded machine dispatches the call, and its handler never runs).
         var arguments = ["--max-time", "20"]
-        for _ in 0..<3 { arguments += common + ["-H", "X-MovR-Deadline-Ms: 60000", "--data-binary", "@\(echo)", "-w", "\n", url, "--next"] }
-        arguments += common + ["-H", "X-MovR-Deadline-Ms: 2000", "--data-binary", "@\(wait)", "-w", "\n%{num_connects}", url]
+        for _ in 0..<3 { arguments += try Self.curlCall(fixture, port: port, "test.echo", id: 1, deadlineMs: 60000) + ["--next"] }
+        arguments += try Self.curlCall(fixture, port: port, "test.wait", id: 2, deadlineMs: 2000, writeOut: "\n%{num_connects}")
         let output = try await TestProcess.run("/usr/bin/curl", arguments)
         // Timed inside the server, from the handler's start to its cancellation: a busy machine
         // slowing curl's start or handshakes does not count, a missed deadline (the
@@ -146,6 +156,29 @@ import Testing
         let reply = try JSONValue.parse(Array((lines.dropLast().last ?? "").utf8))
         #expect(reply["id"] == 2)
         #expect(reply["error"]?["code"] == 504, "\(output.text)")
+        #expect(probe.cancelled == 1)
+        await server.shutdownGracefully()
+    }
+
+    /// A connection's calls share one task (`CallRunner`), and a call cancelled at its deadline
+    /// leaves that task: the calls after it on the same connection run to their end.
+    @Test func callsAfterOneEndedAtItsDeadlineRunOnTheSameConnection() async throws {
+        let fixture = try TransportFixture()
+        let probe = Probe()
+        let (server, port) = try await fixture.startServer(dispatcher: Self.dispatcher(probe: probe))
+        // One curl, one connection: a nap, a wait ended at its 2 s deadline, then three naps.
+        var arguments = ["--max-time", "20"]
+        arguments += try Self.curlCall(fixture, port: port, "test.nap", id: 1, deadlineMs: 60000) + ["--next"]
+        arguments += try Self.curlCall(fixture, port: port, "test.wait", id: 2, deadlineMs: 2000) + ["--next"]
+        for _ in 0..<2 { arguments += try Self.curlCall(fixture, port: port, "test.nap", id: 1, deadlineMs: 60000) + ["--next"] }
+        arguments += try Self.curlCall(fixture, port: port, "test.nap", id: 1, deadlineMs: 60000, writeOut: "\n%{num_connects}")
+        let output = try await TestProcess.run("/usr/bin/curl", arguments)
+        let lines = output.text.split(separator: "\n")
+        #expect(lines.count == 6, "\(output.text)")
+        #expect(lines.last == "0", "every call after the first reused the connection: \(output.text)")
+        let replies = try lines.dropLast().map { try JSONValue.parse(Array($0.utf8)) }
+        #expect(replies.map { $0["error"]?["code"] } == [nil, 504, nil, nil, nil], "\(output.text)")
+        #expect(replies.map { $0["result"]?["onEventLoop"] } == [true, nil, true, true, true], "\(output.text)")
         #expect(probe.cancelled == 1)
         await server.shutdownGracefully()
     }
