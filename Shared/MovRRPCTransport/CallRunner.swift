@@ -97,7 +97,11 @@ final class CallRunner: @unchecked Sendable {
     private func start(with call: @escaping Call) {
         isRunningCall = true
         tasksStarted += 1
-        task = Task(executorPreference: executor) { await self.run(first: call) }
+        task = Task(executorPreference: executor) { [loop] in
+            // For the task's life, not per call: RPC calls made by its calls take connections of
+            // this loop, whose replies resume the task on the same thread.
+            await RPCEventLoopPreference.$current.withValue(loop) { await self.run(first: call) }
+        }
     }
 
     /// The task's body: calls until cancelled, closed, or not kept.

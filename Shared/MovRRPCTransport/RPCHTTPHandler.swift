@@ -389,12 +389,11 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The handler runs on this connection's event loop (its task executor), so awaiting
         // replies of RPC connections on the same loop involves no thread hop.
         RequestsInFlight.begin()
+        // (The runner's task has `RPCEventLoopPreference.current` set to this loop.)
         calls.submit { [rpcContext] in
-            let reply = await RPCEventLoopPreference.$current.withValue(loop) {
-                await RequestCost.$current.withValue(cost) {
-                    await RPCResponseHeaders.$current.withValue(replyHeaders) {
-                        await dispatcher.handle(body: body, context: rpcContext)
-                    }
+            let reply = await RequestCost.$current.withValue(cost) {
+                await RPCResponseHeaders.$current.withValue(replyHeaders) {
+                    await dispatcher.handle(body: body, context: rpcContext)
                 }
             }
             RequestsInFlight.end()

@@ -10,12 +10,15 @@ import Testing
 @Suite struct CallRunnerTests {
     /// What the calls saw, in the order they ran.
     final class Log: Sendable {
-        private let state = NIOLockedValueBox<[(name: String, cancelled: Bool, onLoop: Bool)]>([])
+        typealias Entry = (name: String, cancelled: Bool, onLoop: Bool, prefersLoop: Bool)
+        private let state = NIOLockedValueBox<[Entry]>([])
+        /// What the call running now sees: its cancellation, its thread, its preferred loop.
         func record(_ name: String, on loop: any EventLoop) {
-            let entry = (name: name, cancelled: Task.isCancelled, onLoop: loop.inEventLoop)
+            let entry = (name: name, cancelled: Task.isCancelled, onLoop: loop.inEventLoop,
+                         prefersLoop: RPCEventLoopPreference.current === loop)
             state.withLockedValue { $0.append(entry) }
         }
-        var entries: [(name: String, cancelled: Bool, onLoop: Bool)] { state.withLockedValue { $0 } }
+        var entries: [Entry] { state.withLockedValue { $0 } }
         var names: [String] { entries.map(\.name) }
     }
 
@@ -63,7 +66,7 @@ import Testing
                 #expect(try await Self.eventually(on: loop) { runner.callsRun == index + 1 && !runner.isRunningCall })
             }
             #expect(log.names == (0..<50).map { "\($0)" })
-            #expect(log.entries.allSatisfy { $0.onLoop && !$0.cancelled })
+            #expect(log.entries.allSatisfy { $0.onLoop && $0.prefersLoop && !$0.cancelled })
             #expect(try await loop.submit { runner.tasksStarted }.get() == 1)
         }
     }
@@ -104,6 +107,7 @@ import Testing
             #expect(try await Self.eventually(on: loop) { runner.callsRun == 3 })
             #expect(log.names == ["slow", "next", "after idle cancel"])
             #expect(log.entries.map(\.cancelled) == [true, false, false])
+            #expect(log.entries.allSatisfy { $0.onLoop && $0.prefersLoop }, "the new task runs where the first did")
             #expect(try await loop.submit { runner.tasksStarted }.get() == 2)
         }
     }
