@@ -18,7 +18,8 @@ final class CallRunner: @unchecked Sendable {
 
     /// Counts the kept tasks waiting for a call, against a bound (the process's: ``Parking/process``).
     final class Parking: Sendable {
-        /// 512 waiting tasks of some 16 KB each at most, in the whole process.
+        /// 512 waiting tasks at most in the whole process (each keeps its slabs: some 14 KB on
+        /// the gateway's forwarding path).
         static let process = Parking(limit: 512)
         let limit: Int
         private let count = Atomic<Int>(0)
@@ -52,9 +53,9 @@ final class CallRunner: @unchecked Sendable {
     private(set) var callsRun = 0
     private(set) var tasksStarted = 0
 
-    init(loop: any EventLoop, executor: EventLoopTaskExecutor, parking: Parking = .process) {
+    init(loop: any EventLoop, parking: Parking = .process) {
         self.loop = loop
-        self.executor = executor
+        self.executor = EventLoopTaskExecutor(eventLoop: loop)
         self.parking = parking
     }
 

@@ -77,16 +77,17 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer.cancel()
-        cancelInFlight()
+        endCalls()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // Nobody will read the answer: stop the work (outgoing calls and waits end at once).
-        cancelInFlight()
+        endCalls()
         context.fireChannelInactive()
     }
 
-    private func cancelInFlight() {
+    /// The connection is gone: the call in flight is cancelled and the runner's task ends.
+    private func endCalls() {
         calls?.close()
     }
 
@@ -361,7 +362,7 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         rpcContext.servedBy = servedBy
         let dispatcher = environment.dispatcher
         let loop = context.eventLoop
-        let calls = self.calls ?? CallRunner(loop: loop, executor: EventLoopTaskExecutor(eventLoop: loop))
+        let calls = self.calls ?? CallRunner(loop: loop)
         self.calls = calls
         // Round-trip accounting, only when the caller asks for it (docs/API.md, "Round trips").
         let cost = configuration.costName.flatMap { name in headers[RequestCost.header] != nil ? RequestCost(service: name) : nil }

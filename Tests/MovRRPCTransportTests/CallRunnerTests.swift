@@ -27,7 +27,7 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let runner = try await loop.submit {
-            CallRunner(loop: loop, executor: EventLoopTaskExecutor(eventLoop: loop), parking: parking)
+            CallRunner(loop: loop, parking: parking)
         }.get()
         try await body(loop, runner)
         try await loop.submit { runner.close() }.get()
