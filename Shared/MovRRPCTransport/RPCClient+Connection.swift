@@ -143,7 +143,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         pending = exchange.waiter
         maxReplyBytes = exchange.maxReplyBytes
         parser = HTTPClientWire.ReplyParser()
-        timer.set(exchange.deadline, on: context.eventLoop) { self.timerFired(context: context) }
+        timer.set(exchange.deadline, on: context.eventLoop, fire: { self.timerFired(context: context) })
         context.write(wrapOutboundOut(exchange.request), promise: promise)
     }
 
@@ -173,7 +173,7 @@ final class RPCClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func timerFired(context: ChannelHandlerContext) {
-        guard timer.fired(on: context.eventLoop, { self.timerFired(context: context) }), pending != nil else { return }
+        guard timer.fired(on: context.eventLoop, fire: { self.timerFired(context: context) }), pending != nil else { return }
         failPending(ClientTransportError.timedOut)
         context.close(promise: nil)
     }

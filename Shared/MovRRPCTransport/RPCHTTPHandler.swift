@@ -525,11 +525,11 @@ final class RPCHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func setDeadline(_ deadline: NIODeadline, expiry: Expiry, context: ChannelHandlerContext) {
         self.expiry = expiry
-        timer.set(deadline, on: context.eventLoop) { self.timerFired(context: context) }
+        timer.set(deadline, on: context.eventLoop, fire: { self.timerFired(context: context) })
     }
 
     private func timerFired(context: ChannelHandlerContext) {
-        guard timer.fired(on: context.eventLoop, { self.timerFired(context: context) }) else { return }
+        guard timer.fired(on: context.eventLoop, fire: { self.timerFired(context: context) }) else { return }
         switch expiry {
         case .close: context.close(promise: nil)
         case .cancelHandler: calls?.cancelCall()
