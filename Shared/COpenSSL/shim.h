@@ -28,6 +28,10 @@ static inline long movr_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
 
+static inline long movr_SSL_CTX_get_mode(SSL_CTX *ctx) {
+    return SSL_CTX_get_mode(ctx);
+}
+
 static inline uint64_t movr_SSL_OP_NO_RENEGOTIATION(void) {
     return SSL_OP_NO_RENEGOTIATION;
 }

@@ -57,12 +57,12 @@ public final class ServiceRuntime: Sendable {
         internalServerTLS = try TLSContextProvider(
             configuration: TLSConfiguration(
                 certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
-                requireClientCertificate: true, minimumVersion: .tls13),
+                requireClientCertificate: true, minimumVersion: .tls13, releasesIdleBuffers: false),
             role: .server)
         clientTLS = try TLSContextProvider(
             configuration: TLSConfiguration(
                 certificateChainPath: tls.certificate, privateKeyPath: tls.key, trustRootsPath: tls.ca,
-                minimumVersion: .tls13),
+                minimumVersion: .tls13, releasesIdleBuffers: false),
             role: .client)
         let topology = try configuration.value(SharedSettings.topology).map { try Topology.load(path: $0) }
         self.topology = topology

@@ -22,6 +22,12 @@ public struct TLSConfiguration: Sendable {
     public var requireClientCertificate: Bool
     /// Peers offering only older protocol versions are refused.
     public var minimumVersion: TLSVersion
+    /// Whether each connection gives OpenSSL's record buffers (about 17 KB each way) back
+    /// whenever nothing is buffered (`SSL_MODE_RELEASE_BUFFERS`), and takes them again for its
+    /// next record. Right where many idle clients may hold connections open (the public
+    /// listener); between MovR's executables, where pools bound the connections, each record
+    /// would pay a large `malloc` and `free` for nothing, so those contexts keep them.
+    public var releasesIdleBuffers: Bool
     /// Caps the protocol version; only tests need this, to play an outdated peer.
     var maximumVersion: TLSVersion?
 
@@ -30,13 +36,15 @@ public struct TLSConfiguration: Sendable {
         privateKeyPath: String? = nil,
         trustRootsPath: String? = nil,
         requireClientCertificate: Bool = false,
-        minimumVersion: TLSVersion = .tls13
+        minimumVersion: TLSVersion = .tls13,
+        releasesIdleBuffers: Bool = true
     ) {
         self.certificateChainPath = certificateChainPath
         self.privateKeyPath = privateKeyPath
         self.trustRootsPath = trustRootsPath
         self.requireClientCertificate = requireClientCertificate
         self.minimumVersion = minimumVersion
+        self.releasesIdleBuffers = releasesIdleBuffers
         self.maximumVersion = nil
     }
 

@@ -16,6 +16,12 @@ public final class TLSContext: @unchecked Sendable {
         self.role = role
     }
 
+    /// Whether this context's connections give their record buffers back when idle
+    /// (``TLSConfiguration/releasesIdleBuffers``).
+    public var releasesIdleBuffers: Bool {
+        movr_SSL_CTX_get_mode(pointer) & Int(SSL_MODE_RELEASE_BUFFERS) != 0
+    }
+
     deinit {
         SSL_CTX_free(pointer)
     }
@@ -84,7 +90,9 @@ public final class TLSContext: @unchecked Sendable {
             }
         }
         SSL_CTX_set_options(pointer, movr_SSL_OP_NO_RENEGOTIATION())
-        _ = movr_SSL_CTX_set_mode(pointer, Int(SSL_MODE_RELEASE_BUFFERS))
+        if configuration.releasesIdleBuffers {
+            _ = movr_SSL_CTX_set_mode(pointer, Int(SSL_MODE_RELEASE_BUFFERS))
+        }
         // TLS 1.2 (public listeners only) is limited to forward-secret AEAD suites: no CBC, no
         // SHA-1, no static RSA. TLS 1.3's suites are all AEAD already.
         OpenSSLErrorQueue.clear()

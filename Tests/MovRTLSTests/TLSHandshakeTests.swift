@@ -10,14 +10,23 @@ struct TLSHandshakeTests {
     static let usersName = "users.movr.internal"
     static let gatewayName = "gateway.movr.internal"
 
-    @Test func mutualTLSHandshakeEchoesDataLargerThanARecord() async throws {
+    /// With OpenSSL's record buffers given back between records (the public listener's
+    /// contexts) and kept (the internal ones'), both ways.
+    @Test(arguments: [true, false])
+    func mutualTLSHandshakeEchoesDataLargerThanARecord(releasesIdleBuffers: Bool) async throws {
         try await withTestCertificates { certificates in
             let authority = try certificates.makeAuthority(name: "deployment")
             let serverCertificate = try certificates.issue(commonName: Self.usersName, by: authority)
             let clientCertificate = try certificates.issue(commonName: Self.gatewayName, by: authority)
-            let serverContext = try TLSContext.makeServer(
-                TLSConfiguration(certificate: serverCertificate, trusting: authority, requireClientCertificate: true))
-            let clientContext = try TLSContext.makeClient(TLSConfiguration(certificate: clientCertificate, trusting: authority))
+            var serverConfiguration = TLSConfiguration(certificate: serverCertificate, trusting: authority,
+                                                       requireClientCertificate: true)
+            serverConfiguration.releasesIdleBuffers = releasesIdleBuffers
+            var clientConfiguration = TLSConfiguration(certificate: clientCertificate, trusting: authority)
+            clientConfiguration.releasesIdleBuffers = releasesIdleBuffers
+            let serverContext = try TLSContext.makeServer(serverConfiguration)
+            let clientContext = try TLSContext.makeClient(clientConfiguration)
+            #expect(serverContext.releasesIdleBuffers == releasesIdleBuffers)
+            #expect(clientContext.releasesIdleBuffers == releasesIdleBuffers)
             let server = try await TestServer.start { serverContext }
 
             let payload = randomBytes(100 * 1024)
