@@ -28,7 +28,7 @@ struct ConnectionTimer {
         schedule(at: min(newDeadline, .now() + step), on: loop, fire())
     }
 
-    /// No deadline until the next ``set(_:on:_:)``; the pending task, if any, finds none.
+    /// No deadline until the next ``set(_:on:fire:)``; the pending task, if any, finds none.
     mutating func clear() {
         deadline = nil
     }
