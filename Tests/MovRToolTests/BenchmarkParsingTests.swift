@@ -124,6 +124,8 @@ import Testing
         #expect(statements[1].sql == "SELECT c.outcome\n\tFROM rides WHERE rider_id = $1\n\t  AND id = $2")
         #expect(statements[1].parameters == ["AAAAAAAA-0000-4000-8000-000000000001", "it's", nil])
         #expect(statements[2].parameters == ["{\"a\": 1,\n\"b\": 2}", "42"])
+        // The unnamed statement is parsed and planned for each execution; a named one is prepared.
+        #expect(statements.map(\.plannedEachExecution) == [false, false, true])
     }
 
     @Test func pgbenchScriptKeepsBindsAsBinds() {

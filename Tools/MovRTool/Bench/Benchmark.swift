@@ -344,17 +344,18 @@ public struct Benchmark: Sendable {
         return text
     }
 
-    /// pgbench `-M prepared`, per-transaction log for p50/p99 and `-r` per-statement latencies.
+    /// pgbench `-M prepared` (or `queryMode`), per-transaction log for p50/p99 and `-r` per-statement latencies.
     /// With `rate`, pgbench's own open model (`-R`): transactions scheduled at that total rate,
     /// latencies from the scheduled start. It runs for `seconds` (default: the bench's), or for
     /// `transactions` per client.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
-                 defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil, transactions: Int? = nil)
+                 defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil, transactions: Int? = nil,
+                 queryMode: String = "prepared")
         async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
         let logs = work + "/pgbench-logs"
         try? FileManager.default.removeItem(atPath: logs)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        var arguments = ["/usr/bin/pgbench", "-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(min(2, clients))",
+        var arguments = ["/usr/bin/pgbench", "-n", "-M", queryMode, "-c", "\(clients)", "-j", "\(min(2, clients))",
                          "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
         arguments += transactions.map { ["-t", "\($0)"] } ?? ["-T", "\(seconds ?? options.seconds)"]
         if let rate { arguments += ["-R", String(format: "%.1f", rate)] }

@@ -145,7 +145,9 @@ enum MethodSQL {
     /// One pgbench script per database, in the order the databases were first used; each bind
     /// becomes a `-D` constant (`-M prepared` keeps it a bind): one client repeats the call's own
     /// statements with the call's own values, except the values in `fresh` (lower case), which
-    /// are new in every transaction.
+    /// are new in every transaction. A script whose statements the service sent unnamed, to be
+    /// planned for each execution's values, runs them so (`-M extended`); a script that mixes
+    /// them with prepared ones runs prepared.
     static func scripts(_ statements: [BenchParse.LoggedStatement], prefix: String, fresh: [String: Fresh] = [:])
         -> [(database: String, script: RideSQLScript.Script)] {
         var order: [String] = []
@@ -171,6 +173,7 @@ enum MethodSQL {
             var script = RideSQLScript.make(preamble: "", start: own, end: [], variables: [:],
                                             prefix: "\(prefix)\(index)_", typesText: false)
             if !draws.isEmpty { script.text = draws + "\n" + script.text }
+            if own.allSatisfy(\.plannedEachExecution) { script.queryMode = "extended" }
             return (database, script)
         }
     }
@@ -310,6 +313,7 @@ extension Benchmark {
             }
             let databases = scripts.map { entry in
                 "\(statements.filter { $0.database == entry.database }.count) in \(entry.database)"
+                    + (entry.script.queryMode == "prepared" ? "" : ", `-M \(entry.script.queryMode)` as the service plans it for each execution")
             }
             let renewed = live.map { rows, _ in
                 "; each transaction \(rows.change.verb) another live \(rows.change.noun), one of "
@@ -333,7 +337,7 @@ extension Benchmark {
             try script.text.write(toFile: path, atomically: true, encoding: .utf8)
             let run = try await pgbench(script: path, databaseURL: databaseURL(superuserURL, database), clients: 1,
                                         work: work, name: "method-\(method)-\(database)", defines: script.defines,
-                                        transactions: Self.methodReplayTransactions)
+                                        transactions: Self.methodReplayTransactions, queryMode: script.queryMode)
             guard run.run.errors == 0, let p50 = run.run.p50Ms else {
                 throw StackError("pgbench on \(method)'s statements in \(database) failed; see \(path)")
             }

@@ -198,6 +198,10 @@ enum BenchParse {
         var database: String
         var sql: String
         var parameters: [String?]
+        /// Sent as the unnamed statement (`execute <unnamed>`): parsed and planned for each
+        /// execution, as a service sends the queries it plans for each one's values
+        /// (`PostgresQuery.plansEachExecution`), not prepared once.
+        var plannedEachExecution = false
     }
 
     /// Statements of a server log written with `log_line_prefix = '%m [%p] %d '`: `LOG:
@@ -219,17 +223,20 @@ enum BenchParse {
         for entry in entries {
             if entry.kind == "LOG" {
                 var sql: String?
+                var unnamed = false
                 if entry.text.hasPrefix("statement: ") {
                     sql = String(entry.text.dropFirst("statement: ".count))
                 } else if entry.text.hasPrefix("execute "), let colon = entry.text.range(of: ": ") {
                     sql = String(entry.text[colon.upperBound...])
+                    unnamed = entry.text[..<colon.lowerBound] == "execute <unnamed>"
                 }
                 if var sql {
                     // Without the line ends after it: a statement that ends a window takes the
                     // window's final line end, one followed by another line does not, and both
                     // are the same statement (MethodSQL.common matches them by text).
                     while let last = sql.last, last.isWhitespace { sql.removeLast() }
-                    statements.append(LoggedStatement(database: entry.database, sql: sql, parameters: []))
+                    statements.append(LoggedStatement(database: entry.database, sql: sql, parameters: [],
+                                                      plannedEachExecution: unnamed))
                     lastByPID[entry.pid] = statements.count - 1
                 }
             } else if entry.kind == "DETAIL", entry.text.hasPrefix("parameters: "),

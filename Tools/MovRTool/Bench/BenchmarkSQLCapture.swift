@@ -12,6 +12,9 @@ enum RideSQLScript {
         /// and of the end, for `-r` per-statement latencies.
         var startCommands: [Int]
         var endCommands: [Int]
+        /// pgbench's `-M`: `prepared`, or `extended` (each statement parsed and planned for each
+        /// execution) for a script whose statements the service sends that way.
+        var queryMode = "prepared"
     }
 
     /// The statements of `database` among `statements` that belong to this cycle: a bind
