@@ -47,7 +47,7 @@ import Testing
         #expect(scripts[1].script.defines
                     == ["m2_1_0_1": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "m2_1_0_2": "f", "m2_1_0_3": "11"])
         #expect(MethodSQL.scripts([], prefix: "m0_").isEmpty)
-        #expect(scripts.map(\.script.queryMode) == ["prepared", "prepared"])
+        #expect(scripts.map(\.script.queryMode) == [.prepared, .prepared])
     }
 
     /// A database's statements that the service sent unnamed (planned for each execution's
@@ -56,10 +56,10 @@ import Testing
         var list = Self.list
         list.plannedEachExecution = true
         let scripts = MethodSQL.scripts([Self.session, list], prefix: "m3_")
-        #expect(scripts.map(\.script.queryMode) == ["prepared", "extended"])
+        #expect(scripts.map(\.script.queryMode) == [.prepared, .extended])
         #expect(scripts[1].script.text == MethodSQL.scripts([Self.session, Self.list], prefix: "m3_")[1].script.text)
         let mixed = MethodSQL.scripts([Self.relayPoll, list], prefix: "m5_")
-        #expect(mixed.map(\.script.queryMode) == ["prepared"])
+        #expect(mixed.map(\.script.queryMode) == [.prepared])
     }
 
     /// The lines between a capture's two markers: not the markers' own lines, not another

@@ -350,12 +350,12 @@ public struct Benchmark: Sendable {
     /// `transactions` per client.
     func pgbench(script: String, databaseURL: String, clients: Int, work: String, name: String,
                  defines: [String: String] = [:], seconds: Int? = nil, rate: Double? = nil, transactions: Int? = nil,
-                 queryMode: String = "prepared")
+                 queryMode: PgbenchQueryMode = .prepared)
         async throws -> (run: BenchResults.Run, output: BenchParse.PgbenchOutput, latencies: [Double]) {
         let logs = work + "/pgbench-logs"
         try? FileManager.default.removeItem(atPath: logs)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        var arguments = ["/usr/bin/pgbench", "-n", "-M", queryMode, "-c", "\(clients)", "-j", "\(min(2, clients))",
+        var arguments = ["/usr/bin/pgbench", "-n", "-M", queryMode.rawValue, "-c", "\(clients)", "-j", "\(min(2, clients))",
                          "-r", "-l", "--log-prefix=\(logs)/tx", "-f", script]
         arguments += transactions.map { ["-t", "\($0)"] } ?? ["-T", "\(seconds ?? options.seconds)"]
         if let rate { arguments += ["-R", String(format: "%.1f", rate)] }

@@ -173,7 +173,7 @@ enum MethodSQL {
             var script = RideSQLScript.make(preamble: "", start: own, end: [], variables: [:],
                                             prefix: "\(prefix)\(index)_", typesText: false)
             if !draws.isEmpty { script.text = draws + "\n" + script.text }
-            if own.allSatisfy(\.plannedEachExecution) { script.queryMode = "extended" }
+            if own.allSatisfy(\.plannedEachExecution) { script.queryMode = .extended }
             return (database, script)
         }
     }
@@ -313,7 +313,7 @@ extension Benchmark {
             }
             let databases = scripts.map { entry in
                 "\(statements.filter { $0.database == entry.database }.count) in \(entry.database)"
-                    + (entry.script.queryMode == "prepared" ? "" : ", `-M \(entry.script.queryMode)` as the service plans it for each execution")
+                    + (entry.script.queryMode == .prepared ? "" : ", `-M \(entry.script.queryMode.rawValue)` as the service plans it for each execution")
             }
             let renewed = live.map { rows, _ in
                 "; each transaction \(rows.change.verb) another live \(rows.change.noun), one of "

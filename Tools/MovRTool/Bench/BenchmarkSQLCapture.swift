@@ -1,5 +1,13 @@
 import Foundation
 
+/// pgbench's query protocol (`-M`).
+enum PgbenchQueryMode: String, Sendable {
+    /// Each statement prepared once per connection, as the services prepare theirs.
+    case prepared
+    /// The unnamed statement: parsed and planned for each execution.
+    case extended
+}
+
 /// Turns the statements a ride cycle really sent (from the server log, `log_statement = all`)
 /// into pgbench scripts: the SQL text is kept as logged; each bind stays a bind (`-M prepared`)
 /// — the cycle's ids become per-transaction variables, every other value a `-D` constant.
@@ -12,9 +20,9 @@ enum RideSQLScript {
         /// and of the end, for `-r` per-statement latencies.
         var startCommands: [Int]
         var endCommands: [Int]
-        /// pgbench's `-M`: `prepared`, or `extended` (each statement parsed and planned for each
+        /// pgbench's `-M`: prepared, or extended (each statement parsed and planned for each
         /// execution) for a script whose statements the service sends that way.
-        var queryMode = "prepared"
+        var queryMode = PgbenchQueryMode.prepared
     }
 
     /// The statements of `database` among `statements` that belong to this cycle: a bind
