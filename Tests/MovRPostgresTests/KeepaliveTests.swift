@@ -14,6 +14,23 @@ import Testing
         return PostgresClient(configuration: configuration, logger: TestPostgres.logger)
     }
 
+    /// The kernel resumes a `/proc/net/tcp` listing by position between reads, so a socket can
+    /// be listed twice while other tests open and close theirs (seen in CI: one connection,
+    /// two lines). Each socket counts once; two sockets on the same ports do not merge.
+    @Test func aSocketListedTwiceCountsOnce() {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        func line(_ slot: Int, ticks: String, inode: Int) -> String {
+            "   \(slot): 0100007F:CF76 0100007F:C6C9 01 00000000:00000000 02:\(ticks) 00000000   999        0 \(inode) 1 0000000000000000 20 4 30 10 -1\n"
+        }
+        let twice = header + line(0, ticks: "000AFC6C", inode: 4242) + line(7, ticks: "000AFC66", inode: 4242)
+        let entries = LoopbackSockets.entries(in: twice)
+        #expect(entries.count == 1, "\(entries)")
+        #expect(entries.first.map { [$0.localPort, $0.remotePort, $0.state, $0.timer, $0.timerTicks, $0.inode] }
+            == [0xCF76, 0xC6C9, 1, 2, 0xAFC6C, 4242])
+        let two = header + line(0, ticks: "000AFC6C", inode: 4242) + line(1, ticks: "000AFC6C", inode: 4343)
+        #expect(LoopbackSockets.entries(in: two).map(\.inode) == [4242, 4343])
+    }
+
     /// The kernel's view after a statement: the connection's keepalive timer fires within 2 s
     /// by default; without the setting libpq's own keepalive waits the kernel's two hours; a
     /// URL's own `keepalives_idle` wins.

@@ -12,6 +12,8 @@ public enum LoopbackSockets {
         public var timer: Int
         /// When it fires, in clock ticks (1/100 s) from now.
         public var timerTicks: Int
+        /// The socket's inode: what tells one socket from another.
+        public var inode: Int
     }
 
     /// Established sockets whose peer is `remotePort` (the client ends of connections to a
@@ -24,23 +26,33 @@ public enum LoopbackSockets {
                 defer { try? handle.close() }
                 return (try? handle.readToEnd()) ?? Data()
             } ?? Data()
-            let text = String(decoding: data, as: UTF8.self)
-            return text.split(separator: "\n").dropFirst().compactMap(parse)
+            return entries(in: String(decoding: data, as: UTF8.self))
         }.filter { $0.remotePort == remotePort && $0.state == 1 }
+    }
+
+    /// The sockets a `/proc/net/tcp` listing names, each once. The kernel writes the listing a
+    /// read at a time and resumes by position, so sockets opened or closed between two reads (by
+    /// other tests, say) can make it list a socket twice; the first line of each socket is kept.
+    public static func entries(in listing: String) -> [Entry] {
+        var seen = Set<[Int]>()
+        return listing.split(separator: "\n").dropFirst().compactMap(parse).filter { entry in
+            seen.insert([entry.localPort, entry.remotePort, entry.inode]).inserted
+        }
     }
 
     /// One line: `sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...`, hex fields.
     static func parse(_ line: Substring) -> Entry? {
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count >= 6 else { return nil }
+        guard fields.count >= 10 else { return nil }
         func port(_ address: Substring) -> Int? {
             address.split(separator: ":").last.flatMap { Int($0, radix: 16) }
         }
         let timer = fields[5].split(separator: ":")
         guard let local = port(fields[1]), let remote = port(fields[2]), let state = Int(fields[3], radix: 16),
-              timer.count == 2, let type = Int(timer[0], radix: 16), let ticks = Int(timer[1], radix: 16)
+              timer.count == 2, let type = Int(timer[0], radix: 16), let ticks = Int(timer[1], radix: 16),
+              let inode = Int(fields[9])
         else { return nil }
-        return Entry(localPort: local, remotePort: remote, state: state, timer: type, timerTicks: ticks)
+        return Entry(localPort: local, remotePort: remote, state: state, timer: type, timerTicks: ticks, inode: inode)
     }
 }
 
