@@ -11,47 +11,25 @@ import Testing
                 "starts its own executables next to a local stack"))
 struct WarmUpTests {
     /// Established TCP connections of process `pid` to 127.0.0.1, by remote port: its socket
-    /// inodes (/proc/PID/fd) matched with the connection table of its network namespace.
+    /// inodes (/proc/PID/fd) matched with the connection table of its network namespace, each
+    /// socket counted once (``LoopbackSockets/entries(in:)``).
     static func connectionsByRemotePort(of pid: Int32) -> [Int: Int] {
         let links = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-        let inodes = Set(links.compactMap { link -> String? in
+        let inodes = Set(links.compactMap { link -> Int? in
             // readlink(2): the target, "socket:[INODE]", names no file.
             var buffer = [CChar](repeating: 0, count: 64)
             let count = readlink("/proc/\(pid)/fd/\(link)", &buffer, buffer.count - 1)
             guard count > 0 else { return nil }
             let target = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard target.hasPrefix("socket:[") else { return nil }
-            return String(target.dropFirst("socket:[".count).dropLast())
+            return Int(target.dropFirst("socket:[".count).dropLast())
         })
         var ports: [Int: Int] = [:]
-        for table in ["tcp", "tcp6"] {
-            guard let text = readWhole("/proc/\(pid)/net/\(table)") else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                // sl local remote st tx:rx tr:when retrnsmt uid timeout inode
-                guard fields.count > 9, fields[3] == "01", inodes.contains(String(fields[9])),
-                      let colon = fields[2].lastIndex(of: ":"),
-                      let port = Int(fields[2][fields[2].index(after: colon)...], radix: 16) else { continue }
-                ports[port, default: 0] += 1
-            }
+        for entry in LoopbackSockets.established(tables: ["/proc/\(pid)/net/tcp", "/proc/\(pid)/net/tcp6"])
+        where inodes.contains(entry.inode) {
+            ports[entry.remotePort, default: 0] += 1
         }
         return ports
-    }
-
-    /// A /proc file whole: it reports no size, and `String(contentsOfFile:)` stops at its first
-    /// page (27 of 178 lines of a busy connection table).
-    static func readWhole(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func port(of url: String) throws -> Int {

@@ -19,7 +19,13 @@ public enum LoopbackSockets {
     /// Established sockets whose peer is `remotePort` (the client ends of connections to a
     /// server listening there).
     public static func established(toPort remotePort: Int) -> [Entry] {
-        ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [Entry] in
+        established(tables: ["/proc/net/tcp", "/proc/net/tcp6"]).filter { $0.remotePort == remotePort }
+    }
+
+    /// Established sockets of the connection tables at `paths` (`/proc/net/tcp`, or a process's
+    /// own `/proc/PID/net/tcp`), each once.
+    public static func established(tables paths: [String]) -> [Entry] {
+        paths.flatMap { path -> [Entry] in
             // Read to the end: `String(contentsOfFile:)` stops after the first read of a /proc
             // file (about 4 KB of /proc/net/tcp, which is often longer).
             let data = FileHandle(forReadingAtPath: path).map { handle in
@@ -27,7 +33,7 @@ public enum LoopbackSockets {
                 return (try? handle.readToEnd()) ?? Data()
             } ?? Data()
             return entries(in: String(decoding: data, as: UTF8.self))
-        }.filter { $0.remotePort == remotePort && $0.state == 1 }
+        }.filter { $0.state == 1 }
     }
 
     /// The sockets a `/proc/net/tcp` listing names, each once. The kernel writes the listing a
