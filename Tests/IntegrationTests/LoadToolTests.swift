@@ -35,13 +35,31 @@ import Testing
         // A ride-heavy mix so a short run surely starts and ends rides, with room for a busy
         // machine (each worker signs in first, one scrypt each).
         let reportPath = work + "/report.json"
+        let timelinePath = work + "/timeline"
         let mix = "vehicles.list=20,vehicles.get=10,rides.list=10,promo_codes.list=5,users.me=10,rides.start=15,"
             + "rides.update_location=10,rides.end=15,promo_codes.apply=3,promo_codes.create=1,vehicles.add=1,users.register=1"
         let (runStatus, runOutput) = try await LocalStackHarness.runTool(
             ["load", "run", "--stack", stackPath, "--users-file", usersFile, "--duration", "6", "--concurrency", "4",
-             "--mix", mix, "--json", reportPath])
+             "--mix", mix, "--json", reportPath, "--timeline", timelinePath])
         #expect(runStatus == 0, "\(runOutput)")
         #expect(runOutput.contains("rides.start") && runOutput.contains("p99.9"), "\(runOutput)")
+
+        // Each listing that succeeded says how long the gateway took and how long its call to
+        // the city's vehicles service took, and the call fits in the gateway's time.
+        let timeline = try String(contentsOfFile: timelinePath, encoding: .utf8)
+        let lines: [[Substring]] = timeline.split(separator: "\n").map { $0.split(separator: " ") }
+        let listings = lines.filter { $0.count >= 4 && $0[2] == "vehicles.list" && $0[3] == "ok" }
+        #expect(!listings.isEmpty, "\(timeline.prefix(2000))")
+        for fields in listings {
+            var timings: [String: Double] = [:]
+            for field in fields.dropFirst(4) {
+                let parts = field.split(separator: "=")
+                if parts.count == 2, let value = Double(parts[1]) { timings[String(parts[0])] = value }
+            }
+            let call = timings.first { ($0.key.hasPrefix("local:") || $0.key.hasPrefix("remote:")) && $0.key.hasSuffix("/vehicles.list") }
+            #expect(timings["gateway"] != nil && call != nil, "\(fields)")
+            if let total = timings["gateway"], let call { #expect(call.value <= total + 0.1, "\(fields)") }
+        }
 
         let data = try #require(FileManager.default.contents(atPath: reportPath))
         let report = try JSONDecoder.loadReport.decode(LoadReport.self, from: data)

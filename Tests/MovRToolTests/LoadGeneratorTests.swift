@@ -232,6 +232,19 @@ import Testing
     }
 
     /// Accounts of the users file that cannot sign in are named for what they usually are.
+    /// A timeline line carries the gateway's Server-Timing as one word per entry: its total,
+    /// then each service call by region and method (the description's space, a quoted comma
+    /// and stray `=` kept out of the fields); a step without the header ends at its outcome.
+    @Test func timelineLinesCarryTheGatewaysServerTiming() {
+        let sent = Date(timeIntervalSince1970: 1_796_615_000.25)
+        let finished = Date(timeIntervalSince1970: 1_796_615_000.2575)
+        let header = #"gateway;dur=7.51, local;desc="us-east1 vehicles.list";dur=7.2, remote;desc="us-west1 a,b=c";dur=0.4"#
+        let line = LoadTimeline.line(LoadStep(.vehiclesList, .success), sent: sent, finished: finished, serverTiming: header)
+        #expect(line == "1796615000.250000 1796615000.257500 vehicles.list ok gateway=7.5 local:us-east1/vehicles.list=7.2 remote:us-west1/a,bc=0.4\n")
+        let bare = LoadTimeline.line(LoadStep(.ridesEnd, .error("503 overloaded")), sent: sent, finished: finished, serverTiming: nil)
+        #expect(bare == "1796615000.250000 1796615000.257500 rides.end error:503_overloaded\n")
+    }
+
     @Test func refusedSignInsGetAHint() {
         let refused = LoadReport.OutcomeCount(operation: "auth.login", kind: "401 invalid_credentials", count: 15, expected: false)
         let busy = LoadReport.OutcomeCount(operation: "auth.login", kind: "503 overloaded", count: 4, expected: true)

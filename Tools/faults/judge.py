@@ -36,7 +36,8 @@ def read_timeline(path):
     with open(path) as lines:
         for line in lines:
             parts = line.split()
-            if len(parts) == 4:
+            # Then the gateway's Server-Timing fields, when it sent them.
+            if len(parts) >= 4:
                 rows.append((float(parts[0]), float(parts[1]), parts[2], parts[3]))
     return rows
 

@@ -1,4 +1,5 @@
 import Foundation
+import MovRRPC
 import MovRRPCTransport
 import NIOCore
 import NIOPosix
@@ -70,10 +71,12 @@ public enum LoadGenerator {
                 late = ContinuousClock.now - due > lateThreshold
             }
             let sent = Date()
-            let step = await worker.step()
+            // With a timeline, the gateway's Server-Timing of the step's last reply goes with it.
+            let metadata = timeline == nil ? nil : RPCReplyMetadata()
+            let step = await RPCReplyMetadata.$current.withValue(metadata) { await worker.step() }
             recorder.record(step, latency: ContinuousClock.now - origin, late: late,
                             offset: schedule.start.map { origin - $0 })
-            timeline?.record(step, sent: sent, finished: Date())
+            timeline?.record(step, sent: sent, finished: Date(), serverTiming: metadata?.serverTiming)
         }
         await worker.finish()
     }
