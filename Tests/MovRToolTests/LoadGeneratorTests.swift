@@ -231,7 +231,6 @@ import Testing
         #expect(tenths.count == 10 && tenths.allSatisfy { (3...5).contains($0) }, "\(tenths)")
     }
 
-    /// Accounts of the users file that cannot sign in are named for what they usually are.
     /// A timeline line carries the gateway's Server-Timing as one word per entry: its total,
     /// then each service call by region and method (the description's space, a quoted comma
     /// and stray `=` kept out of the fields); a step without the header ends at its outcome.
@@ -245,6 +244,7 @@ import Testing
         #expect(bare == "1796615000.250000 1796615000.257500 rides.end error:503_overloaded\n")
     }
 
+    /// Accounts of the users file that cannot sign in are named for what they usually are.
     @Test func refusedSignInsGetAHint() {
         let refused = LoadReport.OutcomeCount(operation: "auth.login", kind: "401 invalid_credentials", count: 15, expected: false)
         let busy = LoadReport.OutcomeCount(operation: "auth.login", kind: "503 overloaded", count: 4, expected: true)

@@ -73,7 +73,11 @@ public enum LoadGenerator {
             let sent = Date()
             // With a timeline, the gateway's Server-Timing of the step's last reply goes with it.
             let metadata = timeline == nil ? nil : RPCReplyMetadata()
-            let step = await RPCReplyMetadata.$current.withValue(metadata) { await worker.step() }
+            let step = if let metadata {
+                await RPCReplyMetadata.$current.withValue(metadata) { await worker.step() }
+            } else {
+                await worker.step()
+            }
             recorder.record(step, latency: ContinuousClock.now - origin, late: late,
                             offset: schedule.start.map { origin - $0 })
             timeline?.record(step, sent: sent, finished: Date(), serverTiming: metadata?.serverTiming)
