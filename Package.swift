@@ -35,6 +35,8 @@ let package = Package(
         .library(name: "MovRInternalAPI", targets: ["MovRInternalAPI"]),
         .library(name: "MovRRPCTransport", targets: ["MovRRPCTransport"]),
         .library(name: "MovRService", targets: ["MovRService"]),
+        // For the micro-benchmarks (Benchmarks/): the listing's page writer.
+        .library(name: "MovRVehicles", targets: ["MovRVehicles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -20,6 +20,9 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MovRPostgres", package: "movr"),
+                .product(name: "MovRRPC", package: "movr"),
+                .product(name: "MovRVehicles", package: "movr"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/PostgresDecoding",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -82,6 +82,17 @@ public struct PostgresRow: Sendable {
         }
     }
 
+    /// Calls `body` with the bytes of the value at a column position as libpq holds them (`nil`
+    /// for SQL NULL), valid only during the call, and the column's type when the value came in
+    /// binary (`nil` for text). For a text-like column (text, varchar) both formats carry the
+    /// UTF-8 itself: a writer can copy it on without making a `String`.
+    @inlinable
+    public func withValueBytes<T>(at index: Int,
+                                  _ body: (UnsafeRawBufferPointer?, PostgresDataType?) throws -> T) throws -> T {
+        let value = try value(at: index)
+        return try withExtendedLifetime(self) { try body(value.bytes, value.binaryType) }
+    }
+
     /// The bytes of the value at a column position (libpq's own, valid while this row's result
     /// lives; `nil` for NULL) and the column's type when the value came in binary.
     @usableFromInline

@@ -1,6 +1,9 @@
 import Benchmark
 import Foundation
 import MovRPostgres
+import MovRRPC
+import MovRVehicles
+import NIOCore
 
 // Row decoding as the vehicles service does it for `vehicles.list` (25 rows of 13 columns),
 // without a server: libpq builds the result in memory (PQmakeEmptyPGresult, PQsetvalue), so the
@@ -78,6 +81,27 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let rows = PostgresRows(columns: Fixture.columns, textValues: Fixture.vehicles)
             blackHole(try rows.map { try VehicleRow($0, byPosition: true) })
+        }
+    }
+
+    // A listing's reply from the same rows (built once, outside the loop): through `Vehicle`
+    // values, as every vehicles method but the listings, and straight from the rows, as
+    // `vehicles.list` and `vehicles.mine` (VehiclesPage); the same JSON, byte for byte.
+    let page = try! VehiclesPage(rows: PostgresRows(columns: Fixture.columns, textValues: Fixture.vehicles), limit: 25)
+    Benchmark("vehicles: 25-row page -> values -> JSON") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(8192)
+            try page.result().appendJSON(to: &buffer)
+            blackHole(buffer)
+        }
+    }
+    Benchmark("vehicles: 25-row page -> JSON from the rows") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(8192)
+            try page.appendJSON(to: &buffer)
+            blackHole(buffer)
         }
     }
 

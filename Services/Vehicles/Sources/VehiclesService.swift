@@ -106,8 +106,7 @@ public struct VehiclesService: MovRServiceDefinition {
         dispatcher.register(InternalMethod.ping, of: .vehicles, params: RPCEmptyParams.self) { _, _ in RPCEmpty() }
         dispatcher.register(M.list, of: .vehicles, params: InternalVehiclesListParams.self) { params, context in
             let cursor = try Self.pageCursor(params.cursor)
-            let page = try await reader(context).listAvailable(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
-            return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
+            return try await reader(context).availablePage(city: params.city, limit: min(max(params.limit, 1), 100), after: cursor)
         }
         dispatcher.register(M.get, of: .vehicles, params: VehiclesGetParams.self) { params, context in
             // The rides service reads what it is about to change: always the primary.
@@ -125,8 +124,7 @@ public struct VehiclesService: MovRServiceDefinition {
         }
         dispatcher.register(M.owned, of: .vehicles, params: InternalVehiclesOwnedParams.self) { params, _ in
             let cursor = try Self.pageCursor(params.cursor)
-            let page = try await store.listOwned(ownerID: params.ownerID, limit: min(max(params.limit, 1), 100), after: cursor)
-            return VehiclesListResult(vehicles: page.vehicles, nextCursor: page.next?.encoded)
+            return try await store.ownedPage(ownerID: params.ownerID, limit: min(max(params.limit, 1), 100), after: cursor)
         }
         dispatcher.register(M.locationHistory, of: .vehicles, params: InternalLocationHistoryParams.self) { params, _ in
             switch try await store.locationHistory(id: params.id, limit: params.limit, viewerID: params.viewerID) {

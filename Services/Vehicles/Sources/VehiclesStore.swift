@@ -25,6 +25,13 @@ public struct VehiclesStore: Sendable {
     static let columns = "id, type, city, region, owner_id, status, battery, latitude, longitude, color, brand, current_ride_id, created_at"
 
     public func listAvailable(city: String, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
+        let page = try await availablePage(city: city, limit: limit, after: cursor)
+        return (try page.vehicles(), page.next)
+    }
+
+    /// Up to `limit` of the city's available vehicles after `cursor`, oldest first, as the rows
+    /// the database sent (`vehicles.list` writes them to JSON from there).
+    public func availablePage(city: String, limit: Int, after cursor: PageCursor?) async throws -> VehiclesPage {
         let query: PostgresQuery
         if let cursor {
             query = """
@@ -36,11 +43,17 @@ public struct VehiclesStore: Sendable {
         } else {
             query = Self.firstPageQuery(city: city, limit: limit, followerReads: followerReads)
         }
-        return try Self.page(try await database.query(query.result(.binary)), limit: limit)
+        return try VehiclesPage(rows: try await database.query(query.result(.binary)), limit: limit)
     }
 
     /// `ownerID`'s vehicles that are not removed (any city, any status), oldest first.
     public func listOwned(ownerID: UUID, limit: Int, after cursor: PageCursor?) async throws -> (vehicles: [Vehicle], next: PageCursor?) {
+        let page = try await ownedPage(ownerID: ownerID, limit: limit, after: cursor)
+        return (try page.vehicles(), page.next)
+    }
+
+    /// ``listOwned(ownerID:limit:after:)``'s page as the rows the database sent.
+    public func ownedPage(ownerID: UUID, limit: Int, after cursor: PageCursor?) async throws -> VehiclesPage {
         let query: PostgresQuery
         if let cursor {
             query = """
@@ -56,14 +69,7 @@ public struct VehiclesStore: Sendable {
                 """
         }
         // Owners hold from one vehicle to whole fleets: planned for this owner (PostgresQuery).
-        return try Self.page(try await database.query(query.result(.binary).plannedEachExecution()), limit: limit)
-    }
-
-    /// Up to `limit` vehicles of `rows` (which hold one more when another page follows) and the
-    /// cursor of that next page.
-    static func page(_ rows: PostgresRows, limit: Int) throws -> (vehicles: [Vehicle], next: PageCursor?) {
-        let page = PageCursor.page(try Self.vehicles(from: rows), limit: limit) { ($0.createdAt, $0.id) }
-        return (page.items, page.next)
+        return try VehiclesPage(rows: try await database.query(query.result(.binary).plannedEachExecution()), limit: limit)
     }
 
     /// The hot path's SQL (first page of a city's available vehicles); `movr bench` runs this
@@ -297,7 +303,7 @@ public struct VehiclesStore: Sendable {
 
     /// Where each of a vehicle's columns sits in a result, looked up by name once per result:
     /// a page of rows is then decoded by position, with no name lookup per value.
-    struct Layout {
+    struct Layout: Sendable {
         let id, type, city, region, ownerID, status, battery, latitude, longitude, color, brand, createdAt: Int
 
         init(_ columns: [PostgresColumn]) throws {
@@ -313,12 +319,6 @@ public struct VehiclesStore: Sendable {
                                                                        try at("longitude"), try at("color"),
                                                                        try at("brand"), try at("created_at"))
         }
-    }
-
-    static func vehicles(from rows: PostgresRows) throws -> [Vehicle] {
-        guard !rows.isEmpty else { return [] }
-        let layout = try Layout(rows.columns)
-        return try rows.map { try vehicle(from: $0, layout) }
     }
 
     static func vehicle(from row: PostgresRow) throws -> Vehicle {
