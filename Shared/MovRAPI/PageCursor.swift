@@ -43,11 +43,12 @@ public struct PageCursor: Sendable, Hashable {
 
     /// One page of a keyset query that asked for `limit + 1` rows in `(time, id)` order: the
     /// first `limit` items, and the cursor after the last of them when the extra row shows that
-    /// another page follows (the vehicles and rides listings share this). Takes the rows' array
-    /// over (`consuming`): a caller that hands it the array it just decoded has the extra row
-    /// dropped in place, where a borrowed array had to be copied whole first (1.6 % of the
-    /// vehicles service's samples in a profile under a `vehicles.list` load). Inlinable, so each
-    /// listing's call is specialized for its item type.
+    /// another page follows (the rides listing; the vehicles listings apply the same rule to their
+    /// rows, `VehiclesPage`). Takes the rows' array over (`consuming`): a caller that hands it
+    /// the array it just decoded has the extra row dropped in place, where a borrowed array had to
+    /// be copied whole first (1.6 % of the vehicles service's samples in a profile under a
+    /// `vehicles.list` load, when that listing still used it). Inlinable, so each listing's call
+    /// is specialized for its item type.
     @inlinable
     public static func page<Item>(_ rows: consuming [Item], limit: Int, position: (Item) -> (time: Date, id: UUID))
         -> (items: [Item], next: PageCursor?) {

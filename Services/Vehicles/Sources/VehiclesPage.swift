@@ -8,7 +8,7 @@ import MovRRPC
 ///
 /// The listing's reply is the one result whose size grows with the page, so its rows skip the
 /// `Vehicle` values the other methods build: the text columns (type, status, city, region,
-/// colour, brand) are copied from the result into the reply without becoming `String`s, and
+/// color, brand) are copied from the result into the reply without becoming `String`s, and
 /// type and status are checked against their enums by their bytes. The JSON is the same, byte
 /// for byte, as ``VehiclesListResult``'s of ``vehicles()`` (tests compare the two), and a value
 /// `Vehicle` would refuse (a NULL, an unknown type) fails the page the same way.
