@@ -396,6 +396,7 @@ let package = Package(
                 "MovRTestSupport",
                 "MovRVehicles",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
