@@ -8,7 +8,8 @@ import MovRRPC
 ///
 /// The listing's reply is the one result whose size grows with the page, so its rows skip the
 /// `Vehicle` values the other methods build: the text columns (type, status, city, region,
-/// color, brand) are copied from the result into the reply without becoming `String`s, and
+/// color, brand), when ASCII, are copied from the result into the reply without becoming
+/// `String`s, and
 /// type and status are checked against their enums by their bytes. The JSON is the same, byte
 /// for byte, as ``VehiclesListResult``'s of ``vehicles()`` (tests compare the two), and a value
 /// `Vehicle` would refuse (a NULL, an unknown type) fails the page the same way.
@@ -93,8 +94,8 @@ extension VehiclesPage: JSONByteWritable {
     static let typeNames: [[UInt8]] = VehicleType.allCases.map { Array($0.rawValue.utf8) }
     static let statusNames: [[UInt8]] = VehicleStatus.allCases.map { Array($0.rawValue.utf8) }
 
-    /// A text column as a JSON string: ASCII (every value MovR writes) is copied on as it is;
-    /// anything else goes through `String`, which is what `Vehicle` holds (and which repairs
+    /// A text column as a JSON string: ASCII (city and region names, and most colors and
+    /// brands) is copied on as it is; anything else goes through `String`, which is what `Vehicle` holds (and which repairs
     /// bytes that are not UTF-8, as decoding it does). NULL fails as decoding it does.
     static func text(_ row: PostgresRow, _ column: Int, into writer: inout JSONByteWriter) throws {
         let copied = try row.withValueBytes(at: column) { bytes, _ -> Bool in
