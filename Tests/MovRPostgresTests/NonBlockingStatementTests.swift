@@ -88,6 +88,35 @@ import Testing
         }
     }
 
+    @Test func aDescriptorThatCannotBeWatchedFailsItsWaitAndLeavesNoWaiterBehind() async throws {
+        try await withWatcher { readiness in
+            // epoll refuses regular files (EPERM): the wait fails as a lost connection, and twice
+            // in a row, so the first one took its waiter out again (a second wait on a socket
+            // that still has one stops the process).
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("movr-readiness-\(UUID())").path
+            let file = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            try #require(file >= 0)
+            defer {
+                close(file)
+                unlink(path)
+            }
+            // A wait that wrongly hangs is ended by a stop (as `poolClosed`, which fails the test).
+            let backstop = Task {
+                try await Task.sleep(for: .seconds(10))
+                readiness.stop()
+            }
+            defer { backstop.cancel() }
+            for _ in 0..<2 {
+                let error = await #expect(throws: PostgresError.self) { try await readiness.wait(for: file) }
+                #expect(error?.code == .connectionLost)
+            }
+            // The watcher still serves sockets.
+            let pair = try Pair()
+            pair.send()
+            try await readiness.wait(for: pair.ours)
+        }
+    }
+
     @Test func stoppingFailsWhatStillWaitsAndEveryLaterWait() async throws {
         let readiness = SocketReadiness()
         let thread = NIOThreadPool(numberOfThreads: 1)
