@@ -70,12 +70,15 @@ final class LibPQResult: @unchecked Sendable {
     /// Calls `body` with the text-format bytes of one value, `nil` for SQL NULL (and for a row or
     /// column out of range, which libpq reports as NULL). The bytes are libpq's own, valid while
     /// this owner lives, so only for the duration of `body`; the length comes from
-    /// `PQgetlength`, not from scanning for the terminating NUL.
+    /// `PQgetlength`, not from scanning for the terminating NUL. Only an empty value (length 0:
+    /// NULL, out of range, or empty) is asked whether it is NULL: two calls into libpq per value
+    /// of a page, not three.
     func withValue<T>(row: Int, column: Int, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
-        guard let row = Int32(exactly: row), let column = Int32(exactly: column),
-              PQgetisnull(pointer, row, column) == 0, let start = PQgetvalue(pointer, row, column)
+        guard let row = Int32(exactly: row), let column = Int32(exactly: column) else { return try body(nil) }
+        let length = PQgetlength(pointer, row, column)
+        guard length > 0 || PQgetisnull(pointer, row, column) == 0, let start = PQgetvalue(pointer, row, column)
         else { return try body(nil) }
-        return try body(UnsafeRawBufferPointer(start: start, count: Int(PQgetlength(pointer, row, column))))
+        return try body(UnsafeRawBufferPointer(start: start, count: Int(length)))
     }
 
     /// Rows affected by INSERT/UPDATE/DELETE (`PQcmdTuples`, digits or empty); 0 when not applicable.
